@@ -1,0 +1,115 @@
+"""
+omnikit: the machinery of an omnichannel customer experience, as a library.
+
+One customer across web, app, email, SMS, push, chat, social, the call centre and the store:
+ingest their touchpoints, stitch their identifiers into one profile, and read them back.
+"""
+
+from omnikit import converters, errors, stores
+from omnikit._engines.identity import IdentityRules
+from omnikit._hub import CustomerRef, Hub
+from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
+from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
+from omnikit._models.customers import ChannelStats, Customer, MergeRecord, Stats
+from omnikit._models.identities import Identity, IdentityKind
+from omnikit._models.orders import (
+    Fulfilment,
+    FulfilmentOption,
+    FulfilmentStatus,
+    LineItem,
+    Order,
+    OrderStatus,
+    Product,
+)
+from omnikit._models.results import ForgetReport, IngestResult, Rejection
+from omnikit._models.touchpoints import (
+    Context,
+    Direction,
+    EcommerceEvent,
+    Location,
+    Touchpoint,
+    TouchpointType,
+)
+from omnikit.errors import (
+    ConflictError,
+    ConnectorError,
+    ConnectorNotFoundError,
+    DeliveryError,
+    NotFoundError,
+    OmnikitError,
+    PermanentDeliveryError,
+    PolicyError,
+    RuleError,
+    RuleLimitError,
+    RuleSyntaxError,
+    StoreError,
+    StoreUnavailableError,
+    TransientDeliveryError,
+    ValidationError,
+)
+
+__all__ = [
+    "BUILTIN_CHANNELS",
+    "Channel",
+    "ChannelKind",
+    "ChannelStats",
+    "ConflictError",
+    "ConnectorError",
+    "ConnectorNotFoundError",
+    "Consent",
+    "Context",
+    "Customer",
+    "CustomerRef",
+    "DeliveryError",
+    "Direction",
+    "EcommerceEvent",
+    "ForgetReport",
+    "Fulfilment",
+    "FulfilmentOption",
+    "FulfilmentStatus",
+    "Hub",
+    "Identity",
+    "IdentityKind",
+    "IdentityRules",
+    "IngestResult",
+    "LineItem",
+    "Location",
+    "MergeRecord",
+    "NotFoundError",
+    "OmnikitError",
+    "Order",
+    "OrderStatus",
+    "PermanentDeliveryError",
+    "PolicyError",
+    "Preferences",
+    "Product",
+    "Purpose",
+    "QuietHours",
+    "Rejection",
+    "RuleError",
+    "RuleLimitError",
+    "RuleSyntaxError",
+    "Stats",
+    "StoreError",
+    "StoreUnavailableError",
+    "Touchpoint",
+    "TouchpointType",
+    "TransientDeliveryError",
+    "ValidationError",
+    "converters",
+    "errors",
+    "stores",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415 - read lazily, only when asked
+
+        return version("omnikit")
+    if name == "simulate":
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module("omnikit.simulate")
+    msg = f"module 'omnikit' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,5 @@
+"""`python -m omnikit`: the command line."""
+
+from omnikit._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Layer 2: pure logic over models. No I/O; time is passed in."""

@@ -1,0 +1,488 @@
+"""
+Identity resolution: stitch every identifier a person uses into one customer.
+
+The algorithm is deterministic matching, as the best customer data platforms do it, made
+order-independent:
+
+1. Touchpoints are processed in event-time order (ties broken on message id).
+2. A touchpoint's identifiers, best first by *priority*, are matched to the customers that own
+   them. Each identifier joins the candidate customer unless doing so would break a rule: more
+   values of one kind than its *limit* (two user ids), or two identities an unmerge split
+   apart. Such an identifier is left unlinked for this touchpoint.
+3. No match makes a new customer; one match attaches; several merge into the customer whose
+   first touchpoint is earliest, and the merge is written to the audit trail.
+
+A touchpoint that arrives later than others it is connected to (through any identifier, limits
+ignored: its *cluster*) is not applied on top: the whole cluster is replayed in event-time
+order, so the result is the same whatever order events arrive in. Customer ids derive from a
+customer's earliest touchpoint, so a replay or an unmerge gives every profile the same id it
+would have had anyway; ids that disappear keep pointing to their successor.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import attrs
+
+from omnikit._engines.profile import ProfileState, Survivorship
+from omnikit._engines.records import (
+    Changes,
+    ClusterRow,
+    CustomerRecord,
+    EventKey,
+    IdentityRow,
+    IdKey,
+    MergeRow,
+    SplitRow,
+    cluster_id_for,
+    customer_id_for,
+    merge_id_for,
+)
+from omnikit._models.customers import MergeRecord
+from omnikit._models.identities import Identity
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.errors import ValidationError
+
+__all__ = ["IdentityRules", "Resolver", "replay_region"]
+
+DEFAULT_PRIORITY = ("user_id", "loyalty_id", "email", "phone")
+"""Identity kinds, best first; kinds not listed come next (alphabetically), then the weak ones."""
+
+WEAK_KINDS = ("push_token", "device_id", "anonymous_id")
+"""Kinds that rank below every other: they identify a browser or a device, not a person."""
+
+DEFAULT_LIMITS: Mapping[str, int] = {"user_id": 1, "loyalty_id": 1, "email": 5, "phone": 5}
+
+DEFAULT_BLOCKED_VALUES = frozenset(
+    {"", "null", "none", "nil", "undefined", "nan", "anonymous", "unknown", "n/a", "na", "-1",
+     "test", "guest", "4111111111111111"}
+)
+DEFAULT_BLOCKED_PATTERNS = (r"^[0\-\s]*$",)
+
+
+def _frozen_limits(value: Mapping[str, int]) -> Mapping[str, int]:
+    limits = dict(value)
+    for kind, limit in limits.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"limits.{kind}: expected a positive integer, got {limit!r}")
+    return limits
+
+
+@attrs.define(frozen=True, kw_only=True)
+class IdentityRules:
+    """
+    How identities are stitched into customers.
+
+    Attributes:
+        priority: Identity kinds, best first. When a touchpoint's identifiers cannot all join
+            one customer, the best ones decide and the others are left unlinked.
+        limits: The most distinct values of a kind one customer may hold: by default one
+            `user_id` and one `loyalty_id` (two members with different accounts are never
+            merged, even through a shared device or household email), five emails and phones.
+        default_limit: The limit for kinds not in *limits*; `None` means no limit.
+        blocked_values: Values that never link anyone (compared case-insensitively).
+        blocked_patterns: Regular expressions of such values (all-zero ids, by default).
+        blocked_identities: Specific identities that never link anyone (a test card).
+        source_priority: Trait sources, best first. Empty means the latest value wins.
+
+    Added in version 0.1.0.
+    """
+
+    priority: tuple[str, ...] = DEFAULT_PRIORITY
+    limits: Mapping[str, int] = attrs.field(default=DEFAULT_LIMITS, converter=_frozen_limits)
+    default_limit: int | None = None
+    blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
+    blocked_patterns: tuple[str, ...] = DEFAULT_BLOCKED_PATTERNS
+    blocked_identities: frozenset[Identity] = frozenset()
+    source_priority: tuple[str, ...] = ()
+
+    _compiled: re.Pattern[str] | None = attrs.field(init=False, eq=False, repr=False)
+    _blocked_keys: frozenset[IdKey] = attrs.field(init=False, eq=False, repr=False)
+    _lowered: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            compiled = re.compile("|".join(f"(?:{p})" for p in self.blocked_patterns)) if self.blocked_patterns else None
+        except re.error as exc:
+            raise ValidationError(f"blocked_patterns: not a regular expression ({exc})") from None
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_blocked_keys", frozenset((i.kind, i.value) for i in self.blocked_identities))
+        object.__setattr__(self, "_lowered", frozenset(v.lower() for v in self.blocked_values))
+
+    @functools.cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {kind: i for i, kind in enumerate(self.priority)}
+
+    def rank(self, kind: str) -> tuple[int, str]:
+        """Sort key of *kind*: smaller is more trusted."""
+        rank = self._ranks.get(kind)
+        if rank is not None:
+            return (0, f"{rank:04d}")
+        if kind in WEAK_KINDS:
+            return (2, f"{WEAK_KINDS.index(kind):04d}")
+        return (1, kind)
+
+    def limit(self, kind: str) -> int | None:
+        """The most values of *kind* one customer may hold."""
+        return self.limits.get(kind, self.default_limit)
+
+    def is_blocked(self, key: IdKey) -> bool:
+        """Whether the identity *key* must never link anyone."""
+        if key in self._blocked_keys:
+            return True
+        value = key[1]
+        if value.lower() in self._lowered:
+            return True
+        return self._compiled is not None and self._compiled.fullmatch(value) is not None
+
+    def survivorship(self) -> Survivorship:
+        """The trait survivorship these rules ask for."""
+        return Survivorship(self.source_priority)
+
+
+def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) -> list[IdKey]:
+    """The touchpoint's identities that may link people, best first, without duplicates."""
+    keys: list[IdKey] = []
+    for identity in tp.identities:
+        key = (identity.kind, identity.value)
+        blocked = cache.get(key)
+        if blocked is None:
+            blocked = cache[key] = rules.is_blocked(key)
+        if not blocked and key not in keys:
+            keys.append(key)
+    if len(keys) > 1:
+        rank = rules.rank
+        keys.sort(key=lambda k: (rank(k[0]), k[1]))
+    return keys
+
+
+class Resolver:
+    """
+    Applies touchpoints, in event-time order, to a working set of identities, customers and
+    clusters loaded from a store, and reports what changed.
+
+    With *detect_late*, a touchpoint earlier than the latest event of a cluster it touches is
+    not applied: `Resolver.late` collects it and the cluster for `replay_region`.
+    """
+
+    def __init__(
+        self,
+        rules: IdentityRules,
+        *,
+        rows: dict[IdKey, IdentityRow],
+        customers: dict[str, CustomerRecord],
+        clusters: dict[str, ClusterRow],
+        splits: Iterable[SplitRow],
+        currency: str,
+        detect_late: bool,
+        key_of: Callable[[Touchpoint], EventKey],
+    ) -> None:
+        self.rules = rules
+        self.rows = rows
+        self.customers = customers
+        self.clusters = clusters
+        self.currency = currency
+        self.detect_late = detect_late
+        self.key_of = key_of
+        self.survivorship = rules.survivorship()
+        self.partners: dict[IdKey, set[IdKey]] = {}
+        for split in splits:
+            self.partners.setdefault(split.a, set()).add(split.b)
+            self.partners.setdefault(split.b, set()).add(split.a)
+        self.cluster_alias: dict[str, str] = {}
+        self.customer_alias: dict[str, str] = {}
+        self.dirty_customers: set[str] = set()
+        self.dirty_rows: set[IdKey] = set()
+        self.dirty_clusters: set[str] = set()
+        self.deleted_customers: set[str] = set()
+        self.deleted_clusters: set[str] = set()
+        self.merges: list[MergeRow] = []
+        self.applied: list[Touchpoint] = []
+        self.owners: list[str] = []
+        self.late: list[tuple[Touchpoint, str]] = []
+        self.replay: set[str] = set()
+        self._blocked: dict[IdKey, bool] = {}
+
+    # -- union-find over clusters and customers ----------------------------------------------
+
+    def cluster(self, cluster_id: str) -> str:
+        """The current id of a cluster that may have been merged into another."""
+        alias = self.cluster_alias
+        while cluster_id in alias:
+            cluster_id = alias[cluster_id]
+        return cluster_id
+
+    def customer(self, customer_id: str) -> str:
+        """The current id of a customer that may have been merged into another."""
+        alias = self.customer_alias
+        while customer_id in alias:
+            customer_id = alias[customer_id]
+        return customer_id
+
+    # -- the step ----------------------------------------------------------------------------
+
+    def add(self, tp: Touchpoint) -> None:
+        """Apply one touchpoint (the caller passes them in event-time order)."""
+        key = self.key_of(tp)
+        ids = _linkable(tp, self.rules, self._blocked)
+        rows = self.rows
+        touched = {self.cluster(rows[k].cluster) for k in ids if k in rows}
+        if self.detect_late and touched and (
+            not touched.isdisjoint(self.replay) or any(self.clusters[c].max > key for c in touched)
+        ):
+            target = self._union(touched, ids, key)
+            self.replay.add(target)
+            self.late.append((tp, target))
+            return
+        target = self._union(touched, ids, key) if ids else None
+        owner = self._resolve(tp, key, ids, target)
+        self.customers[owner].profile.apply(
+            tp, key[0], survivorship=self.survivorship, currency=self.currency
+        )
+        self.dirty_customers.add(owner)
+        self.applied.append(tp)
+        self.owners.append(owner)
+
+    def _union(self, touched: set[str], ids: Sequence[IdKey], key: EventKey) -> str:
+        """Join the clusters the touchpoint touches; give its new identities a row there."""
+        clusters = self.clusters
+        if touched:
+            target = max(touched, key=lambda c: (clusters[c].size, c))
+        else:
+            target = cluster_id_for(ids[0])
+            clusters[target] = ClusterRow(id=target, max=key, size=0)
+        row = clusters[target]
+        for other in touched - {target}:
+            absorbed = clusters.pop(other)
+            row.size += absorbed.size
+            row.max = max(row.max, absorbed.max)
+            self.cluster_alias[other] = target
+            self.deleted_clusters.add(other)
+            self.dirty_clusters.discard(other)
+            if other in self.replay:
+                self.replay.discard(other)
+                self.replay.add(target)
+        if key > row.max:
+            row.max = key
+        for k in ids:
+            if k not in self.rows:
+                self.rows[k] = IdentityRow(owner=None, cluster=target)
+                self.dirty_rows.add(k)
+                row.size += 1
+        self.dirty_clusters.add(target)
+        return target
+
+    def _violates(self, members: set[IdKey], counts: dict[str, int], add: Iterable[IdKey]) -> bool:
+        rules = self.rules
+        extra: dict[str, int] = {}
+        partners = self.partners
+        for k in add:
+            if k in members:
+                continue
+            kind = k[0]
+            limit = rules.limit(kind)
+            if limit is not None:
+                extra[kind] = extra.get(kind, 0) + 1
+                if counts.get(kind, 0) + extra[kind] > limit:
+                    return True
+            if partners and k in partners:
+                others = partners[k]
+                if not others.isdisjoint(members) or any(o in add for o in others):
+                    return True
+        return False
+
+    def _resolve(self, tp: Touchpoint, key: EventKey, ids: list[IdKey], target: str | None) -> str:
+        rows, customers = self.rows, self.customers
+        matched: list[str] = []
+        members: set[IdKey] = set()
+        counts: dict[str, int] = {}
+        linked: list[IdKey] = []
+        for k in ids:
+            row = rows[k]
+            owner = None if row.owner is None else self.customer(row.owner)
+            if owner is not None and owner in matched:
+                linked.append(k)
+                continue
+            add = customers[owner].members if owner is not None else (k,)
+            if self._violates(members, counts, add):
+                continue
+            for m in add:
+                if m not in members:
+                    members.add(m)
+                    counts[m[0]] = counts.get(m[0], 0) + 1
+            linked.append(k)
+            if owner is not None:
+                matched.append(owner)
+        if not matched:
+            cid = customer_id_for(tp.message_id)
+            record = CustomerRecord(id=cid, cluster=target, first=key, members=set(), profile=ProfileState())
+            customers[cid] = record
+            self.customer_alias.pop(cid, None)
+            self.deleted_customers.discard(cid)
+        elif len(matched) == 1:
+            record = customers[matched[0]]
+        else:
+            record = self._merge(tp, key, matched, ids)
+        for k in linked:
+            if k not in record.members:
+                record.members.add(k)
+                rows[k].owner = record.id
+                self.dirty_rows.add(k)
+        return record.id
+
+    def _merge(self, tp: Touchpoint, key: EventKey, matched: list[str], ids: list[IdKey]) -> CustomerRecord:
+        customers = self.customers
+        sides = sorted((customers[c] for c in matched), key=lambda r: (r.first, r.id))
+        survivor, absorbed = sides[0], sides[1:]
+        rank = self.rules.rank
+
+        def anchor(record: CustomerRecord) -> IdKey:
+            return min(record.members, key=lambda k: (rank(k[0]), k[1]))
+
+        survivor_anchor = anchor(survivor)
+        anchors = tuple((survivor_anchor, anchor(r)) for r in absorbed)
+        via = tuple(
+            Identity(kind=k[0], value=k[1])
+            for k in ids
+            if self.rows[k].owner is not None and self.customer(self.rows[k].owner or "") in matched
+        )
+        for record in absorbed:
+            survivor.profile.absorb(record.profile, survivorship=self.survivorship)
+            for member in record.members:
+                self.rows[member].owner = survivor.id
+                self.dirty_rows.add(member)
+            survivor.members |= record.members
+            del customers[record.id]
+            self.customer_alias[record.id] = survivor.id
+            self.deleted_customers.add(record.id)
+            self.dirty_customers.discard(record.id)
+        merge = MergeRecord(
+            id=merge_id_for(tp.message_id),
+            customer_id=survivor.id,
+            merged_ids=tuple(r.id for r in absorbed),
+            message_id=tp.message_id,
+            via=via,
+            at=tp.occurred_at,
+        )
+        self.merges.append(MergeRow(record=merge, root=survivor.id, cluster="", anchors=anchors))
+        return survivor
+
+    # -- results -----------------------------------------------------------------------------
+
+    def late_by_region(self) -> dict[str, list[Touchpoint]]:
+        """The late touchpoints, grouped by the (final) cluster each must be replayed in."""
+        regions: dict[str, list[Touchpoint]] = {}
+        for tp, target in self.late:
+            regions.setdefault(self.cluster(target), []).append(tp)
+        return regions
+
+    def changes(self) -> Changes:
+        """What the applied touchpoints changed, with every id resolved to its final value."""
+        changes = Changes()
+        changes.relabel = {old: self.cluster(old) for old in self.cluster_alias}
+        changes.reassign = {old: self.customer(old) for old in self.customer_alias}
+        changes.aliases = dict(changes.reassign)
+        changes.deleted_customers = set(self.deleted_customers)
+        changes.deleted_clusters = set(self.deleted_clusters)
+        for cid in self.dirty_customers:
+            record = self.customers.get(cid)
+            if record is not None:
+                if record.cluster is not None:
+                    record.cluster = self.cluster(record.cluster)
+                changes.customers[cid] = record
+        for k in self.dirty_rows:
+            row = self.rows[k]
+            row.cluster = self.cluster(row.cluster)
+            if row.owner is not None:
+                row.owner = self.customer(row.owner)
+            changes.identities[k] = row
+        for cid in self.dirty_clusters:
+            if cid in self.clusters:
+                changes.clusters[cid] = self.clusters[cid]
+        changes.new_touchpoints = [
+            attrs.evolve(tp, customer_id=self.customer(owner))
+            for tp, owner in zip(self.applied, self.owners, strict=True)
+        ]
+        for merge in self.merges:
+            root = self.customer(merge.root)
+            record = self.customers[root]
+            changes.merges.append(
+                attrs.evolve(merge, root=root, cluster=self.cluster(record.cluster or ""))
+            )
+        return changes
+
+
+def replay_region(
+    rules: IdentityRules,
+    *,
+    cluster: str,
+    touchpoints: Sequence[Touchpoint],
+    old_customers: Mapping[str, CustomerRecord],
+    old_owners: Mapping[str, str],
+    old_keys: Iterable[IdKey],
+    splits: Iterable[SplitRow],
+    currency: str,
+    key_of: Callable[[Touchpoint], EventKey],
+) -> Changes:
+    """
+    Recompute a whole cluster from its touchpoints and return the changes that replace it.
+
+    Args:
+        rules: The identity rules.
+        cluster: The cluster's id; it keeps it.
+        touchpoints: Every touchpoint of the cluster, stored or new, in any order.
+        old_customers: The cluster's customers as stored.
+        old_owners: For stored touchpoints, the customer each belonged to.
+        old_keys: Every identity stored in the cluster.
+        splits: The unmerge splits that concern its identities.
+        currency: The hub's default currency.
+        key_of: A touchpoint's event key.
+    """
+    resolver = Resolver(
+        rules,
+        rows={},
+        customers={},
+        clusters={},
+        splits=splits,
+        currency=currency,
+        detect_late=False,
+        key_of=key_of,
+    )
+    ordered = sorted(touchpoints, key=key_of)
+    for tp in ordered:
+        resolver.add(tp)
+    result = resolver.changes()
+    changes = Changes()
+    new_customers = {cid: record for cid, record in resolver.customers.items()}
+    for record in new_customers.values():
+        if record.cluster is not None:
+            record.cluster = cluster
+        changes.customers[record.id] = record
+    owner_of = {tp.message_id: tp.customer_id or "" for tp in result.new_touchpoints}
+    changes.deleted_customers = {cid for cid in old_customers if cid not in new_customers}
+    changes.unaliased = {cid for cid in new_customers if cid not in old_customers}
+    for old_id in changes.deleted_customers:
+        first = old_customers[old_id].first[1]
+        successor = owner_of.get(first)
+        if successor is not None:
+            changes.aliases[old_id] = successor
+            changes.reassign[old_id] = successor
+    for k in set(old_keys) | set(resolver.rows):
+        row = resolver.rows.get(k)
+        changes.identities[k] = IdentityRow(owner=None if row is None else row.owner, cluster=cluster)
+    stored = [tp for tp in ordered if tp.message_id in old_owners]
+    for tp in stored:
+        owner = owner_of[tp.message_id]
+        if old_owners[tp.message_id] != owner:
+            changes.touchpoint_owners[tp.message_id] = owner
+    new_ids = {tp.message_id for tp in touchpoints if tp.message_id not in old_owners}
+    changes.new_touchpoints = [tp for tp in result.new_touchpoints if tp.message_id in new_ids]
+    changes.deleted_merge_clusters = {cluster}
+    changes.merges = [attrs.evolve(m, cluster=cluster) for m in result.merges]
+    size = len(changes.identities)
+    top = max((key_of(tp) for tp in ordered), default=(0, ""))
+    changes.clusters[cluster] = ClusterRow(id=cluster, max=top, size=size)
+    return changes

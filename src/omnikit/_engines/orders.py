@@ -1,0 +1,195 @@
+"""Orders, folded from the events that tell their story."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from omnikit._engines.profile import order_amount, order_currency
+from omnikit._models.orders import (
+    Fulfilment,
+    FulfilmentOption,
+    FulfilmentStatus,
+    LineItem,
+    Order,
+    OrderStatus,
+    Product,
+)
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.converters import to_decimal
+from omnikit.errors import ValidationError
+
+__all__ = ["ORDER_EVENTS", "fold_orders"]
+
+_FULFILMENT_EVENTS = {
+    "Order Shipped": FulfilmentStatus.SHIPPED,
+    "Order Ready for Pickup": FulfilmentStatus.READY_FOR_PICKUP,
+    "Order Delivered": FulfilmentStatus.DELIVERED,
+    "Order Picked Up": FulfilmentStatus.PICKED_UP,
+}
+ORDER_EVENTS = frozenset(
+    {"Order Completed", "Order Updated", "Order Cancelled", "Order Refunded", *_FULFILMENT_EVENTS}
+)
+_OPTIONS = {option.value: option for option in FulfilmentOption}
+_ALIASES = {
+    "delivery": FulfilmentOption.HOME_DELIVERY,
+    "shipping": FulfilmentOption.HOME_DELIVERY,
+    "click_and_collect": FulfilmentOption.STORE_PICKUP,
+    "bopis": FulfilmentOption.STORE_PICKUP,
+    "pickup": FulfilmentOption.STORE_PICKUP,
+    "locker": FulfilmentOption.PICKUP_POINT,
+}
+
+
+def _money(properties: Mapping[str, Any], field: str) -> Decimal | None:
+    value = properties.get(field)
+    if value is None:
+        return None
+    try:
+        return to_decimal(value)
+    except ValidationError:
+        return None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or isinstance(value, bool) else str(value)
+
+
+def _items(properties: Mapping[str, Any]) -> tuple[LineItem, ...]:
+    products = properties.get("products")
+    if not isinstance(products, list):
+        return ()
+    items = []
+    for i, product in enumerate(products):
+        if not isinstance(product, Mapping):
+            continue
+        price = _money(product, "price")
+        quantity = product.get("quantity")
+        items.append(
+            LineItem(
+                product=Product(
+                    product_id=_text(product.get("product_id") or product.get("sku")) or f"#{i}",
+                    sku=_text(product.get("sku")),
+                    name=_text(product.get("name")),
+                    brand=_text(product.get("brand")),
+                    category=_text(product.get("category")),
+                    variant=_text(product.get("variant")),
+                    price=price,
+                    url=_text(product.get("url")),
+                    image_url=_text(product.get("image_url")),
+                ),
+                quantity=int(quantity) if isinstance(quantity, int | float) and not isinstance(quantity, bool) else 1,
+                price=price,
+                coupon=_text(product.get("coupon")),
+            )
+        )
+    return tuple(items)
+
+
+def _fulfilment(properties: Mapping[str, Any], tp: Touchpoint) -> Fulfilment | None:
+    raw = properties.get("fulfilment", properties.get("fulfillment"))
+    option_name: object = None
+    store_id = pickup_point = None
+    if isinstance(raw, Mapping):
+        option_name = raw.get("option") or raw.get("method") or raw.get("type")
+        store_id = _text(raw.get("store_id"))
+        pickup_point = _text(raw.get("pickup_point_id"))
+    elif isinstance(raw, str):
+        option_name = raw
+    elif tp.channel in {"store", "kiosk"}:
+        option_name = FulfilmentOption.IN_STORE.value
+        store_id = tp.context.store_id
+    if not isinstance(option_name, str):
+        return None
+    key = option_name.strip().lower().replace("-", "_").replace(" ", "_")
+    option = _OPTIONS.get(key) or _ALIASES.get(key)
+    if option is None:
+        return None
+    status = FulfilmentStatus.PICKED_UP if option is FulfilmentOption.IN_STORE else FulfilmentStatus.PENDING
+    return Fulfilment(
+        option=option,
+        status=status,
+        store_id=store_id or (tp.context.store_id if option is not FulfilmentOption.HOME_DELIVERY else None),
+        pickup_point_id=pickup_point,
+        updated_at=tp.occurred_at,
+    )
+
+
+def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> list[Order]:
+    """
+    Build each order from its events (`Order Completed`, `Order Updated`, `Order Cancelled`,
+    `Order Refunded`, and the fulfilment events `Order Shipped`, `Order Ready for Pickup`,
+    `Order Delivered`, `Order Picked Up`), in event-time order. Events without an `order_id`
+    are skipped. Returns orders oldest first.
+    """
+    orders: dict[str, Order] = {}
+    ordered = sorted(
+        (tp for tp in touchpoints if tp.name in ORDER_EVENTS),
+        key=lambda tp: (tp.occurred_at, tp.message_id),
+    )
+    for tp in ordered:
+        props = tp.properties
+        order_id = _text(props.get("order_id"))
+        if order_id is None:
+            continue
+        order = orders.get(order_id)
+        if tp.name in {"Order Completed", "Order Updated"}:
+            items = _items(props)
+            fields: dict[str, Any] = {
+                "items": items or (order.items if order else ()),
+                "currency": order_currency(props, order.currency if order else currency),
+                "total": order_amount(props, ("total", "revenue")),
+                "subtotal": _money(props, "subtotal"),
+                "discount": _money(props, "discount"),
+                "shipping": _money(props, "shipping"),
+                "tax": _money(props, "tax"),
+                "coupon": _text(props.get("coupon")),
+            }
+            fulfilment = _fulfilment(props, tp)
+            if order is None:
+                orders[order_id] = Order(
+                    order_id=order_id,
+                    customer_id=tp.customer_id,
+                    channel=tp.channel,
+                    status=OrderStatus.COMPLETED,
+                    placed_at=tp.occurred_at,
+                    fulfilment=fulfilment,
+                    **fields,
+                )
+            else:
+                if not items and order.total and props.get("total") is None and props.get("revenue") is None:
+                    fields["total"] = order.total
+                orders[order_id] = attrs.evolve(
+                    order, fulfilment=fulfilment or order.fulfilment, **{k: v for k, v in fields.items() if v is not None}
+                )
+            continue
+        if order is None:
+            continue
+        if tp.name == "Order Cancelled":
+            fulfilment = order.fulfilment
+            if fulfilment is not None:
+                fulfilment = attrs.evolve(fulfilment, status=FulfilmentStatus.CANCELLED, updated_at=tp.occurred_at)
+            orders[order_id] = attrs.evolve(order, status=OrderStatus.CANCELLED, fulfilment=fulfilment)
+        elif tp.name == "Order Refunded":
+            refunded = order.refunded + order_amount(props, ("total", "revenue"))
+            status = OrderStatus.REFUNDED if refunded >= order.total else OrderStatus.PARTIALLY_REFUNDED
+            orders[order_id] = attrs.evolve(order, refunded=refunded, status=status)
+        else:
+            status = _FULFILMENT_EVENTS[tp.name]
+            fulfilment = order.fulfilment or Fulfilment(
+                option=FulfilmentOption.HOME_DELIVERY
+                if status in {FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED}
+                else FulfilmentOption.STORE_PICKUP,
+                store_id=tp.context.store_id,
+            )
+            store_id = fulfilment.store_id or tp.context.store_id
+            if fulfilment.option is FulfilmentOption.HOME_DELIVERY:
+                store_id = fulfilment.store_id
+            orders[order_id] = attrs.evolve(
+                order,
+                fulfilment=attrs.evolve(fulfilment, status=status, updated_at=tp.occurred_at, store_id=store_id),
+            )
+    return sorted(orders.values(), key=lambda o: (o.placed_at, o.order_id))

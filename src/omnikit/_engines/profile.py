@@ -1,0 +1,395 @@
+"""
+A customer profile as a fold over their touchpoints.
+
+Every field is combined with an order-independent rule (latest wins by event time and message
+id, minimum, maximum, sum), so the profile is the same whatever order the touchpoints arrived
+in, two profiles merge by combining their states, and an unmerge recomputes each side from its
+touchpoints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from omnikit._models.consent import Consent, Preferences, QuietHours
+from omnikit._models.customers import ChannelStats, Customer, Stats
+from omnikit._models.identities import Identity
+from omnikit._models.touchpoints import Direction, Touchpoint
+from omnikit.converters import to_decimal
+from omnikit.errors import ValidationError
+
+__all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US = dt.timedelta(microseconds=1)
+
+PREFERENCE_TRAITS = ("preferred_channels", "language", "timezone", "quiet_hours")
+"""Traits that set `Customer.preferences` (and stay visible as traits too)."""
+
+
+def to_us(moment: dt.datetime) -> int:
+    """Microseconds since the Unix epoch, for ordering and storage."""
+    return (moment - _EPOCH) // _ONE_US
+
+
+def from_us(us: int) -> dt.datetime:
+    """The UTC datetime *us* microseconds after the Unix epoch."""
+    return _EPOCH + dt.timedelta(microseconds=us)
+
+
+class Survivorship:
+    """
+    Decides which of two values of one trait survives.
+
+    `"latest"` keeps the value from the latest event; with *source_priority* (`["crm", "pos",
+    "web"]`, best first) a value from a better source beats a later one from a worse source,
+    and sources not listed rank below every listed one.
+
+    Added in version 0.1.0.
+    """
+
+    __slots__ = ("_rank",)
+
+    def __init__(self, source_priority: Sequence[str] = ()) -> None:
+        n = len(source_priority)
+        self._rank = {source: n - i for i, source in enumerate(source_priority)}
+
+    def key(self, entry: Sequence[Any]) -> tuple[int, int, str]:
+        """Sort key of a stored trait entry `[value, at_us, message_id, source]`."""
+        return (self._rank.get(entry[3], 0), entry[1], entry[2])
+
+
+_LATEST = Survivorship()
+
+
+def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether entry *a* (`[..., at_us, message_id, ...]` at 1 and 2) is newer than *b*."""
+    return (a[1], a[2]) > (b[1], b[2])
+
+
+def _add_amount(book: dict[str, str], currency: str, amount: Decimal) -> None:
+    book[currency] = str(Decimal(book.get(currency, "0")) + amount)
+
+
+class ProfileState:
+    """
+    The mutable, internal fold state behind a `Customer`.
+
+    Stored as JSON by SQL stores (`to_json`/`from_json`); times are epoch microseconds.
+    """
+
+    __slots__ = (
+        "channels",
+        "consents",
+        "count",
+        "first_us",
+        "last_order_us",
+        "last_us",
+        "orders",
+        "prefs",
+        "refunds",
+        "revenue",
+        "traits",
+    )
+
+    def __init__(self) -> None:
+        # name -> [value, at_us, message_id, source]
+        self.traits: dict[str, list[Any]] = {}
+        # "channel|purpose" -> [granted, at_us, message_id, source, channel, purpose]
+        self.consents: dict[str, list[Any]] = {}
+        # field -> [value, at_us, message_id, explicit]  (explicit: 1 from traits, 0 from context)
+        self.prefs: dict[str, list[Any]] = {}
+        self.first_us: int | None = None
+        self.last_us: int | None = None
+        self.count = 0
+        # channel -> [first_us, last_us, count]
+        self.channels: dict[str, list[int]] = {}
+        self.orders = 0
+        self.revenue: dict[str, str] = {}
+        self.refunds: dict[str, str] = {}
+        self.last_order_us: int | None = None
+
+    # -- folding -----------------------------------------------------------------------------
+
+    def apply(
+        self, tp: Touchpoint, at_us: int, *, survivorship: Survivorship = _LATEST, currency: str = "USD"
+    ) -> None:
+        """Fold one touchpoint (already validated) into the state."""
+        mid = tp.message_id
+        source = tp.context.source or tp.channel
+        if tp.traits:
+            for name, value in tp.traits.items():
+                self._set_trait(name, [value, at_us, mid, source], survivorship)
+                if name in PREFERENCE_TRAITS:
+                    self._set_pref(name, [value, at_us, mid, 1])
+        ctx = tp.context
+        if ctx.timezone:
+            self._set_pref("timezone", [ctx.timezone, at_us, mid, 0])
+        if ctx.locale:
+            self._set_pref("language", [ctx.locale, at_us, mid, 0])
+        for consent in consents_of(tp):
+            self._set_consent(consent, at_us)
+        if tp.direction is Direction.INBOUND:
+            self._seen(tp.channel, at_us)
+        name = tp.name
+        if name == "Order Completed":
+            self.orders += 1
+            amount = order_amount(tp.properties, ("revenue", "total"))
+            _add_amount(self.revenue, order_currency(tp.properties, currency), amount)
+            if self.last_order_us is None or at_us > self.last_order_us:
+                self.last_order_us = at_us
+        elif name == "Order Refunded":
+            amount = order_amount(tp.properties, ("total", "revenue"))
+            _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
+
+    def _set_trait(self, name: str, entry: list[Any], survivorship: Survivorship) -> None:
+        current = self.traits.get(name)
+        if current is None or survivorship.key(entry) > survivorship.key(current):
+            self.traits[name] = entry
+
+    def _set_pref(self, name: str, entry: list[Any]) -> None:
+        current = self.prefs.get(name)
+        if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
+            self.prefs[name] = entry
+
+    def _set_consent(self, consent: Consent, at_us: int) -> None:
+        key = f"{consent.channel or ''}|{consent.purpose}"
+        entry = [consent.granted, at_us, consent.message_id or "", consent.source, consent.channel, consent.purpose]
+        current = self.consents.get(key)
+        if current is None or _later(entry, current):
+            self.consents[key] = entry
+
+    def _seen(self, channel: str, at_us: int) -> None:
+        self.count += 1
+        if self.first_us is None or at_us < self.first_us:
+            self.first_us = at_us
+        if self.last_us is None or at_us > self.last_us:
+            self.last_us = at_us
+        stats = self.channels.get(channel)
+        if stats is None:
+            self.channels[channel] = [at_us, at_us, 1]
+        else:
+            stats[0] = min(stats[0], at_us)
+            stats[1] = max(stats[1], at_us)
+            stats[2] += 1
+
+    def absorb(self, other: ProfileState, *, survivorship: Survivorship = _LATEST) -> None:
+        """Combine *other* into this state, as if one customer had all the touchpoints."""
+        for name, entry in other.traits.items():
+            self._set_trait(name, entry, survivorship)
+        for name, entry in other.prefs.items():
+            self._set_pref(name, entry)
+        for key, entry in other.consents.items():
+            current = self.consents.get(key)
+            if current is None or _later(entry, current):
+                self.consents[key] = entry
+        self.count += other.count
+        if other.first_us is not None and (self.first_us is None or other.first_us < self.first_us):
+            self.first_us = other.first_us
+        if other.last_us is not None and (self.last_us is None or other.last_us > self.last_us):
+            self.last_us = other.last_us
+        for channel, (first, last, count) in other.channels.items():
+            mine = self.channels.get(channel)
+            if mine is None:
+                self.channels[channel] = [first, last, count]
+            else:
+                mine[0], mine[1], mine[2] = min(mine[0], first), max(mine[1], last), mine[2] + count
+        self.orders += other.orders
+        for currency, amount in other.revenue.items():
+            _add_amount(self.revenue, currency, Decimal(amount))
+        for currency, amount in other.refunds.items():
+            _add_amount(self.refunds, currency, Decimal(amount))
+        if other.last_order_us is not None and (
+            self.last_order_us is None or other.last_order_us > self.last_order_us
+        ):
+            self.last_order_us = other.last_order_us
+
+    def copy(self) -> ProfileState:
+        """A copy that can change without changing this one."""
+        new = ProfileState()
+        new.traits = dict(self.traits)
+        new.consents = dict(self.consents)
+        new.prefs = dict(self.prefs)
+        new.first_us, new.last_us, new.count = self.first_us, self.last_us, self.count
+        new.channels = {k: list(v) for k, v in self.channels.items()}
+        new.orders, new.last_order_us = self.orders, self.last_order_us
+        new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
+        return new
+
+    # -- output ------------------------------------------------------------------------------
+
+    def to_customer(self, customer_id: str, identities: Sequence[Identity]) -> Customer:
+        """Build the public, immutable `Customer`."""
+        return Customer(
+            id=customer_id,
+            identities=tuple(sorted(identities)),
+            traits={name: entry[0] for name, entry in sorted(self.traits.items())},
+            consents=tuple(
+                Consent(
+                    channel=e[4],
+                    purpose=e[5],
+                    granted=e[0],
+                    at=from_us(e[1]),
+                    source=e[3],
+                    message_id=e[2] or None,
+                )
+                for _, e in sorted(self.consents.items())
+            ),
+            preferences=self._preferences(),
+            stats=Stats(
+                first_seen=None if self.first_us is None else from_us(self.first_us),
+                last_seen=None if self.last_us is None else from_us(self.last_us),
+                touchpoints=self.count,
+                per_channel={
+                    name: ChannelStats(first_seen=from_us(f), last_seen=from_us(la), touchpoints=n)
+                    for name, (f, la, n) in sorted(self.channels.items())
+                },
+                orders=self.orders,
+                revenue={c: Decimal(a) for c, a in sorted(self.revenue.items())},
+                refunds={c: Decimal(a) for c, a in sorted(self.refunds.items())},
+                last_order_at=None if self.last_order_us is None else from_us(self.last_order_us),
+            ),
+        )
+
+    def _preferences(self) -> Preferences:
+        values = {name: entry[0] for name, entry in self.prefs.items()}
+        return Preferences(
+            preferred_channels=tuple(values.get("preferred_channels") or ()),
+            language=values.get("language"),
+            timezone=values.get("timezone"),
+            quiet_hours=parse_quiet_hours(values["quiet_hours"]) if values.get("quiet_hours") else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data, for stores that keep the state as a document."""
+        return {
+            "traits": self.traits,
+            "consents": self.consents,
+            "prefs": self.prefs,
+            "first": self.first_us,
+            "last": self.last_us,
+            "count": self.count,
+            "channels": self.channels,
+            "orders": self.orders,
+            "revenue": self.revenue,
+            "refunds": self.refunds,
+            "last_order": self.last_order_us,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
+        """The state `to_json` produced."""
+        new = cls()
+        new.traits = dict(data["traits"])
+        new.consents = dict(data["consents"])
+        new.prefs = dict(data["prefs"])
+        new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
+        new.channels = {k: list(v) for k, v in data["channels"].items()}
+        new.orders, new.last_order_us = data["orders"], data["last_order"]
+        new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
+        return new
+
+
+# -- reading touchpoints -------------------------------------------------------------------------
+
+
+def order_currency(properties: Mapping[str, Any], default: str) -> str:
+    """The order's ISO currency code, upper-cased, or *default*."""
+    currency = properties.get("currency")
+    return currency.upper() if isinstance(currency, str) and currency.strip() else default
+
+
+def order_amount(properties: Mapping[str, Any], fields: Sequence[str]) -> Decimal:
+    """The first of *fields* present, else the sum of `products[].price * quantity`."""
+    for field in fields:
+        value = properties.get(field)
+        if value is not None:
+            return to_decimal(value)
+    total = Decimal(0)
+    products = properties.get("products")
+    if isinstance(products, list):
+        for product in products:
+            if isinstance(product, dict) and product.get("price") is not None:
+                quantity = product.get("quantity")
+                total += to_decimal(product["price"]) * (1 if quantity is None else to_decimal(quantity))
+    return total
+
+
+def consents_of(tp: Touchpoint) -> list[Consent]:
+    """The consent answers a (validated) touchpoint carries."""
+    found: list[Consent] = []
+    source = tp.context.source or tp.channel
+    prefs = tp.context.extra.get("consent")
+    if isinstance(prefs, dict):
+        categories = prefs.get("categoryPreferences")
+        if isinstance(categories, dict):
+            found.extend(
+                Consent(
+                    channel=None,
+                    purpose=purpose,
+                    granted=granted,
+                    at=tp.occurred_at,
+                    source=source,
+                    message_id=tp.message_id,
+                )
+                for purpose, granted in categories.items()
+            )
+    if tp.name == "Consent Updated":
+        props = tp.properties
+        found.append(
+            Consent(
+                channel=props.get("channel"),
+                purpose=props["purpose"],
+                granted=props["granted"],
+                at=tp.occurred_at,
+                source=props.get("source") or source,
+                message_id=tp.message_id,
+            )
+        )
+    elif tp.name == "Unsubscribed":
+        found.append(
+            Consent(
+                channel=tp.properties.get("channel") or tp.channel,
+                purpose=tp.properties.get("purpose") or "marketing",
+                granted=False,
+                at=tp.occurred_at,
+                source=source,
+                message_id=tp.message_id,
+            )
+        )
+    return found
+
+
+def parse_quiet_hours(value: object) -> QuietHours:
+    """
+    Read `{"start": "22:00", "end": "08:00"}` into `QuietHours`.
+
+    Raises:
+        ValidationError: If it is not such a window.
+    """
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise ValidationError('expected {"start": "HH:MM", "end": "HH:MM"}')
+    try:
+        return QuietHours(start=dt.time.fromisoformat(value["start"]), end=dt.time.fromisoformat(value["end"]))
+    except (TypeError, ValueError):
+        raise ValidationError(f"expected times like '22:00', got {value!r}") from None
+
+
+def check_timezone(value: object) -> str:
+    """
+    Return *value* if it names an IANA time zone.
+
+    Raises:
+        ValidationError: Otherwise.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a time zone name, got {type(value).__name__}")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"unknown time zone {value!r}") from None
+    return value

@@ -1,0 +1,153 @@
+"""
+What the hub asks a store to keep, and the change sets it hands over.
+
+These are the rows of the storage port: plain, mutable, internal. Public code sees `Customer`,
+`Touchpoint` and `MergeRecord` instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TypeAlias
+
+import attrs
+
+from omnikit._engines.profile import ProfileState
+from omnikit._models.customers import MergeRecord
+from omnikit._models.touchpoints import Touchpoint
+
+__all__ = [
+    "Changes",
+    "ClusterRow",
+    "CustomerRecord",
+    "EventKey",
+    "IdKey",
+    "IdentityRow",
+    "MergeRow",
+    "SplitRow",
+    "customer_id_for",
+    "merge_id_for",
+]
+
+IdKey: TypeAlias = tuple[str, str]
+"""An identity as `(kind, value)`, the fast form the engines work with."""
+
+EventKey: TypeAlias = tuple[int, str]
+"""A touchpoint's place in time: `(occurred_at in epoch microseconds, message_id)`."""
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def customer_id_for(message_id: str) -> str:
+    """
+    The id of a customer whose earliest touchpoint is *message_id*.
+
+    Deriving ids from data makes them the same whatever order events arrive in, and gives an
+    unmerged profile its old id back.
+    """
+    return f"cus_{_digest(message_id)}"
+
+
+def merge_id_for(message_id: str) -> str:
+    """The id of the merge that the touchpoint *message_id* caused."""
+    return f"mrg_{_digest(message_id)}"
+
+
+def cluster_id_for(key: IdKey) -> str:
+    """A fresh id for the cluster an identity starts."""
+    return f"cl_{_digest(key[0] + ':' + key[1])}"
+
+
+@attrs.define(slots=True)
+class IdentityRow:
+    """
+    Who an identity belongs to (*owner*, `None` while it has never linked) and which cluster
+    (the connected part of the raw identity graph, limits ignored) it is in.
+    """
+
+    owner: str | None
+    cluster: str
+
+
+@attrs.define(slots=True)
+class CustomerRecord:
+    """A stored customer: members, fold state, and where it sits in time and graph."""
+
+    id: str
+    cluster: str | None
+    first: EventKey
+    members: set[IdKey]
+    profile: ProfileState
+
+    def copy(self) -> CustomerRecord:
+        """A copy that can change without changing this one."""
+        return CustomerRecord(
+            id=self.id,
+            cluster=self.cluster,
+            first=self.first,
+            members=set(self.members),
+            profile=self.profile.copy(),
+        )
+
+
+@attrs.define(slots=True)
+class ClusterRow:
+    """A cluster's latest event (to tell late events from fresh ones) and its size."""
+
+    id: str
+    max: EventKey
+    size: int
+
+
+@attrs.define(slots=True, frozen=True)
+class MergeRow:
+    """
+    A merge in the audit trail, with the customer it now belongs to (*root*), its cluster,
+    and the identities that anchor each side (what an unmerge keeps apart).
+    """
+
+    record: MergeRecord
+    root: str
+    cluster: str
+    anchors: tuple[tuple[IdKey, IdKey], ...]
+
+
+@attrs.define(slots=True, frozen=True)
+class SplitRow:
+    """Two identities that must never be in one customer again (left by an unmerge)."""
+
+    a: IdKey
+    b: IdKey
+    merge_id: str
+    at_us: int
+
+
+@attrs.define(slots=True)
+class Changes:
+    """
+    Everything one step of ingestion (or an unmerge) changes, for a store to apply atomically.
+
+    A store applies them in this order: *relabel* (identities, customers, merges move to
+    another cluster), *reassign* (touchpoints, merge roots and alias targets move to another
+    customer), the deletions, the upserts, then the inserts.
+    """
+
+    relabel: dict[str, str] = attrs.field(factory=dict)
+    reassign: dict[str, str] = attrs.field(factory=dict)
+    deleted_customers: set[str] = attrs.field(factory=set)
+    deleted_clusters: set[str] = attrs.field(factory=set)
+    deleted_merge_clusters: set[str] = attrs.field(factory=set)
+    unaliased: set[str] = attrs.field(factory=set)
+    customers: dict[str, CustomerRecord] = attrs.field(factory=dict)
+    identities: dict[IdKey, IdentityRow] = attrs.field(factory=dict)
+    clusters: dict[str, ClusterRow] = attrs.field(factory=dict)
+    aliases: dict[str, str] = attrs.field(factory=dict)
+    touchpoint_owners: dict[str, str] = attrs.field(factory=dict)
+    new_touchpoints: list[Touchpoint] = attrs.field(factory=list)
+    merges: list[MergeRow] = attrs.field(factory=list)
+    splits: list[SplitRow] = attrs.field(factory=list)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, a.name) for a in attrs.fields(Changes))

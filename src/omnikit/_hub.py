@@ -1,0 +1,706 @@
+"""The hub: the facade a host application instantiates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import uuid
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Self
+
+import cattrs
+
+from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
+from omnikit._engines.orders import fold_orders
+from omnikit._engines.profile import to_us
+from omnikit._engines.records import (
+    Changes,
+    CustomerRecord,
+    EventKey,
+    IdKey,
+    SplitRow,
+)
+from omnikit._engines.segment import IngestOptions, parse_message, unpack
+from omnikit._models.channels import Channel, Channels
+from omnikit._models.customers import Customer, MergeRecord
+from omnikit._models.identities import Identity, normalize_identifier
+from omnikit._models.orders import Order
+from omnikit._models.results import ForgetReport, IngestResult, Rejection
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.converters import make_converter
+from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
+from omnikit.stores import IngestTransaction, Store, open_store
+from omnikit.stores.memory import MemoryStore
+
+__all__ = ["CustomerRef", "Hub"]
+
+CustomerRef = Customer | str
+"""A customer, or a customer id (`"cus_..."`)."""
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def event_key(tp: Touchpoint) -> EventKey:
+    """A touchpoint's place in time: event time, then message id."""
+    return (to_us(tp.occurred_at), tp.message_id)
+
+
+def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
+    if value is None or isinstance(value, dt.tzinfo):
+        return value
+    try:
+        return zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
+
+
+class Hub:
+    """
+    One customer, seen the same way on every channel: ingest touchpoints, look customers up
+    by any identifier, read their history, erase or export them.
+
+    ```python
+    with omnikit.Hub.open("sqlite:///shop.db") as hub:
+        hub.ingest({"type": "track", "event": "Product Viewed", "anonymousId": "a1", ...})
+        hub.customer(anonymous_id="a1")
+    ```
+
+    A hub holds no global state: two hubs in one process never see each other.
+
+    Args:
+        store: A `Store`, a store URL, or `None` for a fresh in-memory store.
+        identity_rules: How identities are stitched (priority, limits, blocked values).
+        channels: Channels to add to the built-in ones.
+        default_channel: The channel of messages that name none.
+        default_region: Region for phone numbers without a country code (`"PT"`).
+        default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
+        max_message_bytes: The largest message accepted, as compact JSON (32 KB, as
+            Segment's libraries).
+        currency: The currency of orders that don't name one.
+        clock: Returns the current time; tests pass a frozen one.
+        batch_size: Messages per store transaction when ingesting a batch.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(
+        self,
+        store: Store | str | None = None,
+        *,
+        identity_rules: IdentityRules | None = None,
+        channels: Iterable[Channel] = (),
+        default_channel: str = "web",
+        default_region: str | None = None,
+        default_timezone: str | dt.tzinfo | None = None,
+        max_message_bytes: int = 32 * 1024,
+        currency: str = "USD",
+        clock: Clock | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        known = Channels(channels)
+        known.require(default_channel, field="default_channel")
+        if batch_size < 1:
+            raise ValidationError("batch_size: must be at least 1")
+        if max_message_bytes < 256:
+            raise ValidationError("max_message_bytes: must be at least 256")
+        self._owns_store = store is None or isinstance(store, str)
+        if store is None:
+            store = MemoryStore()
+        elif isinstance(store, str):
+            store = open_store(store)
+        self._store: Store = store
+        self.rules = identity_rules or IdentityRules()
+        self.channels = known
+        self.options = IngestOptions(
+            channels=known,
+            default_channel=default_channel,
+            default_region=default_region,
+            default_timezone=_zone(default_timezone),
+            max_message_bytes=max_message_bytes,
+        )
+        self.currency = currency.upper()
+        self.clock: Clock = clock or _utcnow
+        self.batch_size = batch_size
+        self.converter: cattrs.Converter = make_converter()
+        self._blocked: dict[IdKey, bool] = {}
+        self._closed = False
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> Self:
+        """
+        Open a hub on the store *url* names (`sqlite:///shop.db`, `postgresql://...`,
+        `memory://`); the hub closes the store when it closes.
+
+        Added in version 0.1.0.
+        """
+        return cls(open_store(url), **options)._owning()
+
+    def _owning(self) -> Self:
+        self._owns_store = True
+        return self
+
+    @property
+    def store(self) -> Store:
+        """The store this hub reads and writes."""
+        return self._store
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """
+        Close the store if the hub opened it. Data written before is there when the same URL
+        is opened again.
+
+        Added in version 0.1.0.
+        """
+        if not self._closed:
+            self._closed = True
+            if self._owns_store:
+                self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Hub store={self._store.url!r}>"
+
+    # -- ingestion ---------------------------------------------------------------------------
+
+    def ingest(self, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> IngestResult:
+        """
+        Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list of
+        messages.
+
+        Every accepted message (identify and alias included) is stored as a touchpoint and
+        resolved to a customer. A message id seen before changes nothing. In a batch, bad
+        messages are reported in `IngestResult.rejected` with their index, and the good ones
+        are accepted; retrying a whole batch neither loses nor duplicates anything.
+
+        Raises:
+            ValidationError: If a single message (not a batch) is invalid.
+            StoreError: If the store fails; `error.partial` holds the `IngestResult` of what
+                was committed before the failure.
+
+        Added in version 0.1.0.
+        """
+        messages, is_batch = unpack(payload)
+        now = self.clock()
+        rejected: list[Rejection] = []
+        parsed: list[Touchpoint] = []
+        for index, message in enumerate(messages):
+            try:
+                parsed.append(parse_message(message, self.options, now=now))
+            except ValidationError as exc:
+                if not is_batch:
+                    raise
+                message_id = message.get("messageId") if isinstance(message, Mapping) else None
+                rejected.append(
+                    Rejection(index=index, error=exc, message_id=message_id if isinstance(message_id, str) else None)
+                )
+        result = IngestResult(rejected=tuple(rejected))
+        for start in range(0, len(parsed), self.batch_size):
+            chunk = parsed[start : start + self.batch_size]
+            try:
+                result += self._ingest_chunk(chunk)
+            except OmnikitError as exc:
+                exc.partial = result  # type: ignore[attr-defined]
+                raise
+        return result
+
+    def _ingest_chunk(self, chunk: list[Touchpoint]) -> IngestResult:
+        fresh: dict[str, Touchpoint] = {}
+        duplicates: list[str] = []
+        for tp in chunk:
+            if tp.message_id in fresh:
+                duplicates.append(tp.message_id)
+            else:
+                fresh[tp.message_id] = tp
+        with self._transaction() as tx:
+            seen = tx.seen(list(fresh))
+            new = [tp for mid, tp in fresh.items() if mid not in seen]
+            if new:
+                self._resolve(tx, new)
+        accepted = tuple(tp.message_id for tp in new)
+        return IngestResult(
+            accepted=accepted,
+            duplicates=tuple(duplicates) + tuple(mid for mid in fresh if mid in seen),
+        )
+
+    def _transaction(self) -> Any:
+        return self._store.transaction()
+
+    def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> None:
+        touchpoints.sort(key=event_key)
+        rules = self.rules
+        keys: set[IdKey] = set()
+        for tp in touchpoints:
+            keys.update(_linkable(tp, rules, self._blocked))
+        rows = tx.identities(keys)
+        owners = {row.owner for row in rows.values() if row.owner is not None}
+        customers = tx.customers(owners)
+        cluster_ids = {row.cluster for row in rows.values()}
+        cluster_ids.update(c.cluster for c in customers.values() if c.cluster is not None)
+        clusters = tx.clusters(cluster_ids)
+        members = set(keys)
+        for record in customers.values():
+            members |= record.members
+        resolver = Resolver(
+            rules,
+            rows=rows,
+            customers=customers,
+            clusters=clusters,
+            splits=tx.splits(members),
+            currency=self.currency,
+            detect_late=True,
+            key_of=event_key,
+        )
+        for tp in touchpoints:
+            resolver.add(tp)
+        tx.apply(resolver.changes())
+        for region, late in sorted(resolver.late_by_region().items()):
+            self._replay(tx, region, late)
+
+    def _replay(self, tx: IngestTransaction, region: str, new: Sequence[Touchpoint] = ()) -> Changes:
+        old_customers = tx.cluster_customers(region)
+        stored = tx.customer_touchpoints(list(old_customers))
+        old_keys = tx.cluster_identities(region)
+        changes = replay_region(
+            self.rules,
+            cluster=region,
+            touchpoints=[*stored, *new],
+            old_customers=old_customers,
+            old_owners={tp.message_id: tp.customer_id or "" for tp in stored},
+            old_keys=old_keys,
+            splits=tx.splits(old_keys),
+            currency=self.currency,
+            key_of=event_key,
+        )
+        tx.apply(changes)
+        return changes
+
+    def _message(
+        self,
+        kind: str,
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        email: str | None,
+        phone: str | None,
+        identities: Mapping[str, str] | None,
+        channel: str | None,
+        timestamp: dt.datetime | str | None,
+        message_id: str | None,
+        context: Mapping[str, Any] | None,
+        traits_field: str,
+        traits: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        ctx: dict[str, Any] = dict(context or {})
+        person: dict[str, Any] = dict(traits or {})
+        if email is not None:
+            person["email"] = email
+        if phone is not None:
+            person["phone"] = phone
+        if person:
+            if traits_field == "traits":
+                ctx.pop("traits", None)
+            else:
+                ctx["traits"] = {**(ctx.get("traits") or {}), **person}
+        if identities:
+            ctx["externalIds"] = [
+                *(ctx.get("externalIds") or ()),
+                *({"id": value, "type": kind_, "collection": "users", "encoding": "none"} for kind_, value in identities.items()),
+            ]
+        if channel is not None:
+            ctx["channel"] = channel
+        message: dict[str, Any] = {"type": kind, "context": ctx}
+        if traits_field == "traits" and person:
+            message["traits"] = person
+        if user_id is not None:
+            message["userId"] = user_id
+        if anonymous_id is not None:
+            message["anonymousId"] = anonymous_id
+        if user_id is None and anonymous_id is None:
+            # The Segment Spec asks for one of them; a host that only knows an email, a phone
+            # or a loyalty card gets a random anonymous id, which links nothing by itself.
+            message["anonymousId"] = f"omk-anon-{uuid.uuid4().hex}"
+        message["timestamp"] = timestamp if timestamp is not None else self.clock()
+        message["messageId"] = message_id or f"omk-{uuid.uuid4().hex}"
+        return message
+
+    def track(
+        self,
+        event: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        identities: Mapping[str, str] | None = None,
+        channel: str | None = None,
+        timestamp: dt.datetime | str | None = None,
+        message_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Touchpoint:
+        """
+        Record that the customer did *event* (`"Order Completed"`), and return the stored
+        touchpoint, resolved to its customer.
+
+        Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
+        *identities* (`{"loyalty_id": "L-123"}`). Pass *message_id* to make retries safe;
+        without one, each call is a new event.
+
+        Raises:
+            ValidationError: If the event is invalid.
+
+        Added in version 0.1.0.
+        """
+        message = self._message(
+            "track",
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            email=email,
+            phone=phone,
+            identities=identities,
+            channel=channel,
+            timestamp=timestamp,
+            message_id=message_id,
+            context=context,
+            traits_field="context",
+            traits=None,
+        )
+        message["event"] = event
+        if properties is not None:
+            message["properties"] = properties
+        return self._stored(message)
+
+    def identify(
+        self,
+        *,
+        traits: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        identities: Mapping[str, str] | None = None,
+        channel: str | None = None,
+        timestamp: dt.datetime | str | None = None,
+        message_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Customer:
+        """
+        Tell the hub who the customer is and what is known about them; return the customer.
+
+        Raises:
+            ValidationError: If an identifier or a trait is invalid.
+
+        Added in version 0.1.0.
+        """
+        message = self._message(
+            "identify",
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            email=email,
+            phone=phone,
+            identities=identities,
+            channel=channel,
+            timestamp=timestamp,
+            message_id=message_id,
+            context=context,
+            traits_field="traits",
+            traits=traits,
+        )
+        tp = self._stored(message)
+        customer = self.customer(tp.customer_id or "")
+        if customer is None:  # pragma: no cover - erased concurrently
+            raise NotFoundError("customer", tp.customer_id)
+        return customer
+
+    def set_consent(
+        self,
+        customer: CustomerRef,
+        *,
+        purpose: str,
+        granted: bool,
+        channel: str | None = None,
+        source: str = "",
+        timestamp: dt.datetime | str | None = None,
+        message_id: str | None = None,
+    ) -> Customer:
+        """
+        Record a customer's answer about *purpose* on *channel* (`None`: every channel), as a
+        `Consent Updated` touchpoint, and return the updated customer.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+            ValidationError: If the channel or purpose is invalid.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        if channel is not None:
+            self.channels.require(channel)
+        anchor = min(record.members, key=lambda k: (self.rules.rank(k[0]), k[1]), default=None)
+        if anchor is None:
+            raise ConflictError(f"customer {record.id!r} has no identity to attach a consent to")
+        properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
+        if source:
+            properties["source"] = source
+        message = self._message(
+            "track",
+            user_id=None,
+            anonymous_id=None,
+            email=None,
+            phone=None,
+            identities={anchor[0]: anchor[1]},
+            channel=None,
+            timestamp=timestamp,
+            message_id=message_id,
+            context={"source": source} if source else None,
+            traits_field="context",
+            traits=None,
+        )
+        message["event"] = "Consent Updated"
+        message["properties"] = properties
+        tp = self._stored(message)
+        found = self.customer(tp.customer_id or "")
+        if found is None:  # pragma: no cover - erased concurrently
+            raise NotFoundError("customer", tp.customer_id)
+        return found
+
+    def _stored(self, message: Mapping[str, Any]) -> Touchpoint:
+        self.ingest(message)
+        tp = self._store.touchpoint(message["messageId"])
+        if tp is None:  # pragma: no cover - erased concurrently
+            raise NotFoundError("touchpoint", message["messageId"])
+        return tp
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _key(self, kind: str, value: object) -> IdKey:
+        try:
+            normalized = normalize_identifier(kind, value, default_region=self.options.default_region)
+        except ValidationError as exc:
+            raise exc.with_prefix(kind) from None
+        if kind not in {"id"}:
+            Identity(kind=kind, value=normalized)
+        return (kind, normalized)
+
+    def _lookup(self, ref: CustomerRef | None, identifiers: Mapping[str, object]) -> CustomerRecord | None:
+        given = [(k, v) for k, v in identifiers.items() if v is not None]
+        if ref is not None:
+            given.insert(0, ("id", ref.id if isinstance(ref, Customer) else ref))
+        if len(given) != 1:
+            raise ValidationError(
+                "customer: give exactly one of a customer id or an identifier "
+                "(e.g. email=..., phone=..., user_id=..., anonymous_id=...)"
+            )
+        kind, value = given[0]
+        if kind == "id":
+            if not isinstance(value, str):
+                raise ValidationError(f"id: expected a customer id, got {type(value).__name__}")
+            return self._store.customer(value)
+        key = self._key(kind, value)
+        if self.rules.is_blocked(key):
+            return None
+        return self._store.find(key)
+
+    def _record(self, customer: CustomerRef) -> CustomerRecord:
+        record = self._lookup(customer, {})
+        if record is None:
+            raise NotFoundError("customer", customer.id if isinstance(customer, Customer) else customer)
+        return record
+
+    def _customer(self, record: CustomerRecord, *, recent: int = 0) -> Customer:
+        identities = [Identity(kind=k, value=v) for k, v in record.members]
+        customer = record.profile.to_customer(record.id, identities)
+        if recent:
+            latest = self._store.touchpoints(record.id, limit=recent, newest_first=True)
+            customer = type(customer)(
+                id=customer.id,
+                identities=customer.identities,
+                traits=customer.traits,
+                consents=customer.consents,
+                preferences=customer.preferences,
+                stats=customer.stats,
+                recent=tuple(latest),
+            )
+        return customer
+
+    def customer(
+        self, customer: CustomerRef | None = None, /, *, recent: int = 10, **identifier: object
+    ) -> Customer | None:
+        """
+        Look a customer up by id or by any one identifier; `None` when nobody matches.
+
+        ```python
+        hub.customer("cus_...")
+        hub.customer(email="Ana@Example.com")
+        hub.customer(phone="+351 912 345 678")
+        hub.customer(loyalty_id="L-123")
+        ```
+
+        Args:
+            customer: A customer id (ids of merged profiles find the survivor).
+            recent: How many of their latest touchpoints to load into `Customer.recent`.
+            identifier: One identifier, as `kind=value`.
+
+        Raises:
+            ValidationError: If not exactly one identifier is given, or it is invalid.
+
+        Added in version 0.1.0.
+        """
+        record = self._lookup(customer, identifier)
+        return None if record is None else self._customer(record, recent=recent)
+
+    def customers(self) -> Iterable[Customer]:
+        """
+        Every customer, in id order, streamed from the store.
+
+        Added in version 0.1.0.
+        """
+        for record in self._store.iter_customers():
+            yield self._customer(record)
+
+    def touchpoints(
+        self,
+        customer: CustomerRef,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Touchpoint]:
+        """
+        The customer's touchpoints, oldest first, optionally with `since <= occurred_at <
+        until`.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        return self._store.touchpoints(record.id, since=since, until=until, limit=limit)
+
+    def orders(self, customer: CustomerRef) -> list[Order]:
+        """
+        The customer's orders, folded from their order and fulfilment events, oldest first.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        return fold_orders(self._store.touchpoints(record.id), currency=self.currency)
+
+    def merges(self, customer: CustomerRef) -> list[MergeRecord]:
+        """
+        The audit trail of the merges that built the customer, oldest first: what joined,
+        through which event, when.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        return [row.record for row in self._store.merges(record.id)]
+
+    def unmerge(self, customer: CustomerRef, merge_id: str | None = None) -> list[Customer]:
+        """
+        Split a customer that was merged wrongly back into the people it came from.
+
+        The merge (by default the latest) is undone by recording that the identities which
+        anchored each side must never be in one customer again, and replaying the customer's
+        history: each touchpoint goes back to the side its identifiers belong to, and each side
+        gets back the id it had. Returns the customers the sides now form, oldest first.
+
+        Raises:
+            NotFoundError: If *customer* is unknown, or has no such merge.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        rows = self._store.merges(record.id)
+        if merge_id is None:
+            if not rows:
+                raise NotFoundError("merge", record.id)
+            row = rows[-1]
+        else:
+            matching = [r for r in rows if r.record.id == merge_id]
+            if not matching:
+                raise NotFoundError("merge", merge_id)
+            row = matching[0]
+        now_us = to_us(self.clock())
+        splits = [SplitRow(a=a, b=b, merge_id=row.record.id, at_us=now_us) for a, b in row.anchors]
+        with self._transaction() as tx:
+            tx.apply(Changes(splits=splits))
+            current = tx.customers([record.id]).get(record.id)
+            region = current.cluster if current is not None else row.cluster
+            if region is None:  # pragma: no cover - a merged customer always has a cluster
+                raise StoreError(f"customer {record.id!r} has no cluster")
+            self._replay(tx, region)
+        sides: dict[str, Customer] = {}
+        for a, b in row.anchors:
+            for key in (a, b):
+                found = self._store.find(key)
+                if found is not None:
+                    sides[found.id] = self._customer(found)
+        return sorted(sides.values(), key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id))
+
+    # -- privacy -----------------------------------------------------------------------------
+
+    def forget(self, customer: CustomerRef) -> ForgetReport:
+        """
+        Erase the customer: their profile, identities, touchpoints and merge history (the
+        right to erasure). Later events with the same identifiers start a new profile.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        erased = self._store.forget(record.id)
+        return ForgetReport(
+            customer_id=record.id,
+            identities=len(record.members),
+            touchpoints=erased,
+            erased_at=self.clock(),
+        )
+
+    def export(self, customer: CustomerRef) -> dict[str, Any]:
+        """
+        Everything held about the customer, as JSON-ready data (data portability): the
+        profile, every touchpoint, their orders and the merge history.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        touchpoints = self._store.touchpoints(record.id)
+        conv = self.converter
+        return {
+            "format": "omnikit.export/1",
+            "exported_at": self.clock().isoformat(),
+            "customer": conv.unstructure(self._customer(record)),
+            "touchpoints": conv.unstructure(touchpoints),
+            "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
+            "merges": conv.unstructure([row.record for row in self._store.merges(record.id)]),
+        }

@@ -1,0 +1,127 @@
+"""Identifiers a person is known by, normalised so that equal people compare equal."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import attrs
+import email_validator
+import phonenumbers
+
+from omnikit.errors import ValidationError
+
+__all__ = ["Identity", "IdentityKind", "normalize_identifier"]
+
+
+class IdentityKind:
+    """
+    The identity kinds omnikit knows by name; any other lower-case name is allowed too.
+
+    Added in version 0.1.0.
+    """
+
+    EMAIL = "email"
+    PHONE = "phone"
+    USER_ID = "user_id"
+    ANONYMOUS_ID = "anonymous_id"
+    DEVICE_ID = "device_id"
+    LOYALTY_ID = "loyalty_id"
+    PUSH_TOKEN = "push_token"
+
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_MAX_VALUE = 256
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _email(raw: str) -> str:
+    try:
+        checked = email_validator.validate_email(
+            raw, check_deliverability=False, allow_smtputf8=True
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(f"value: {raw!r} is not a valid email address ({exc})") from None
+    # Mailbox names are case-sensitive by the letter of RFC 5321 and case-insensitive in
+    # practice everywhere a retailer sends mail; stitching must treat Ana@ and ana@ as one.
+    return checked.normalized.lower()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _phone(raw: str, region: str | None) -> str:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        hint = "" if region or raw.lstrip().startswith("+") else " (no country code and no default region)"
+        raise ValidationError(f"value: {raw!r} is not a phone number{hint}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"value: {raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_identifier(kind: str, value: object, *, default_region: str | None = None) -> str:
+    """
+    Return the canonical form of *value* as an identifier of *kind*.
+
+    Emails are validated (syntax only, no DNS) and lower-cased; phones become E.164, read in
+    *default_region* when they carry no country code; every other kind is a trimmed string.
+
+    Raises:
+        ValidationError: If *value* is not a valid identifier of that kind.
+
+    Added in version 0.1.0.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(f"value: expected a string, got {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise ValidationError("value: must not be empty")
+    if len(text) > _MAX_VALUE:
+        raise ValidationError(f"value: longer than {_MAX_VALUE} characters")
+    if kind == IdentityKind.EMAIL:
+        return _email(text)
+    if kind == IdentityKind.PHONE:
+        return _phone(text, default_region)
+    return text
+
+
+def _check_kind(_instance: object, _attribute: object, kind: str) -> None:
+    if not _KIND.match(kind):
+        raise ValidationError(
+            f"kind: {kind!r} is not an identity kind (lower-case letters, digits and '_')"
+        )
+
+
+def _normalize_value(value: str, self_: Identity) -> str:
+    return normalize_identifier(self_.kind, value)
+
+
+@attrs.define(frozen=True, kw_only=True, order=True)
+class Identity:
+    """
+    One identifier of a person: a *kind* and its normalised *value*.
+
+    Constructing an `Identity` normalises the value (`Identity(kind="email",
+    value="Ana@Example.com").value == "ana@example.com"`); phones must then carry their
+    country code. `Identity.of()` reads national phone numbers in a default region.
+
+    Added in version 0.1.0.
+    """
+
+    kind: str = attrs.field(validator=_check_kind)
+    value: str = attrs.field(converter=attrs.Converter(_normalize_value, takes_self=True))  # type: ignore[misc]
+
+    @classmethod
+    def of(cls, kind: str, value: object, *, default_region: str | None = None) -> Identity:
+        """
+        Build an identity from raw input, reading phones in *default_region* (`"PT"`).
+
+        Raises:
+            ValidationError: If the value is not a valid identifier of *kind*.
+
+        Added in version 0.1.0.
+        """
+        return cls(kind=kind, value=normalize_identifier(kind, value, default_region=default_region))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

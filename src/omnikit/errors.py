@@ -1,0 +1,237 @@
+"""
+Every error omnikit raises on purpose, in one hierarchy.
+
+```
+OmnikitError
+├── ValidationError (ValueError)        .errors: ["field: reason", ...]
+├── NotFoundError (LookupError)         .kind, .key
+├── ConflictError                       an idempotency key reused with another payload
+├── PolicyError                         consent / quiet hours / frequency cap; .reason
+├── RuleError                           .rule_id
+│   ├── RuleSyntaxError                 .path
+│   └── RuleLimitError                  depth, size or work bound exceeded
+├── StoreError                          a storage backend failed
+│   └── StoreUnavailableError           it cannot be reached or opened
+└── ConnectorError
+    ├── ConnectorNotFoundError (LookupError)   .name, .available
+    └── DeliveryError                          .connector, .message_id
+        ├── TransientDeliveryError             retried, honours .retry_after
+        └── PermanentDeliveryError             never retried
+```
+
+Catch `OmnikitError` to catch them all; each error also subclasses the builtin a caller might
+reasonably catch instead (`ValueError`, `LookupError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ConflictError",
+    "ConnectorError",
+    "ConnectorNotFoundError",
+    "DeliveryError",
+    "NotFoundError",
+    "OmnikitError",
+    "PermanentDeliveryError",
+    "PolicyError",
+    "RuleError",
+    "RuleLimitError",
+    "RuleSyntaxError",
+    "StoreError",
+    "StoreUnavailableError",
+    "TransientDeliveryError",
+    "ValidationError",
+]
+
+
+class OmnikitError(Exception):
+    """
+    The base of every error omnikit raises on purpose.
+
+    Added in version 0.1.0.
+    """
+
+
+class ValidationError(OmnikitError, ValueError):
+    """
+    Input was rejected: each entry of *errors* names a field path and the reason.
+
+    ```python
+    try:
+        hub.ingest({"type": "track"})
+    except ValidationError as exc:
+        exc.errors  # ['event: required field is missing', ...]
+    ```
+
+    Added in version 0.1.0.
+    """
+
+    errors: tuple[str, ...]
+
+    def __init__(self, errors: str | Iterable[str], *, prefix: str = "") -> None:
+        items = (errors,) if isinstance(errors, str) else tuple(errors)
+        if prefix:
+            items = tuple(_prefixed(prefix, item) for item in items)
+        self.errors = items or ("invalid input",)
+        super().__init__("; ".join(self.errors))
+
+    def with_prefix(self, prefix: str) -> ValidationError:
+        """
+        Return a copy whose field paths sit under *prefix* (`"batch[3]"`, `"properties"`).
+
+        Added in version 0.1.0.
+        """
+        return ValidationError(self.errors, prefix=prefix)
+
+
+def _prefixed(prefix: str, item: str) -> str:
+    if item.startswith("["):
+        return f"{prefix}{item}"
+    if ":" in item.split(" ", 1)[0]:
+        return f"{prefix}.{item}"
+    return f"{prefix}: {item}"
+
+
+class NotFoundError(OmnikitError, LookupError):
+    """
+    Nothing is stored under *key* for a thing of this *kind* (`"customer"`, `"merge"`).
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} found for {key!r}")
+
+
+class ConflictError(OmnikitError):
+    """
+    An idempotency key was reused with a different payload, or an operation contradicts state.
+
+    Added in version 0.1.0.
+    """
+
+
+class PolicyError(OmnikitError):
+    """
+    The contact policy refused an action; *reason* says which wall it hit (`"no_consent"`).
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class RuleError(OmnikitError):
+    """
+    A rule could not be built or run; *rule_id* names it when known.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, message: str, *, rule_id: str | None = None) -> None:
+        self.rule_id = rule_id
+        super().__init__(f"rule {rule_id!r}: {message}" if rule_id else message)
+
+
+class RuleSyntaxError(RuleError, ValueError):
+    """
+    A rule is malformed; *path* points inside it (`"condition.and[1].=="`).
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, message: str, *, path: str = "", rule_id: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message, rule_id=rule_id)
+
+
+class RuleLimitError(RuleError):
+    """
+    A rule exceeded a safety bound (depth, size, or evaluation work).
+
+    Added in version 0.1.0.
+    """
+
+
+class StoreError(OmnikitError):
+    """
+    A storage backend failed; the driver's exception is the `__cause__`.
+
+    Added in version 0.1.0.
+    """
+
+
+class StoreUnavailableError(StoreError):
+    """
+    A store cannot be reached, opened or migrated.
+
+    Added in version 0.1.0.
+    """
+
+
+class ConnectorError(OmnikitError):
+    """
+    Base of errors raised by channel connectors and their registry.
+
+    Added in version 0.1.0.
+    """
+
+
+class ConnectorNotFoundError(ConnectorError, LookupError):
+    """
+    No connector is registered under *name*; *available* lists the names that are.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, name: str, available: Sequence[str]) -> None:
+        self.name = name
+        self.available = tuple(available)
+        listed = ", ".join(self.available) or "none"
+        super().__init__(f"no connector named {name!r} (available: {listed})")
+
+
+class DeliveryError(ConnectorError):
+    """
+    A provider did not accept a message.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, message: str, *, connector: str, message_id: str) -> None:
+        self.connector = connector
+        self.message_id = message_id
+        super().__init__(message)
+
+
+class TransientDeliveryError(DeliveryError):
+    """
+    A delivery failed in a way worth retrying, no sooner than *retry_after* seconds.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        connector: str,
+        message_id: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, connector=connector, message_id=message_id)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """
+    A delivery failed for good (invalid address, opted out): it is never retried.
+
+    Added in version 0.1.0.
+    """

@@ -1,0 +1,208 @@
+"""
+Where a hub keeps customers, identities and touchpoints: the ports and their adapters.
+
+```python
+store = omnikit.stores.open_store("sqlite:///shop.db")  # or "postgresql://...", "memory://"
+hub = omnikit.Hub(store)
+```
+
+A host application can keep omnikit's data in its own database by implementing `Store` (and
+checking it with `omnikit.testing.StoreContract`). The methods work on internal rows
+(`omnikit.stores.records`); the hub does all the deciding and hands the store `Changes` to apply
+atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from omnikit._engines import records
+from omnikit.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from omnikit._engines.records import (
+        Changes,
+        ClusterRow,
+        CustomerRecord,
+        IdentityRow,
+        IdKey,
+        MergeRow,
+        SplitRow,
+    )
+    from omnikit._models.touchpoints import Touchpoint
+
+__all__ = [
+    "CustomerStore",
+    "IngestTransaction",
+    "Store",
+    "TouchpointStore",
+    "open_store",
+    "records",
+]
+
+
+@runtime_checkable
+class IngestTransaction(Protocol):
+    """
+    One atomic unit of ingestion: reads see the transaction's own writes, and either every
+    `apply` lands or none does. Readers return copies the hub may change freely.
+
+    Added in version 0.1.0.
+    """
+
+    def seen(self, message_ids: Collection[str]) -> set[str]:
+        """The subset of *message_ids* already stored."""
+        ...
+
+    def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
+        """The stored rows of those identities that exist."""
+        ...
+
+    def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
+        """The stored customers with those ids (ids only, no alias lookup)."""
+        ...
+
+    def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]:
+        """The stored clusters with those ids."""
+        ...
+
+    def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
+        """Every split that names one of *keys* on either side."""
+        ...
+
+    def cluster_identities(self, cluster: str) -> list[IdKey]:
+        """Every identity in *cluster*."""
+        ...
+
+    def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
+        """Every customer in *cluster*."""
+        ...
+
+    def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
+        """Every touchpoint of those customers, in any order."""
+        ...
+
+    def apply(self, changes: Changes) -> None:
+        """Write *changes* (see `Changes` for the order of its parts)."""
+        ...
+
+
+@runtime_checkable
+class CustomerStore(Protocol):
+    """
+    Customers, their identities and the merge audit trail.
+
+    Added in version 0.1.0.
+    """
+
+    def transaction(self) -> AbstractContextManager[IngestTransaction]:
+        """Begin a write transaction; concurrent writers wait for each other."""
+        ...
+
+    def customer(self, customer_id: str) -> CustomerRecord | None:
+        """The customer with that id, following the ids of merged profiles to the survivor."""
+        ...
+
+    def find(self, key: IdKey) -> CustomerRecord | None:
+        """The customer that owns the identity *key*."""
+        ...
+
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        """The merges that built that customer, oldest first."""
+        ...
+
+    def merge(self, merge_id: str) -> MergeRow | None:
+        """One merge of the audit trail."""
+        ...
+
+    def iter_customers(self, *, batch_size: int = 1000) -> Iterator[CustomerRecord]:
+        """Every customer, in id order."""
+        ...
+
+    def forget(self, customer_id: str) -> int:
+        """Erase the customer, their identities, touchpoints and merges; return how many
+        touchpoints went."""
+        ...
+
+
+@runtime_checkable
+class TouchpointStore(Protocol):
+    """
+    Touchpoints, by customer and time.
+
+    Added in version 0.1.0.
+    """
+
+    def touchpoints(
+        self,
+        customer_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Touchpoint]:
+        """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
+        ...
+
+    def touchpoint(self, message_id: str) -> Touchpoint | None:
+        """One touchpoint by message id."""
+        ...
+
+    def touchpoint_counts(self) -> dict[str, int]:
+        """How many touchpoints are stored per channel."""
+        ...
+
+
+@runtime_checkable
+class Store(CustomerStore, TouchpointStore, Protocol):
+    """
+    Everything a hub stores. The adapters (memory, SQLite, PostgreSQL) implement it all.
+
+    Added in version 0.1.0.
+    """
+
+    url: str
+
+    def close(self) -> None:
+        """Release connections; the data stays (except in memory)."""
+        ...
+
+
+def open_store(url: str) -> Store:
+    """
+    Open the store *url* names, picking the adapter by its scheme.
+
+    - `memory://`: in this process only (tests, notebooks);
+    - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`: the embedded default;
+    - `postgresql://user:password@host:5432/db`: PostgreSQL, with the `omnikit[postgres]` extra.
+
+    Raises:
+        StoreUnavailableError: For an unknown scheme, a missing driver, or a store that cannot
+            be opened.
+
+    Added in version 0.1.0.
+    """
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise StoreUnavailableError(f"not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
+    scheme = scheme.lower()
+    if scheme == "memory":
+        from omnikit.stores.memory import MemoryStore  # noqa: PLC0415 - adapters load on demand
+
+        return MemoryStore()
+    if scheme == "sqlite":
+        from omnikit.stores.sqlite import SQLiteStore  # noqa: PLC0415
+
+        return SQLiteStore.from_url(url)
+    if scheme in {"postgresql", "postgres", "postgresql+psycopg"}:
+        from omnikit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+        return PostgresStore.from_url(url)
+    raise StoreUnavailableError(
+        f"no store for scheme {scheme!r} in {url!r} (known: memory, sqlite, postgresql)"
+    )

@@ -1,0 +1,385 @@
+"""The in-memory store: for tests, notebooks and short-lived processes."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from omnikit._engines.profile import to_us
+from omnikit._engines.records import (
+    Changes,
+    ClusterRow,
+    CustomerRecord,
+    IdentityRow,
+    IdKey,
+    MergeRow,
+    SplitRow,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from omnikit._models.touchpoints import Touchpoint
+
+__all__ = ["MemoryStore"]
+
+_MISSING: Any = object()
+
+
+class _Journal:
+    """Undo log: every write records how to take it back, so a failed transaction leaves no
+    trace."""
+
+    __slots__ = ("undo",)
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        old = table.get(key, _MISSING)
+        table[key] = value
+        self.undo.append(lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None))
+
+    def pop(self, table: dict[Any, Any], key: Any) -> Any:
+        old = table.pop(key, _MISSING)
+        if old is not _MISSING:
+            self.undo.append(lambda: table.__setitem__(key, old))
+        return None if old is _MISSING else old
+
+    def add(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+        members = table.get(key)
+        if members is None:
+            members = table[key] = set()
+            self.undo.append(lambda: table.pop(key, None) if not members else None)
+        if member not in members:
+            members.add(member)
+            self.undo.append(lambda: members.discard(member))
+
+    def discard(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+        members = table.get(key)
+        if members is not None and member in members:
+            members.discard(member)
+            self.undo.append(lambda: members.add(member))
+
+    def rollback(self) -> None:
+        for undo in reversed(self.undo):
+            undo()
+        self.undo.clear()
+
+
+class MemoryStore:
+    """
+    Keeps everything in dictionaries of this process; gone when the process ends.
+
+    Thread-safe: one writer at a time, and readers never see half a transaction.
+
+    Added in version 0.1.0.
+    """
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._touchpoints: dict[str, Touchpoint] = {}
+        self._by_customer: dict[str, set[str]] = {}
+        self._identities: dict[IdKey, IdentityRow] = {}
+        self._cluster_keys: dict[str, set[IdKey]] = {}
+        self._customers: dict[str, CustomerRecord] = {}
+        self._cluster_customers: dict[str, set[str]] = {}
+        self._clusters: dict[str, ClusterRow] = {}
+        self._aliases: dict[str, str] = {}
+        self._alias_sources: dict[str, set[str]] = {}
+        self._merges: dict[str, MergeRow] = {}
+        self._merges_by_root: dict[str, set[str]] = {}
+        self._merges_by_cluster: dict[str, set[str]] = {}
+        self._splits: dict[IdKey, set[SplitRow]] = {}
+        self._journal: _Journal | None = None
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        """Begin a write transaction (see `IngestTransaction`)."""
+        with self._lock:
+            journal = self._journal = _Journal()
+            try:
+                yield _MemoryTransaction(self)
+            except BaseException:
+                journal.rollback()
+                raise
+            finally:
+                self._journal = None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _resolve(self, customer_id: str) -> str:
+        seen = 0
+        while customer_id in self._aliases and seen < 64:
+            customer_id = self._aliases[customer_id]
+            seen += 1
+        return customer_id
+
+    def customer(self, customer_id: str) -> CustomerRecord | None:
+        """The customer with that id, following merged ids to the survivor."""
+        with self._lock:
+            record = self._customers.get(self._resolve(customer_id))
+            return None if record is None else record.copy()
+
+    def find(self, key: IdKey) -> CustomerRecord | None:
+        """The customer that owns the identity *key*."""
+        with self._lock:
+            row = self._identities.get(key)
+            if row is None or row.owner is None:
+                return None
+            record = self._customers.get(row.owner)
+            return None if record is None else record.copy()
+
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        """The merges that built that customer, oldest first."""
+        with self._lock:
+            ids = self._merges_by_root.get(self._resolve(customer_id), set())
+            return sorted((self._merges[m] for m in ids), key=lambda m: (m.record.at, m.record.id))
+
+    def merge(self, merge_id: str) -> MergeRow | None:
+        """One merge of the audit trail."""
+        with self._lock:
+            return self._merges.get(merge_id)
+
+    def iter_customers(self, *, batch_size: int = 1000) -> Iterator[CustomerRecord]:
+        """Every customer, in id order."""
+        with self._lock:
+            ids = sorted(self._customers)
+        for start in range(0, len(ids), batch_size):
+            with self._lock:
+                chunk = [self._customers.get(cid) for cid in ids[start : start + batch_size]]
+            yield from (record.copy() for record in chunk if record is not None)
+
+    def touchpoints(
+        self,
+        customer_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Touchpoint]:
+        """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
+        with self._lock:
+            mids = self._by_customer.get(self._resolve(customer_id), set())
+            found = sorted(
+                (self._touchpoints[m] for m in mids),
+                key=lambda tp: (to_us(tp.occurred_at), tp.message_id),
+            )
+        if since is not None or until is not None:
+            keys = [to_us(tp.occurred_at) for tp in found]
+            lo = 0 if since is None else bisect.bisect_left(keys, to_us(since))
+            hi = len(found) if until is None else bisect.bisect_left(keys, to_us(until))
+            found = found[lo:hi]
+        if newest_first:
+            found.reverse()
+        return found if limit is None else found[:limit]
+
+    def touchpoint(self, message_id: str) -> Touchpoint | None:
+        """One touchpoint by message id."""
+        with self._lock:
+            return self._touchpoints.get(message_id)
+
+    def touchpoint_counts(self) -> dict[str, int]:
+        """How many touchpoints are stored per channel."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for tp in self._touchpoints.values():
+                counts[tp.channel] = counts.get(tp.channel, 0) + 1
+        return counts
+
+    def forget(self, customer_id: str) -> int:
+        """Erase the customer, their identities, touchpoints and merges."""
+        with self.transaction():
+            journal = self._require_journal()
+            cid = self._resolve(customer_id)
+            record = self._customers.get(cid)
+            if record is None:
+                return 0
+            self._drop_customer(cid)
+            for key in record.members:
+                row = self._identities.get(key)
+                if row is not None and row.owner == cid:
+                    journal.pop(self._identities, key)
+                    journal.discard(self._cluster_keys, row.cluster, key)
+                for split in list(self._splits.get(key, ())):
+                    journal.discard(self._splits, split.a, split)
+                    journal.discard(self._splits, split.b, split)
+            mids = list(self._by_customer.get(cid, ()))
+            for mid in mids:
+                journal.pop(self._touchpoints, mid)
+            journal.pop(self._by_customer, cid)
+            for merge_id in list(self._merges_by_root.get(cid, ())):
+                self._drop_merge(merge_id)
+            for source in list(self._alias_sources.get(cid, ())):
+                journal.pop(self._aliases, source)
+            journal.pop(self._alias_sources, cid)
+            return len(mids)
+
+    def close(self) -> None:
+        """Nothing to release; the data stays until the store is garbage-collected."""
+
+    # -- writes (inside a transaction) -------------------------------------------------------
+
+    def _require_journal(self) -> _Journal:
+        if self._journal is None:  # pragma: no cover - a programming error
+            msg = "write outside a transaction"
+            raise RuntimeError(msg)
+        return self._journal
+
+    def _drop_customer(self, cid: str) -> None:
+        journal = self._require_journal()
+        record = journal.pop(self._customers, cid)
+        if record is not None and record.cluster is not None:
+            journal.discard(self._cluster_customers, record.cluster, cid)
+
+    def _drop_merge(self, merge_id: str) -> None:
+        journal = self._require_journal()
+        merge = journal.pop(self._merges, merge_id)
+        if merge is not None:
+            journal.discard(self._merges_by_root, merge.root, merge_id)
+            journal.discard(self._merges_by_cluster, merge.cluster, merge_id)
+
+    def _put_merge(self, merge: MergeRow) -> None:
+        journal = self._require_journal()
+        self._drop_merge(merge.record.id)
+        journal.set(self._merges, merge.record.id, merge)
+        journal.add(self._merges_by_root, merge.root, merge.record.id)
+        journal.add(self._merges_by_cluster, merge.cluster, merge.record.id)
+
+    def _set_owner(self, mid: str, owner: str) -> None:
+        journal = self._require_journal()
+        tp = self._touchpoints[mid]
+        if tp.customer_id is not None:
+            journal.discard(self._by_customer, tp.customer_id, mid)
+        journal.set(self._touchpoints, mid, attrs.evolve(tp, customer_id=owner))
+        journal.add(self._by_customer, owner, mid)
+
+    def _apply(self, changes: Changes) -> None:  # noqa: PLR0912 - one step per part, in order
+        journal = self._require_journal()
+        for old, new in changes.relabel.items():
+            for key in list(self._cluster_keys.get(old, ())):
+                row = self._identities[key]
+                journal.set(self._identities, key, IdentityRow(owner=row.owner, cluster=new))
+                journal.add(self._cluster_keys, new, key)
+            journal.pop(self._cluster_keys, old)
+            for cid in list(self._cluster_customers.get(old, ())):
+                record = self._customers[cid].copy()
+                record.cluster = new
+                journal.set(self._customers, cid, record)
+                journal.add(self._cluster_customers, new, cid)
+            journal.pop(self._cluster_customers, old)
+            for merge_id in list(self._merges_by_cluster.get(old, ())):
+                self._put_merge(attrs.evolve(self._merges[merge_id], cluster=new))
+        for old, new in changes.reassign.items():
+            for mid in list(self._by_customer.get(old, ())):
+                self._set_owner(mid, new)
+            for merge_id in list(self._merges_by_root.get(old, ())):
+                self._put_merge(attrs.evolve(self._merges[merge_id], root=new))
+            for source in list(self._alias_sources.get(old, ())):
+                journal.set(self._aliases, source, new)
+                journal.add(self._alias_sources, new, source)
+            journal.pop(self._alias_sources, old)
+        for cid in changes.deleted_customers:
+            self._drop_customer(cid)
+        for cluster in changes.deleted_clusters:
+            journal.pop(self._clusters, cluster)
+        for cluster in changes.deleted_merge_clusters:
+            for merge_id in list(self._merges_by_cluster.get(cluster, ())):
+                self._drop_merge(merge_id)
+        for source in changes.unaliased:
+            target = journal.pop(self._aliases, source)
+            if target is not None:
+                journal.discard(self._alias_sources, target, source)
+        for cid, record in changes.customers.items():
+            old_record = self._customers.get(cid)
+            if old_record is not None and old_record.cluster is not None:
+                journal.discard(self._cluster_customers, old_record.cluster, cid)
+            journal.set(self._customers, cid, record.copy())
+            if record.cluster is not None:
+                journal.add(self._cluster_customers, record.cluster, cid)
+        for key, row in changes.identities.items():
+            old_row = self._identities.get(key)
+            if old_row is not None:
+                journal.discard(self._cluster_keys, old_row.cluster, key)
+            journal.set(self._identities, key, IdentityRow(owner=row.owner, cluster=row.cluster))
+            journal.add(self._cluster_keys, row.cluster, key)
+        for cluster_id, cluster in changes.clusters.items():
+            journal.set(self._clusters, cluster_id, ClusterRow(id=cluster.id, max=cluster.max, size=cluster.size))
+        for source, target in changes.aliases.items():
+            old_target = self._aliases.get(source)
+            if old_target is not None:
+                journal.discard(self._alias_sources, old_target, source)
+            journal.set(self._aliases, source, target)
+            journal.add(self._alias_sources, target, source)
+        for tp in changes.new_touchpoints:
+            journal.set(self._touchpoints, tp.message_id, tp)
+            journal.add(self._by_customer, tp.customer_id, tp.message_id)
+        for mid, owner in changes.touchpoint_owners.items():
+            self._set_owner(mid, owner)
+        for merge in changes.merges:
+            self._put_merge(merge)
+        for split in changes.splits:
+            journal.add(self._splits, split.a, split)
+            journal.add(self._splits, split.b, split)
+
+
+class _MemoryTransaction:
+    __slots__ = ("_store",)
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def seen(self, message_ids: Collection[str]) -> set[str]:
+        touchpoints = self._store._touchpoints  # noqa: SLF001 - the transaction is the store's
+        return {m for m in message_ids if m in touchpoints}
+
+    def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
+        table = self._store._identities  # noqa: SLF001
+        found: dict[IdKey, IdentityRow] = {}
+        for key in keys:
+            row = table.get(key)
+            if row is not None:
+                found[key] = IdentityRow(owner=row.owner, cluster=row.cluster)
+        return found
+
+    def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
+        table = self._store._customers  # noqa: SLF001
+        return {cid: table[cid].copy() for cid in ids if cid in table}
+
+    def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]:
+        table = self._store._clusters  # noqa: SLF001
+        return {c: ClusterRow(id=r.id, max=r.max, size=r.size) for c in ids if (r := table.get(c)) is not None}
+
+    def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
+        table = self._store._splits  # noqa: SLF001
+        found: set[SplitRow] = set()
+        for key in keys:
+            found.update(table.get(key, ()))
+        return sorted(found, key=lambda s: (s.at_us, s.merge_id, s.a, s.b))
+
+    def cluster_identities(self, cluster: str) -> list[IdKey]:
+        return sorted(self._store._cluster_keys.get(cluster, ()))  # noqa: SLF001
+
+    def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
+        return self.customers(self._store._cluster_customers.get(cluster, set()))  # noqa: SLF001
+
+    def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
+        store = self._store
+        return [
+            store._touchpoints[mid]  # noqa: SLF001
+            for cid in ids
+            for mid in store._by_customer.get(cid, ())  # noqa: SLF001
+        ]
+
+    def apply(self, changes: Changes) -> None:
+        self._store._apply(changes)  # noqa: SLF001
