@@ -1,0 +1,701 @@
+# Copyright (c) 2026 The omnikit developers. Licensed under the MIT License.
+"""
+JavaScript value semantics over JSON-shaped Python values.
+
+JsonLogic was defined by its JavaScript implementation, so its operators coerce the way
+JavaScript does. These helpers give those coercions to Python, for values as `json.loads`
+makes them:
+
+| JavaScript | Python |
+|---|---|
+| number | `int` or `float` (never `bool`); ints are read as the double nearest to them |
+| string | `str`, indexed by UTF-16 code units where JavaScript would |
+| boolean | `bool` |
+| null | `None` |
+| undefined | `UNDEFINED` (private to the rules package) |
+| array | `list` |
+| object | `dict`; any other Python object is an opaque object |
+
+Where JavaScript throws a `TypeError` (an object whose own `toString` is not a function) these
+raise `RuleError`; where it throws `RangeError: Invalid string length` they raise
+`RuleLimitError`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Final
+
+from omnikit.errors import RuleError, RuleLimitError
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "MAX_STRING_LENGTH",
+    "UNDEFINED",
+    "add",
+    "canonical_number",
+    "code_units",
+    "divide",
+    "format_number",
+    "greater_than",
+    "greater_than_or_equal",
+    "join_surrogates",
+    "less_than",
+    "less_than_or_equal",
+    "loose_equals",
+    "parse_float",
+    "property_of",
+    "remainder",
+    "strict_equals",
+    "string_includes",
+    "substr",
+    "to_boolean",
+    "to_integer_or_infinity",
+    "to_number",
+    "to_primitive",
+    "to_string",
+    "truthy",
+    "utf16_length",
+]
+
+MAX_SAFE_INTEGER: Final = 2**53
+"""Beyond this, not every integer is a double: ints this large are rounded before use."""
+
+MAX_STRING_LENGTH: Final = 2**29 - 24
+"""V8's longest string, in UTF-16 code units; longer ones are a `RangeError` there."""
+
+_INF: Final = math.inf
+_NAN: Final = math.nan
+
+# StrWhiteSpaceChar: WhiteSpace (TAB, VT, FF, ZWNBSP, every Zs) and LineTerminator.
+_WHITESPACE: Final = (
+    "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_DECIMAL: Final = re.compile(
+    r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)", re.ASCII
+)
+_NON_DECIMAL: Final = re.compile(r"0(?:[xX]([0-9a-fA-F]+)|[oO]([0-7]+)|[bB]([01]+))", re.ASCII)
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR: Final = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+class _Undefined:
+    """JavaScript's `undefined`: a missing argument, or what an empty `and` returns."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNDEFINED: Final = _Undefined()
+"""The one `undefined`; compare with `is`."""
+
+# Kinds of value, as JavaScript's Type() sees them.
+_NUMBER: Final = 0
+_STRING: Final = 1
+_BOOLEAN: Final = 2
+_NULL: Final = 3
+_UNDEFINED_KIND: Final = 4
+_OBJECT: Final = 5
+
+_KINDS: Final[dict[type, int]] = {
+    int: _NUMBER,
+    float: _NUMBER,
+    str: _STRING,
+    bool: _BOOLEAN,
+    type(None): _NULL,
+    _Undefined: _UNDEFINED_KIND,
+    list: _OBJECT,
+    dict: _OBJECT,
+}
+
+
+def _kind(value: Any) -> int:
+    kind = _KINDS.get(type(value))
+    if kind is not None:
+        return kind
+    if isinstance(value, (int, float)):  # subclasses such as IntEnum; bool is final
+        return _NUMBER
+    if isinstance(value, str):
+        return _STRING
+    return _OBJECT
+
+
+# --- truthiness ---------------------------------------------------------------------------
+
+
+def to_boolean(value: Any) -> bool:
+    """
+    JavaScript's ToBoolean (`!!value`): `[]` and `{}` are true, `NaN` and `""` are false.
+
+    ECMAScript ToBoolean; `truthy` is what JsonLogic operators use.
+    """
+    kind = _kind(value)
+    if kind == _NUMBER:
+        return bool(value == value and value != 0)  # noqa: PLR0124 (NaN test)
+    if kind == _STRING:
+        return len(value) > 0
+    if kind == _BOOLEAN:
+        return bool(value)
+    return kind == _OBJECT
+
+
+def truthy(value: Any) -> bool:
+    """
+    JsonLogic truthiness: as JavaScript's, except that an empty array is false.
+
+    This is json-logic-js's `truthy`, which `if`, `and`, `or`, `!`, `!!` and the
+    iterating operations use.
+    """
+    kind = _kind(value)
+    if kind == _NUMBER:
+        return bool(value == value and value != 0)  # noqa: PLR0124 (NaN test)
+    if kind == _STRING:
+        return len(value) > 0
+    if kind == _BOOLEAN:
+        return bool(value)
+    if kind == _OBJECT:
+        return not isinstance(value, list) or len(value) > 0
+    return False
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+def _int_to_double(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return _INF if value > 0 else -_INF
+
+
+def _number_to_double(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, int):
+        return _int_to_double(int(value))
+    return float(value)
+
+
+def _string_to_number(text: str) -> float:
+    text = text.strip(_WHITESPACE)
+    if not text:
+        return 0.0
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    match = _NON_DECIMAL.fullmatch(text)
+    if match is None:
+        return _NAN
+    hexadecimal, octal, binary = match.groups()
+    if hexadecimal is not None:
+        return _int_to_double(int(hexadecimal, 16))
+    if octal is not None:
+        return _int_to_double(int(octal, 8))
+    return _int_to_double(int(binary, 2))
+
+
+def to_number(value: Any) -> float:
+    """
+    JavaScript's ToNumber (unary `+`): `"0x10"` is 16, `" 2 "` is 2, `""` and `null` are 0.
+
+    Also: `"1e3"` is 1000, `"1_000"` and `"1,5"` are NaN, arrays go through their string.
+    """
+    kind = _kind(value)
+    if kind == _NUMBER:
+        return _number_to_double(value)
+    if kind == _STRING:
+        return _string_to_number(value)
+    if kind == _BOOLEAN:
+        return 1.0 if value else 0.0
+    if kind == _NULL:
+        return 0.0
+    if kind == _UNDEFINED_KIND:
+        return _NAN
+    return _string_to_number(_object_to_string(value))
+
+
+def parse_float(value: Any) -> float:
+    """
+    JavaScript's global `parseFloat`: the longest decimal prefix after leading whitespace.
+
+    `"1e3x"` is 1000, `"0x10"` is 0, `"abc"`, `true` and `null` are NaN; `-0` becomes 0 as it
+    goes through its string form.
+    """
+    kind = _kind(value)
+    if kind == _NUMBER:
+        return _number_to_double(value) + 0.0
+    match = _DECIMAL.match(to_string(value).lstrip(_WHITESPACE))
+    return float(match.group()) if match is not None else _NAN
+
+
+def to_integer_or_infinity(value: Any) -> float:
+    """
+    JavaScript's ToIntegerOrInfinity: NaN is 0, infinities stay, the rest is truncated.
+
+    `String.prototype.substr` reads its arguments this way.
+    """
+    number = to_number(value)
+    if number != number or number == 0:  # noqa: PLR0124 (NaN test)
+        return 0.0
+    if number in (_INF, -_INF):
+        return number
+    return float(math.trunc(number))
+
+
+def canonical_number(number: float) -> int | float:
+    """
+    The Python form of a computed JavaScript number: an `int` when it is a safe integer.
+
+    `-0.0`, NaN, infinities and fractions stay floats, so that they keep behaving as they do
+    in JavaScript when they are used again.
+    """
+    if (
+        number.is_integer()
+        and -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER
+        and (number or math.copysign(1.0, number) > 0)
+    ):
+        return int(number)
+    return number
+
+
+def divide(left: Any, right: Any) -> float:
+    """
+    JavaScript's `/`: dividing by zero gives an infinity or NaN, never an error.
+
+    Both sides go through ToNumber first.
+    """
+    dividend = to_number(left)
+    divisor = to_number(right)
+    if divisor == 0:
+        if dividend == 0 or dividend != dividend:  # noqa: PLR0124 (NaN test)
+            return _NAN
+        return math.copysign(_INF, dividend) * math.copysign(1.0, divisor)
+    return dividend / divisor
+
+
+def remainder(left: Any, right: Any) -> float:
+    """
+    JavaScript's `%`: the sign of the dividend, NaN for a zero divisor or an infinite dividend.
+
+    Both sides go through ToNumber first; the remainder is exact, as `math.fmod`'s.
+    """
+    dividend = to_number(left)
+    divisor = to_number(right)
+    if divisor == 0 or dividend in (_INF, -_INF) or divisor != divisor:  # noqa: PLR0124
+        return _NAN
+    if divisor in (_INF, -_INF):
+        return dividend
+    return math.fmod(dividend, divisor)
+
+
+def add(left: Any, right: Any) -> Any:
+    """
+    JavaScript's binary `+`: string concatenation if either primitive is a string, else a sum.
+
+    json-logic-js's `substr` uses it, to add a negative end to a length.
+    """
+    left = to_primitive(left)
+    right = to_primitive(right)
+    if isinstance(left, str) or isinstance(right, str):
+        return to_string(left) + to_string(right)
+    return to_number(left) + to_number(right)
+
+
+# --- strings ------------------------------------------------------------------------------
+
+
+def format_number(number: float) -> str:
+    """
+    JavaScript's Number::toString: `1.0` is `"1"`, `1e21` is `"1e+21"`, `1e-7` is `"1e-7"`.
+
+    Integers below 1e21 print in full, everything else with the shortest digits that
+    round-trip, as ECMAScript's Number::toString asks.
+    """
+    if number != number:  # noqa: PLR0124 (NaN test)
+        return "NaN"
+    if number == 0:
+        return "0"
+    if number in (_INF, -_INF):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number.is_integer() and -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
+        return str(int(number))
+    # repr() gives the shortest digits that round-trip, as ECMAScript asks for.
+    text = repr(number)
+    sign = ""
+    if text[0] == "-":
+        sign = "-"
+        text = text[1:]
+    mantissa, _, exponent = text.partition("e")
+    point = mantissa.find(".")
+    if point < 0:
+        digits = mantissa
+        position = len(mantissa)
+    else:
+        digits = mantissa[:point] + mantissa[point + 1 :]
+        position = point
+    if exponent:
+        position += int(exponent)
+    significant = digits.lstrip("0")
+    position -= len(digits) - len(significant)
+    digits = significant.rstrip("0")
+    count = len(digits)
+    if count <= position <= 21:
+        return sign + digits + "0" * (position - count)
+    if 0 < position <= 21:
+        return sign + digits[:position] + "." + digits[position:]
+    if -6 < position <= 0:
+        return sign + "0." + "0" * -position + digits
+    power = position - 1
+    suffix = f"e+{power}" if power >= 0 else f"e-{-power}"
+    if count == 1:
+        return sign + digits + suffix
+    return sign + digits[0] + "." + digits[1:] + suffix
+
+
+def _int_to_string(value: int) -> str:
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return str(int(value))
+    return format_number(_int_to_double(int(value)))
+
+
+def to_string(value: Any) -> str:
+    """
+    JavaScript's `String(value)`: `null` is `"null"`, `[1, [2, null]]` is `"1,2,"`.
+
+    Objects are `"[object Object]"`; an array is its items joined with commas, where
+    `null` and `undefined` items are empty.
+    """
+    kind = _kind(value)
+    if kind == _STRING:
+        return value  # type: ignore[no-any-return]
+    if kind == _NUMBER:
+        if type(value) is float:
+            return format_number(value)
+        if isinstance(value, int):
+            return _int_to_string(value)
+        return format_number(float(value))
+    if kind == _BOOLEAN:
+        return "true" if value else "false"
+    if kind == _NULL:
+        return "null"
+    if kind == _UNDEFINED_KIND:
+        return "undefined"
+    return _object_to_string(value)
+
+
+def to_primitive(value: Any) -> Any:
+    """
+    JavaScript's ToPrimitive: arrays and objects become strings, primitives stay as they are.
+
+    An object with its own `toString` cannot be converted: that raises `RuleError`.
+    """
+    if _kind(value) == _OBJECT:
+        return _object_to_string(value)
+    return value
+
+
+def _object_to_string(value: Any) -> str:
+    if isinstance(value, list):
+        return _array_to_string(value)
+    if isinstance(value, dict) and "toString" in value:
+        # An own `toString` that JSON made is never a function: OrdinaryToPrimitive gives up.
+        raise RuleError("cannot convert an object with its own 'toString' to a primitive value")
+    return "[object Object]"
+
+
+def _element_to_string(item: Any) -> str:
+    if item is None or item is UNDEFINED:
+        return ""
+    return to_string(item)
+
+
+def _checked_join(parts: list[str]) -> str:
+    length = sum(map(len, parts)) + len(parts) - 1
+    if length > MAX_STRING_LENGTH:
+        raise RuleLimitError(f"a string would be longer than {MAX_STRING_LENGTH} characters")
+    return ",".join(parts)
+
+
+def _array_to_string(array: list[Any]) -> str:
+    """
+    `Array.prototype.join(",")`, as V8 runs it: an array met again inside itself gives "".
+
+    Walks with its own stack so that deep nesting needs no recursion, and remembers each
+    array it has joined so that shared sub-arrays are joined once.
+    """
+    if not any(isinstance(item, list) for item in array):
+        return _checked_join([_element_to_string(item) for item in array])
+    joined: dict[int, str] = {}
+    active = {id(array)}
+    stack: list[tuple[list[Any], Any, list[str]]] = [(array, iter(array), [])]
+    while True:
+        current, items, parts = stack[-1]
+        for item in items:
+            if isinstance(item, list):
+                key = id(item)
+                if key in joined:
+                    parts.append(joined[key])
+                elif key in active:
+                    parts.append("")
+                else:
+                    active.add(key)
+                    stack.append((item, iter(item), []))
+                    break
+            else:
+                parts.append(_element_to_string(item))
+        else:
+            stack.pop()
+            active.discard(id(current))
+            text = _checked_join(parts)
+            if not stack:
+                return text
+            joined[id(current)] = text
+            stack[-1][2].append(text)
+
+
+def _has_astral(text: str) -> bool:
+    return not text.isascii() and max(text) > "\uffff"
+
+
+def _split_astral(match: re.Match[str]) -> str:
+    point = ord(match.group()) - 0x10000
+    return chr(0xD800 + (point >> 10)) + chr(0xDC00 + (point & 0x3FF))
+
+
+def _join_pair(match: re.Match[str]) -> str:
+    pair = match.group()
+    high, low = pair[0], pair[1]
+    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
+
+
+def code_units(text: str) -> str:
+    """
+    *text* with every character above U+FFFF written as its two surrogates, as UTF-16 has it.
+
+    Indexing, slicing and comparing the result then works as JavaScript does on *text*.
+    """
+    if _has_astral(text):
+        return _ASTRAL.sub(_split_astral, text)
+    return text
+
+
+def join_surrogates(units: str) -> str:
+    """
+    *units* with each high-low surrogate pair joined into the one character it encodes.
+
+    JavaScript strings are UTF-16, so a pair is that character there; in Python it would be
+    two lone surrogates, unequal to the character.
+    """
+    if units.isascii():
+        return units
+    return _SURROGATE_PAIR.sub(_join_pair, units)
+
+
+def utf16_length(text: str) -> int:
+    """
+    JavaScript's `text.length`: characters above U+FFFF count twice.
+
+    Strings are UTF-16 in JavaScript, so `"\U0001f600"` has length 2 there.
+    """
+    if text.isascii():
+        return len(text)
+    return len(text) + len(_ASTRAL.findall(text))
+
+
+def string_includes(haystack: str, needle: str) -> bool:
+    """
+    `haystack.indexOf(needle) !== -1`, matching UTF-16 code units as JavaScript does.
+
+    A lone surrogate in *needle* can match half of a character of *haystack*.
+    """
+    if not needle.isascii() and _SURROGATE.search(needle):
+        return code_units(needle) in code_units(haystack)
+    return needle in haystack
+
+
+def _string_less(left: str, right: str) -> bool:
+    if _has_astral(left) or _has_astral(right):
+        return code_units(left) < code_units(right)
+    return left < right
+
+
+def substr(text: str, start: Any, length: Any = UNDEFINED) -> str:
+    """
+    `String.prototype.substr(start, length)`, on UTF-16 code units.
+
+    A negative *start* counts from the end; a missing *length* runs to the end.
+    """
+    units = code_units(text)
+    size = len(units)
+    begin = to_integer_or_infinity(start)
+    if begin == -_INF:
+        begin = 0.0
+    elif begin < 0:
+        begin = max(size + begin, 0.0)
+    else:
+        begin = min(begin, size)
+    count = size if length is UNDEFINED else to_integer_or_infinity(length)
+    count = min(max(count, 0), size)
+    end = min(begin + count, size)
+    if begin >= end:
+        return ""
+    return join_surrogates(units[int(begin) : int(end)])
+
+
+def _array_index(key: str) -> int:
+    """The index a canonical array-index string names, or -1 when *key* names none."""
+    if key == "0":
+        return 0
+    if 0 < len(key) <= 10 and key[0] != "0" and key.isascii() and key.isdigit():
+        return int(key)
+    return -1
+
+
+def property_of(value: Any, key: str) -> Any:
+    """
+    `value[key]` for a JSON value, or `UNDEFINED`: own keys, array indices, `length`.
+
+    The properties every JavaScript value inherits (`constructor`, `toString`, ...) are
+    functions, which JSON cannot hold, so they are not found here.
+    """
+    if isinstance(value, dict):
+        return value.get(key, UNDEFINED)
+    if isinstance(value, list):
+        if key == "length":
+            return len(value)
+        index = _array_index(key)
+        if 0 <= index < len(value):
+            return value[index]
+        return UNDEFINED
+    if isinstance(value, str):
+        if key == "length":
+            return utf16_length(value)
+        index = _array_index(key)
+        if index >= 0:
+            units = code_units(value)
+            if index < len(units):
+                return join_surrogates(units[index])
+        return UNDEFINED
+    return UNDEFINED
+
+
+# --- equality and comparison --------------------------------------------------------------
+
+
+def _numbers_equal(left: Any, right: Any) -> bool:
+    if (
+        type(left) is int
+        and type(right) is int
+        and -MAX_SAFE_INTEGER <= left <= MAX_SAFE_INTEGER
+        and -MAX_SAFE_INTEGER <= right <= MAX_SAFE_INTEGER
+    ):
+        return left == right
+    return to_number(left) == to_number(right)
+
+
+def _same_kind_equals(kind: int, left: Any, right: Any) -> bool:
+    if kind == _NUMBER:
+        return _numbers_equal(left, right)
+    if kind in (_STRING, _BOOLEAN):
+        return bool(left == right)
+    if kind == _OBJECT:
+        return left is right
+    return True  # null === null, undefined === undefined
+
+
+def strict_equals(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `===`: no coercion; `1` and `true` differ, `NaN` equals nothing.
+
+    Arrays and objects are equal only to themselves.
+    """
+    kind = _kind(left)
+    if kind != _kind(right):
+        return False
+    return _same_kind_equals(kind, left, right)
+
+
+def loose_equals(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `==` (IsLooselyEqual): `null == undefined`, `"1" == 1`, `[1, 2] == "1,2"`.
+
+    A boolean compares as a number, an array or object as its string (ToPrimitive).
+    """
+    left_kind = _kind(left)
+    right_kind = _kind(right)
+    while True:
+        if left_kind == right_kind:
+            return _same_kind_equals(left_kind, left, right)
+        if left_kind in (_NULL, _UNDEFINED_KIND):
+            return right_kind in (_NULL, _UNDEFINED_KIND)
+        if right_kind in (_NULL, _UNDEFINED_KIND):
+            return False
+        if left_kind == _BOOLEAN:
+            left, left_kind = (1 if left else 0), _NUMBER
+        elif right_kind == _BOOLEAN:
+            right, right_kind = (1 if right else 0), _NUMBER
+        elif left_kind == _OBJECT:
+            left, left_kind = _object_to_string(left), _STRING
+        elif right_kind == _OBJECT:
+            right, right_kind = _object_to_string(right), _STRING
+        else:  # a number and a string
+            return to_number(left) == to_number(right)
+
+
+def less_than(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `<`: two strings compare by UTF-16 code units, anything else as numbers.
+
+    Arrays and objects are first turned into strings (ToPrimitive).
+    """
+    left = to_primitive(left)
+    right = to_primitive(right)
+    if isinstance(left, str) and isinstance(right, str):
+        return _string_less(left, right)
+    return to_number(left) < to_number(right)
+
+
+def less_than_or_equal(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `<=`: false whenever either side is NaN.
+
+    Two strings compare by UTF-16 code units, anything else as numbers.
+    """
+    left = to_primitive(left)
+    right = to_primitive(right)
+    if isinstance(left, str) and isinstance(right, str):
+        return not _string_less(right, left)
+    return to_number(left) <= to_number(right)
+
+
+def greater_than(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `>`.
+
+    Two strings compare by UTF-16 code units, anything else as numbers.
+    """
+    left = to_primitive(left)
+    right = to_primitive(right)
+    if isinstance(left, str) and isinstance(right, str):
+        return _string_less(right, left)
+    return to_number(left) > to_number(right)
+
+
+def greater_than_or_equal(left: Any, right: Any) -> bool:
+    """
+    JavaScript's `>=`: false whenever either side is NaN.
+
+    Two strings compare by UTF-16 code units, anything else as numbers.
+    """
+    left = to_primitive(left)
+    right = to_primitive(right)
+    if isinstance(left, str) and isinstance(right, str):
+        return not _string_less(left, right)
+    return to_number(left) >= to_number(right)

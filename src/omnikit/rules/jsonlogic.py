@@ -1,0 +1,839 @@
+# Copyright (c) 2026 The omnikit developers. Licensed under the MIT License.
+"""
+JsonLogic rules, evaluated exactly as the reference implementation evaluates them.
+
+[JsonLogic](https://jsonlogic.com) writes a rule as JSON: `{"<": [{"var": "age"}, 18]}`.
+`apply()` returns what `jsonLogic.apply()` of the npm package `json-logic-js` 2.x returns,
+JavaScript's coercions included: `{"+": ["1", 1]}` is 2, `{"==": [1, "1"]}` is true,
+`{"cat": [1.0, true]}` is `"1true"`, `{"/": [1, 0]}` is infinity.
+
+How JavaScript values come out in Python:
+
+- A number an operation computes is an `int` when it is an integer within ±2**53, and a
+  `float` otherwise: `-0.0`, `nan`, `inf` and `-inf` appear where JavaScript has `-0`, `NaN`,
+  `Infinity` and `-Infinity`. Numbers that a rule or its data pass through unchanged keep
+  their Python type; operations read an `int` beyond ±2**53 as the nearest double, as
+  `JSON.parse` would have.
+- JavaScript's `undefined` (what an empty `{"and": []}` returns) comes out as `None` at the
+  top and inside arrays, and is left out of objects, as `JSON.stringify` does.
+- Strings are indexed, measured, sliced and compared by UTF-16 code units, as in JavaScript.
+- Data is JSON-shaped: `dict` objects with `str` keys, `list` arrays, `str`, `int`, `float`,
+  `bool` and `None`. Any other object is an opaque JavaScript object (`"[object Object]"`).
+  Only a dict's own keys, an array's or string's indices and their `length` are properties:
+  those every JavaScript object inherits (`constructor`, `toString`, ...) are functions,
+  which JSON cannot carry.
+
+Differences from the reference, all on purpose:
+
+- `method` is not an operation (json-logic-js 2.x dropped it too): it would let a rule call
+  any method of any value.
+- A rule is checked against *max_depth* and *max_size* before it runs, and evaluation stops
+  after *max_work* units of work, raising `RuleLimitError`. Where the reference would throw
+  (an unknown operation, `{"*": []}`, ...) `apply()` raises a `RuleError`; no other exception
+  leaves it, except those of the custom operations you pass, wrapped in a `RuleError`.
+- `log` writes to the `omnikit.rules.jsonlogic` logger at INFO level, not to the console.
+- Custom operations get plain Python arguments (`undefined` as `None`) and no `this`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
+
+from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError
+
+from . import _js
+from ._js import UNDEFINED
+
+__all__ = ["apply", "is_logic", "uses_data"]
+
+_logger: Final = logging.getLogger(__name__)
+
+_Step = Callable[[list[Any], Any, "_Run"], Any]
+"""An operation or special form: (its arguments or raw values, the data, the run) → result."""
+
+
+class _Run:
+    """The state of one `apply()`: its operations, what is left of its limits."""
+
+    __slots__ = ("depth", "max_depth", "max_size", "operations", "undefined_seen", "work")
+
+    def __init__(
+        self,
+        operations: dict[Any, _Step],
+        *,
+        depth: int,
+        max_depth: int,
+        max_size: int,
+        max_work: int,
+    ) -> None:
+        self.operations = operations
+        self.depth = depth
+        self.max_depth = max_depth
+        self.max_size = max_size
+        self.work = max_work
+        self.undefined_seen = False
+
+
+class _UnknownOperationError(Exception):
+    """Raised deep in evaluation; `apply()` turns it into a `RuleSyntaxError` with a path."""
+
+    def __init__(self, operator: Any, node: dict[Any, Any]) -> None:
+        self.operator = operator
+        self.node = node
+        super().__init__(operator)
+
+
+def _out_of_work() -> None:
+    raise RuleLimitError("rule evaluation exceeded its work limit (max_work)")
+
+
+# --- the evaluator ------------------------------------------------------------------------
+
+
+def _evaluate(logic: Any, data: Any, run: _Run) -> Any:
+    if isinstance(logic, dict):
+        if len(logic) != 1:
+            return logic
+        ((operator, values),) = logic.items()
+        run.work -= 1
+        if run.work < 0:
+            _out_of_work()
+        if not isinstance(values, list):
+            values = [values]
+        form = _FORMS.get(operator)
+        if form is not None:
+            return form(values, data, run)
+        arguments = [
+            _evaluate(value, data, run) if isinstance(value, (dict, list)) else value
+            for value in values
+        ]
+        operation = run.operations.get(operator)
+        if operation is None:
+            raise _UnknownOperationError(operator, logic)
+        return operation(arguments, data, run)
+    if isinstance(logic, list):
+        run.work -= len(logic)
+        if run.work < 0:
+            _out_of_work()
+        return [
+            _evaluate(item, data, run) if isinstance(item, (dict, list)) else item for item in logic
+        ]
+    return logic
+
+
+def _evaluate_found(logic: Any, data: Any, run: _Run) -> Any:
+    """
+    Evaluate *logic* that came out of data, as `missing` does, within the run's limits.
+
+    json-logic-js runs a `missing` key that looks like logic, so data can hold logic too.
+    """
+    if not isinstance(logic, (dict, list)):
+        return logic
+    depth = _measure(logic, max_depth=run.max_depth, max_size=run.max_size)
+    if run.depth + depth > run.max_depth:
+        raise RuleLimitError(
+            f"logic read from data nests deeper than {run.max_depth} levels (max_depth)"
+        )
+    run.depth += depth
+    try:
+        return _evaluate(logic, data, run)
+    finally:
+        run.depth -= depth
+
+
+def _pair(arguments: list[Any]) -> tuple[Any, Any]:
+    if len(arguments) >= 2:
+        return arguments[0], arguments[1]
+    if arguments:
+        return arguments[0], UNDEFINED
+    return UNDEFINED, UNDEFINED
+
+
+def _argument(arguments: list[Any], index: int) -> Any:
+    return arguments[index] if len(arguments) > index else UNDEFINED
+
+
+# --- special forms: they get their values unevaluated -------------------------------------
+
+
+def _form_if(values: list[Any], data: Any, run: _Run) -> Any:
+    count = len(values)
+    index = 0
+    while index < count - 1:
+        if _js.truthy(_evaluate(values[index], data, run)):
+            return _evaluate(values[index + 1], data, run)
+        index += 2
+    if index == count - 1:
+        return _evaluate(values[index], data, run)
+    return None
+
+
+def _form_and(values: list[Any], data: Any, run: _Run) -> Any:
+    if not values:
+        run.undefined_seen = True
+        return UNDEFINED
+    current = None
+    for value in values:
+        current = _evaluate(value, data, run)
+        if not _js.truthy(current):
+            return current
+    return current
+
+
+def _form_or(values: list[Any], data: Any, run: _Run) -> Any:
+    if not values:
+        run.undefined_seen = True
+        return UNDEFINED
+    current = None
+    for value in values:
+        current = _evaluate(value, data, run)
+        if _js.truthy(current):
+            return current
+    return current
+
+
+def _scope(values: list[Any], data: Any, run: _Run) -> tuple[Any, Any]:
+    """The array an iterating form walks (evaluated) and the logic it applies (not)."""
+    items = _evaluate(values[0], data, run) if values else UNDEFINED
+    logic = values[1] if len(values) > 1 else UNDEFINED
+    if isinstance(items, list):
+        run.work -= len(items)
+        if run.work < 0:
+            _out_of_work()
+    return items, logic
+
+
+def _form_filter(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    if not isinstance(items, list):
+        return []
+    return [item for item in items if _js.truthy(_evaluate(logic, item, run))]
+
+
+def _form_map(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    if not isinstance(items, list):
+        return []
+    if logic is UNDEFINED:
+        run.undefined_seen = True
+    return [_evaluate(logic, item, run) for item in items]
+
+
+def _form_reduce(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    accumulator = _evaluate(values[2], data, run) if len(values) > 2 else None
+    if not isinstance(items, list):
+        return accumulator
+    if logic is UNDEFINED:
+        run.undefined_seen = True
+    for item in items:
+        accumulator = _evaluate(logic, {"current": item, "accumulator": accumulator}, run)
+    return accumulator
+
+
+def _form_all(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    if not isinstance(items, list) or not items:
+        return False
+    return all(_js.truthy(_evaluate(logic, item, run)) for item in items)
+
+
+def _form_none(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    if not isinstance(items, list) or not items:
+        return True
+    return not any(_js.truthy(_evaluate(logic, item, run)) for item in items)
+
+
+def _form_some(values: list[Any], data: Any, run: _Run) -> Any:
+    items, logic = _scope(values, data, run)
+    if not isinstance(items, list) or not items:
+        return False
+    return any(_js.truthy(_evaluate(logic, item, run)) for item in items)
+
+
+_FORMS: Final[dict[Any, _Step]] = {
+    "if": _form_if,
+    "?:": _form_if,
+    "and": _form_and,
+    "or": _form_or,
+    "filter": _form_filter,
+    "map": _form_map,
+    "reduce": _form_reduce,
+    "all": _form_all,
+    "none": _form_none,
+    "some": _form_some,
+}
+
+
+# --- operations: they get their arguments evaluated ----------------------------------------
+
+
+def _op_loose_equals(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.loose_equals(left, right)
+
+
+def _op_strict_equals(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.strict_equals(left, right)
+
+
+def _op_loose_differs(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return not _js.loose_equals(left, right)
+
+
+def _op_strict_differs(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return not _js.strict_equals(left, right)
+
+
+def _op_greater_than(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.greater_than(left, right)
+
+
+def _op_greater_than_or_equal(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.greater_than_or_equal(left, right)
+
+
+def _op_less_than(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, middle = _pair(arguments)
+    right = _argument(arguments, 2)
+    if right is UNDEFINED:
+        return _js.less_than(left, middle)
+    return _js.less_than(left, middle) and _js.less_than(middle, right)
+
+
+def _op_less_than_or_equal(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, middle = _pair(arguments)
+    right = _argument(arguments, 2)
+    if right is UNDEFINED:
+        return _js.less_than_or_equal(left, middle)
+    return _js.less_than_or_equal(left, middle) and _js.less_than_or_equal(middle, right)
+
+
+def _op_truthy(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    return _js.truthy(_argument(arguments, 0))
+
+
+def _op_not(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    return not _js.truthy(_argument(arguments, 0))
+
+
+def _op_remainder(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.canonical_number(_js.remainder(left, right))
+
+
+def _op_log(arguments: list[Any], _data: Any, run: _Run) -> Any:
+    value = _argument(arguments, 0)
+    if value is UNDEFINED:
+        run.undefined_seen = True
+    _logger.info("%r", value)
+    return value
+
+
+def _op_in(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    needle, haystack = _pair(arguments)
+    if not _js.to_boolean(haystack):
+        return False
+    if isinstance(haystack, str):
+        return _js.string_includes(haystack, _js.to_string(needle))
+    if isinstance(haystack, list):
+        return any(_js.strict_equals(needle, item) for item in haystack)
+    if isinstance(haystack, dict) and "indexOf" in haystack:
+        raise RuleError("'in': the object's own 'indexOf' is not a function")
+    return False
+
+
+def _op_cat(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    parts = [
+        "" if argument is None or argument is UNDEFINED else _js.to_string(argument)
+        for argument in arguments
+    ]
+    if sum(map(len, parts)) > _js.MAX_STRING_LENGTH:
+        raise RuleLimitError(f"'cat' would make a string over {_js.MAX_STRING_LENGTH} characters")
+    return _js.join_surrogates("".join(parts))
+
+
+def _op_substr(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    source, start = _pair(arguments)
+    end = _argument(arguments, 2)
+    if _js.less_than(end, 0):
+        # json-logic-js emulates PHP here: a negative end drops that many characters.
+        head = _js.substr(_js.to_string(source), start)
+        return _js.substr(head, 0, _js.add(_js.utf16_length(head), end))
+    return _js.substr(_js.to_string(source), start, end)
+
+
+def _op_add(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    total = 0.0
+    for argument in arguments:
+        total += _js.parse_float(argument)
+    return _js.canonical_number(total)
+
+
+def _op_multiply(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    if not arguments:
+        raise RuleError("'*' needs at least one argument")
+    product = arguments[0]
+    for argument in arguments[1:]:
+        product = _js.parse_float(product) * _js.parse_float(argument)
+    if len(arguments) == 1:
+        return product
+    return _js.canonical_number(product)
+
+
+def _op_subtract(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    if right is UNDEFINED:
+        return _js.canonical_number(-_js.to_number(left))
+    return _js.canonical_number(_js.to_number(left) - _js.to_number(right))
+
+
+def _op_divide(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    left, right = _pair(arguments)
+    return _js.canonical_number(_js.divide(left, right))
+
+
+def _op_min(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    numbers = [_js.to_number(argument) for argument in arguments]
+    lowest = math.inf
+    for number in numbers:
+        if number != number:  # noqa: PLR0124 (NaN test)
+            return math.nan
+        if number < lowest or (number == lowest == 0 and math.copysign(1.0, number) < 0):
+            lowest = number
+    return _js.canonical_number(lowest)
+
+
+def _op_max(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+    numbers = [_js.to_number(argument) for argument in arguments]
+    highest = -math.inf
+    for number in numbers:
+        if number != number:  # noqa: PLR0124 (NaN test)
+            return math.nan
+        if number > highest or (number == highest == 0 and math.copysign(1.0, number) > 0):
+            highest = number
+    return _js.canonical_number(highest)
+
+
+def _op_merge(arguments: list[Any], _data: Any, run: _Run) -> Any:
+    merged: list[Any] = []
+    for argument in arguments:
+        if isinstance(argument, list):
+            merged.extend(argument)
+        else:
+            merged.append(argument)
+    run.work -= len(merged)
+    if run.work < 0:
+        _out_of_work()
+    return merged
+
+
+def _op_var(arguments: list[Any], data: Any, _run: _Run) -> Any:
+    path, default = _pair(arguments)
+    if default is UNDEFINED:
+        default = None
+    if path is UNDEFINED or path is None or (isinstance(path, str) and not path):
+        return data
+    for key in (path if isinstance(path, str) else _js.to_string(path)).split("."):
+        if data is None or data is UNDEFINED:
+            return default
+        data = _js.property_of(data, key)
+        if data is UNDEFINED:
+            return default
+    return data
+
+
+def _op_missing(arguments: list[Any], data: Any, run: _Run) -> Any:
+    keys = arguments[0] if arguments and isinstance(arguments[0], list) else arguments
+    run.work -= len(keys)
+    if run.work < 0:
+        _out_of_work()
+    var = run.operations["var"]
+    missing = []
+    for key in keys:
+        # json-logic-js evaluates {"var": key}, so a key that looks like logic runs as logic.
+        if isinstance(key, list):
+            value = var(_evaluate_found(key, data, run), data, run)
+        else:
+            value = var([_evaluate_found(key, data, run)], data, run)
+        if value is None or (isinstance(value, str) and not value):
+            missing.append(key)
+    return missing
+
+
+def _length(value: Any) -> Any:
+    """`value.length`, as JavaScript reads it from a JSON value."""
+    if value is None or value is UNDEFINED:
+        raise RuleError(f"cannot read 'length' of {_js.to_string(value)}")
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, str):
+        return _js.utf16_length(value)
+    if isinstance(value, dict):
+        return value.get("length", UNDEFINED)
+    return UNDEFINED
+
+
+def _op_missing_some(arguments: list[Any], data: Any, run: _Run) -> Any:
+    need, options = _pair(arguments)
+    run.work -= 1
+    if run.work < 0:
+        _out_of_work()
+    # json-logic-js evaluates {"missing": options}: the options run as logic once more.
+    if isinstance(options, list):
+        keys = _evaluate_found(options, data, run)
+    else:
+        keys = [_evaluate_found(options, data, run)]
+    missing = run.operations["missing"](keys, data, run)
+    present = _js.to_number(_length(options)) - _js.to_number(_length(missing))
+    if _js.greater_than_or_equal(present, need):
+        return []
+    return missing
+
+
+_OPERATIONS: Final[dict[Any, _Step]] = {
+    "==": _op_loose_equals,
+    "===": _op_strict_equals,
+    "!=": _op_loose_differs,
+    "!==": _op_strict_differs,
+    ">": _op_greater_than,
+    ">=": _op_greater_than_or_equal,
+    "<": _op_less_than,
+    "<=": _op_less_than_or_equal,
+    "!!": _op_truthy,
+    "!": _op_not,
+    "%": _op_remainder,
+    "log": _op_log,
+    "in": _op_in,
+    "cat": _op_cat,
+    "substr": _op_substr,
+    "+": _op_add,
+    "*": _op_multiply,
+    "-": _op_subtract,
+    "/": _op_divide,
+    "min": _op_min,
+    "max": _op_max,
+    "merge": _op_merge,
+    "var": _op_var,
+    "missing": _op_missing,
+    "missing_some": _op_missing_some,
+}
+
+
+# --- custom operations and the way out -----------------------------------------------------
+
+
+def _exported(value: Any, seen: dict[int, Any]) -> Any:
+    """*value* with `undefined` made `None` in arrays and left out of objects."""
+    if value is UNDEFINED:
+        return None
+    if isinstance(value, list):
+        key = id(value)
+        if key not in seen:
+            seen[key] = value
+            items = [_exported(item, seen) for item in value]
+            changed = any(new is not old for new, old in zip(items, value, strict=True))
+            seen[key] = items if changed else value
+        return seen[key]
+    if isinstance(value, dict):
+        key = id(value)
+        if key not in seen:
+            seen[key] = value
+            entries = {k: _exported(v, seen) for k, v in value.items() if v is not UNDEFINED}
+            changed = len(entries) != len(value) or any(
+                entries[k] is not v for k, v in value.items() if v is not UNDEFINED
+            )
+            seen[key] = entries if changed else value
+        return seen[key]
+    return value
+
+
+def _custom(name: str, function: Callable[..., Any]) -> _Step:
+    def operation(arguments: list[Any], _data: Any, run: _Run) -> Any:
+        if run.undefined_seen:
+            seen: dict[int, Any] = {}
+            arguments = [_exported(argument, seen) for argument in arguments]
+        try:
+            return function(*arguments)
+        except OmnikitError:
+            raise
+        except Exception as exc:
+            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+
+    return operation
+
+
+def _operation_table(operations: Mapping[str, Callable[..., Any]] | None) -> dict[Any, _Step]:
+    if not operations:
+        return _OPERATIONS
+    table = dict(_OPERATIONS)
+    for name, function in operations.items():
+        table[name] = _custom(name, function)
+    return table
+
+
+# --- walking a rule: limits and paths -----------------------------------------------------
+
+
+def _children(node: Any) -> Iterator[Any]:
+    """The values inside *node*; an operation's argument array is part of the operation."""
+    if isinstance(node, list):
+        return iter(node)
+    if len(node) == 1:
+        ((_, values),) = node.items()
+        if isinstance(values, list):
+            return iter(values)
+    return iter(node.values())
+
+
+def _labelled_children(node: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(node, list):
+        return enumerate(node)
+    if len(node) == 1:
+        ((operator, values),) = node.items()
+        if isinstance(values, list):
+            return (((operator, index), value) for index, value in enumerate(values))
+    return iter(node.items())
+
+
+def _nodes(rule: Any) -> Iterator[tuple[Any, int, list[Any]]]:
+    """
+    Every value in *rule*, depth first, with its depth and the labels that lead to it.
+
+    The label list is reused between values: read it before asking for the next one.
+    """
+    labels: list[Any] = []
+    if not isinstance(rule, (dict, list)):
+        yield rule, 0, labels
+        return
+    yield rule, 1, labels
+    stack = [_labelled_children(rule)]
+    while stack:
+        depth = len(stack)
+        for label, child in stack[-1]:
+            del labels[depth - 1 :]
+            labels.append(label)
+            if isinstance(child, (dict, list)):
+                yield child, depth + 1, labels
+                stack.append(_labelled_children(child))
+                break
+            yield child, depth, labels
+        else:
+            stack.pop()
+
+
+def _render_path(labels: list[Any]) -> str:
+    parts: list[str] = []
+    for label in labels:
+        if isinstance(label, int):
+            parts.append(f"[{label}]")
+            continue
+        operator, index = label if isinstance(label, tuple) else (label, None)
+        if parts:
+            parts.append(".")
+        parts.append(str(operator))
+        if index is not None:
+            parts.append(f"[{index}]")
+    return "".join(parts)
+
+
+def _path_to(rule: Any, target: Any) -> str | None:
+    for node, _, labels in _nodes(rule):
+        if node is target:
+            return _render_path(labels)
+    return None
+
+
+def _measure(rule: Any, *, max_depth: int, max_size: int) -> int:
+    """
+    The depth of *rule*, after checking it against the limits.
+
+    Raises:
+        RuleLimitError: If *rule* nests deeper than *max_depth* or has over *max_size* values.
+    """
+    if not isinstance(rule, (dict, list)):
+        return 0
+    if max_depth < 1:
+        _too_deep(rule, max_depth)
+    size = 1
+    deepest = 1
+    stack = [_children(rule)]
+    while stack:
+        for child in stack[-1]:
+            size += 1
+            if size > max_size:
+                raise RuleLimitError(f"rule has more than {max_size} values (max_size)")
+            if isinstance(child, (dict, list)):
+                depth = len(stack) + 1
+                if depth > max_depth:
+                    _too_deep(rule, max_depth)
+                deepest = max(deepest, depth)
+                stack.append(_children(child))
+                break
+        else:
+            stack.pop()
+    return deepest
+
+
+def _too_deep(rule: Any, max_depth: int) -> None:
+    message = f"rule nests deeper than {max_depth} levels (max_depth)"
+    for _, depth, labels in _nodes(rule):
+        if depth > max_depth:
+            message = f"{_render_path(labels) or 'the rule'}: {message}"
+            break
+    raise RuleLimitError(message)
+
+
+def _unknown_operation(error: _UnknownOperationError, rule: Any) -> RuleSyntaxError:
+    operator = error.operator
+    if operator == "method":
+        message = "'method' is not supported: it would let a rule call any method of any value"
+    else:
+        message = f"unknown operation {operator!r}"
+    path = _path_to(rule, error.node)
+    if path is None:
+        return RuleSyntaxError(f"{message} (in logic read from the data)")
+    return RuleSyntaxError(message, path=path)
+
+
+# --- public API ---------------------------------------------------------------------------
+
+
+def apply(
+    logic: Any,
+    data: Any = None,
+    *,
+    operations: Mapping[str, Callable[..., Any]] | None = None,
+    max_depth: int = 64,
+    max_size: int = 10_000,
+    max_work: int = 10_000_000,
+) -> Any:
+    """
+    Evaluate the JsonLogic rule *logic* against *data*, as json-logic-js would.
+
+    ```python
+    apply({"<": [{"var": "age"}, 18]}, {"age": 15})  # True
+    apply({"cat": ["Hi ", {"var": "name.first"}]}, {"name": {"first": "Ada"}})  # 'Hi Ada'
+    apply({"+": ["1", 1]})  # 2
+    ```
+
+    Args:
+        logic: A rule: a one-key dict is an operation, an array is evaluated item by item,
+            anything else is returned as it is.
+        data: What `var`, `missing` and `missing_some` read; `None` is JSON `null`.
+        operations: Extra operations by name, like json-logic-js's `add_operation`: each is
+            called with the evaluated arguments. They may replace the plain operations
+            (`var`, `+`, ...), but not `if`, `?:`, `and`, `or`, `map`, `filter`, `reduce`,
+            `all`, `none` and `some`, which decide themselves what to evaluate.
+        max_depth: How deeply operations and arrays may nest in *logic*, and in logic that
+            `missing` finds in *data* and runs.
+        max_size: How many values (operations, arrays, objects, scalars) *logic* may hold.
+        max_work: How much work evaluation may do: one unit for each operation, and for
+            each array item built or visited.
+
+    Returns:
+        The result, as JSON-shaped Python values (see the module documentation).
+
+    Raises:
+        RuleSyntaxError: If *logic* uses an unknown operation where it is evaluated; its
+            *path* says where (`"and[1]"`).
+        RuleLimitError: If *logic* exceeds *max_depth* or *max_size*, or evaluation
+            exceeds *max_work* or would build a string longer than JavaScript allows.
+        RuleError: Where json-logic-js throws (`{"*": []}`, the `length` of `null` in
+            `missing_some`, ...), and when a custom operation raises: the exception is
+            the `__cause__`.
+
+    Added in version 0.1.0.
+    """
+    depth = _measure(logic, max_depth=max_depth, max_size=max_size)
+    run = _Run(
+        _operation_table(operations),
+        depth=depth,
+        max_depth=max_depth,
+        max_size=max_size,
+        max_work=max_work,
+    )
+    try:
+        result = _evaluate(logic, data, run)
+        if run.undefined_seen:
+            result = _exported(result, {})
+    except _UnknownOperationError as exc:
+        raise _unknown_operation(exc, logic) from None
+    except RecursionError as exc:
+        raise RuleLimitError("rule evaluation nested too deeply for Python's stack") from exc
+    return result
+
+
+def is_logic(value: Any) -> bool:
+    """
+    Tell whether *value* is an operation: an object with exactly one key.
+
+    Added in version 0.1.0.
+    """
+    return isinstance(value, dict) and len(value) == 1
+
+
+def uses_data(logic: Any) -> list[Any]:
+    """
+    List the paths that *logic* reads with `var`, each once, in the order they appear.
+
+    Like json-logic-js's `uses_data`, this looks only at operations and their arguments
+    (not inside arrays that are not arguments), and takes a `var` argument as it is written:
+    `{"var": {"cat": ["a", "b"]}}` gives the `cat` object, not `"ab"`.
+
+    ```python
+    uses_data({"and": [{"var": "a"}, {"<": [{"var": "b.c"}, {"var": "a"}]}]})  # ['a', 'b.c']
+    ```
+
+    Added in version 0.1.0.
+    """
+    found: list[Any] = []
+    seen: set[tuple[str, Any]] = set()
+    stack: list[Iterator[Any]] = [iter([logic])]
+    while stack:
+        for node in stack[-1]:
+            if not is_logic(node):
+                continue
+            ((operator, values),) = node.items()
+            if not isinstance(values, list):
+                values = [values]
+            if operator == "var":
+                path = values[0] if values else UNDEFINED
+                key = _identity(path)
+                if key is None or key not in seen:
+                    if key is not None:
+                        seen.add(key)
+                    found.append(None if path is UNDEFINED else path)
+            else:
+                stack.append(iter(values))
+                break
+        else:
+            stack.pop()
+    return found
+
+
+def _identity(value: Any) -> tuple[str, Any] | None:
+    """What `===` compares *value* by, as a set key; `None` for NaN, which equals nothing."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        number = _js.to_number(value)
+        if number != number:  # noqa: PLR0124 (NaN test)
+            return None
+        return ("number", number)
+    if isinstance(value, str):
+        return ("string", value)
+    if value is None:
+        return ("null", None)
+    if value is UNDEFINED:
+        return ("undefined", None)
+    return ("object", id(value))
