@@ -137,6 +137,14 @@ def _structure_str(value: object, _: type) -> str:
     raise ValidationError(f"expected a string, got {type(value).__name__} {_describe(value)}")
 
 
+def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in cls)
+        raise ValidationError(f"expected one of {choices}, got {_describe(value)}") from None
+
+
 def _structure_int(value: object, _: type) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -185,6 +193,10 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(dt.time, _structure_time)
     conv.register_unstructure_hook(decimal.Decimal, str)
     conv.register_structure_hook(decimal.Decimal, _structure_decimal)
+    # Registered on StrEnum itself: its MRO puts `str` before `Enum`, and the `str` hook must
+    # not swallow our string enums.
+    conv.register_structure_hook(enum.StrEnum, _structure_enum)
+    conv.register_structure_hook(enum.Enum, _structure_enum)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)

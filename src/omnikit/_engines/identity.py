@@ -352,7 +352,11 @@ class Resolver:
         for record in absorbed:
             survivor.profile.absorb(record.profile, survivorship=self.survivorship)
             for member in record.members:
-                self.rows[member].owner = survivor.id
+                row = self.rows.get(member)
+                if row is None:  # not loaded: it sits in the absorbed customer's cluster
+                    self.rows[member] = IdentityRow(owner=survivor.id, cluster=record.cluster or "")
+                else:
+                    row.owner = survivor.id
                 self.dirty_rows.add(member)
             survivor.members |= record.members
             del customers[record.id]
