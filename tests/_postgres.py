@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -17,7 +16,7 @@ def _bindir() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
     return Path(candidates[0]).parent if candidates else None
 
 
@@ -54,9 +53,32 @@ def running_postgres() -> Iterator[str]:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
     run("mkdir", "-p", str(sock))
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "omnikit", "-E", "UTF8", "--no-sync")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "omnikit",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(log),
+        "-w",
+        "-t",
+        "60",
+        "start",
+    )
     try:
         yield f"postgresql://omnikit@127.0.0.1:{port}/postgres"
     finally:

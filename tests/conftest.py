@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import omnikit
+from _postgres import running_postgres
 from omnikit.stores import Store, open_store
 
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -31,8 +32,6 @@ def _postgres_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from _postgres import running_postgres
-
     with running_postgres() as url:
         yield url
 
@@ -87,7 +86,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("stores")
         kinds = marker.args if marker else STORE_KINDS
         metafunc.parametrize(
-                "store_url",
-            [pytest.param(k, marks=[pytest.mark.postgres] if k == "postgres" else [], id=k) for k in kinds],
+            "store_url",
+            [
+                pytest.param(k, marks=[pytest.mark.postgres] if k == "postgres" else [], id=k)
+                for k in kinds
+            ],
             indirect=True,
         )

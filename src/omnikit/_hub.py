@@ -61,8 +61,10 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
 
 class Hub:
     """
-    One customer, seen the same way on every channel: ingest touchpoints, look customers up
-    by any identifier, read their history, erase or export them.
+    One customer, seen the same way on every channel.
+
+    Ingest touchpoints, look customers up by any identifier, read their history, erase or
+    export them.
 
     ```python
     with omnikit.Hub.open("sqlite:///shop.db") as hub:
@@ -133,16 +135,15 @@ class Hub:
     @classmethod
     def open(cls, url: str, **options: Any) -> Self:
         """
-        Open a hub on the store *url* names (`sqlite:///shop.db`, `postgresql://...`,
-        `memory://`); the hub closes the store when it closes.
+        Open a hub on the store *url* names; the hub closes the store when it closes.
+
+        URLs: `sqlite:///shop.db`, `postgresql://...`, `memory://`.
 
         Added in version 0.1.0.
         """
-        return cls(open_store(url), **options)._owning()
-
-    def _owning(self) -> Self:
-        self._owns_store = True
-        return self
+        hub = cls(open_store(url), **options)
+        hub._owns_store = True
+        return hub
 
     @property
     def store(self) -> Store:
@@ -153,8 +154,9 @@ class Hub:
 
     def close(self) -> None:
         """
-        Close the store if the hub opened it. Data written before is there when the same URL
-        is opened again.
+        Close the store if the hub opened it.
+
+        Data written before is there when the same URL is opened again.
 
         Added in version 0.1.0.
         """
@@ -181,8 +183,7 @@ class Hub:
 
     def ingest(self, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> IngestResult:
         """
-        Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list of
-        messages.
+        Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list.
 
         Every accepted message (identify and alias included) is stored as a touchpoint and
         resolved to a customer. A message id seen before changes nothing. In a batch, bad
@@ -208,7 +209,11 @@ class Hub:
                     raise
                 message_id = message.get("messageId") if isinstance(message, Mapping) else None
                 rejected.append(
-                    Rejection(index=index, error=exc, message_id=message_id if isinstance(message_id, str) else None)
+                    Rejection(
+                        index=index,
+                        error=exc,
+                        message_id=message_id if isinstance(message_id, str) else None,
+                    )
                 )
         result = IngestResult(rejected=tuple(rejected))
         for start in range(0, len(parsed), self.batch_size):
@@ -273,7 +278,9 @@ class Hub:
         for region, late in sorted(resolver.late_by_region().items()):
             self._replay(tx, region, late)
 
-    def _replay(self, tx: IngestTransaction, region: str, new: Sequence[Touchpoint] = ()) -> Changes:
+    def _replay(
+        self, tx: IngestTransaction, region: str, new: Sequence[Touchpoint] = ()
+    ) -> Changes:
         old_customers = tx.cluster_customers(region)
         stored = tx.customer_touchpoints(list(old_customers))
         old_keys = tx.cluster_identities(region)
@@ -321,7 +328,10 @@ class Hub:
         if identities:
             ctx["externalIds"] = [
                 *(ctx.get("externalIds") or ()),
-                *({"id": value, "type": kind_, "collection": "users", "encoding": "none"} for kind_, value in identities.items()),
+                *(
+                    {"id": value, "type": kind_, "collection": "users", "encoding": "none"}
+                    for kind_, value in identities.items()
+                ),
             ]
         if channel is not None:
             ctx["channel"] = channel
@@ -356,8 +366,7 @@ class Hub:
         context: Mapping[str, Any] | None = None,
     ) -> Touchpoint:
         """
-        Record that the customer did *event* (`"Order Completed"`), and return the stored
-        touchpoint, resolved to its customer.
+        Record that the customer did *event*; return the stored touchpoint, resolved.
 
         Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
         *identities* (`{"loyalty_id": "L-123"}`). Pass *message_id* to make retries safe;
@@ -441,8 +450,10 @@ class Hub:
         message_id: str | None = None,
     ) -> Customer:
         """
-        Record a customer's answer about *purpose* on *channel* (`None`: every channel), as a
-        `Consent Updated` touchpoint, and return the updated customer.
+        Record a customer's answer about *purpose* on *channel*; return the updated customer.
+
+        The answer is stored as a `Consent Updated` touchpoint; *channel* `None` means every
+        channel.
 
         Raises:
             NotFoundError: If *customer* is unknown.
@@ -492,14 +503,17 @@ class Hub:
 
     def _key(self, kind: str, value: object) -> IdKey:
         try:
-            normalized = normalize_identifier(kind, value, default_region=self.options.default_region)
+            normalized = normalize_identifier(
+                kind, value, default_region=self.options.default_region
+            )
         except ValidationError as exc:
             raise exc.with_prefix(kind) from None
-        if kind not in {"id"}:
-            Identity(kind=kind, value=normalized)
+        Identity(kind=kind, value=normalized)  # checks the kind's name
         return (kind, normalized)
 
-    def _lookup(self, ref: CustomerRef | None, identifiers: Mapping[str, object]) -> CustomerRecord | None:
+    def _lookup(
+        self, ref: CustomerRef | None, identifiers: Mapping[str, object]
+    ) -> CustomerRecord | None:
         given = [(k, v) for k, v in identifiers.items() if v is not None]
         if ref is not None:
             given.insert(0, ("id", ref.id if isinstance(ref, Customer) else ref))
@@ -521,7 +535,9 @@ class Hub:
     def _record(self, customer: CustomerRef) -> CustomerRecord:
         record = self._lookup(customer, {})
         if record is None:
-            raise NotFoundError("customer", customer.id if isinstance(customer, Customer) else customer)
+            raise NotFoundError(
+                "customer", customer.id if isinstance(customer, Customer) else customer
+            )
         return record
 
     def _customer(self, record: CustomerRecord, *, recent: int = 0) -> Customer:
@@ -584,8 +600,7 @@ class Hub:
         limit: int | None = None,
     ) -> list[Touchpoint]:
         """
-        The customer's touchpoints, oldest first, optionally with `since <= occurred_at <
-        until`.
+        The customer's touchpoints, oldest first, with `since <= occurred_at < until`.
 
         Raises:
             NotFoundError: If *customer* is unknown.
@@ -609,8 +624,9 @@ class Hub:
 
     def merges(self, customer: CustomerRef) -> list[MergeRecord]:
         """
-        The audit trail of the merges that built the customer, oldest first: what joined,
-        through which event, when.
+        The audit trail of the merges that built the customer, oldest first.
+
+        Each record says what joined, through which event, and when.
 
         Raises:
             NotFoundError: If *customer* is unknown.
@@ -660,14 +676,19 @@ class Hub:
                 found = self._store.find(key)
                 if found is not None:
                     sides[found.id] = self._customer(found)
-        return sorted(sides.values(), key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id))
+        return sorted(
+            sides.values(),
+            key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id),
+        )
 
     # -- privacy -----------------------------------------------------------------------------
 
     def forget(self, customer: CustomerRef) -> ForgetReport:
         """
-        Erase the customer: their profile, identities, touchpoints and merge history (the
-        right to erasure). Later events with the same identifiers start a new profile.
+        Erase the customer: profile, identities, touchpoints and merge history.
+
+        This is the right to erasure. Later events with the same identifiers start a new
+        profile.
 
         Raises:
             NotFoundError: If *customer* is unknown.
@@ -685,8 +706,9 @@ class Hub:
 
     def export(self, customer: CustomerRef) -> dict[str, Any]:
         """
-        Everything held about the customer, as JSON-ready data (data portability): the
-        profile, every touchpoint, their orders and the merge history.
+        Everything held about the customer, as JSON-ready data (data portability).
+
+        The profile, every touchpoint, their orders and the merge history.
 
         Raises:
             NotFoundError: If *customer* is unknown.

@@ -18,7 +18,7 @@ import decimal
 import enum
 import math
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
@@ -182,8 +182,10 @@ def _structure_identity(value: object, _: type) -> Identity:
 
 def configure_converter(conv: cattrs.Converter) -> None:
     """
-    Teach *conv* omnikit's JSON shapes: aware ISO-8601 datetimes, decimal strings for money,
-    `"HH:MM:SS"` times, enum values, and identities normalised on the way in.
+    Teach *conv* omnikit's JSON shapes.
+
+    Aware ISO-8601 datetimes, decimal strings for money, `"HH:MM:SS"` times, enum values, and
+    identities normalised on the way in.
 
     Added in version 0.1.0.
     """
@@ -251,7 +253,9 @@ def structure(data: object, cls: type[T], *, converter: cattrs.Converter | None 
     except ForbiddenExtraKeysError as exc:
         raise ValidationError([f"{k}: unknown field" for k in sorted(exc.extra_fields)]) from None
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise ValidationError(f"expected {cls.__name__}-shaped data, got {_describe(data)} ({exc})") from None
+        raise ValidationError(
+            f"expected {cls.__name__}-shaped data, got {_describe(data)} ({exc})"
+        ) from None
 
 
 def _join(path: str, item: str) -> str:
@@ -266,7 +270,11 @@ def _messages(exc: BaseException, path: str) -> Iterator[str]:
     """Flatten cattrs' exception groups into `path: reason` lines."""
     if isinstance(exc, ClassValidationError | IterableValidationError):
         for sub in exc.exceptions:
-            notes = [n for n in getattr(sub, "__notes__", []) if hasattr(n, "name") or hasattr(n, "index")]
+            notes = [
+                n
+                for n in getattr(sub, "__notes__", [])
+                if hasattr(n, "name") or hasattr(n, "index")
+            ]
             where = path
             if notes:
                 note = notes[0]

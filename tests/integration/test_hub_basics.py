@@ -15,11 +15,26 @@ def test_anonymous_visitor_becomes_one_customer(hub: omnikit.Hub) -> None:
     by any of their identifiers.
     """
     hub.ingest(msg("m1", event="Product Viewed", anonymousId="a1", context={"channel": "web"}))
-    hub.ingest(msg("m2", "identify", at="2026-11-01T10:05:00Z", anonymousId="a1", userId="u1",
-                   traits={"email": "Ana@Example.com"}))
-    hub.ingest(msg("m3", event="Order Completed", at="2026-11-02T12:00:00Z", userId="u1",
-                   context={"channel": "store", "externalIds": [{"id": "L-1", "type": "loyalty_id"}]},
-                   properties={"order_id": "o1", "total": 30}))
+    hub.ingest(
+        msg(
+            "m2",
+            "identify",
+            at="2026-11-01T10:05:00Z",
+            anonymousId="a1",
+            userId="u1",
+            traits={"email": "Ana@Example.com"},
+        )
+    )
+    hub.ingest(
+        msg(
+            "m3",
+            event="Order Completed",
+            at="2026-11-02T12:00:00Z",
+            userId="u1",
+            context={"channel": "store", "externalIds": [{"id": "L-1", "type": "loyalty_id"}]},
+            properties={"order_id": "o1", "total": 30},
+        )
+    )
 
     by_email = hub.customer(email="ana@example.com")
     by_card = hub.customer(loyalty_id="L-1")
@@ -36,11 +51,25 @@ def test_late_event_rewrites_history(hub: omnikit.Hub) -> None:
     An event that happened before everything else arrives last: the customer is the same as if
     it had arrived first.
     """
-    hub.ingest(msg("m2", event="Product Viewed", at="2026-11-01T10:05:00Z", anonymousId="a1",
-                   context={"traits": {"email": "ana@example.com"}}))
+    hub.ingest(
+        msg(
+            "m2",
+            event="Product Viewed",
+            at="2026-11-01T10:05:00Z",
+            anonymousId="a1",
+            context={"traits": {"email": "ana@example.com"}},
+        )
+    )
     first = hub.customer(anonymous_id="a1")
-    hub.ingest(msg("m1", event="Product Viewed", at="2026-11-01T09:00:00Z", anonymousId="a2",
-                   context={"traits": {"email": "ana@example.com"}}))
+    hub.ingest(
+        msg(
+            "m1",
+            event="Product Viewed",
+            at="2026-11-01T09:00:00Z",
+            anonymousId="a2",
+            context={"traits": {"email": "ana@example.com"}},
+        )
+    )
 
     customer = hub.customer(email="ana@example.com")
 
@@ -55,14 +84,35 @@ def test_merge_and_unmerge(hub: omnikit.Hub) -> None:
     Two people who share a household email are merged by it; unmerging the merge gives each
     their own profile, history and id back.
     """
-    hub.ingest(msg("m1", at="2026-11-01T09:00:00Z", event="Product Viewed", anonymousId="a1",
-                   context={"externalIds": [{"id": "L-1", "type": "loyalty_id"}]}))
-    hub.ingest(msg("m2", at="2026-11-01T09:10:00Z", event="Product Viewed", anonymousId="a2",
-                   context={"traits": {"email": "family@example.com"}}))
+    hub.ingest(
+        msg(
+            "m1",
+            at="2026-11-01T09:00:00Z",
+            event="Product Viewed",
+            anonymousId="a1",
+            context={"externalIds": [{"id": "L-1", "type": "loyalty_id"}]},
+        )
+    )
+    hub.ingest(
+        msg(
+            "m2",
+            at="2026-11-01T09:10:00Z",
+            event="Product Viewed",
+            anonymousId="a2",
+            context={"traits": {"email": "family@example.com"}},
+        )
+    )
     a = hub.customer(anonymous_id="a1")
     b = hub.customer(anonymous_id="a2")
-    hub.ingest(msg("m3", at="2026-11-01T09:20:00Z", event="Cart Viewed", anonymousId="a1",
-                   context={"traits": {"email": "family@example.com"}}))
+    hub.ingest(
+        msg(
+            "m3",
+            at="2026-11-01T09:20:00Z",
+            event="Cart Viewed",
+            anonymousId="a1",
+            context={"traits": {"email": "family@example.com"}},
+        )
+    )
     merged = hub.customer(anonymous_id="a2")
     assert merged.id == a.id  # type: ignore[union-attr]
     [merge] = hub.merges(merged)  # type: ignore[arg-type]
@@ -81,8 +131,12 @@ def test_merge_and_unmerge(hub: omnikit.Hub) -> None:
 
 def test_forget_and_export(hub: omnikit.Hub) -> None:
     """Export returns everything held; forget erases it."""
-    hub.ingest(msg("m1", "identify", userId="u1", traits={"email": "ana@example.com", "name": "Ana"}))
-    hub.ingest(msg("m2", event="Order Completed", userId="u1", properties={"order_id": "o1", "total": 10}))
+    hub.ingest(
+        msg("m1", "identify", userId="u1", traits={"email": "ana@example.com", "name": "Ana"})
+    )
+    hub.ingest(
+        msg("m2", event="Order Completed", userId="u1", properties={"order_id": "o1", "total": 10})
+    )
     customer = hub.customer(user_id="u1")
 
     exported = hub.export(customer)  # type: ignore[arg-type]

@@ -57,18 +57,32 @@ WEAK_KINDS = ("push_token", "device_id", "anonymous_id")
 DEFAULT_LIMITS: Mapping[str, int] = {"user_id": 1, "loyalty_id": 1, "email": 5, "phone": 5}
 
 DEFAULT_BLOCKED_VALUES = frozenset(
-    {"", "null", "none", "nil", "undefined", "nan", "anonymous", "unknown", "n/a", "na", "-1",
-     "test", "guest", "4111111111111111"}
+    {
+        "",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "nan",
+        "anonymous",
+        "unknown",
+        "n/a",
+        "na",
+        "-1",
+        "test",
+        "guest",
+        "4111111111111111",
+    }
 )
 DEFAULT_BLOCKED_PATTERNS = (r"^[0\-\s]*$",)
 
 
 def _frozen_limits(value: Mapping[str, int]) -> Mapping[str, int]:
-    limits = dict(value)
+    limits: dict[str, object] = dict(value)
     for kind, limit in limits.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"limits.{kind}: expected a positive integer, got {limit!r}")
-    return limits
+    return {kind: int(limit) for kind, limit in limits.items()}  # type: ignore[call-overload]
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -105,11 +119,17 @@ class IdentityRules:
 
     def __attrs_post_init__(self) -> None:
         try:
-            compiled = re.compile("|".join(f"(?:{p})" for p in self.blocked_patterns)) if self.blocked_patterns else None
+            compiled = (
+                re.compile("|".join(f"(?:{p})" for p in self.blocked_patterns))
+                if self.blocked_patterns
+                else None
+            )
         except re.error as exc:
             raise ValidationError(f"blocked_patterns: not a regular expression ({exc})") from None
         object.__setattr__(self, "_compiled", compiled)
-        object.__setattr__(self, "_blocked_keys", frozenset((i.kind, i.value) for i in self.blocked_identities))
+        object.__setattr__(
+            self, "_blocked_keys", frozenset((i.kind, i.value) for i in self.blocked_identities)
+        )
         object.__setattr__(self, "_lowered", frozenset(v.lower() for v in self.blocked_values))
 
     @functools.cached_property
@@ -161,8 +181,9 @@ def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) ->
 
 class Resolver:
     """
-    Applies touchpoints, in event-time order, to a working set of identities, customers and
-    clusters loaded from a store, and reports what changed.
+    Apply touchpoints, in event-time order, to a working set loaded from a store.
+
+    The working set holds identities, customers and clusters; `changes()` reports what changed.
 
     With *detect_late*, a touchpoint earlier than the latest event of a cluster it touches is
     not applied: `Resolver.late` collects it and the cluster for `replay_region`.
@@ -230,15 +251,20 @@ class Resolver:
         ids = _linkable(tp, self.rules, self._blocked)
         rows = self.rows
         touched = {self.cluster(rows[k].cluster) for k in ids if k in rows}
-        if self.detect_late and touched and (
-            not touched.isdisjoint(self.replay) or any(self.clusters[c].max > key for c in touched)
+        if (
+            self.detect_late
+            and touched
+            and (
+                not touched.isdisjoint(self.replay)
+                or any(self.clusters[c].max > key for c in touched)
+            )
         ):
             target = self._union(touched, ids, key)
             self.replay.add(target)
             self.late.append((tp, target))
             return
-        target = self._union(touched, ids, key) if ids else None
-        owner = self._resolve(tp, key, ids, target)
+        cluster = self._union(touched, ids, key) if ids else None
+        owner = self._resolve(tp, key, ids, cluster)
         self.customers[owner].profile.apply(
             tp, key[0], survivorship=self.survivorship, currency=self.currency
         )
@@ -265,8 +291,7 @@ class Resolver:
             if other in self.replay:
                 self.replay.discard(other)
                 self.replay.add(target)
-        if key > row.max:
-            row.max = key
+        row.max = max(row.max, key)
         for k in ids:
             if k not in self.rows:
                 self.rows[k] = IdentityRow(owner=None, cluster=target)
@@ -318,14 +343,16 @@ class Resolver:
                 matched.append(owner)
         if not matched:
             cid = customer_id_for(tp.message_id)
-            record = CustomerRecord(id=cid, cluster=target, first=key, members=set(), profile=ProfileState())
+            record = CustomerRecord(
+                id=cid, cluster=target, first=key, members=set(), profile=ProfileState()
+            )
             customers[cid] = record
             self.customer_alias.pop(cid, None)
             self.deleted_customers.discard(cid)
         elif len(matched) == 1:
             record = customers[matched[0]]
         else:
-            record = self._merge(tp, key, matched, ids)
+            record = self._merge(tp, matched, ids)
         for k in linked:
             if k not in record.members:
                 record.members.add(k)
@@ -333,7 +360,7 @@ class Resolver:
                 self.dirty_rows.add(k)
         return record.id
 
-    def _merge(self, tp: Touchpoint, key: EventKey, matched: list[str], ids: list[IdKey]) -> CustomerRecord:
+    def _merge(self, tp: Touchpoint, matched: list[str], ids: list[IdKey]) -> CustomerRecord:
         customers = self.customers
         sides = sorted((customers[c] for c in matched), key=lambda r: (r.first, r.id))
         survivor, absorbed = sides[0], sides[1:]
@@ -460,7 +487,7 @@ def replay_region(
         resolver.add(tp)
     result = resolver.changes()
     changes = Changes()
-    new_customers = {cid: record for cid, record in resolver.customers.items()}
+    new_customers = dict(resolver.customers)
     for record in new_customers.values():
         if record.cluster is not None:
             record.cluster = cluster
@@ -476,7 +503,9 @@ def replay_region(
             changes.reassign[old_id] = successor
     for k in set(old_keys) | set(resolver.rows):
         row = resolver.rows.get(k)
-        changes.identities[k] = IdentityRow(owner=None if row is None else row.owner, cluster=cluster)
+        changes.identities[k] = IdentityRow(
+            owner=None if row is None else row.owner, cluster=cluster
+        )
     stored = [tp for tp in ordered if tp.message_id in old_owners]
     for tp in stored:
         owner = owner_of[tp.message_id]

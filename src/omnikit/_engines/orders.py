@@ -81,7 +81,9 @@ def _items(properties: Mapping[str, Any]) -> tuple[LineItem, ...]:
                     url=_text(product.get("url")),
                     image_url=_text(product.get("image_url")),
                 ),
-                quantity=int(quantity) if isinstance(quantity, int | float) and not isinstance(quantity, bool) else 1,
+                quantity=int(quantity)
+                if isinstance(quantity, int | float) and not isinstance(quantity, bool)
+                else 1,
                 price=price,
                 coupon=_text(product.get("coupon")),
             )
@@ -108,11 +110,16 @@ def _fulfilment(properties: Mapping[str, Any], tp: Touchpoint) -> Fulfilment | N
     option = _OPTIONS.get(key) or _ALIASES.get(key)
     if option is None:
         return None
-    status = FulfilmentStatus.PICKED_UP if option is FulfilmentOption.IN_STORE else FulfilmentStatus.PENDING
+    status = (
+        FulfilmentStatus.PICKED_UP
+        if option is FulfilmentOption.IN_STORE
+        else FulfilmentStatus.PENDING
+    )
     return Fulfilment(
         option=option,
         status=status,
-        store_id=store_id or (tp.context.store_id if option is not FulfilmentOption.HOME_DELIVERY else None),
+        store_id=store_id
+        or (tp.context.store_id if option is not FulfilmentOption.HOME_DELIVERY else None),
         pickup_point_id=pickup_point,
         updated_at=tp.occurred_at,
     )
@@ -120,10 +127,11 @@ def _fulfilment(properties: Mapping[str, Any], tp: Touchpoint) -> Fulfilment | N
 
 def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> list[Order]:
     """
-    Build each order from its events (`Order Completed`, `Order Updated`, `Order Cancelled`,
-    `Order Refunded`, and the fulfilment events `Order Shipped`, `Order Ready for Pickup`,
-    `Order Delivered`, `Order Picked Up`), in event-time order. Events without an `order_id`
-    are skipped. Returns orders oldest first.
+    Build each order from its events, in event-time order, and return them oldest first.
+
+    The events are `Order Completed`, `Order Updated`, `Order Cancelled`, `Order Refunded`, and
+    the fulfilment events `Order Shipped`, `Order Ready for Pickup`, `Order Delivered` and
+    `Order Picked Up`. Events without an `order_id` are skipped.
     """
     orders: dict[str, Order] = {}
     ordered = sorted(
@@ -160,10 +168,17 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
                     **fields,
                 )
             else:
-                if not items and order.total and props.get("total") is None and props.get("revenue") is None:
+                if (
+                    not items
+                    and order.total
+                    and props.get("total") is None
+                    and props.get("revenue") is None
+                ):
                     fields["total"] = order.total
                 orders[order_id] = attrs.evolve(
-                    order, fulfilment=fulfilment or order.fulfilment, **{k: v for k, v in fields.items() if v is not None}
+                    order,
+                    fulfilment=fulfilment or order.fulfilment,
+                    **{k: v for k, v in fields.items() if v is not None},
                 )
             continue
         if order is None:
@@ -171,17 +186,23 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
         if tp.name == "Order Cancelled":
             fulfilment = order.fulfilment
             if fulfilment is not None:
-                fulfilment = attrs.evolve(fulfilment, status=FulfilmentStatus.CANCELLED, updated_at=tp.occurred_at)
-            orders[order_id] = attrs.evolve(order, status=OrderStatus.CANCELLED, fulfilment=fulfilment)
+                fulfilment = attrs.evolve(
+                    fulfilment, status=FulfilmentStatus.CANCELLED, updated_at=tp.occurred_at
+                )
+            orders[order_id] = attrs.evolve(
+                order, status=OrderStatus.CANCELLED, fulfilment=fulfilment
+            )
         elif tp.name == "Order Refunded":
             refunded = order.refunded + order_amount(props, ("total", "revenue"))
-            status = OrderStatus.REFUNDED if refunded >= order.total else OrderStatus.PARTIALLY_REFUNDED
+            status = (
+                OrderStatus.REFUNDED if refunded >= order.total else OrderStatus.PARTIALLY_REFUNDED
+            )
             orders[order_id] = attrs.evolve(order, refunded=refunded, status=status)
         else:
-            status = _FULFILMENT_EVENTS[tp.name]
+            stage = _FULFILMENT_EVENTS[tp.name]
             fulfilment = order.fulfilment or Fulfilment(
                 option=FulfilmentOption.HOME_DELIVERY
-                if status in {FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED}
+                if stage in {FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED}
                 else FulfilmentOption.STORE_PICKUP,
                 store_id=tp.context.store_id,
             )
@@ -190,6 +211,8 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
                 store_id = fulfilment.store_id
             orders[order_id] = attrs.evolve(
                 order,
-                fulfilment=attrs.evolve(fulfilment, status=status, updated_at=tp.occurred_at, store_id=store_id),
+                fulfilment=attrs.evolve(
+                    fulfilment, status=stage, updated_at=tp.occurred_at, store_id=store_id
+                ),
             )
     return sorted(orders.values(), key=lambda o: (o.placed_at, o.order_id))

@@ -116,7 +116,12 @@ class ProfileState:
     # -- folding -----------------------------------------------------------------------------
 
     def apply(
-        self, tp: Touchpoint, at_us: int, *, survivorship: Survivorship = _LATEST, currency: str = "USD"
+        self,
+        tp: Touchpoint,
+        at_us: int,
+        *,
+        survivorship: Survivorship = _LATEST,
+        currency: str = "USD",
     ) -> None:
         """Fold one touchpoint (already validated) into the state."""
         mid = tp.message_id
@@ -158,7 +163,14 @@ class ProfileState:
 
     def _set_consent(self, consent: Consent, at_us: int) -> None:
         key = f"{consent.channel or ''}|{consent.purpose}"
-        entry = [consent.granted, at_us, consent.message_id or "", consent.source, consent.channel, consent.purpose]
+        entry = [
+            consent.granted,
+            at_us,
+            consent.message_id or "",
+            consent.source,
+            consent.channel,
+            consent.purpose,
+        ]
         current = self.consents.get(key)
         if current is None or _later(entry, current):
             self.consents[key] = entry
@@ -261,7 +273,9 @@ class ProfileState:
             preferred_channels=tuple(values.get("preferred_channels") or ()),
             language=values.get("language"),
             timezone=values.get("timezone"),
-            quiet_hours=parse_quiet_hours(values["quiet_hours"]) if values.get("quiet_hours") else None,
+            quiet_hours=parse_quiet_hours(values["quiet_hours"])
+            if values.get("quiet_hours")
+            else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -315,7 +329,9 @@ def order_amount(properties: Mapping[str, Any], fields: Sequence[str]) -> Decima
         for product in products:
             if isinstance(product, dict) and product.get("price") is not None:
                 quantity = product.get("quantity")
-                total += to_decimal(product["price"]) * (1 if quantity is None else to_decimal(quantity))
+                total += to_decimal(product["price"]) * (
+                    1 if quantity is None else to_decimal(quantity)
+                )
     return total
 
 
@@ -374,7 +390,9 @@ def parse_quiet_hours(value: object) -> QuietHours:
     if not isinstance(value, dict) or set(value) != {"start", "end"}:
         raise ValidationError('expected {"start": "HH:MM", "end": "HH:MM"}')
     try:
-        return QuietHours(start=dt.time.fromisoformat(value["start"]), end=dt.time.fromisoformat(value["end"]))
+        return QuietHours(
+            start=dt.time.fromisoformat(value["start"]), end=dt.time.fromisoformat(value["end"])
+        )
     except (TypeError, ValueError):
         raise ValidationError(f"expected times like '22:00', got {value!r}") from None
 

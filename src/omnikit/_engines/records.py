@@ -63,8 +63,10 @@ def cluster_id_for(key: IdKey) -> str:
 @attrs.define(slots=True)
 class IdentityRow:
     """
-    Who an identity belongs to (*owner*, `None` while it has never linked) and which cluster
-    (the connected part of the raw identity graph, limits ignored) it is in.
+    Who an identity belongs to, and which cluster it is in.
+
+    *owner* is `None` while the identity has never linked; a cluster is a connected part of the
+    raw identity graph, limits ignored.
     """
 
     owner: str | None
@@ -104,8 +106,10 @@ class ClusterRow:
 @attrs.define(slots=True, frozen=True)
 class MergeRow:
     """
-    A merge in the audit trail, with the customer it now belongs to (*root*), its cluster,
-    and the identities that anchor each side (what an unmerge keeps apart).
+    A merge in the audit trail, as stored.
+
+    *root* is the customer it now belongs to; *anchors* are the identities that anchored each
+    side, which an unmerge keeps apart.
     """
 
     record: MergeRecord

@@ -30,15 +30,51 @@ _TYPES = {t.value: t for t in TouchpointType}
 _SPEC_CHANNELS: Final = {"browser": "web", "mobile": "app"}
 _TIME_FIELDS: Final = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 _CONTEXT_FIELDS: Final = frozenset(
-    {"traits", "externalIds", "channel", "direction", "source", "store_id", "storeId", "store",
-     "agent", "campaign", "device", "location", "page", "ip", "locale", "timezone", "userAgent"}
+    {
+        "traits",
+        "externalIds",
+        "channel",
+        "direction",
+        "source",
+        "store_id",
+        "storeId",
+        "store",
+        "agent",
+        "campaign",
+        "device",
+        "location",
+        "page",
+        "ip",
+        "locale",
+        "timezone",
+        "userAgent",
+    }
 )
 _OUTBOUND_EVENTS: Final = frozenset(
-    {"Email Sent", "Email Delivered", "Email Bounced", "Push Notification Sent",
-     "Push Notification Delivered", "SMS Sent", "SMS Delivered", "Message Delivered",
-     "Order Shipped", "Order Ready for Pickup", "Decision Made"}
+    {
+        "Email Sent",
+        "Email Delivered",
+        "Email Bounced",
+        "Push Notification Sent",
+        "Push Notification Delivered",
+        "SMS Sent",
+        "SMS Delivered",
+        "Message Delivered",
+        "Order Shipped",
+        "Order Ready for Pickup",
+        "Decision Made",
+    }
 )
-_MONEY_FIELDS: Final = ("revenue", "total", "subtotal", "shipping", "tax", "discount", "value", "price")
+_MONEY_FIELDS: Final = (
+    "revenue",
+    "total",
+    "subtotal",
+    "shipping",
+    "tax",
+    "discount",
+    "value",
+    "price",
+)
 _PRODUCT_MONEY: Final = ("price",)
 _IDENTIFYING_TRAITS: Final = (("email", "email"), ("phone", "phone"))
 
@@ -65,8 +101,9 @@ class IngestOptions:
 
 def unpack(payload: object) -> tuple[list[object], bool]:
     """
-    Return the messages of *payload* and whether it was a batch envelope
-    (`{"batch": [...]}`, optionally with `"type": "batch"`), or a list of messages.
+    Return the messages of *payload*, and whether it was a batch.
+
+    A batch is an envelope (`{"batch": [...]}`, optionally with `"type": "batch"`) or a list.
 
     Raises:
         ValidationError: If a batch envelope is malformed.
@@ -77,9 +114,19 @@ def unpack(payload: object) -> tuple[list[object], bool]:
         batch = payload.get("batch")
         if not isinstance(batch, list):
             raise ValidationError(f"batch: expected a list of messages, got {_kind(batch)}")
-        extra = set(payload) - {"batch", "type", "sentAt", "context", "integrations", "writeKey", "messageId"}
+        extra = set(payload) - {
+            "batch",
+            "type",
+            "sentAt",
+            "context",
+            "integrations",
+            "writeKey",
+            "messageId",
+        }
         if extra:
-            raise ValidationError([f"{k}: unknown field of a batch envelope" for k in sorted(extra)])
+            raise ValidationError(
+                [f"{k}: unknown field of a batch envelope" for k in sorted(extra)]
+            )
         return batch, True
     return [payload], False
 
@@ -128,7 +175,11 @@ def _jsonable(value: Any, path: str, errors: list[str]) -> Any:
         if not value.is_finite():
             errors.append(f"{path}: expected a finite number, got {value!r}")
             return None
-        return int(value) if value == value.to_integral_value() and "E" not in str(value) else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and "E" not in str(value)
+            else float(value)
+        )
     errors.append(f"{path}: {type(value).__name__} is not JSON data")
     return None
 
@@ -136,7 +187,9 @@ def _jsonable(value: Any, path: str, errors: list[str]) -> Any:
 def _encode(message: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     """Compact JSON of *message* (to measure it), converting Python values when needed."""
     try:
-        return json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False), message
+        return json.dumps(
+            message, separators=(",", ":"), allow_nan=False, ensure_ascii=False
+        ), message
     except (TypeError, ValueError):
         errors: list[str] = []
         clean = _jsonable(message, "", errors)
@@ -153,7 +206,9 @@ def derive_message_id(message: Mapping[str, Any]) -> str:
     and the retry must still be recognised as the same message.
     """
     content = {k: v for k, v in message.items() if k not in {"sentAt", "receivedAt", "messageId"}}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return "omk-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -204,7 +259,9 @@ class _Reader:
         if value is None:
             return
         try:
-            normalized = normalize_identifier(kind, value, default_region=self.options.default_region)
+            normalized = normalize_identifier(
+                kind, value, default_region=self.options.default_region
+            )
             self.identities.append(Identity(kind=kind, value=normalized))
         except ValidationError as exc:
             self.errors.extend(f"{field}: {line.removeprefix('value: ')}" for line in exc.errors)
@@ -220,7 +277,9 @@ class _Reader:
             return None
 
 
-def _occurred_at(reader: _Reader, message: Mapping[str, Any], now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def _occurred_at(
+    reader: _Reader, message: Mapping[str, Any], now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
     times = {field: reader.time(message, field) for field in _TIME_FIELDS}
     received = times["receivedAt"] or now
     if times["timestamp"] is not None:
@@ -270,12 +329,19 @@ def _location(reader: _Reader, value: object) -> Location | None:
         if raw is None:
             coords[field] = None
         elif isinstance(raw, bool) or not isinstance(raw, int | float) or not low <= raw <= high:
-            reader.errors.append(f"context.location.{field}: expected a number from {low:g} to {high:g}, got {raw!r}")
+            reader.errors.append(
+                f"context.location.{field}: expected a number from {low:g} to {high:g}, got {raw!r}"
+            )
             coords[field] = None
         else:
             coords[field] = float(raw)
     names: dict[str, str | None] = {}
-    for field, key in (("city", "city"), ("region", "region"), ("country", "country"), ("postal_code", "postalCode")):
+    for field, key in (
+        ("city", "city"),
+        ("region", "region"),
+        ("country", "country"),
+        ("postal_code", "postalCode"),
+    ):
         names[field] = _string(value.get(key), f"context.location.{key}", reader.errors)
     return Location(latitude=coords["latitude"], longitude=coords["longitude"], **names)
 
@@ -336,7 +402,9 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
     for field in _MONEY_FIELDS:
         _check_number(properties.get(field), f"properties.{field}", errors)
     quantity = properties.get("quantity")
-    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int | float)):
+    if quantity is not None and (
+        isinstance(quantity, bool) or not isinstance(quantity, int | float)
+    ):
         errors.append(f"properties.quantity: expected a number, got {quantity!r}")
     products = properties.get("products")
     if products is not None:
@@ -351,7 +419,9 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
                 for field in _PRODUCT_MONEY:
                     _check_number(product.get(field), f"{path}.{field}", errors)
                 qty = product.get("quantity")
-                if qty is not None and (isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0):
+                if qty is not None and (
+                    isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0
+                ):
                     errors.append(f"{path}.quantity: expected a non-negative number, got {qty!r}")
     for field in ("currency", "order_id", "checkout_id", "coupon"):
         value = properties.get(field)
@@ -386,9 +456,13 @@ def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None
                     errors.append(f"{path}.preferred_channels: expected a list of channel names")
                 else:
                     for i, channel in enumerate(value):
-                        reader.options.channels.require(channel, field=f"{path}.preferred_channels[{i}]")
+                        reader.options.channels.require(
+                            channel, field=f"{path}.preferred_channels[{i}]"
+                        )
         except ValidationError as exc:
-            errors.extend(line if line.startswith(path) else f"{path}.{name}: {line}" for line in exc.errors)
+            errors.extend(
+                line if line.startswith(path) else f"{path}.{name}: {line}" for line in exc.errors
+            )
 
 
 def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> Touchpoint:
@@ -403,7 +477,9 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
     text, message = _encode(raw)
     size = len(text.encode()) if len(text) * 4 > options.max_message_bytes else len(text)
     if size > options.max_message_bytes:
-        raise ValidationError(f"message is {size} bytes, over the {options.max_message_bytes}-byte limit")
+        raise ValidationError(
+            f"message is {size} bytes, over the {options.max_message_bytes}-byte limit"
+        )
 
     reader = _Reader(options)
     errors = reader.errors
@@ -411,7 +487,9 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
     if kind is None:
         raise ValidationError("type: required field is missing")
     if kind not in _TYPES:
-        raise ValidationError(f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})")
+        raise ValidationError(
+            f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})"
+        )
     tp_type = _TYPES[kind]
 
     message_id = message.get("messageId")
@@ -462,7 +540,9 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
             for i, entry in enumerate(external):
                 path = f"context.externalIds[{i}]"
                 if not isinstance(entry, Mapping):
-                    errors.append(f"{path}: expected an object with id and type, got {_kind(entry)}")
+                    errors.append(
+                        f"{path}: expected an object with id and type, got {_kind(entry)}"
+                    )
                     continue
                 id_kind = entry.get("type")
                 if not isinstance(id_kind, str):
@@ -471,7 +551,9 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
                 try:
                     Identity(kind=id_kind, value="x")
                 except ValidationError as exc:
-                    errors.extend(f"{path}.type: {line.removeprefix('kind: ')}" for line in exc.errors)
+                    errors.extend(
+                        f"{path}.type: {line.removeprefix('kind: ')}" for line in exc.errors
+                    )
                     continue
                 if entry.get("id") is None:
                     errors.append(f"{path}.id: required field is missing")

@@ -93,7 +93,8 @@ class Channels(Mapping[str, Channel]):
 
     def __init__(self, extra: Iterable[Channel] = ()) -> None:
         self._by_name: dict[str, Channel] = {c.name: c for c in BUILTIN_CHANNELS}
-        for channel in extra:
+        for item in extra:
+            channel: object = item
             if not isinstance(channel, Channel):
                 msg = f"channels: expected a Channel, got {type(channel).__name__}"
                 raise ValidationError(msg)

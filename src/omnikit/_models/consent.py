@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -15,7 +17,7 @@ __all__ = ["Consent", "Preferences", "Purpose", "QuietHours", "aware"]
 _WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-def aware(_instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def aware(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate that a datetime field (or `None`) carries a UTC offset."""
     if value is None:
         return
@@ -25,7 +27,7 @@ def aware(_instance: object, attribute: attrs.Attribute[object], value: object) 
         raise ValidationError(f"{attribute.name}: datetime has no UTC offset")
 
 
-def _word(field: str) -> object:
+def _word(field: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if not isinstance(value, str) or not _WORD.match(value):
             raise ValidationError(f"{field}: {value!r} is not a lower-case name")
@@ -64,7 +66,7 @@ class Consent:
     """
 
     channel: str | None = None
-    purpose: str = attrs.field(validator=_word("purpose"))  # type: ignore[arg-type]
+    purpose: str = attrs.field(validator=_word("purpose"))
     granted: bool
     at: dt.datetime = attrs.field(validator=aware)
     source: str = ""

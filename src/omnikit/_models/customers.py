@@ -63,7 +63,9 @@ class Stats:
         """The channels the customer has used, in the order they first used them."""
         return tuple(
             name
-            for name, _ in sorted(self.per_channel.items(), key=lambda kv: (kv[1].first_seen, kv[0]))
+            for name, _ in sorted(
+                self.per_channel.items(), key=lambda kv: (kv[1].first_seen, kv[0])
+            )
         )
 
 

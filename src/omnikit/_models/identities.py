@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 import attrs
 import email_validator
@@ -27,7 +28,7 @@ class IdentityKind:
     ANONYMOUS_ID = "anonymous_id"
     DEVICE_ID = "device_id"
     LOYALTY_ID = "loyalty_id"
-    PUSH_TOKEN = "push_token"
+    PUSH_TOKEN = "push_token"  # noqa: S105 - a kind of identifier, not a secret
 
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -52,7 +53,11 @@ def _phone(raw: str, region: str | None) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        hint = "" if region or raw.lstrip().startswith("+") else " (no country code and no default region)"
+        hint = (
+            ""
+            if region or raw.lstrip().startswith("+")
+            else " (no country code and no default region)"
+        )
         raise ValidationError(f"value: {raw!r} is not a phone number{hint}") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(f"value: {raw!r} is not a valid phone number")
@@ -92,7 +97,7 @@ def _check_kind(_instance: object, _attribute: object, kind: str) -> None:
         )
 
 
-def _normalize_value(value: str, self_: Identity) -> str:
+def _normalize_value(value: Any, self_: Any) -> str:
     return normalize_identifier(self_.kind, value)
 
 
@@ -121,7 +126,9 @@ class Identity:
 
         Added in version 0.1.0.
         """
-        return cls(kind=kind, value=normalize_identifier(kind, value, default_region=default_region))
+        return cls(
+            kind=kind, value=normalize_identifier(kind, value, default_region=default_region)
+        )
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"

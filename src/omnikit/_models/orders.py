@@ -53,7 +53,11 @@ class FulfilmentStatus(enum.StrEnum):
     @property
     def is_done(self) -> bool:
         """Whether the customer has the goods (or never will)."""
-        return self in {FulfilmentStatus.DELIVERED, FulfilmentStatus.PICKED_UP, FulfilmentStatus.CANCELLED}
+        return self in {
+            FulfilmentStatus.DELIVERED,
+            FulfilmentStatus.PICKED_UP,
+            FulfilmentStatus.CANCELLED,
+        }
 
 
 class OrderStatus(enum.StrEnum):
@@ -134,8 +138,9 @@ class Fulfilment:
 @attrs.define(frozen=True, kw_only=True)
 class Order:
     """
-    An order, folded from the events that tell its story (completed, updated, picked up,
-    refunded).
+    An order, folded from the events that tell its story.
+
+    Completed, updated, shipped or picked up, cancelled, refunded.
 
     Attributes:
         order_id: The retailer's order id.

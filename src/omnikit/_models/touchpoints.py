@@ -50,8 +50,10 @@ class Direction(enum.StrEnum):
 
 class EcommerceEvent(enum.StrEnum):
     """
-    The Segment e-commerce v2 event names, plus the email, live-chat and fulfilment events
-    omnikit gives meaning to. Any other event name is allowed too.
+    Event names omnikit gives meaning to; any other event name is allowed too.
+
+    Segment's e-commerce v2 events, its email and live-chat events, fulfilment events, and
+    omnikit's own.
 
     Added in version 0.1.0.
     """
@@ -112,8 +114,18 @@ class Location:
     Added in version 0.1.0.
     """
 
-    latitude: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.and_(attrs.validators.ge(-90.0), attrs.validators.le(90.0))))
-    longitude: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.and_(attrs.validators.ge(-180.0), attrs.validators.le(180.0))))
+    latitude: float | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(
+            attrs.validators.and_(attrs.validators.ge(-90.0), attrs.validators.le(90.0))
+        ),
+    )
+    longitude: float | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(
+            attrs.validators.and_(attrs.validators.ge(-180.0), attrs.validators.le(180.0))
+        ),
+    )
     city: str | None = None
     region: str | None = None
     country: str | None = None

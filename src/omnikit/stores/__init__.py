@@ -48,8 +48,10 @@ __all__ = [
 @runtime_checkable
 class IngestTransaction(Protocol):
     """
-    One atomic unit of ingestion: reads see the transaction's own writes, and either every
-    `apply` lands or none does. Readers return copies the hub may change freely.
+    One atomic unit of ingestion.
+
+    Reads see the transaction's own writes, and either every `apply` lands or none does.
+    Readers return copies the hub may change freely.
 
     Added in version 0.1.0.
     """
@@ -124,8 +126,7 @@ class CustomerStore(Protocol):
         ...
 
     def forget(self, customer_id: str) -> int:
-        """Erase the customer, their identities, touchpoints and merges; return how many
-        touchpoints went."""
+        """Erase the customer, their identities, touchpoints and merges; count touchpoints."""
         ...
 
 

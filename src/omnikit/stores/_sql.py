@@ -8,10 +8,11 @@ the SQL here is written once with `?` placeholders and `{json}` for a JSON param
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import threading
-from contextlib import AbstractContextManager, contextmanager
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from omnikit._engines.profile import ProfileState, to_us
@@ -119,7 +120,11 @@ class Dialect:
 
     def sql(self, text: str) -> str:
         """Turn a query written with `?` and `{json}` into this dialect's."""
-        return text.replace("{json}", "\x00").replace("?", self.placeholder).replace("\x00", self.json_param)
+        return (
+            text.replace("{json}", "\x00")
+            .replace("?", self.placeholder)
+            .replace("\x00", self.json_param)
+        )
 
     def dump(self, value: object) -> Any:
         """A JSON parameter."""
@@ -139,8 +144,19 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-_TP_FIELDS = ("message_id", "type", "name", "channel", "direction", "occurred_at", "received_at",
-              "identities", "properties", "traits", "context")
+_TP_FIELDS = (
+    "message_id",
+    "type",
+    "name",
+    "channel",
+    "direction",
+    "occurred_at",
+    "received_at",
+    "identities",
+    "properties",
+    "traits",
+    "context",
+)
 
 
 def touchpoint_json(tp: Touchpoint) -> dict[str, Any]:
@@ -189,14 +205,22 @@ class SQLQueries:
             "SELECT id, cluster, first_us, first_message_id, members, profile FROM omnikit_customers WHERE cluster = ?"
         )
         self.q_cluster_keys = q("SELECT kind, value FROM omnikit_identities WHERE cluster = ?")
-        self.q_clusters = q("SELECT id, max_us, max_message_id, size FROM omnikit_clusters WHERE id IN ({in})")
-        self.q_identity = q("SELECT owner, cluster FROM omnikit_identities WHERE kind = ? AND value = ?")
+        self.q_clusters = q(
+            "SELECT id, max_us, max_message_id, size FROM omnikit_clusters WHERE id IN ({in})"
+        )
+        self.q_identity = q(
+            "SELECT owner, cluster FROM omnikit_identities WHERE kind = ? AND value = ?"
+        )
         self.q_alias = q("SELECT target FROM omnikit_aliases WHERE source = ?")
-        self.q_tp_of = q("SELECT data, customer_id FROM omnikit_touchpoints WHERE customer_id IN ({in})")
+        self.q_tp_of = q(
+            "SELECT data, customer_id FROM omnikit_touchpoints WHERE customer_id IN ({in})"
+        )
         self.u_relabel_ids = q("UPDATE omnikit_identities SET cluster = ? WHERE cluster = ?")
         self.u_relabel_customers = q("UPDATE omnikit_customers SET cluster = ? WHERE cluster = ?")
         self.u_relabel_merges = q("UPDATE omnikit_merges SET cluster = ? WHERE cluster = ?")
-        self.u_reassign_tps = q("UPDATE omnikit_touchpoints SET customer_id = ? WHERE customer_id = ?")
+        self.u_reassign_tps = q(
+            "UPDATE omnikit_touchpoints SET customer_id = ? WHERE customer_id = ?"
+        )
         self.u_reassign_merges = q("UPDATE omnikit_merges SET root = ? WHERE root = ?")
         self.u_reassign_aliases = q("UPDATE omnikit_aliases SET target = ? WHERE target = ?")
         self.d_customer = q("DELETE FROM omnikit_customers WHERE id = ?")
@@ -255,7 +279,9 @@ class SQLQueries:
         for kind, value in keys:
             by_kind.setdefault(kind, []).append(value)
         for kind, values in by_kind.items():
-            template = self.d.sql("SELECT value, owner, cluster FROM omnikit_identities WHERE kind = ? AND value IN ({in})")
+            template = self.d.sql(
+                "SELECT value, owner, cluster FROM omnikit_identities WHERE kind = ? AND value IN ({in})"
+            )
             for chunk in _chunks(values):
                 cur.execute(self._in(template, len(chunk)), [kind, *chunk])
                 for value, owner, cluster in cur.fetchall():
@@ -343,12 +369,19 @@ class SQLQueries:
     def merges(self, cur: Cursor, customer_id: str) -> list[MergeRow]:
         cid = self.resolve(cur, customer_id)
         cur.execute(
-            self.d.sql("SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"), [cid]
+            self.d.sql(
+                "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
+            ),
+            [cid],
         )
-        return [merge_from(self.d.load(data), root, cluster) for data, root, cluster in cur.fetchall()]
+        return [
+            merge_from(self.d.load(data), root, cluster) for data, root, cluster in cur.fetchall()
+        ]
 
     def merge(self, cur: Cursor, merge_id: str) -> MergeRow | None:
-        cur.execute(self.d.sql("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?"), [merge_id])
+        cur.execute(
+            self.d.sql("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?"), [merge_id]
+        )
         row = cur.fetchone()
         return None if row is None else merge_from(self.d.load(row[0]), row[1], row[2])
 
@@ -391,7 +424,8 @@ class SQLQueries:
 
     def touchpoint(self, cur: Cursor, message_id: str) -> Touchpoint | None:
         cur.execute(
-            self.d.sql("SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"), [message_id]
+            self.d.sql("SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"),
+            [message_id],
         )
         row = cur.fetchone()
         return None if row is None else touchpoint_from(self.d.load(row[0]), row[1])
@@ -422,7 +456,7 @@ class SQLQueries:
             self.d.dump(touchpoint_json(tp)),
         ]
 
-    def apply(self, cur: Cursor, changes: Changes) -> None:  # noqa: PLR0912 - one step per part
+    def apply(self, cur: Cursor, changes: Changes) -> None:
         run: Callable[[str, Iterable[Sequence[Any]]], Any] = cur.executemany
         for old, new in changes.relabel.items():
             for sql in (self.u_relabel_ids, self.u_relabel_customers, self.u_relabel_merges):
@@ -439,20 +473,32 @@ class SQLQueries:
         if changes.unaliased:
             run(self.d_alias, [[c] for c in sorted(changes.unaliased)])
         if changes.customers:
-            run(self.i_customer, [self.customer_params(r) for _, r in sorted(changes.customers.items())])
+            run(
+                self.i_customer,
+                [self.customer_params(r) for _, r in sorted(changes.customers.items())],
+            )
         if changes.identities:
             run(
                 self.i_identity,
-                [[k, v, row.owner, row.cluster] for (k, v), row in sorted(changes.identities.items())],
+                [
+                    [k, v, row.owner, row.cluster]
+                    for (k, v), row in sorted(changes.identities.items())
+                ],
             )
         if changes.clusters:
-            run(self.i_cluster, [[c.id, c.max[0], c.max[1], c.size] for _, c in sorted(changes.clusters.items())])
+            run(
+                self.i_cluster,
+                [[c.id, c.max[0], c.max[1], c.size] for _, c in sorted(changes.clusters.items())],
+            )
         if changes.aliases:
             run(self.i_alias, sorted([s, t] for s, t in changes.aliases.items()))
         if changes.new_touchpoints:
             run(self.i_touchpoint, [self.touchpoint_params(tp) for tp in changes.new_touchpoints])
         if changes.touchpoint_owners:
-            run(self.u_owner, sorted([owner, mid] for mid, owner in changes.touchpoint_owners.items()))
+            run(
+                self.u_owner,
+                sorted([owner, mid] for mid, owner in changes.touchpoint_owners.items()),
+            )
         if changes.merges:
             run(
                 self.i_merge,
@@ -477,17 +523,30 @@ class SQLQueries:
             self.d.sql("DELETE FROM omnikit_identities WHERE kind = ? AND value = ? AND owner = ?"),
             [[k, v, cid] for k, v in keys],
         )
-        cur.executemany(self.d.sql("DELETE FROM omnikit_splits WHERE a_kind = ? AND a_value = ?"), keys)
-        cur.executemany(self.d.sql("DELETE FROM omnikit_splits WHERE b_kind = ? AND b_value = ?"), keys)
+        cur.executemany(
+            self.d.sql("DELETE FROM omnikit_splits WHERE a_kind = ? AND a_value = ?"), keys
+        )
+        cur.executemany(
+            self.d.sql("DELETE FROM omnikit_splits WHERE b_kind = ? AND b_value = ?"), keys
+        )
         cur.execute(self.d.sql("DELETE FROM omnikit_merges WHERE root = ?"), [cid])
         cur.execute(self.d.sql("DELETE FROM omnikit_aliases WHERE target = ?"), [cid])
         return max(erased, 0)
 
 
+def _too_new(url: str, version: int) -> None:
+    raise StoreUnavailableError(
+        f"store {url!r} has schema version {version}, newer than this omnikit "
+        f"({SCHEMA_VERSION}): upgrade omnikit"
+    )
+
+
 class SQLStore(abc.ABC):
     """
-    The `Store` methods, written once over a connection per thread; the adapters say how to
-    connect, begin, commit and roll back, and which driver errors mean what.
+    The `Store` methods, written once over a connection per thread.
+
+    The adapters say how to connect, begin, commit and roll back, and which driver errors mean
+    what.
     """
 
     url: str
@@ -542,15 +601,17 @@ class SQLStore(abc.ABC):
             self._begin(conn)
             try:
                 cur = conn.cursor()
-                cur.execute("CREATE TABLE IF NOT EXISTS omnikit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                cur.execute(self._dialect.sql("SELECT value FROM omnikit_meta WHERE key = ?"), ["schema_version"])
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS omnikit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
+                cur.execute(
+                    self._dialect.sql("SELECT value FROM omnikit_meta WHERE key = ?"),
+                    ["schema_version"],
+                )
                 row = cur.fetchone()
                 version = int(row[0]) if row else 0
                 if version > SCHEMA_VERSION:
-                        raise StoreUnavailableError(
-                        f"store {self.url!r} has schema version {version}, newer than this omnikit "
-                        f"({SCHEMA_VERSION}): upgrade omnikit"
-                    )
+                    _too_new(self.url, version)
                 for statements in MIGRATIONS[version:]:
                     for statement in statements:
                         cur.execute(self._dialect.schema(statement))
@@ -573,16 +634,15 @@ class SQLStore(abc.ABC):
             self._closed = True
             connections, self._connections = self._connections, []
         for conn in connections:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 conn.close()
-            except Exception:  # noqa: BLE001, S110 - closing is best effort
-                pass
         self._local = type(self._local)()
 
     # -- transactions ------------------------------------------------------------------------
 
     def transaction(self) -> Any:
         """Begin a write transaction; writers in other threads and processes wait."""
+
         @contextmanager
         def tx() -> Iterator[SQLTransaction]:
             conn = self._conn()

@@ -32,35 +32,42 @@ _MISSING: Any = object()
 
 
 class _Journal:
-    """Undo log: every write records how to take it back, so a failed transaction leaves no
-    trace."""
+    """Undo log: each write records how to take it back, so a failed transaction leaves none."""
 
     __slots__ = ("undo",)
 
     def __init__(self) -> None:
         self.undo: list[Callable[[], None]] = []
 
-    def set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+    def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         old = table.get(key, _MISSING)
         table[key] = value
-        self.undo.append(lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None))
+        self.undo.append(
+            lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None)
+        )
 
-    def pop(self, table: dict[Any, Any], key: Any) -> Any:
+    def remove(self, table: dict[Any, Any], key: Any) -> Any:
         old = table.pop(key, _MISSING)
         if old is not _MISSING:
             self.undo.append(lambda: table.__setitem__(key, old))
         return None if old is _MISSING else old
 
-    def add(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def add_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is None:
             members = table[key] = set()
-            self.undo.append(lambda: table.pop(key, None) if not members else None)
+            created = members
+
+            def drop_if_empty() -> None:
+                if not created:
+                    table.pop(key, None)
+
+            self.undo.append(drop_if_empty)
         if member not in members:
             members.add(member)
             self.undo.append(lambda: members.discard(member))
 
-    def discard(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def discard_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is not None and member in members:
             members.discard(member)
@@ -209,20 +216,20 @@ class MemoryStore:
             for key in record.members:
                 row = self._identities.get(key)
                 if row is not None and row.owner == cid:
-                    journal.pop(self._identities, key)
-                    journal.discard(self._cluster_keys, row.cluster, key)
+                    journal.remove(self._identities, key)
+                    journal.discard_member(self._cluster_keys, row.cluster, key)
                 for split in list(self._splits.get(key, ())):
-                    journal.discard(self._splits, split.a, split)
-                    journal.discard(self._splits, split.b, split)
+                    journal.discard_member(self._splits, split.a, split)
+                    journal.discard_member(self._splits, split.b, split)
             mids = list(self._by_customer.get(cid, ()))
             for mid in mids:
-                journal.pop(self._touchpoints, mid)
-            journal.pop(self._by_customer, cid)
+                journal.remove(self._touchpoints, mid)
+            journal.remove(self._by_customer, cid)
             for merge_id in list(self._merges_by_root.get(cid, ())):
                 self._drop_merge(merge_id)
             for source in list(self._alias_sources.get(cid, ())):
-                journal.pop(self._aliases, source)
-            journal.pop(self._alias_sources, cid)
+                journal.remove(self._aliases, source)
+            journal.remove(self._alias_sources, cid)
             return len(mids)
 
     def close(self) -> None:
@@ -238,46 +245,46 @@ class MemoryStore:
 
     def _drop_customer(self, cid: str) -> None:
         journal = self._require_journal()
-        record = journal.pop(self._customers, cid)
+        record = journal.remove(self._customers, cid)
         if record is not None and record.cluster is not None:
-            journal.discard(self._cluster_customers, record.cluster, cid)
+            journal.discard_member(self._cluster_customers, record.cluster, cid)
 
     def _drop_merge(self, merge_id: str) -> None:
         journal = self._require_journal()
-        merge = journal.pop(self._merges, merge_id)
+        merge = journal.remove(self._merges, merge_id)
         if merge is not None:
-            journal.discard(self._merges_by_root, merge.root, merge_id)
-            journal.discard(self._merges_by_cluster, merge.cluster, merge_id)
+            journal.discard_member(self._merges_by_root, merge.root, merge_id)
+            journal.discard_member(self._merges_by_cluster, merge.cluster, merge_id)
 
     def _put_merge(self, merge: MergeRow) -> None:
         journal = self._require_journal()
         self._drop_merge(merge.record.id)
-        journal.set(self._merges, merge.record.id, merge)
-        journal.add(self._merges_by_root, merge.root, merge.record.id)
-        journal.add(self._merges_by_cluster, merge.cluster, merge.record.id)
+        journal.put(self._merges, merge.record.id, merge)
+        journal.add_member(self._merges_by_root, merge.root, merge.record.id)
+        journal.add_member(self._merges_by_cluster, merge.cluster, merge.record.id)
 
     def _set_owner(self, mid: str, owner: str) -> None:
         journal = self._require_journal()
         tp = self._touchpoints[mid]
         if tp.customer_id is not None:
-            journal.discard(self._by_customer, tp.customer_id, mid)
-        journal.set(self._touchpoints, mid, attrs.evolve(tp, customer_id=owner))
-        journal.add(self._by_customer, owner, mid)
+            journal.discard_member(self._by_customer, tp.customer_id, mid)
+        journal.put(self._touchpoints, mid, attrs.evolve(tp, customer_id=owner))
+        journal.add_member(self._by_customer, owner, mid)
 
-    def _apply(self, changes: Changes) -> None:  # noqa: PLR0912 - one step per part, in order
+    def _apply(self, changes: Changes) -> None:
         journal = self._require_journal()
         for old, new in changes.relabel.items():
             for key in list(self._cluster_keys.get(old, ())):
                 row = self._identities[key]
-                journal.set(self._identities, key, IdentityRow(owner=row.owner, cluster=new))
-                journal.add(self._cluster_keys, new, key)
-            journal.pop(self._cluster_keys, old)
+                journal.put(self._identities, key, IdentityRow(owner=row.owner, cluster=new))
+                journal.add_member(self._cluster_keys, new, key)
+            journal.remove(self._cluster_keys, old)
             for cid in list(self._cluster_customers.get(old, ())):
                 record = self._customers[cid].copy()
                 record.cluster = new
-                journal.set(self._customers, cid, record)
-                journal.add(self._cluster_customers, new, cid)
-            journal.pop(self._cluster_customers, old)
+                journal.put(self._customers, cid, record)
+                journal.add_member(self._cluster_customers, new, cid)
+            journal.remove(self._cluster_customers, old)
             for merge_id in list(self._merges_by_cluster.get(old, ())):
                 self._put_merge(attrs.evolve(self._merges[merge_id], cluster=new))
         for old, new in changes.reassign.items():
@@ -286,51 +293,55 @@ class MemoryStore:
             for merge_id in list(self._merges_by_root.get(old, ())):
                 self._put_merge(attrs.evolve(self._merges[merge_id], root=new))
             for source in list(self._alias_sources.get(old, ())):
-                journal.set(self._aliases, source, new)
-                journal.add(self._alias_sources, new, source)
-            journal.pop(self._alias_sources, old)
+                journal.put(self._aliases, source, new)
+                journal.add_member(self._alias_sources, new, source)
+            journal.remove(self._alias_sources, old)
         for cid in changes.deleted_customers:
             self._drop_customer(cid)
         for cluster in changes.deleted_clusters:
-            journal.pop(self._clusters, cluster)
+            journal.remove(self._clusters, cluster)
         for cluster in changes.deleted_merge_clusters:
             for merge_id in list(self._merges_by_cluster.get(cluster, ())):
                 self._drop_merge(merge_id)
         for source in changes.unaliased:
-            target = journal.pop(self._aliases, source)
+            target = journal.remove(self._aliases, source)
             if target is not None:
-                journal.discard(self._alias_sources, target, source)
+                journal.discard_member(self._alias_sources, target, source)
         for cid, record in changes.customers.items():
             old_record = self._customers.get(cid)
             if old_record is not None and old_record.cluster is not None:
-                journal.discard(self._cluster_customers, old_record.cluster, cid)
-            journal.set(self._customers, cid, record.copy())
+                journal.discard_member(self._cluster_customers, old_record.cluster, cid)
+            journal.put(self._customers, cid, record.copy())
             if record.cluster is not None:
-                journal.add(self._cluster_customers, record.cluster, cid)
+                journal.add_member(self._cluster_customers, record.cluster, cid)
         for key, row in changes.identities.items():
             old_row = self._identities.get(key)
             if old_row is not None:
-                journal.discard(self._cluster_keys, old_row.cluster, key)
-            journal.set(self._identities, key, IdentityRow(owner=row.owner, cluster=row.cluster))
-            journal.add(self._cluster_keys, row.cluster, key)
-        for cluster_id, cluster in changes.clusters.items():
-            journal.set(self._clusters, cluster_id, ClusterRow(id=cluster.id, max=cluster.max, size=cluster.size))
+                journal.discard_member(self._cluster_keys, old_row.cluster, key)
+            journal.put(self._identities, key, IdentityRow(owner=row.owner, cluster=row.cluster))
+            journal.add_member(self._cluster_keys, row.cluster, key)
+        for cluster_id, cluster_row in changes.clusters.items():
+            journal.put(
+                self._clusters,
+                cluster_id,
+                ClusterRow(id=cluster_row.id, max=cluster_row.max, size=cluster_row.size),
+            )
         for source, target in changes.aliases.items():
             old_target = self._aliases.get(source)
             if old_target is not None:
-                journal.discard(self._alias_sources, old_target, source)
-            journal.set(self._aliases, source, target)
-            journal.add(self._alias_sources, target, source)
+                journal.discard_member(self._alias_sources, old_target, source)
+            journal.put(self._aliases, source, target)
+            journal.add_member(self._alias_sources, target, source)
         for tp in changes.new_touchpoints:
-            journal.set(self._touchpoints, tp.message_id, tp)
-            journal.add(self._by_customer, tp.customer_id, tp.message_id)
+            journal.put(self._touchpoints, tp.message_id, tp)
+            journal.add_member(self._by_customer, tp.customer_id, tp.message_id)
         for mid, owner in changes.touchpoint_owners.items():
             self._set_owner(mid, owner)
         for merge in changes.merges:
             self._put_merge(merge)
         for split in changes.splits:
-            journal.add(self._splits, split.a, split)
-            journal.add(self._splits, split.b, split)
+            journal.add_member(self._splits, split.a, split)
+            journal.add_member(self._splits, split.b, split)
 
 
 class _MemoryTransaction:
@@ -358,7 +369,11 @@ class _MemoryTransaction:
 
     def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]:
         table = self._store._clusters  # noqa: SLF001
-        return {c: ClusterRow(id=r.id, max=r.max, size=r.size) for c in ids if (r := table.get(c)) is not None}
+        return {
+            c: ClusterRow(id=r.id, max=r.max, size=r.size)
+            for c in ids
+            if (r := table.get(c)) is not None
+        }
 
     def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
         table = self._store._splits  # noqa: SLF001

@@ -49,19 +49,25 @@ class PostgresStore(SQLStore):
     def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
         super().__init__(_PostgresDialect())
         if schema is not None and not _SCHEMA.match(schema):
-            raise StoreUnavailableError(f"postgresql: {schema!r} is not a schema name (lower-case, digits, '_')")
+            raise StoreUnavailableError(
+                f"postgresql: {schema!r} is not a schema name (lower-case, digits, '_')"
+            )
         self.conninfo = conninfo
         self.schema = schema
         self.url = _redact(conninfo) + (f"?schema={schema}" if schema else "")
         name = f"omnikit:{schema or 'public'}"
-        self._lock_key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        self._lock_key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
         self._migrate()
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
         """
-        Open `postgresql://user:password@host:port/db`; `?schema=name` keeps omnikit's tables
-        in their own schema, other query parameters go to libpq.
+        Open `postgresql://user:password@host:port/db`.
+
+        `?schema=name` keeps omnikit's tables in their own schema; other query parameters go
+        to libpq.
 
         Added in version 0.1.0.
         """
@@ -70,7 +76,9 @@ class PostgresStore(SQLStore):
         schema = next((v for k, v in query if k == "schema"), None)
         rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "schema"])
         scheme = "postgresql"
-        return cls(urllib.parse.urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema=schema)
+        return cls(
+            urllib.parse.urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema=schema
+        )
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -39,9 +39,13 @@ class SQLiteStore(SQLStore):
         self.url = f"sqlite:///{self.path}"
         self.timeout = timeout
         if str(path) == ":memory:":
-            raise StoreUnavailableError("sqlite: ':memory:' is per connection; use 'memory://' instead")
+            raise StoreUnavailableError(
+                "sqlite: ':memory:' is per connection; use 'memory://' instead"
+            )
         if not self.path.parent.exists():
-            raise StoreUnavailableError(f"sqlite: directory {str(self.path.parent)!r} does not exist")
+            raise StoreUnavailableError(
+                f"sqlite: directory {str(self.path.parent)!r} does not exist"
+            )
         self._migrate()
 
     @classmethod
@@ -54,7 +58,9 @@ class SQLiteStore(SQLStore):
         _, _, rest = url.partition("://")
         path, _, _query = rest.partition("?")
         if not path.startswith("/") or len(path) < 2:
-            raise StoreUnavailableError(f"not an SQLite URL: {url!r} (expected 'sqlite:///path/to.db')")
+            raise StoreUnavailableError(
+                f"not an SQLite URL: {url!r} (expected 'sqlite:///path/to.db')"
+            )
         return cls(path[1:])
 
     @contextlib.contextmanager

@@ -1,0 +1,204 @@
+"""The `omnikit` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
+
+from omnikit._hub import Hub
+from omnikit._models.customers import Customer
+from omnikit.simulate import Retailer
+
+__all__ = ["main"]
+
+_CHUNK = 1000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omnikit", description="The omnichannel customer toolkit."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="simulate a retailer and show one customer across every channel",
+        description=(
+            "Simulate a retailer whose customers browse on the web, fill carts in the app, pay "
+            "and pick up in store, call the call centre, open emails, answer SMS and message on "
+            "social media; ingest it all into SQLite and show what was unified."
+        ),
+    )
+    demo.add_argument("--customers", type=int, default=500, help="how many people (default: 500)")
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="random seed; the same seed gives the same data (default: 7)",
+    )
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=Path("omnikit-demo.db"),
+        help="SQLite file (default: ./omnikit-demo.db)",
+    )
+    demo.add_argument("--fresh", action="store_true", help="delete the database file first")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    if args.version:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        print(f"omnikit {version('omnikit')}")  # noqa: T201
+        return 0
+    if args.command == "demo":
+        if args.customers < 1:
+            print("omnikit demo: --customers must be at least 1", file=sys.stderr)  # noqa: T201
+            return 2
+        return demo(
+            customers=args.customers, seed=args.seed, db=args.db, fresh=args.fresh, quiet=args.quiet
+        )
+    _parser().print_help()
+    return 2
+
+
+def demo(
+    *, customers: int, seed: int, db: Path, fresh: bool, quiet: bool, out: TextIO | None = None
+) -> int:
+    """Simulate, ingest into SQLite, and print what was unified."""
+    out = out or sys.stdout
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shop = Retailer(customers, seed=seed)
+    messages = list(shop.messages())
+    say(
+        f"omnikit demo: {customers} simulated customers (seed {seed}), {len(messages)} messages -> {db}"
+    )
+    started = time.perf_counter()
+    accepted = duplicates = rejected = 0
+    with Hub.open(f"sqlite:///{db.resolve()}", default_region="PT") as hub:
+        bar = tqdm(
+            total=len(messages),
+            unit="msg",
+            disable=quiet or len(messages) < 5 * _CHUNK,
+            file=sys.stderr,
+            desc="ingesting",
+        )
+        with bar:
+            for start in range(0, len(messages), _CHUNK):
+                batch = messages[start : start + _CHUNK]
+                result = hub.ingest({"batch": batch})
+                accepted += len(result.accepted)
+                duplicates += len(result.duplicates)
+                rejected += len(result.rejected)
+                bar.update(len(batch))
+        elapsed = time.perf_counter() - started
+        say(
+            f"ingested in {elapsed:.1f} s ({len(messages) / elapsed:,.0f} messages/s): "
+            f"{accepted} new, {duplicates} duplicates ignored, {rejected} rejected"
+        )
+        if accepted == 0 and duplicates:
+            say(
+                "  (everything was already in the database: ingestion is idempotent; --fresh starts over)"
+            )
+        _report(hub, say)
+    return 0
+
+
+def _report(hub: Hub, say: Callable[..., None]) -> None:
+    identities: Counter[str] = Counter()
+    by_channels: Counter[int] = Counter()
+    known = anonymous = stitched_anonymous = 0
+    best: Customer | None = None
+    total = 0
+    for customer in hub.customers():
+        total += 1
+        kinds = Counter(i.kind for i in customer.identities)
+        identities.update(kinds)
+        by_channels[len(customer.stats.channels)] += 1
+        if kinds["user_id"] or kinds["email"] or kinds["loyalty_id"]:
+            known += 1
+            stitched_anonymous += kinds["anonymous_id"]
+        else:
+            anonymous += 1
+        if best is None or (
+            len(customer.stats.channels),
+            customer.stats.touchpoints,
+            customer.id,
+        ) > (
+            len(best.stats.channels),
+            best.stats.touchpoints,
+            best.id,
+        ):
+            best = customer
+    say()
+    say("Identities stitched")
+    say(
+        f"  {sum(identities.values())} identities -> {total} customer profiles ({known} known, {anonymous} anonymous)"
+    )
+    for kind, n in identities.most_common():
+        say(f"    {kind:<14} {n:>7}")
+    say(f"  {stitched_anonymous} anonymous browser/app ids were stitched to known customers")
+    say()
+    say("Customers by number of channels used")
+    for n in sorted(by_channels):
+        bar = "#" * max(1, round(40 * by_channels[n] / max(total, 1)))
+        say(f"  {n:>2} channel{'s' if n != 1 else ' '} {by_channels[n]:>7}  {bar}")
+    say()
+    say("Touchpoints per channel")
+    for channel, n in sorted(hub.store.touchpoint_counts().items(), key=lambda kv: -kv[1]):
+        label = hub.channels[channel].title if channel in hub.channels else channel
+        say(f"  {label:<18} {n:>8}")
+    if best is not None:
+        say()
+        _view(hub, best, say)
+
+
+def _view(hub: Hub, customer: Customer, say: Callable[..., None]) -> None:
+    say(f"One customer, 360 degrees: {customer.id}")
+    say(f"  name         {customer.traits.get('name', '?')}")
+    for identity in customer.identities:
+        say(f"  {identity.kind:<12} {identity.value}")
+    prefs = customer.preferences
+    say(f"  language     {prefs.language or '-'}; time zone {prefs.timezone or '-'}")
+    if prefs.preferred_channels:
+        say(f"  prefers      {', '.join(prefs.preferred_channels)}")
+    for consent in customer.consents:
+        where = consent.channel or "all channels"
+        say(
+            f"  consent      {consent.purpose} on {where}: {'yes' if consent.granted else 'no'} ({consent.at:%Y-%m-%d})"
+        )
+    stats = customer.stats
+    revenue = ", ".join(f"{amount} {currency}" for currency, amount in stats.revenue.items()) or "-"
+    say(f"  orders       {stats.orders} ({revenue})")
+    say(f"  channels     {' -> '.join(stats.channels)}")
+    for order in hub.orders(customer):
+        fulfilment = order.fulfilment
+        how = f"{fulfilment.option.value}, {fulfilment.status.value}" if fulfilment else "-"
+        where = f" at {fulfilment.store_id}" if fulfilment and fulfilment.store_id else ""
+        say(
+            f"  order        {order.order_id}: {order.total} {order.currency} via {order.channel} ({how}{where})"
+        )
+    merges = hub.merges(customer)
+    say(f"  merges       {len(merges)} profiles joined into this one")
+    say("  timeline")
+    for tp in hub.touchpoints(customer):
+        say(
+            f"    {tp.occurred_at:%Y-%m-%d %H:%M}  {tp.channel:<7} {tp.direction.value:<8} {tp.name}"
+        )
