@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import types
 import uuid
 import zoneinfo
@@ -57,6 +58,42 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
+
+
+def _unpack(payload: object) -> tuple[list[Any], list[int] | None, bool]:
+    """The messages of *payload*, their sizes when read from JSON lines, and batch-ness."""
+    if isinstance(payload, bytes | bytearray):
+        try:
+            payload = payload.decode()
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"payload: not UTF-8 text ({exc})") from None
+    if not isinstance(payload, str):
+        given, is_batch = unpack(payload)
+        return given, None, is_batch
+    lines = [line for line in payload.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
+        try:
+            first = json.loads(lines[0])
+        except ValueError:
+            first = None
+        if isinstance(first, dict) and "type" in first:  # newline-delimited messages
+            messages: list[Any] = []
+            sizes: list[int] = []
+            for number, line in enumerate(lines, start=1):
+                try:
+                    messages.append(json.loads(line))
+                except ValueError as exc:
+                    messages.append(ValidationError(f"line {number}: not valid JSON ({exc})"))
+                sizes.append(len(line) if line.isascii() else len(line.encode()))
+            return messages, sizes, True
+    try:
+        document = json.loads(payload)
+    except ValueError as exc:
+        raise ValidationError(f"payload: not valid JSON ({exc})") from None
+    messages, is_batch = unpack(document)
+    if is_batch:
+        return messages, None, True
+    return messages, [len(payload) if payload.isascii() else len(payload.encode())], False
 
 
 class Hub:
@@ -130,6 +167,7 @@ class Hub:
         self.batch_size = batch_size
         self.converter: cattrs.Converter = make_converter()
         self._blocked: dict[IdKey, bool] = {}
+        self._identity_cache: dict[tuple[str, object], Identity | str] = {}
         self._closed = False
 
     @classmethod
@@ -181,9 +219,14 @@ class Hub:
 
     # -- ingestion ---------------------------------------------------------------------------
 
-    def ingest(self, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> IngestResult:
+    def ingest(
+        self, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | bytes
+    ) -> IngestResult:
         """
         Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list.
+
+        The payload may also be JSON text, as a collector receives it: one message, a batch
+        envelope, or newline-delimited JSON (one message per line, each line a batch entry).
 
         Every accepted message (identify and alias included) is stored as a touchpoint and
         resolved to a customer. A message id seen before changes nothing. In a batch, bad
@@ -197,13 +240,17 @@ class Hub:
 
         Added in version 0.1.0.
         """
-        messages, is_batch = unpack(payload)
+        messages, sizes, is_batch = _unpack(payload)
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
+        options, cache = self.options, self._identity_cache
         for index, message in enumerate(messages):
             try:
-                parsed.append(parse_message(message, self.options, now=now))
+                if isinstance(message, ValidationError):
+                    raise message
+                size = None if sizes is None else sizes[index]
+                parsed.append(parse_message(message, options, now=now, size=size, cache=cache))
             except ValidationError as exc:
                 if not is_batch:
                     raise
@@ -251,8 +298,10 @@ class Hub:
         touchpoints.sort(key=event_key)
         rules = self.rules
         keys: set[IdKey] = set()
+        linkable: dict[str, list[IdKey]] = {}
         for tp in touchpoints:
-            keys.update(_linkable(tp, rules, self._blocked))
+            ids = linkable[tp.message_id] = _linkable(tp, rules, self._blocked)
+            keys.update(ids)
         rows = tx.identities(keys)
         owners = {row.owner for row in rows.values() if row.owner is not None}
         customers = tx.customers(owners)
@@ -271,6 +320,7 @@ class Hub:
             currency=self.currency,
             detect_late=True,
             key_of=event_key,
+            linkable=linkable,
         )
         for tp in touchpoints:
             resolver.add(tp)

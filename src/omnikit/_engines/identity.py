@@ -200,6 +200,7 @@ class Resolver:
         currency: str,
         detect_late: bool,
         key_of: Callable[[Touchpoint], EventKey],
+        linkable: Mapping[str, list[IdKey]] | None = None,
     ) -> None:
         self.rules = rules
         self.rows = rows
@@ -226,6 +227,7 @@ class Resolver:
         self.late: list[tuple[Touchpoint, str]] = []
         self.replay: set[str] = set()
         self._blocked: dict[IdKey, bool] = {}
+        self._linkable = linkable or {}
 
     # -- union-find over clusters and customers ----------------------------------------------
 
@@ -248,8 +250,12 @@ class Resolver:
     def add(self, tp: Touchpoint) -> None:
         """Apply one touchpoint (the caller passes them in event-time order)."""
         key = self.key_of(tp)
-        ids = _linkable(tp, self.rules, self._blocked)
+        ids = self._linkable.get(tp.message_id)
+        if ids is None:
+            ids = _linkable(tp, self.rules, self._blocked)
         rows = self.rows
+        if ids and self._attach_known(tp, key, ids):
+            return
         touched = {self.cluster(rows[k].cluster) for k in ids if k in rows}
         if (
             self.detect_late
@@ -271,6 +277,41 @@ class Resolver:
         self.dirty_customers.add(owner)
         self.applied.append(tp)
         self.owners.append(owner)
+
+    def _attach_known(self, tp: Touchpoint, key: EventKey, ids: list[IdKey]) -> bool:
+        """
+        Attach *tp* if every identity it carries already belongs to one customer (most do).
+
+        Returns `False`, having changed nothing, when the general path must decide.
+        """
+        rows = self.rows
+        first = rows.get(ids[0])
+        if first is None or first.owner is None:
+            return False
+        owner = self.customer(first.owner)
+        cluster = self.cluster(first.cluster)
+        for k in ids[1:]:
+            row = rows.get(k)
+            if (
+                row is None
+                or row.owner is None
+                or self.customer(row.owner) != owner
+                or self.cluster(row.cluster) != cluster
+            ):
+                return False
+        row_ = self.clusters[cluster]
+        if self.detect_late and (row_.max > key or cluster in self.replay):
+            return False
+        if key > row_.max:
+            row_.max = key
+            self.dirty_clusters.add(cluster)
+        self.customers[owner].profile.apply(
+            tp, key[0], survivorship=self.survivorship, currency=self.currency
+        )
+        self.dirty_customers.add(owner)
+        self.applied.append(tp)
+        self.owners.append(owner)
+        return True
 
     def _union(self, touched: set[str], ids: Sequence[IdKey], key: EventKey) -> str:
         """Join the clusters the touchpoint touches; give its new identities a row there."""
@@ -332,7 +373,7 @@ class Resolver:
                 linked.append(k)
                 continue
             add = customers[owner].members if owner is not None else (k,)
-            if self._violates(members, counts, add):
+            if members and self._violates(members, counts, add):
                 continue
             for m in add:
                 if m not in members:
@@ -433,9 +474,9 @@ class Resolver:
         for cid in self.dirty_clusters:
             if cid in self.clusters:
                 changes.clusters[cid] = self.clusters[cid]
+        customer = self.customer
         changes.new_touchpoints = [
-            attrs.evolve(tp, customer_id=self.customer(owner))
-            for tp, owner in zip(self.applied, self.owners, strict=True)
+            (tp, customer(owner)) for tp, owner in zip(self.applied, self.owners, strict=True)
         ]
         for merge in self.merges:
             root = self.customer(merge.root)
@@ -492,7 +533,7 @@ def replay_region(
         if record.cluster is not None:
             record.cluster = cluster
         changes.customers[record.id] = record
-    owner_of = {tp.message_id: tp.customer_id or "" for tp in result.new_touchpoints}
+    owner_of = {tp.message_id: owner for tp, owner in result.new_touchpoints}
     changes.deleted_customers = {cid for cid in old_customers if cid not in new_customers}
     changes.unaliased = {cid for cid in new_customers if cid not in old_customers}
     for old_id in changes.deleted_customers:
@@ -512,7 +553,9 @@ def replay_region(
         if old_owners[tp.message_id] != owner:
             changes.touchpoint_owners[tp.message_id] = owner
     new_ids = {tp.message_id for tp in touchpoints if tp.message_id not in old_owners}
-    changes.new_touchpoints = [tp for tp in result.new_touchpoints if tp.message_id in new_ids]
+    changes.new_touchpoints = [
+        (tp, owner) for tp, owner in result.new_touchpoints if tp.message_id in new_ids
+    ]
     changes.deleted_merge_clusters = {cluster}
     changes.merges = [attrs.evolve(m, cluster=cluster) for m in result.merges]
     size = len(changes.identities)

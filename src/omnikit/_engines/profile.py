@@ -106,8 +106,8 @@ class ProfileState:
         self.first_us: int | None = None
         self.last_us: int | None = None
         self.count = 0
-        # channel -> [first_us, last_us, count]
-        self.channels: dict[str, list[int]] = {}
+        # channel -> (first_us, last_us, count)
+        self.channels: dict[str, tuple[int, int, int]] = {}
         self.orders = 0
         self.revenue: dict[str, str] = {}
         self.refunds: dict[str, str] = {}
@@ -183,11 +183,14 @@ class ProfileState:
             self.last_us = at_us
         stats = self.channels.get(channel)
         if stats is None:
-            self.channels[channel] = [at_us, at_us, 1]
+            self.channels[channel] = (at_us, at_us, 1)
         else:
-            stats[0] = min(stats[0], at_us)
-            stats[1] = max(stats[1], at_us)
-            stats[2] += 1
+            first, last, count = stats
+            self.channels[channel] = (
+                min(first, at_us),
+                max(last, at_us),
+                count + 1,
+            )
 
     def absorb(self, other: ProfileState, *, survivorship: Survivorship = _LATEST) -> None:
         """Combine *other* into this state, as if one customer had all the touchpoints."""
@@ -207,9 +210,9 @@ class ProfileState:
         for channel, (first, last, count) in other.channels.items():
             mine = self.channels.get(channel)
             if mine is None:
-                self.channels[channel] = [first, last, count]
+                self.channels[channel] = (first, last, count)
             else:
-                mine[0], mine[1], mine[2] = min(mine[0], first), max(mine[1], last), mine[2] + count
+                self.channels[channel] = (min(mine[0], first), max(mine[1], last), mine[2] + count)
         self.orders += other.orders
         for currency, amount in other.revenue.items():
             _add_amount(self.revenue, currency, Decimal(amount))
@@ -227,7 +230,7 @@ class ProfileState:
         new.consents = dict(self.consents)
         new.prefs = dict(self.prefs)
         new.first_us, new.last_us, new.count = self.first_us, self.last_us, self.count
-        new.channels = {k: list(v) for k, v in self.channels.items()}
+        new.channels = dict(self.channels)
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
         return new
@@ -302,7 +305,7 @@ class ProfileState:
         new.consents = dict(data["consents"])
         new.prefs = dict(data["prefs"])
         new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
-        new.channels = {k: list(v) for k, v in data["channels"].items()}
+        new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
         return new

@@ -149,7 +149,8 @@ class Changes:
     clusters: dict[str, ClusterRow] = attrs.field(factory=dict)
     aliases: dict[str, str] = attrs.field(factory=dict)
     touchpoint_owners: dict[str, str] = attrs.field(factory=dict)
-    new_touchpoints: list[Touchpoint] = attrs.field(factory=list)
+    new_touchpoints: list[tuple[Touchpoint, str]] = attrs.field(factory=list)
+    """New touchpoints, each with the customer it belongs to (its own `customer_id` is unset)."""
     merges: list[MergeRow] = attrs.field(factory=list)
     splits: list[SplitRow] = attrs.field(factory=list)
 

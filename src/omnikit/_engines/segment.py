@@ -11,6 +11,7 @@ import decimal
 import hashlib
 import json
 import math
+import types
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -18,7 +19,7 @@ import attrs
 
 from omnikit._engines.profile import PREFERENCE_TRAITS, check_timezone, parse_quiet_hours
 from omnikit._models.channels import Channels
-from omnikit._models.identities import Identity, normalize_identifier
+from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
 from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint, TouchpointType
 from omnikit.converters import parse_datetime, to_decimal
 from omnikit.errors import ValidationError
@@ -28,28 +29,6 @@ __all__ = ["IngestOptions", "derive_message_id", "parse_message", "unpack"]
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
 _SPEC_CHANNELS: Final = {"browser": "web", "mobile": "app"}
-_TIME_FIELDS: Final = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
-_CONTEXT_FIELDS: Final = frozenset(
-    {
-        "traits",
-        "externalIds",
-        "channel",
-        "direction",
-        "source",
-        "store_id",
-        "storeId",
-        "store",
-        "agent",
-        "campaign",
-        "device",
-        "location",
-        "page",
-        "ip",
-        "locale",
-        "timezone",
-        "userAgent",
-    }
-)
 _OUTBOUND_EVENTS: Final = frozenset(
     {
         "Email Sent",
@@ -65,17 +44,11 @@ _OUTBOUND_EVENTS: Final = frozenset(
         "Decision Made",
     }
 )
-_MONEY_FIELDS: Final = (
-    "revenue",
-    "total",
-    "subtotal",
-    "shipping",
-    "tax",
-    "discount",
-    "value",
-    "price",
+_MONEY_FIELDS: Final = frozenset(
+    {"revenue", "total", "subtotal", "shipping", "tax", "discount", "value", "price"}
 )
-_PRODUCT_MONEY: Final = ("price",)
+_STRING_FIELDS: Final = frozenset({"currency", "order_id", "checkout_id", "coupon"})
+_EMPTY: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _IDENTIFYING_TRAITS: Final = (("email", "email"), ("phone", "phone"))
 
 
@@ -215,10 +188,10 @@ def derive_message_id(message: Mapping[str, Any]) -> str:
 def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mapping[str, Any]:
     value = message.get(field)
     if value is None:
-        return {}
-    if not isinstance(value, Mapping):
+        return _EMPTY
+    if not isinstance(value, dict):
         errors.append(f"{field}: expected an object, got {_kind(value)}")
-        return {}
+        return _EMPTY
     return value
 
 
@@ -245,31 +218,59 @@ def _id_value(value: object, field: str, errors: list[str]) -> str | None:
     return str(value)
 
 
+_CACHE_LIMIT = 1 << 17
+
+
 class _Reader:
     """Reads one message, collecting every error before raising them together."""
 
-    __slots__ = ("errors", "identities", "options")
+    __slots__ = ("cache", "errors", "identities", "options")
 
-    def __init__(self, options: IngestOptions) -> None:
+    def __init__(
+        self, options: IngestOptions, cache: dict[tuple[str, object], Identity | str]
+    ) -> None:
         self.options = options
+        self.cache = cache
         self.errors: list[str] = []
         self.identities: list[Identity] = []
 
     def identity(self, kind: str, value: object, field: str) -> None:
         if value is None:
             return
+        key = (kind, value)
         try:
-            normalized = normalize_identifier(
-                kind, value, default_region=self.options.default_region
-            )
-            self.identities.append(Identity(kind=kind, value=normalized))
-        except ValidationError as exc:
-            self.errors.extend(f"{field}: {line.removeprefix('value: ')}" for line in exc.errors)
+            found = self.cache.get(key)
+        except TypeError:  # an unhashable value: not an identifier, and normalising says why
+            found = None
+        if found is None:
+            try:
+                normalized = normalize_identifier(
+                    kind, value, default_region=self.options.default_region
+                )
+                found = Identity.from_normalized(kind, normalized)
+            except ValidationError as exc:
+                found = "; ".join(line.removeprefix("value: ") for line in exc.errors)
+            if isinstance(value, str | int):
+                if len(self.cache) >= _CACHE_LIMIT:
+                    self.cache.clear()
+                self.cache[key] = found
+        if isinstance(found, str):
+            self.errors.append(f"{field}: {found}")
+        else:
+            self.identities.append(found)
 
     def time(self, message: Mapping[str, Any], field: str) -> dt.datetime | None:
         value = message.get(field)
         if value is None:
             return None
+        if type(value) is str:
+            try:
+                parsed = dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                if parsed.tzinfo is not None:
+                    return parsed
         try:
             return parse_datetime(value, default_tz=self.options.default_timezone)
         except ValidationError as exc:
@@ -280,13 +281,16 @@ class _Reader:
 def _occurred_at(
     reader: _Reader, message: Mapping[str, Any], now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
-    times = {field: reader.time(message, field) for field in _TIME_FIELDS}
-    received = times["receivedAt"] or now
-    if times["timestamp"] is not None:
-        return times["timestamp"], received
-    original, sent = times["originalTimestamp"], times["sentAt"]
+    time = reader.time
+    timestamp = time(message, "timestamp")
+    given_received = time(message, "receivedAt")
+    original = time(message, "originalTimestamp")
+    sent = time(message, "sentAt")
+    received = given_received or now
+    if timestamp is not None:
+        return timestamp, received
     if original is not None:
-        if sent is not None and times["receivedAt"] is not None:
+        if sent is not None and given_received is not None:
             # Segment's clock-skew correction: the device's clock may be wrong, the gap between
             # the event and the send is not.
             return received - (sent - original), received
@@ -298,6 +302,8 @@ def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, 
     channels = reader.options.channels
     named = context.get("channel")
     if named is not None:
+        if type(named) is str and named in channels:
+            return named
         try:
             return channels.require(named, field="context.channel")
         except ValidationError as exc:
@@ -320,7 +326,7 @@ def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, 
 def _location(reader: _Reader, value: object) -> Location | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         reader.errors.append(f"context.location: expected an object, got {_kind(value)}")
         return None
     coords: dict[str, float | None] = {}
@@ -346,86 +352,94 @@ def _location(reader: _Reader, value: object) -> Location | None:
     return Location(latitude=coords["latitude"], longitude=coords["longitude"], **names)
 
 
+_CONTEXT_STRINGS: Final = {
+    "source": "source",
+    "ip": "ip",
+    "locale": "locale",
+    "userAgent": "user_agent",
+}
+_CONTEXT_OBJECTS: Final = frozenset({"campaign", "device", "page"})
+_CONTEXT_SKIPPED: Final = frozenset({"traits", "externalIds", "channel", "direction"})
+_EMPTY_CONTEXT: Final = Context()
+
+
 def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
+    if not context:
+        return _EMPTY_CONTEXT
     errors = reader.errors
-    store = context.get("store")
-    store_id = context.get("store_id", context.get("storeId"))
-    if store_id is None and isinstance(store, Mapping):
-        store_id = store.get("id")
-    agent = context.get("agent")
-    if isinstance(agent, Mapping):
-        agent = agent.get("id")
-    timezone = _string(context.get("timezone"), "context.timezone", errors)
-    if timezone is not None:
-        try:
-            check_timezone(timezone)
-        except ValidationError as exc:
-            errors.extend(f"context.timezone: {line}" for line in exc.errors)
-            timezone = None
-    maps: dict[str, Mapping[str, Any]] = {}
-    for field in ("campaign", "device", "page"):
-        value = context.get(field)
-        if value is None:
-            maps[field] = {}
-        elif isinstance(value, Mapping):
-            maps[field] = value
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    store_id: object = None
+    store_key = ""
+    for key, value in context.items():
+        if key in _CONTEXT_SKIPPED:
+            continue
+        attribute = _CONTEXT_STRINGS.get(key)
+        if attribute is not None:
+            fields[attribute] = _string(value, f"context.{key}", errors)
+        elif key in _CONTEXT_OBJECTS:
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                fields[key] = value
+            else:
+                errors.append(f"context.{key}: expected an object, got {_kind(value)}")
+        elif key == "timezone":
+            zone = _string(value, "context.timezone", errors)
+            if zone is not None:
+                try:
+                    fields["timezone"] = check_timezone(zone)
+                except ValidationError as exc:
+                    errors.extend(f"context.timezone: {line}" for line in exc.errors)
+        elif key == "location":
+            fields["location"] = _location(reader, value)
+        elif key in {"store_id", "storeId"}:
+            store_id, store_key = value, key
+        elif key == "store":
+            if store_id is None and isinstance(value, dict):
+                store_id, store_key = value.get("id"), "store.id"
+            extra[key] = value
+        elif key == "agent":
+            agent = value.get("id") if isinstance(value, dict) else value
+            fields["agent"] = _id_value(agent, "context.agent", errors)
         else:
-            errors.append(f"context.{field}: expected an object, got {_kind(value)}")
-            maps[field] = {}
-    return Context(
-        source=_string(context.get("source"), "context.source", errors),
-        store_id=_id_value(store_id, "context.store_id", errors),
-        agent=_id_value(agent, "context.agent", errors),
-        campaign=maps["campaign"],
-        device=maps["device"],
-        location=_location(reader, context.get("location")),
-        page=maps["page"],
-        ip=_string(context.get("ip"), "context.ip", errors),
-        locale=_string(context.get("locale"), "context.locale", errors),
-        timezone=timezone,
-        user_agent=_string(context.get("userAgent"), "context.userAgent", errors),
-        extra={k: v for k, v in context.items() if k not in _CONTEXT_FIELDS},
-    )
+            extra[key] = value
+    if store_id is not None:
+        fields["store_id"] = _id_value(store_id, f"context.{store_key}", errors)
+    if extra:
+        fields["extra"] = extra
+    return Context(**fields)
 
 
-def _check_number(value: object, path: str, errors: list[str]) -> None:
-    if value is None:
-        return
+def _number_error(value: object) -> str | None:
+    """Why *value* is not a number (a numeric string is one), or `None` when it is."""
+    kind = type(value)
+    if kind is int or (kind is float and value - value == 0):  # type: ignore[operator]
+        return None
     try:
         to_decimal(value)
     except ValidationError as exc:
-        errors.extend(f"{path}: {line}" for line in exc.errors)
+        return "; ".join(exc.errors)
+    return None
 
 
 def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str]) -> None:
     """Type checks for the e-commerce fields omnikit computes with."""
-    for field in _MONEY_FIELDS:
-        _check_number(properties.get(field), f"properties.{field}", errors)
-    quantity = properties.get("quantity")
-    if quantity is not None and (
-        isinstance(quantity, bool) or not isinstance(quantity, int | float)
-    ):
-        errors.append(f"properties.quantity: expected a number, got {quantity!r}")
-    products = properties.get("products")
-    if products is not None:
-        if not isinstance(products, list):
-            errors.append(f"properties.products: expected a list, got {_kind(products)}")
-        else:
-            for i, product in enumerate(products):
-                path = f"properties.products[{i}]"
-                if not isinstance(product, Mapping):
-                    errors.append(f"{path}: expected an object, got {_kind(product)}")
-                    continue
-                for field in _PRODUCT_MONEY:
-                    _check_number(product.get(field), f"{path}.{field}", errors)
-                qty = product.get("quantity")
-                if qty is not None and (
-                    isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0
-                ):
-                    errors.append(f"{path}.quantity: expected a non-negative number, got {qty!r}")
-    for field in ("currency", "order_id", "checkout_id", "coupon"):
-        value = properties.get(field)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+    for field, value in properties.items():
+        if value is None:
+            continue
+        if field in _MONEY_FIELDS:
+            reason = _number_error(value)
+            if reason is not None:
+                errors.append(f"properties.{field}: {reason}")
+        elif field == "quantity":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors.append(f"properties.quantity: expected a number, got {value!r}")
+        elif field == "products":
+            _check_products(value, errors)
+        elif field in _STRING_FIELDS and (
+            isinstance(value, bool) or not isinstance(value, str | int)
+        ):
             errors.append(f"properties.{field}: expected a string, got {_kind(value)}")
     if name == "Consent Updated":
         purpose = properties.get("purpose")
@@ -436,6 +450,28 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         channel = properties.get("channel")
         if channel is not None and not isinstance(channel, str):
             errors.append(f"properties.channel: expected a channel name, got {_kind(channel)}")
+
+
+def _check_products(products: object, errors: list[str]) -> None:
+    if not isinstance(products, list):
+        errors.append(f"properties.products: expected a list, got {_kind(products)}")
+        return
+    for i, product in enumerate(products):
+        if not isinstance(product, dict):
+            errors.append(f"properties.products[{i}]: expected an object, got {_kind(product)}")
+            continue
+        price = product.get("price")
+        if price is not None:
+            reason = _number_error(price)
+            if reason is not None:
+                errors.append(f"properties.products[{i}].price: {reason}")
+        qty = product.get("quantity")
+        if qty is not None and (
+            isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0
+        ):
+            errors.append(
+                f"properties.products[{i}].quantity: expected a non-negative number, got {qty!r}"
+            )
 
 
 def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None:
@@ -465,23 +501,56 @@ def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None
             )
 
 
-def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> Touchpoint:
+def _unique(identities: list[Identity]) -> tuple[Identity, ...]:
+    if len(identities) < 2:
+        return tuple(identities)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for identity in identities:
+        key = (identity.kind, identity.value)
+        if key not in seen:
+            seen.add(key)
+            out.append(identity)
+    return tuple(out)
+
+
+def parse_message(
+    raw: object,
+    options: IngestOptions,
+    *,
+    now: dt.datetime,
+    size: int | None = None,
+    cache: dict[tuple[str, object], Identity | str] | None = None,
+) -> Touchpoint:
     """
     Read one Segment Spec message into a `Touchpoint`.
+
+    Args:
+        raw: The message, as a mapping.
+        options: How to read it.
+        now: The time to use when the message carries none.
+        size: Its size in bytes when it was read from JSON text (then it holds only JSON
+            values); otherwise it is measured (and Python values are converted).
+        cache: Identities already read, by kind and raw value; the caller keeps it between
+            messages.
 
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
     """
-    if not isinstance(raw, Mapping):
-        raise ValidationError(f"expected a message object, got {_kind(raw)}")
-    text, message = _encode(raw)
-    size = len(text.encode()) if len(text) * 4 > options.max_message_bytes else len(text)
+    if not isinstance(raw, dict):
+        if not isinstance(raw, Mapping):
+            raise ValidationError(f"expected a message object, got {_kind(raw)}")
+        raw = dict(raw)
+    message: Mapping[str, Any] = raw
+    if size is None:
+        text, message = _encode(raw)
+        size = len(text.encode()) if len(text) * 4 > options.max_message_bytes else len(text)
     if size > options.max_message_bytes:
         raise ValidationError(
             f"message is {size} bytes, over the {options.max_message_bytes}-byte limit"
         )
 
-    reader = _Reader(options)
+    reader = _Reader(options, {} if cache is None else cache)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
@@ -511,7 +580,7 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
     properties = _object(message, "properties", errors)
     top_traits = _object(message, "traits", errors)
     context_traits = context.get("traits")
-    if context_traits is not None and not isinstance(context_traits, Mapping):
+    if context_traits is not None and not isinstance(context_traits, dict):
         errors.append(f"context.traits: expected an object, got {_kind(context_traits)}")
         context_traits = None
     _object(message, "integrations", errors)
@@ -529,7 +598,7 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
     _check_traits(reader, person_traits, traits_path)
 
     device = context.get("device")
-    if isinstance(device, Mapping):
+    if isinstance(device, dict):
         reader.identity("device_id", device.get("id"), "context.device.id")
         reader.identity("push_token", device.get("token"), "context.device.token")
     external = context.get("externalIds")
@@ -539,7 +608,7 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
         else:
             for i, entry in enumerate(external):
                 path = f"context.externalIds[{i}]"
-                if not isinstance(entry, Mapping):
+                if not isinstance(entry, dict):
                     errors.append(
                         f"{path}: expected an object with id and type, got {_kind(entry)}"
                     )
@@ -548,11 +617,10 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
                 if not isinstance(id_kind, str):
                     errors.append(f"{path}.type: expected an identity kind, got {_kind(id_kind)}")
                     continue
-                try:
-                    Identity(kind=id_kind, value="x")
-                except ValidationError as exc:
-                    errors.extend(
-                        f"{path}.type: {line.removeprefix('kind: ')}" for line in exc.errors
+                if not is_identity_kind(id_kind):
+                    errors.append(
+                        f"{path}.type: {id_kind!r} is not an identity kind "
+                        "(lower-case letters, digits and '_')"
                     )
                     continue
                 if entry.get("id") is None:
@@ -613,7 +681,7 @@ def parse_message(raw: object, options: IngestOptions, *, now: dt.datetime) -> T
         direction=direction,
         occurred_at=occurred_at,
         received_at=received_at,
-        identities=tuple(dict.fromkeys(reader.identities)),
+        identities=_unique(reader.identities),
         properties=props,
         traits=person_traits,
         context=ctx,

@@ -446,10 +446,10 @@ class SQLQueries:
             self.d.dump(record.profile.to_json()),
         ]
 
-    def touchpoint_params(self, tp: Touchpoint) -> list[Any]:
+    def touchpoint_params(self, tp: Touchpoint, owner: str) -> list[Any]:
         return [
             tp.message_id,
-            tp.customer_id,
+            owner,
             to_us(tp.occurred_at),
             tp.channel,
             tp.name,
@@ -493,7 +493,10 @@ class SQLQueries:
         if changes.aliases:
             run(self.i_alias, sorted([s, t] for s, t in changes.aliases.items()))
         if changes.new_touchpoints:
-            run(self.i_touchpoint, [self.touchpoint_params(tp) for tp in changes.new_touchpoints])
+            run(
+                self.i_touchpoint,
+                [self.touchpoint_params(tp, owner) for tp, owner in changes.new_touchpoints],
+            )
         if changes.touchpoint_owners:
             run(
                 self.u_owner,

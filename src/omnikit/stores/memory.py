@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,51 +31,57 @@ __all__ = ["MemoryStore"]
 _MISSING: Any = object()
 
 
+_SET, _POP, _ADD, _DISCARD, _DROP = range(5)
+
+
 class _Journal:
     """Undo log: each write records how to take it back, so a failed transaction leaves none."""
 
     __slots__ = ("undo",)
 
     def __init__(self) -> None:
-        self.undo: list[Callable[[], None]] = []
+        # (operation, table, key, value): plain tuples, cheaper than closures on the hot path.
+        self.undo: list[tuple[int, Any, Any, Any]] = []
 
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        old = table.get(key, _MISSING)
+        self.undo.append((_SET, table, key, table.get(key, _MISSING)))
         table[key] = value
-        self.undo.append(
-            lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None)
-        )
 
     def remove(self, table: dict[Any, Any], key: Any) -> Any:
         old = table.pop(key, _MISSING)
-        if old is not _MISSING:
-            self.undo.append(lambda: table.__setitem__(key, old))
-        return None if old is _MISSING else old
+        if old is _MISSING:
+            return None
+        self.undo.append((_SET, table, key, old))
+        return old
 
     def add_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is None:
             members = table[key] = set()
-            created = members
-
-            def drop_if_empty() -> None:
-                if not created:
-                    table.pop(key, None)
-
-            self.undo.append(drop_if_empty)
+            self.undo.append((_DROP, table, key, members))
         if member not in members:
             members.add(member)
-            self.undo.append(lambda: members.discard(member))
+            self.undo.append((_DISCARD, members, member, None))
 
     def discard_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is not None and member in members:
             members.discard(member)
-            self.undo.append(lambda: members.add(member))
+            self.undo.append((_ADD, members, member, None))
 
     def rollback(self) -> None:
-        for undo in reversed(self.undo):
-            undo()
+        for op, target, key, value in reversed(self.undo):
+            if op == _SET:
+                if value is _MISSING:
+                    target.pop(key, None)
+                else:
+                    target[key] = value
+            elif op == _DISCARD:
+                target.discard(key)
+            elif op == _ADD:
+                target.add(key)
+            elif not value:  # _DROP: a set this transaction created, now empty again
+                target.pop(key, None)
         self.undo.clear()
 
 
@@ -92,7 +98,10 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        # Touchpoints are kept without their customer, which lives in `_owner` (so a merge
+        # moves ids, not objects).
         self._touchpoints: dict[str, Touchpoint] = {}
+        self._owner: dict[str, str] = {}
         self._by_customer: dict[str, set[str]] = {}
         self._identities: dict[IdKey, IdentityRow] = {}
         self._cluster_keys: dict[str, set[IdKey]] = {}
@@ -177,9 +186,10 @@ class MemoryStore:
     ) -> list[Touchpoint]:
         """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
         with self._lock:
-            mids = self._by_customer.get(self._resolve(customer_id), set())
+            cid = self._resolve(customer_id)
+            mids = self._by_customer.get(cid, set())
             found = sorted(
-                (self._touchpoints[m] for m in mids),
+                (attrs.evolve(self._touchpoints[m], customer_id=cid) for m in mids),
                 key=lambda tp: (to_us(tp.occurred_at), tp.message_id),
             )
         if since is not None or until is not None:
@@ -194,7 +204,8 @@ class MemoryStore:
     def touchpoint(self, message_id: str) -> Touchpoint | None:
         """One touchpoint by message id."""
         with self._lock:
-            return self._touchpoints.get(message_id)
+            tp = self._touchpoints.get(message_id)
+            return None if tp is None else attrs.evolve(tp, customer_id=self._owner[message_id])
 
     def touchpoint_counts(self) -> dict[str, int]:
         """How many touchpoints are stored per channel."""
@@ -224,6 +235,7 @@ class MemoryStore:
             mids = list(self._by_customer.get(cid, ()))
             for mid in mids:
                 journal.remove(self._touchpoints, mid)
+                journal.remove(self._owner, mid)
             journal.remove(self._by_customer, cid)
             for merge_id in list(self._merges_by_root.get(cid, ())):
                 self._drop_merge(merge_id)
@@ -265,10 +277,10 @@ class MemoryStore:
 
     def _set_owner(self, mid: str, owner: str) -> None:
         journal = self._require_journal()
-        tp = self._touchpoints[mid]
-        if tp.customer_id is not None:
-            journal.discard_member(self._by_customer, tp.customer_id, mid)
-        journal.put(self._touchpoints, mid, attrs.evolve(tp, customer_id=owner))
+        old = self._owner.get(mid)
+        if old is not None:
+            journal.discard_member(self._by_customer, old, mid)
+        journal.put(self._owner, mid, owner)
         journal.add_member(self._by_customer, owner, mid)
 
     def _apply(self, changes: Changes) -> None:
@@ -311,30 +323,27 @@ class MemoryStore:
             old_record = self._customers.get(cid)
             if old_record is not None and old_record.cluster is not None:
                 journal.discard_member(self._cluster_customers, old_record.cluster, cid)
-            journal.put(self._customers, cid, record.copy())
+            journal.put(self._customers, cid, record)  # the store owns what it is given
             if record.cluster is not None:
                 journal.add_member(self._cluster_customers, record.cluster, cid)
         for key, row in changes.identities.items():
             old_row = self._identities.get(key)
             if old_row is not None:
                 journal.discard_member(self._cluster_keys, old_row.cluster, key)
-            journal.put(self._identities, key, IdentityRow(owner=row.owner, cluster=row.cluster))
+            journal.put(self._identities, key, row)
             journal.add_member(self._cluster_keys, row.cluster, key)
         for cluster_id, cluster_row in changes.clusters.items():
-            journal.put(
-                self._clusters,
-                cluster_id,
-                ClusterRow(id=cluster_row.id, max=cluster_row.max, size=cluster_row.size),
-            )
+            journal.put(self._clusters, cluster_id, cluster_row)
         for source, target in changes.aliases.items():
             old_target = self._aliases.get(source)
             if old_target is not None:
                 journal.discard_member(self._alias_sources, old_target, source)
             journal.put(self._aliases, source, target)
             journal.add_member(self._alias_sources, target, source)
-        for tp in changes.new_touchpoints:
+        for tp, owner in changes.new_touchpoints:
             journal.put(self._touchpoints, tp.message_id, tp)
-            journal.add_member(self._by_customer, tp.customer_id, tp.message_id)
+            journal.put(self._owner, tp.message_id, owner)
+            journal.add_member(self._by_customer, owner, tp.message_id)
         for mid, owner in changes.touchpoint_owners.items():
             self._set_owner(mid, owner)
         for merge in changes.merges:
@@ -391,7 +400,7 @@ class _MemoryTransaction:
     def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
         store = self._store
         return [
-            store._touchpoints[mid]  # noqa: SLF001
+            attrs.evolve(store._touchpoints[mid], customer_id=cid)  # noqa: SLF001
             for cid in ids
             for mid in store._by_customer.get(cid, ())  # noqa: SLF001
         ]
