@@ -96,7 +96,7 @@ def is_identity_kind(kind: str) -> bool:
     return _KIND.match(kind) is not None
 
 
-def _check_kind(_instance: object, _attribute: object, kind: object) -> None:
+def _check_kind(_instance: object, _attribute: object, kind: Any) -> None:
     if not isinstance(kind, str) or not is_identity_kind(kind):
         raise ValidationError(
             f"kind: {kind!r} is not an identity kind (lower-case letters, digits and '_')"

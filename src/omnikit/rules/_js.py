@@ -17,8 +17,7 @@ makes them:
 | object | `dict`; any other Python object is an opaque object |
 
 Where JavaScript throws a `TypeError` (an object whose own `toString` is not a function) these
-raise `RuleError`; where it throws `RangeError: Invalid string length` they raise
-`RuleLimitError`.
+raise `RuleError`; a string longer than `MAX_STRING_LENGTH` raises `RuleLimitError`.
 """
 
 from __future__ import annotations
@@ -62,8 +61,12 @@ __all__ = [
 MAX_SAFE_INTEGER: Final = 2**53
 """Beyond this, not every integer is a double: ints this large are rounded before use."""
 
-MAX_STRING_LENGTH: Final = 2**29 - 24
-"""V8's longest string, in UTF-16 code units; longer ones are a `RangeError` there."""
+MAX_STRING_LENGTH: Final = 2**24
+"""
+The longest string a rule may build, in UTF-16 code units: a bound on memory and time.
+
+V8 allows 2**29 - 24 and throws `RangeError: Invalid string length` past that.
+"""
 
 _INF: Final = math.inf
 _NAN: Final = math.nan
@@ -427,37 +430,50 @@ def _array_to_string(array: list[Any]) -> str:
     """
     `Array.prototype.join(",")`, as V8 runs it: an array met again inside itself gives "".
 
-    Walks with its own stack so that deep nesting needs no recursion, and remembers each
-    array it has joined so that shared sub-arrays are joined once.
+    Writes every piece into one list, with its own stack, so that deep nesting needs no
+    recursion and costs time in proportion to the result. An array met a second time (data
+    can share them) is joined once and its string reused.
     """
     if not any(isinstance(item, list) for item in array):
         return _checked_join([_element_to_string(item) for item in array])
-    joined: dict[int, str] = {}
+    parts: list[str] = []
+    length = 0
+    done: dict[int, tuple[int, int] | str] = {}
     active = {id(array)}
-    stack: list[tuple[list[Any], Any, list[str]]] = [(array, iter(array), [])]
-    while True:
-        current, items, parts = stack[-1]
-        for item in items:
+    # Each frame: the array, its remaining items, where its pieces start, items seen so far.
+    stack: list[list[Any]] = [[array, iter(array), 0, 0]]
+    while stack:
+        frame = stack[-1]
+        for item in frame[1]:
+            if frame[3]:
+                parts.append(",")
+                length += 1
+            frame[3] += 1
             if isinstance(item, list):
                 key = id(item)
-                if key in joined:
-                    parts.append(joined[key])
-                elif key in active:
-                    parts.append("")
-                else:
-                    active.add(key)
-                    stack.append((item, iter(item), []))
-                    break
+                seen = done.get(key)
+                if seen is None:
+                    if key not in active:
+                        active.add(key)
+                        stack.append([item, iter(item), len(parts), 0])
+                        break
+                    continue  # a cycle: V8 joins it as ""
+                if isinstance(seen, tuple):
+                    seen = done[key] = "".join(parts[seen[0] : seen[1]])
+                text = seen
             else:
-                parts.append(_element_to_string(item))
+                text = _element_to_string(item)
+            parts.append(text)
+            length += len(text)
+            if length > MAX_STRING_LENGTH:
+                raise RuleLimitError(
+                    f"a string would be longer than {MAX_STRING_LENGTH} characters"
+                )
         else:
             stack.pop()
-            active.discard(id(current))
-            text = _checked_join(parts)
-            if not stack:
-                return text
-            joined[id(current)] = text
-            stack[-1][2].append(text)
+            active.discard(id(frame[0]))
+            done[id(frame[0])] = (frame[2], len(parts))
+    return "".join(parts)
 
 
 def _has_astral(text: str) -> bool:
