@@ -1,9 +1,332 @@
-"""The store contract: placeholder until the suite lands."""
+"""
+The store contract: what every `omnikit.stores.Store` must do, as a pytest suite.
+
+```python
+import pytest
+from omnikit.testing import StoreContract
+
+
+class TestMyStore(StoreContract):
+    @pytest.fixture
+    def store(self):
+        store = MyStore("...")  # fresh and empty for every test
+        yield store
+        store.close()
+```
+
+omnikit runs it on its memory, SQLite and PostgreSQL stores; a host application runs it on its
+own.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from omnikit._engines.profile import ProfileState
+from omnikit._engines.records import Changes, ClusterRow, CustomerRecord, IdentityRow
+from omnikit._hub import Hub
+from omnikit._models.customers import Customer
+from omnikit.converters import default_converter
+from omnikit.stores import Store
+from omnikit.testing._clock import FrozenClock
+
 __all__ = ["StoreContract"]
+
+T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def _at(minutes: int) -> str:
+    return (T0 + dt.timedelta(minutes=minutes)).isoformat()
+
+
+def _track(mid: str, minutes: int, event: str = "Product Viewed", **fields: Any) -> dict[str, Any]:
+    return {"type": "track", "event": event, "messageId": mid, "timestamp": _at(minutes), **fields}
+
+
+class _Boom(Exception):
+    """Raised inside a transaction to check that it rolls back."""
 
 
 class StoreContract:
-    """Base class of the store contract suite."""
+    """
+    Subclass this in a test module and give it a `store` fixture that yields a fresh, empty
+    store; every test below then runs against it.
+
+    Added in version 0.1.0.
+    """
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:  # pragma: no cover - subclasses provide it
+        """A fresh, empty store; subclasses must override this fixture."""
+        msg = "subclass StoreContract and define a `store` fixture"
+        raise TypeError(msg)
+
+    @pytest.fixture
+    def hub(self, store: Store) -> Iterator[Hub]:
+        """A hub on the store, on a frozen clock."""
+        with Hub(store, clock=FrozenClock(T0)) as hub:
+            yield hub
+
+    # -- the basics --------------------------------------------------------------------------
+
+    def test_an_empty_store_knows_nobody(self, store: Store) -> None:
+        """Lookups in an empty store find nothing and raise nothing."""
+        assert store.customer("cus_nobody") is None
+        assert store.find(("email", "nobody@example.com")) is None
+        assert store.touchpoints("cus_nobody") == []
+        assert store.touchpoint("m-none") is None
+        assert store.merges("cus_nobody") == []
+        assert list(store.iter_customers()) == []
+        assert store.touchpoint_counts() == {}
+
+    def test_a_customer_is_found_by_every_identifier(self, hub: Hub) -> None:
+        """What was ingested can be found by id and by each identifier, with its history."""
+        hub.ingest(_track("m1", 0, anonymousId="a1", context={"channel": "web"}))
+        hub.ingest(
+            {
+                "type": "identify",
+                "messageId": "m2",
+                "timestamp": _at(5),
+                "anonymousId": "a1",
+                "userId": "u1",
+                "traits": {"email": "Ana@Example.com", "name": "Ana"},
+                "context": {"externalIds": [{"id": "L-1", "type": "loyalty_id"}]},
+            }
+        )
+
+        by_id = hub.customer(anonymous_id="a1")
+
+        assert by_id is not None
+        for kind, value in (("user_id", "u1"), ("email", "ana@example.com"), ("loyalty_id", "L-1")):
+            found = hub.customer(**{kind: value})
+            assert found is not None
+            assert by_id.id == found.id
+        assert by_id.traits["name"] == "Ana"
+        assert [tp.message_id for tp in hub.touchpoints(by_id)] == ["m1", "m2"]
+        assert hub.store.touchpoint_counts() == {"web": 2}
+
+    def test_a_message_id_seen_before_changes_nothing(self, hub: Hub) -> None:
+        """Sending a message twice stores it once."""
+        first = hub.ingest(_track("m1", 0, anonymousId="a1"))
+        again = hub.ingest(_track("m1", 0, anonymousId="a1"))
+
+        customer = hub.customer(anonymous_id="a1")
+
+        assert first.accepted == ("m1",)
+        assert again.duplicates == ("m1",)
+        assert customer is not None
+        assert customer.stats.touchpoints == 1
+
+    def test_touchpoints_come_oldest_first_within_a_window(self, hub: Hub, store: Store) -> None:
+        """Touchpoints are ordered by event time and can be limited to a window."""
+        hub.ingest({"batch": [_track(f"m{n}", n * 10, anonymousId="a1") for n in (3, 1, 2, 0)]})
+        customer = hub.customer(anonymous_id="a1")
+        assert customer is not None
+
+        window = store.touchpoints(
+            customer.id, since=T0 + dt.timedelta(minutes=10), until=T0 + dt.timedelta(minutes=30)
+        )
+        newest = store.touchpoints(customer.id, limit=2, newest_first=True)
+
+        assert [tp.message_id for tp in hub.touchpoints(customer)] == ["m0", "m1", "m2", "m3"]
+        assert [tp.message_id for tp in window] == ["m1", "m2"]
+        assert [tp.message_id for tp in newest] == ["m3", "m2"]
+        assert all(tp.customer_id == customer.id for tp in window)
+
+    def test_a_merged_profile_keeps_its_id_findable(self, hub: Hub) -> None:
+        """After a merge, the absorbed profile's id finds the survivor, with the trail."""
+        hub.ingest(_track("m1", 0, anonymousId="a1"))
+        hub.ingest(_track("m2", 1, anonymousId="a2"))
+        absorbed = hub.customer(anonymous_id="a2")
+        hub.ingest(
+            _track("m3", 2, anonymousId="a1", context={"traits": {"email": "x@example.com"}})
+        )
+        hub.ingest(
+            _track("m4", 3, anonymousId="a2", context={"traits": {"email": "x@example.com"}})
+        )
+
+        survivor = hub.customer(anonymous_id="a1")
+        assert absorbed is not None
+        assert survivor is not None
+        via_old_id = hub.customer(absorbed.id)
+
+        assert via_old_id is not None
+        assert survivor.id == via_old_id.id
+        assert [tp.message_id for tp in hub.touchpoints(absorbed.id)] == ["m1", "m2", "m3", "m4"]
+        [merge] = hub.merges(survivor)
+        assert (absorbed.id,) == merge.merged_ids
+        assert merge.message_id == "m4"
+
+    def test_a_late_event_gives_the_same_result(self, store: Store) -> None:
+        """An early event arriving last gives what arriving first would have."""
+        events = [
+            _track("m2", 5, anonymousId="a2", context={"traits": {"email": "x@example.com"}}),
+            _track("m3", 9, anonymousId="a3", userId="u1"),
+            _track("m1", 0, anonymousId="a3", context={"traits": {"email": "x@example.com"}}),
+        ]
+        with Hub(store, clock=FrozenClock(T0)) as hub:
+            for event in events:
+                hub.ingest(event)
+            late = _snapshot(hub)
+        with Hub(clock=FrozenClock(T0)) as reference:
+            reference.ingest(sorted(events, key=lambda e: e["timestamp"]))
+            assert _snapshot(reference) == late
+
+    def test_an_unmerge_splits_a_customer_back(self, hub: Hub) -> None:
+        """Undoing a merge gives each side its touchpoints and its id back."""
+        hub.ingest(_track("m1", 0, anonymousId="a1", userId="u1"))
+        hub.ingest(
+            _track("m2", 1, anonymousId="a2", context={"traits": {"email": "home@example.com"}})
+        )
+        first = hub.customer(user_id="u1")
+        second = hub.customer(anonymous_id="a2")
+        hub.ingest(_track("m3", 2, userId="u1", context={"traits": {"email": "home@example.com"}}))
+        merged = hub.customer(user_id="u1")
+        assert merged is not None
+        assert first is not None
+        assert second is not None
+
+        sides = hub.unmerge(merged)
+
+        assert [first.id, second.id] == [side.id for side in sides]
+        assert hub.merges(first.id) == []
+        assert {"m1", "m2", "m3"} == {
+            tp.message_id for side in sides for tp in hub.touchpoints(side)
+        }
+
+    def test_forget_erases_everything(self, hub: Hub, store: Store) -> None:
+        """Erasure leaves no profile, identity, touchpoint or merge behind."""
+        hub.ingest(_track("m1", 0, anonymousId="a1"))
+        hub.ingest(_track("m2", 1, anonymousId="a2", userId="u1"))
+        hub.ingest(_track("m3", 2, anonymousId="a1", userId="u1"))
+        hub.ingest(_track("m4", 3, anonymousId="z9"))
+        customer = hub.customer(user_id="u1")
+        assert customer is not None
+
+        report = hub.forget(customer)
+
+        assert report.touchpoints == 3
+        for kind, value in (("user_id", "u1"), ("anonymous_id", "a1"), ("anonymous_id", "a2")):
+            assert hub.customer(**{kind: value}) is None
+        assert store.customer(customer.id) is None
+        assert all(store.touchpoint(m) is None for m in ("m1", "m2", "m3"))
+        assert store.merges(customer.id) == []
+        assert store.touchpoint("m4") is not None
+        assert store.touchpoint_counts() == {"web": 1}
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def test_a_failed_transaction_leaves_no_trace(self, store: Store) -> None:
+        """Everything applied in a transaction that raises is rolled back."""
+        changes = _one_customer("cus_x", ("email", "x@example.com"))
+        with pytest.raises(_Boom), store.transaction() as tx:
+            tx.apply(changes)
+            assert "cus_x" in tx.customers(["cus_x"])
+            raise _Boom
+
+        assert store.customer("cus_x") is None
+        assert store.find(("email", "x@example.com")) is None
+
+    def test_a_transaction_reads_its_own_writes(self, store: Store) -> None:
+        """Rows written in a transaction are visible to it, and to others after commit."""
+        with store.transaction() as tx:
+            tx.apply(_one_customer("cus_x", ("email", "x@example.com")))
+            rows = tx.identities([("email", "x@example.com"), ("email", "y@example.com")])
+            assert {("email", "x@example.com")} == set(rows)
+            assert rows[("email", "x@example.com")].owner == "cus_x"
+            assert list(tx.cluster_customers("cl_x")) == ["cus_x"]
+            assert tx.cluster_identities("cl_x") == [("email", "x@example.com")]
+            assert {"cl_x"} == set(tx.clusters(["cl_x", "cl_y"]))
+
+        found = store.find(("email", "x@example.com"))
+        assert found is not None
+        assert found.id == "cus_x"
+
+    def test_concurrent_writers_lose_no_update(self, store: Store) -> None:
+        """Threads ingesting the same customer at once lose no touchpoint and no count."""
+        threads, per_thread = 4, 25
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                with Hub(store, clock=FrozenClock(T0)) as hub:
+                    for i in range(per_thread):
+                        hub.ingest(
+                            _track(
+                                f"t{n}-{i}", n * per_thread + i, userId="u1", anonymousId=f"a{n}"
+                            )
+                        )
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+        assert errors == []
+        with Hub(store) as hub:
+            customer = hub.customer(user_id="u1")
+            assert customer is not None
+            assert threads * per_thread == customer.stats.touchpoints
+            assert threads * per_thread == len(hub.touchpoints(customer))
+            assert threads + 1 == len(customer.identities)
+
+    def test_customers_can_be_listed_page_by_page(self, hub: Hub, store: Store) -> None:
+        """Listing customers in small pages returns each once, in id order."""
+        hub.ingest({"batch": [_track(f"m{n}", n, anonymousId=f"a{n}") for n in range(7)]})
+
+        listed = [record.id for record in store.iter_customers(batch_size=3)]
+
+        assert len(listed) == 7
+        assert sorted(listed) == listed
+
+    def test_an_export_structures_back(self, hub: Hub) -> None:
+        """`Hub.export()` data is JSON-ready and converts back to the same customer."""
+        hub.ingest(
+            {
+                "type": "identify",
+                "messageId": "m1",
+                "timestamp": _at(0),
+                "userId": "u1",
+                "traits": {
+                    "email": "ana@example.com",
+                    "quiet_hours": {"start": "22:00", "end": "08:00"},
+                },
+            }
+        )
+        customer = hub.customer(user_id="u1", recent=0)
+        assert customer is not None
+
+        exported = hub.export(customer)
+
+        assert customer == default_converter().structure(exported["customer"], Customer)
+        assert [tp["message_id"] for tp in exported["touchpoints"]] == ["m1"]
+
+
+def _snapshot(hub: Hub) -> list[tuple[Any, ...]]:
+    return sorted(
+        (
+            c.id,
+            tuple(sorted((i.kind, i.value) for i in c.identities)),
+            tuple(tp.message_id for tp in hub.touchpoints(c)),
+            c.stats,
+        )
+        for c in hub.customers()
+    )
+
+
+def _one_customer(cid: str, key: tuple[str, str]) -> Changes:
+    changes = Changes()
+    changes.customers[cid] = CustomerRecord(
+        id=cid, cluster="cl_x", first=(0, "m0"), members={key}, profile=ProfileState()
+    )
+    changes.identities[key] = IdentityRow(owner=cid, cluster="cl_x")
+    changes.clusters["cl_x"] = ClusterRow(id="cl_x", max=(0, "m0"), size=1)
+    return changes
