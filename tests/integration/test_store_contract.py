@@ -17,8 +17,8 @@ from omnikit.testing import StoreContract
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture
-    def store(self) -> Iterator[Store]:
-        yield MemoryStore()
+    def store(self) -> Store:
+        return MemoryStore()
 
 
 class TestSQLiteStore(StoreContract):
