@@ -108,6 +108,9 @@ _NULL: Final = 3
 _UNDEFINED_KIND: Final = 4
 _OBJECT: Final = 5
 
+_DOUBLES: Final = frozenset({int, float})
+"""The exact types of JavaScript numbers: `float(value)` is their double, unless it overflows."""
+
 _KINDS: Final[dict[type, int]] = {
     int: _NUMBER,
     float: _NUMBER,
@@ -157,6 +160,15 @@ def truthy(value: Any) -> bool:
     This is json-logic-js's `truthy`, which `if`, `and`, `or`, `!`, `!!` and the
     iterating operations use.
     """
+    cls = type(value)
+    if cls is bool:
+        return value  # type: ignore[no-any-return]
+    if cls is str or cls is int or cls is list:
+        return bool(value)
+    if value is None or value is UNDEFINED:
+        return False
+    if cls is dict:
+        return True
     kind = _kind(value)
     if kind == _NUMBER:
         return bool(value == value and value != 0)  # noqa: PLR0124 (NaN test)
@@ -606,13 +618,11 @@ def property_of(value: Any, key: str) -> Any:
 
 
 def _numbers_equal(left: Any, right: Any) -> bool:
-    if (
-        type(left) is int
-        and type(right) is int
-        and -MAX_SAFE_INTEGER <= left <= MAX_SAFE_INTEGER
-        and -MAX_SAFE_INTEGER <= right <= MAX_SAFE_INTEGER
-    ):
-        return left == right
+    if type(left) in _DOUBLES and type(right) in _DOUBLES:
+        try:
+            return float(left) == float(right)
+        except OverflowError:
+            pass
     return to_number(left) == to_number(right)
 
 
@@ -632,6 +642,8 @@ def strict_equals(left: Any, right: Any) -> bool:
 
     Arrays and objects are equal only to themselves.
     """
+    if type(left) is str and type(right) is str:
+        return left == right
     kind = _kind(left)
     if kind != _kind(right):
         return False
@@ -644,6 +656,8 @@ def loose_equals(left: Any, right: Any) -> bool:
 
     A boolean compares as a number, an array or object as its string (ToPrimitive).
     """
+    if type(left) is str and type(right) is str:
+        return left == right
     left_kind = _kind(left)
     right_kind = _kind(right)
     while True:
@@ -671,6 +685,13 @@ def less_than(left: Any, right: Any) -> bool:
 
     Arrays and objects are first turned into strings (ToPrimitive).
     """
+    if type(left) in _DOUBLES and type(right) in _DOUBLES:
+        try:
+            return float(left) < float(right)
+        except OverflowError:
+            pass
+    elif type(left) is str and type(right) is str:
+        return _string_less(left, right)
     left = to_primitive(left)
     right = to_primitive(right)
     if isinstance(left, str) and isinstance(right, str):
@@ -684,6 +705,13 @@ def less_than_or_equal(left: Any, right: Any) -> bool:
 
     Two strings compare by UTF-16 code units, anything else as numbers.
     """
+    if type(left) in _DOUBLES and type(right) in _DOUBLES:
+        try:
+            return float(left) <= float(right)
+        except OverflowError:
+            pass
+    elif type(left) is str and type(right) is str:
+        return not _string_less(right, left)
     left = to_primitive(left)
     right = to_primitive(right)
     if isinstance(left, str) and isinstance(right, str):
@@ -697,6 +725,13 @@ def greater_than(left: Any, right: Any) -> bool:
 
     Two strings compare by UTF-16 code units, anything else as numbers.
     """
+    if type(left) in _DOUBLES and type(right) in _DOUBLES:
+        try:
+            return float(left) > float(right)
+        except OverflowError:
+            pass
+    elif type(left) is str and type(right) is str:
+        return _string_less(right, left)
     left = to_primitive(left)
     right = to_primitive(right)
     if isinstance(left, str) and isinstance(right, str):
@@ -710,6 +745,13 @@ def greater_than_or_equal(left: Any, right: Any) -> bool:
 
     Two strings compare by UTF-16 code units, anything else as numbers.
     """
+    if type(left) in _DOUBLES and type(right) in _DOUBLES:
+        try:
+            return float(left) >= float(right)
+        except OverflowError:
+            pass
+    elif type(left) is str and type(right) is str:
+        return not _string_less(left, right)
     left = to_primitive(left)
     right = to_primitive(right)
     if isinstance(left, str) and isinstance(right, str):

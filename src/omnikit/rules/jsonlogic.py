@@ -103,14 +103,16 @@ def _evaluate(logic: Any, data: Any, run: _Run) -> Any:
             _out_of_work()
         if not isinstance(values, list):
             values = [values]
-        form = _FORMS.get(operator)
-        if form is not None:
-            return form(values, data, run)
+        operation = run.operations.get(operator)
+        if operation is None:
+            form = _FORMS.get(operator)
+            if form is not None:
+                return form(values, data, run)
+        # Arguments first, as json-logic-js: an error inside them wins over an unknown name.
         arguments = [
             _evaluate(value, data, run) if isinstance(value, (dict, list)) else value
             for value in values
         ]
-        operation = run.operations.get(operator)
         if operation is None:
             raise _UnknownOperationError(operator, logic)
         return operation(arguments, data, run)
@@ -441,6 +443,9 @@ def _op_var(arguments: list[Any], data: Any, _run: _Run) -> Any:
     path, default = _pair(arguments)
     if default is UNDEFINED:
         default = None
+    if type(path) is str and type(data) is dict and path and "." not in path:
+        value = data.get(path, UNDEFINED)
+        return default if value is UNDEFINED else value
     if path is UNDEFINED or path is None or (isinstance(path, str) and not path):
         return data
     for key in (path if isinstance(path, str) else _js.to_string(path)).split("."):
@@ -577,22 +582,12 @@ def _operation_table(operations: Mapping[str, Callable[..., Any]] | None) -> dic
         return _OPERATIONS
     table = dict(_OPERATIONS)
     for name, function in operations.items():
-        table[name] = _custom(name, function)
+        if name not in _FORMS:  # as in json-logic-js, where these are decided before
+            table[name] = _custom(name, function)
     return table
 
 
 # --- walking a rule: limits and paths -----------------------------------------------------
-
-
-def _children(node: Any) -> Iterator[Any]:
-    """The values inside *node*; an operation's argument array is part of the operation."""
-    if isinstance(node, list):
-        return iter(node)
-    if len(node) == 1:
-        ((_, values),) = node.items()
-        if isinstance(values, list):
-            return iter(values)
-    return iter(node.values())
 
 
 def _labelled_children(node: Any) -> Iterator[tuple[Any, Any]]:
@@ -664,23 +659,45 @@ def _measure(rule: Any, *, max_depth: int, max_size: int) -> int:
         return 0
     if max_depth < 1:
         _too_deep(rule, max_depth)
-    size = 1
-    deepest = 1
-    stack = [_children(rule)]
-    while stack:
-        for child in stack[-1]:
-            size += 1
-            if size > max_size:
-                raise RuleLimitError(f"rule has more than {max_size} values (max_size)")
-            if isinstance(child, (dict, list)):
-                depth = len(stack) + 1
-                if depth > max_depth:
-                    _too_deep(rule, max_depth)
-                deepest = max(deepest, depth)
-                stack.append(_children(child))
-                break
-        else:
-            stack.pop()
+    budget = [max_size - 1]
+    try:
+        return _measure_node(rule, 1, max_depth, budget)
+    except _TooBigError:
+        raise RuleLimitError(f"rule has more than {max_size} values (max_size)") from None
+    except _TooDeepError:
+        _too_deep(rule, max_depth)
+    except RecursionError:  # only when max_depth is beyond what Python's stack can take
+        _too_deep(rule, max_depth)
+    raise AssertionError  # pragma: no cover (_too_deep raises)
+
+
+class _TooDeepError(Exception):
+    """A container sits deeper than max_depth: `_too_deep()` finds where."""
+
+
+class _TooBigError(Exception):
+    """The rule holds more values than max_size."""
+
+
+def _measure_node(node: Any, depth: int, max_depth: int, budget: list[int]) -> int:
+    """The depth below *node*, which is at *depth*; *budget* is how many values may follow."""
+    if isinstance(node, list):
+        children: Any = node
+    elif len(node) == 1:
+        ((_, values),) = node.items()
+        children = values if isinstance(values, list) else (values,)
+    else:
+        children = node.values()
+    budget[0] -= len(children)
+    if budget[0] < 0:
+        raise _TooBigError
+    deepest = depth
+    for child in children:
+        if isinstance(child, (dict, list)):
+            if depth == max_depth:
+                raise _TooDeepError
+            below = _measure_node(child, depth + 1, max_depth, budget)
+            deepest = max(deepest, below)
     return deepest
 
 
@@ -715,7 +732,7 @@ def apply(
     operations: Mapping[str, Callable[..., Any]] | None = None,
     max_depth: int = 64,
     max_size: int = 10_000,
-    max_work: int = 10_000_000,
+    max_work: int = 1_000_000,
 ) -> Any:
     """
     Evaluate the JsonLogic rule *logic* against *data*, as json-logic-js would.
