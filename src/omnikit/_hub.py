@@ -557,7 +557,9 @@ class Hub:
                 kind, value, default_region=self.options.default_region
             )
         except ValidationError as exc:
-            raise exc.with_prefix(kind) from None
+            raise ValidationError(
+                [f"{kind}: {e.removeprefix('value: ')}" for e in exc.errors]
+            ) from None
         Identity(kind=kind, value=normalized)  # checks the kind's name
         return (kind, normalized)
 

@@ -1,0 +1,126 @@
+"""`omnikit demo`, the simulated retailer, and the notebook view."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import omnikit
+from omnikit import simulate
+from omnikit._cli import demo, main
+
+
+def test_the_simulation_is_deterministic_and_omnichannel() -> None:
+    """The same seed gives the same messages; people use at least eight channels."""
+    first = list(simulate.Retailer(60, seed=3).messages())
+    again = list(simulate.Retailer(60, seed=3).messages())
+    other = list(simulate.Retailer(60, seed=4).messages())
+
+    channels = Counter(m["context"].get("channel") for m in first)
+
+    assert first == again
+    assert first != other
+    assert len(channels) >= 8
+    assert {"web", "app", "store", "phone", "email", "sms", "social"} <= set(channels)
+
+
+def test_the_simulated_stream_is_valid_and_unifies(tmp_path: Path) -> None:
+    """Every simulated message is accepted (or a deliberate duplicate), and people unify."""
+    shop = simulate.Retailer(80, seed=11)
+    messages = list(shop.messages())
+    hub = omnikit.Hub(default_region="PT")
+
+    result = hub.ingest({"batch": messages})
+    customers = list(hub.customers())
+    multichannel = [c for c in customers if len(c.stats.channels) >= 3]
+
+    assert () == result.rejected
+    assert len(messages) == len(result.accepted) + len(result.duplicates)
+    assert len(result.duplicates) > 0
+    assert len(multichannel) > 20
+    for person in shop.people:
+        customer = hub.customer(user_id=person.user_id)
+        assert customer is not None
+        assert person.phone.replace(" ", "") in customer.identifiers("phone")
+
+
+def test_demo_prints_what_was_unified(tmp_path: Path) -> None:
+    """The demo ingests into SQLite and reports identities, channels and one customer."""
+    out = io.StringIO()
+    db = tmp_path / "demo.db"
+
+    status = demo(customers=40, seed=7, db=db, fresh=False, quiet=True, out=out)
+    text = out.getvalue()
+
+    assert 0 == status
+    assert db.exists()
+    for heading in (
+        "Identities stitched",
+        "Customers by number of channels used",
+        "Touchpoints per channel",
+        "One customer, 360 degrees",
+    ):
+        assert heading in text
+    assert "0 rejected" in text
+
+
+def test_running_the_demo_again_is_idempotent(tmp_path: Path) -> None:
+    """A second run on the same database stores nothing new."""
+    db = tmp_path / "demo.db"
+    demo(customers=20, seed=1, db=db, fresh=False, quiet=True, out=io.StringIO())
+    out = io.StringIO()
+
+    demo(customers=20, seed=1, db=db, fresh=False, quiet=True, out=out)
+
+    assert " 0 new, " in out.getvalue()
+    assert "ingestion is idempotent" in out.getvalue()
+
+
+def test_the_command_line_runs(tmp_path: Path) -> None:
+    """`python -m omnikit demo` works as a command, with its options."""
+    db = tmp_path / "cli.db"
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omnikit",
+            "demo",
+            "--customers",
+            "15",
+            "--seed",
+            "2",
+            "--db",
+            str(db),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert 0 == done.returncode, done.stderr
+    assert "15 simulated customers (seed 2)" in done.stdout
+    assert 2 == main(["demo", "--customers", "0"])
+
+
+def test_a_customer_renders_in_a_notebook() -> None:
+    """`Customer._repr_html_` shows identities, traits, consents and a channel timeline."""
+    hub = omnikit.Hub()
+    hub.identify(user_id="u1", traits={"email": "ana@example.com", "name": "Ana <3"}, channel="web")
+    hub.track(
+        "Order Completed", user_id="u1", channel="store", properties={"order_id": "o1", "total": 10}
+    )
+    hub.set_consent(hub.customer(user_id="u1"), purpose="marketing", granted=True, channel="sms")  # type: ignore[arg-type]
+
+    html = hub.customer(user_id="u1")._repr_html_()  # type: ignore[union-attr]
+
+    assert "ana@example.com" in html
+    assert "Ana &lt;3" in html
+    assert "marketing" in html
+    assert "<svg" in html
+    assert "Order Completed" in html
