@@ -269,7 +269,7 @@ def test_an_order_paid_at_the_till_is_fulfilled_in_store(hub: omnikit.Hub) -> No
 
 def test_identity_rules_refuse_nonsense() -> None:
     """Limits must be positive integers and patterns valid."""
-    with pytest.raises(omnikit.ValidationError, match="limits.email: expected a positive integer"):
+    with pytest.raises(omnikit.ValidationError, match=r"limits\.email: expected a positive integer"):
         omnikit.IdentityRules(limits={"email": 0})
     with pytest.raises(omnikit.ValidationError, match="blocked_patterns: not a regular expression"):
         omnikit.IdentityRules(blocked_patterns=("([",))
@@ -343,7 +343,7 @@ def test_lookup_by_any_identifier_normalises_it(hub: omnikit.Hub) -> None:
     assert hub.customer(email="  ANA@example.COM ") is not None
     assert hub.customer(phone="+351 912 345 678") is not None
     assert hub.customer(phone="912345678") is not None
-    with pytest.raises(omnikit.ValidationError, match="email: 'nope' is not a valid email"):
+    with pytest.raises(omnikit.ValidationError, match=r"email: 'nope' is not a valid email"):
         hub.customer(email="nope")
     with pytest.raises(omnikit.ValidationError, match="exactly one"):
         hub.customer(email="a@b.c", phone="+351912345678")
