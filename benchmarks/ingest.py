@@ -1,0 +1,146 @@
+"""
+Ingestion throughput, against a baseline measured in the same run.
+
+    python benchmarks/ingest.py            # 3 rounds, best of each
+    python benchmarks/ingest.py --quick    # 1 round (under a minute)
+
+A simulated retailer's stream (at least 200k events, as newline-delimited JSON, the way a
+collector receives it) is ingested into the in-memory store and into SQLite. Prints one JSON
+line per store:
+
+    {"case": "memory", "events": ..., "per_s": ..., "baseline_per_s": ..., "ratio": ...}
+
+Baselines: for memory, `json.loads` of each line plus a dict insert; for SQLite, `json.loads`
+of each line plus a raw `executemany` of exactly the rows omnikit wrote (read back from its
+database), into the same schema, in as many transactions. The ratio is per_s / baseline_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import omnikit
+from omnikit import simulate
+from omnikit.stores._sql import MIGRATIONS, Dialect
+
+CHUNK = 1000
+TABLES = ("touchpoints", "identities", "customers", "clusters", "aliases", "merges")
+
+
+def stream(min_events: int, seed: int) -> list[str]:
+    """At least *min_events* simulated messages, as JSON lines."""
+    customers = max(100, min_events // 18)
+    while True:
+        lines = [json.dumps(m, separators=(",", ":")) for m in simulate.Retailer(customers, seed=seed).messages()]
+        if len(lines) >= min_events:
+            return lines
+        customers = int(customers * min_events / len(lines)) + 50
+
+
+def chunks(lines: list[str]) -> list[str]:
+    return ["\n".join(lines[i : i + CHUNK]) for i in range(0, len(lines), CHUNK)]
+
+
+def run_omnikit(url: str, payloads: list[str]) -> float:
+    started = time.perf_counter()
+    with omnikit.Hub.open(url, default_region="PT") as hub:
+        for payload in payloads:
+            hub.ingest(payload)
+    return time.perf_counter() - started
+
+
+def baseline_memory(lines: list[str]) -> float:
+    started = time.perf_counter()
+    store: dict[str, object] = {}
+    for line in lines:
+        message = json.loads(line)
+        store[message["messageId"]] = message
+    return time.perf_counter() - started
+
+
+def written_rows(db: Path) -> dict[str, tuple[str, list[tuple[object, ...]]]]:
+    """Every row omnikit wrote, per table, with an INSERT statement for it."""
+    rows: dict[str, tuple[str, list[tuple[object, ...]]]] = {}
+    with sqlite3.connect(db) as conn:
+        for table in TABLES:
+            cursor = conn.execute(f"SELECT * FROM omnikit_{table}")  # noqa: S608 - fixed names
+            columns = [c[0] for c in cursor.description]
+            marks = ", ".join("?" * len(columns))
+            rows[table] = (f"INSERT INTO omnikit_{table} ({', '.join(columns)}) VALUES ({marks})", cursor.fetchall())  # noqa: S608
+    return rows
+
+
+def baseline_sqlite(lines: list[str], rows: dict[str, tuple[str, list[tuple[object, ...]]]], db: Path) -> float:
+    dialect = Dialect()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for statements in MIGRATIONS:
+        for statement in statements:
+            conn.execute(dialect.schema(statement))
+    parts = max(1, (len(lines) + CHUNK - 1) // CHUNK)
+    started = time.perf_counter()
+    for part in range(parts):
+        for line in lines[part * CHUNK : (part + 1) * CHUNK]:
+            json.loads(line)
+        conn.execute("BEGIN IMMEDIATE")
+        for sql, table_rows in rows.values():
+            size = (len(table_rows) + parts - 1) // parts
+            conn.executemany(sql, table_rows[part * size : (part + 1) * size])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one round instead of three")
+    parser.add_argument("--events", type=int, default=200_000, help="at least this many events (default 200000)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rounds = 1 if args.quick else 3
+    lines = stream(args.events, args.seed)
+    payloads = chunks(lines)
+    n = len(lines)
+    print(f"# {n} events in {len(payloads)} payloads of up to {CHUNK}", file=sys.stderr)
+
+    best_memory = min(run_omnikit("memory://", payloads) for _ in range(rounds))
+    best_memory_base = min(baseline_memory(lines) for _ in range(rounds))
+    report("memory", n, best_memory, best_memory_base)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours: list[float] = []
+        for r in range(rounds):
+            db = Path(tmp) / f"omnikit-{r}.db"
+            ours.append(run_omnikit(f"sqlite:///{db}", payloads))
+        rows = written_rows(Path(tmp) / "omnikit-0.db")
+        base = [baseline_sqlite(lines, rows, Path(tmp) / f"baseline-{r}.db") for r in range(rounds)]
+        report("sqlite", n, min(ours), min(base))
+    return 0
+
+
+def report(case: str, n: int, seconds: float, baseline_seconds: float) -> None:
+    per_s, baseline_per_s = n / seconds, n / baseline_seconds
+    print(
+        json.dumps(
+            {
+                "case": case,
+                "events": n,
+                "per_s": round(per_s),
+                "baseline_per_s": round(baseline_per_s),
+                "ratio": round(per_s / baseline_per_s, 3),
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
