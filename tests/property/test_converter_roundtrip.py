@@ -7,12 +7,14 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import omnikit
 from omnikit import converters
+from omnikit.stores._sql import touchpoint_from, touchpoint_json
 
 zones = st.sampled_from(
     [dt.UTC, dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
@@ -249,3 +251,15 @@ def test_money_stays_exact() -> None:
 
     assert "0.30" == data["total"]
     assert Decimal("0.30") == converters.structure(data, omnikit.Order).total
+
+
+@given(tp=touchpoints)
+def test_the_stores_fast_touchpoint_codec_matches_the_converter(tp: omnikit.Touchpoint) -> None:
+    """SQL stores write touchpoints by hand for speed, in exactly the converter's shape."""
+    expected = converters.default_converter().unstructure(tp)
+    del expected["customer_id"]
+
+    stored = json.loads(json.dumps(touchpoint_json(tp)))
+
+    assert expected == stored
+    assert attrs.evolve(tp, customer_id="cus_1") == touchpoint_from(stored, "cus_1")
