@@ -37,7 +37,10 @@ def stream(min_events: int, seed: int) -> list[str]:
     """At least *min_events* simulated messages, as JSON lines."""
     customers = max(100, min_events // 18)
     while True:
-        lines = [json.dumps(m, separators=(",", ":")) for m in simulate.Retailer(customers, seed=seed).messages()]
+        lines = [
+            json.dumps(m, separators=(",", ":"))
+            for m in simulate.Retailer(customers, seed=seed).messages()
+        ]
         if len(lines) >= min_events:
             return lines
         customers = int(customers * min_events / len(lines)) + 50
@@ -69,14 +72,19 @@ def written_rows(db: Path) -> dict[str, tuple[str, list[tuple[object, ...]]]]:
     rows: dict[str, tuple[str, list[tuple[object, ...]]]] = {}
     with sqlite3.connect(db) as conn:
         for table in TABLES:
-            cursor = conn.execute(f"SELECT * FROM omnikit_{table}")  # noqa: S608 - fixed names
+            cursor = conn.execute(f"SELECT * FROM omnikit_{table}")
             columns = [c[0] for c in cursor.description]
             marks = ", ".join("?" * len(columns))
-            rows[table] = (f"INSERT INTO omnikit_{table} ({', '.join(columns)}) VALUES ({marks})", cursor.fetchall())  # noqa: S608
+            rows[table] = (
+                f"INSERT INTO omnikit_{table} ({', '.join(columns)}) VALUES ({marks})",
+                cursor.fetchall(),
+            )
     return rows
 
 
-def baseline_sqlite(lines: list[str], rows: dict[str, tuple[str, list[tuple[object, ...]]]], db: Path) -> float:
+def baseline_sqlite(
+    lines: list[str], rows: dict[str, tuple[str, list[tuple[object, ...]]]], db: Path
+) -> float:
     dialect = Dialect()
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -102,7 +110,9 @@ def baseline_sqlite(lines: list[str], rows: dict[str, tuple[str, list[tuple[obje
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one round instead of three")
-    parser.add_argument("--events", type=int, default=200_000, help="at least this many events (default 200000)")
+    parser.add_argument(
+        "--events", type=int, default=200_000, help="at least this many events (default 200000)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rounds = 1 if args.quick else 3

@@ -269,7 +269,9 @@ def test_an_order_paid_at_the_till_is_fulfilled_in_store(hub: omnikit.Hub) -> No
 
 def test_identity_rules_refuse_nonsense() -> None:
     """Limits must be positive integers and patterns valid."""
-    with pytest.raises(omnikit.ValidationError, match=r"limits\.email: expected a positive integer"):
+    with pytest.raises(
+        omnikit.ValidationError, match=r"limits\.email: expected a positive integer"
+    ):
         omnikit.IdentityRules(limits={"email": 0})
     with pytest.raises(omnikit.ValidationError, match="blocked_patterns: not a regular expression"):
         omnikit.IdentityRules(blocked_patterns=("([",))
