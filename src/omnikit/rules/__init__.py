@@ -1,10 +1,104 @@
-# Copyright (c) 2026 The omnikit developers. Licensed under the MIT License.
 """
-Rules that marketers can read: conditions written as data, evaluated safely.
+Rules that marketers can read and machines run fast.
 
-Added in version 0.1.0.
+A condition is written with the Python builder, as JsonLogic (what browser query builders
+export), or in YAML/JSON rule files; all three give the same condition model, compiled once.
+
+```python
+from omnikit.rules import Action, Rule, RuleSet, customer, event
+
+rules = RuleSet(
+    [
+        Rule(
+            id="vip-boots",
+            condition=(customer.traits["tier"] == "gold") & (event.name == "Product Viewed"),
+            actions=(Action.offer("vip-10"),),
+        ),
+    ]
+)
+```
 """
 
-from . import jsonlogic
+from omnikit.rules import jsonlogic
+from omnikit.rules._ast import Array, Literal, Node, Op, from_jsonlogic, to_jsonlogic
+from omnikit.rules._builder import (
+    Expr,
+    context,
+    count_events,
+    customer,
+    days_since,
+    distance_km,
+    event,
+    hours_since,
+    in_segment,
+    lit,
+    local_hour,
+    local_time,
+    local_weekday,
+    op,
+    sum_events,
+    var,
+    within_km,
+)
+from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
+from omnikit.rules._explain import Trace
+from omnikit.rules._rules import (
+    Action,
+    Cap,
+    Chosen,
+    Decision,
+    Experiment,
+    Explanation,
+    Outcome,
+    Rule,
+    RuleExplanation,
+    RuleOutcome,
+    RuleSet,
+    Strategy,
+    Variant,
+)
 
-__all__ = ["jsonlogic"]
+__all__ = [
+    "DOMAIN_OPERATIONS",
+    "Action",
+    "Array",
+    "Cap",
+    "Chosen",
+    "Decision",
+    "Env",
+    "Experiment",
+    "Explanation",
+    "Expr",
+    "History",
+    "Literal",
+    "Node",
+    "Op",
+    "Outcome",
+    "Place",
+    "Rule",
+    "RuleExplanation",
+    "RuleOutcome",
+    "RuleSet",
+    "Strategy",
+    "Trace",
+    "Variant",
+    "context",
+    "count_events",
+    "customer",
+    "days_since",
+    "distance_km",
+    "event",
+    "from_jsonlogic",
+    "hours_since",
+    "in_segment",
+    "jsonlogic",
+    "lit",
+    "local_hour",
+    "local_time",
+    "local_weekday",
+    "op",
+    "sum_events",
+    "to_jsonlogic",
+    "var",
+    "within_km",
+]
