@@ -27,12 +27,19 @@ Differences from the reference, all on purpose:
 
 - `method` is not an operation (json-logic-js 2.x dropped it too): it would let a rule call
   any method of any value.
-- A rule is checked against *max_depth* and *max_size* before it runs, and evaluation stops
-  after *max_work* units of work, raising `RuleLimitError`. Where the reference would throw
-  (an unknown operation, `{"*": []}`, ...) `apply()` raises a `RuleError`; no other exception
-  leaves it, except those of the custom operations you pass, wrapped in a `RuleError`.
+- Bounds: a rule is checked against *max_depth* and *max_size* before it runs; evaluation
+  stops after *max_work* units of work, or before it builds a string longer than 2**24
+  code units (V8 allows 2**29 - 24); logic that `missing` finds in the data and runs counts
+  towards *max_depth*. Each raises `RuleLimitError`.
+- Errors: where json-logic-js throws (an unknown operation, `{"*": []}`, ...) `apply()`
+  raises a `RuleError`. Nothing else leaves it: an exception from a custom operation comes
+  out as a `RuleError` caused by it.
+- Operation names are looked up as they are. json-logic-js reads a name with dots as a path
+  into its table of operations, so that `var.prototype.constructor` is `var` there.
 - `log` writes to the `omnikit.rules.jsonlogic` logger at INFO level, not to the console.
 - Custom operations get plain Python arguments (`undefined` as `None`) and no `this`.
+- Without *data*, a rule reads `null`, where json-logic-js reads `undefined`; the two differ
+  only to `===` (`{"===": [{"var": ""}, null]}`).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError
 
@@ -86,7 +93,7 @@ class _UnknownOperationError(Exception):
         super().__init__(operator)
 
 
-def _out_of_work() -> None:
+def _out_of_work() -> NoReturn:
     raise RuleLimitError("rule evaluation exceeded its work limit (max_work)")
 
 
@@ -668,7 +675,6 @@ def _measure(rule: Any, *, max_depth: int, max_size: int) -> int:
         _too_deep(rule, max_depth)
     except RecursionError:  # only when max_depth is beyond what Python's stack can take
         _too_deep(rule, max_depth)
-    raise AssertionError  # pragma: no cover (_too_deep raises)
 
 
 class _TooDeepError(Exception):
@@ -701,7 +707,7 @@ def _measure_node(node: Any, depth: int, max_depth: int, budget: list[int]) -> i
     return deepest
 
 
-def _too_deep(rule: Any, max_depth: int) -> None:
+def _too_deep(rule: Any, max_depth: int) -> NoReturn:
     message = f"rule nests deeper than {max_depth} levels (max_depth)"
     for _, depth, labels in _nodes(rule):
         if depth > max_depth:
@@ -764,7 +770,7 @@ def apply(
         RuleSyntaxError: If *logic* uses an unknown operation where it is evaluated; its
             *path* says where (`"and[1]"`).
         RuleLimitError: If *logic* exceeds *max_depth* or *max_size*, or evaluation
-            exceeds *max_work* or would build a string longer than JavaScript allows.
+            exceeds *max_work* or would build a string over 2**24 code units.
         RuleError: Where json-logic-js throws (`{"*": []}`, the `length` of `null` in
             `missing_some`, ...), and when a custom operation raises: the exception is
             the `__cause__`.

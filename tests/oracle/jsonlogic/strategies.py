@@ -264,10 +264,12 @@ keys_to_check = st.lists(st.one_of(st.sampled_from(PATHS), paths, variables), ma
 
 def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     arguments = st.lists(children, max_size=4)
-    return st.one_of(
-        st.builds(_operation, st.sampled_from(PLAIN_OPERATORS), arguments, st.booleans()),
-        st.builds(_operation, st.sampled_from(FLOW_OPERATORS), arguments, st.booleans()),
-        st.builds(
+    branches = {
+        "plain": st.builds(
+            _operation, st.sampled_from(PLAIN_OPERATORS[:23]), arguments, st.booleans()
+        ),
+        "flow": st.builds(_operation, st.sampled_from(FLOW_OPERATORS), arguments, st.booleans()),
+        "iterating": st.builds(
             _iterating,
             st.sampled_from(ITERATING_OPERATORS),
             st.one_of(literal_arrays, variables, children),
@@ -275,18 +277,20 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             children,
             st.sampled_from([0, 1, 2, 2, 2, 3, 3]),
         ),
-        st.builds(_missing, keys_to_check, st.booleans()),
-        st.builds(_missing_some, st.one_of(numbers, children), st.one_of(keys_to_check, children)),
-        st.lists(children, max_size=3),
-    )
+        "missing": st.builds(_missing, keys_to_check, st.booleans()),
+        "missing_some": st.builds(
+            _missing_some, st.one_of(numbers, children), st.one_of(keys_to_check, children)
+        ),
+        "array": st.lists(children, max_size=3),
+    }
+    # Weighted: most rules are plain operations, few are bare arrays.
+    kinds = ["plain"] * 8 + ["flow"] * 3 + ["iterating"] * 3
+    kinds += ["missing", "missing_some", "array"]
+    return st.sampled_from(kinds).flatmap(branches.__getitem__)
 
 
-rules = st.recursive(
-    st.one_of(scalars, variables, variables),
-    _extend,
-    max_leaves=10,
-)
-"""Rules over every operator, nested a few levels."""
+rules = _extend(st.recursive(st.one_of(scalars, variables, variables), _extend, max_leaves=10))
+"""Rules over every operator, nested a few levels: always an operation or array on top."""
 
 unknown_operations = st.builds(
     _operation, st.sampled_from(UNKNOWN_OPERATORS), st.lists(rules, max_size=2), st.booleans()
