@@ -40,8 +40,16 @@ from omnikit.rules._builder import (
     var,
     within_km,
 )
+from omnikit.rules._data import customer_data, decision_data, event_data
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
 from omnikit.rules._explain import Trace
+from omnikit.rules._recommend import (
+    BoughtTogether,
+    Content,
+    ContentCatalog,
+    Recommendation,
+    nearest_place,
+)
 from omnikit.rules._rules import (
     Action,
     Cap,
@@ -57,24 +65,31 @@ from omnikit.rules._rules import (
     Strategy,
     Variant,
 )
+from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
 
 __all__ = [
-    "DOMAIN_OPERATIONS",
     "Action",
     "Array",
+    "BoughtTogether",
     "Cap",
     "Chosen",
+    "Content",
+    "ContentCatalog",
+    "DOMAIN_OPERATIONS",
     "Decision",
     "Env",
     "Experiment",
     "Explanation",
     "Expr",
     "History",
+    "LeadScoring",
     "Literal",
     "Node",
     "Op",
     "Outcome",
     "Place",
+    "RFM",
+    "Recommendation",
     "Rule",
     "RuleExplanation",
     "RuleOutcome",
@@ -85,9 +100,12 @@ __all__ = [
     "context",
     "count_events",
     "customer",
+    "customer_data",
     "days_since",
+    "decision_data",
     "distance_km",
     "event",
+    "event_data",
     "from_jsonlogic",
     "hours_since",
     "in_segment",
@@ -96,7 +114,9 @@ __all__ = [
     "local_hour",
     "local_time",
     "local_weekday",
+    "nearest_place",
     "op",
+    "rfm_scores",
     "sum_events",
     "to_jsonlogic",
     "var",

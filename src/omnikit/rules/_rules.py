@@ -96,12 +96,12 @@ class Action:
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
     @classmethod
-    def offer(cls, id: str, **params: Any) -> Action:  # noqa: A002 - the domain's word
+    def offer(cls, id: str, **params: Any) -> Action:
         """An offer (`Action.offer("free-shipping", code="SHIPFREE")`)."""
         return cls(type="offer", id=id, params=params)
 
     @classmethod
-    def content(cls, id: str, **params: Any) -> Action:  # noqa: A002
+    def content(cls, id: str, **params: Any) -> Action:
         """A content variant to show (`Action.content("hero-winter", slot="home")`)."""
         return cls(type="content", id=id, params=params)
 
@@ -488,7 +488,7 @@ class RuleSet:
         self,
         rules: Iterable[Rule],
         *,
-        id: str = "default",  # noqa: A002 - the domain's word
+        id: str = "default",
         strategy: Strategy | str = Strategy.ALL_MATCHES,
         operations: Mapping[str, Operation] | None = None,
     ) -> None:
@@ -553,7 +553,7 @@ class RuleSet:
 
         return ruleset_from_data(data, operations=operations)
 
-    def dumps(self, format: str = "json") -> str:  # noqa: A002 - the usual word
+    def dumps(self, format: str = "json") -> str:
         """
         The rule set as `"json"` or `"yaml"` text (YAML needs `omnikit[yaml]`).
 
@@ -569,7 +569,7 @@ class RuleSet:
         text: str,
         format: str = "json",
         *,
-        operations: Mapping[str, Operation] | None = None,  # noqa: A002
+        operations: Mapping[str, Operation] | None = None,
     ) -> RuleSet:
         """
         A rule set from `"json"` or `"yaml"` text.

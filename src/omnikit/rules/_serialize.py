@@ -99,7 +99,7 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
         ) from None
 
 
-def dump(ruleset: RuleSet, *, format: str = "json") -> str:  # noqa: A002 - the domain's word
+def dump(ruleset: RuleSet, *, format: str = "json") -> str:
     """The rule set as JSON or YAML text."""
     data = ruleset_to_data(ruleset)
     if format == "json":
@@ -112,7 +112,7 @@ def dump(ruleset: RuleSet, *, format: str = "json") -> str:  # noqa: A002 - the 
 
 def load(
     text: str, *, format: str = "json", operations: Mapping[str, Operation] | None = None
-) -> RuleSet:  # noqa: A002
+) -> RuleSet:
     """A rule set from JSON or YAML text."""
     if format == "json":
         try:
