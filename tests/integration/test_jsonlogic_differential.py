@@ -118,6 +118,18 @@ def _install_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _locked_version() -> str:
+    lock = json.loads((ORACLE / "package-lock.json").read_text(encoding="utf-8"))
+    return str(lock["packages"]["node_modules/json-logic-js"]["version"])
+
+
+def _installed_version() -> str | None:
+    manifest = ORACLE / "node_modules" / "json-logic-js" / "package.json"
+    if not manifest.is_file() or not (manifest.parent / "logic.js").is_file():
+        return None
+    return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+
+
 @pytest.fixture(name="oracle", scope="session")
 def _oracle() -> Iterator[Oracle]:
     node = shutil.which("node")
@@ -125,7 +137,7 @@ def _oracle() -> Iterator[Oracle]:
     if node is None or npm is None:
         pytest.fail("the JsonLogic differential tests need Node.js and npm on PATH")
     with _install_lock():
-        if not (ORACLE / "node_modules" / "json-logic-js" / "logic.js").is_file():
+        if _installed_version() != _locked_version():
             subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                 cwd=ORACLE,
