@@ -141,13 +141,14 @@ class RuleError(OmnikitError):
 
 class RuleSyntaxError(RuleError, ValueError):
     """
-    A rule is malformed; *path* points inside it (`"condition.and[1].=="`).
+    A rule is malformed; *path* points inside it (`"and[1].=="`), *reason* says why.
 
     Added in version 0.1.0.
     """
 
     def __init__(self, message: str, *, path: str = "", rule_id: str | None = None) -> None:
         self.path = path
+        self.reason = message
         super().__init__(f"{path}: {message}" if path else message, rule_id=rule_id)
 
 

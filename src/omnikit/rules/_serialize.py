@@ -10,9 +10,9 @@ from typing import Any
 import cattrs
 
 from omnikit.converters import make_converter, structure
-from omnikit.errors import RuleError, ValidationError
-from omnikit.rules._ast import Node, to_jsonlogic
-from omnikit.rules._domain import Operation
+from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, ValidationError
+from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
+from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
 from omnikit.rules._rules import Rule, RuleSet, Strategy, as_condition
 
 __all__ = ["dump", "load", "rules_converter", "ruleset_from_data", "ruleset_to_data"]
@@ -75,6 +75,7 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
     if not isinstance(raw_rules, list):
         raise ValidationError([*errors, "rules: expected a list of rules"])
     rules: list[Rule] = []
+    known = JSONLOGIC_OPERATIONS | set(DOMAIN_OPERATIONS) | set(operations or ())
     for index, raw in enumerate(raw_rules):
         name = raw.get("id") if isinstance(raw, Mapping) else None
         where = f"rules[{index}]" + (f" ({name!r})" if isinstance(name, str) else "")
@@ -85,6 +86,16 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
                 f"{where}.{line}" if not line.startswith("[") else f"{where}{line}"
                 for line in exc.errors
             )
+        if isinstance(raw, Mapping):
+            for part in ("condition", "score"):
+                if raw.get(part) is None:
+                    continue
+                try:
+                    from_jsonlogic(raw[part], operations=known)
+                except RuleSyntaxError as exc:
+                    errors.append(f"{where}.{part}.{exc.path}: {exc.reason}")
+                except RuleLimitError as exc:
+                    errors.append(f"{where}.{part}: {exc}")
     if errors:
         raise ValidationError(errors)
     try:
