@@ -56,7 +56,7 @@ def order(
 
 
 def test_rfm_quintiles_and_segments() -> None:
-    """Scores are quintiles against the other customers; segments follow recency × frequency."""
+    """Scores are quintiles against the other customers; segments follow recency and frequency."""
     customers = [
         buyer(f"c{i}", orders=i + 1, revenue=100 * (i + 1), days_ago=100 - 10 * i)
         for i in range(10)
