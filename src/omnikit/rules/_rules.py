@@ -527,6 +527,55 @@ class RuleSet:
         """The rule with that id."""
         return self._by_id[rule_id]
 
+    # -- notebooks ---------------------------------------------------------------------------
+
+    def simulate(
+        self,
+        hub: Any,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        customers: Iterable[Any] | None = None,
+        outcomes: str = "chosen",
+        places: Mapping[str, Any] | None = None,
+        frame: str | None = None,
+    ) -> Any:
+        """
+        Try the rule set on stored history: who would have got what, and why.
+
+        Every stored event in [*since*, *until*) is replayed in time order; the customer's
+        profile is folded from their touchpoints up to that moment and the rule set decides
+        with the history known then. Nothing is written.
+
+        Args:
+            hub: The hub whose store holds the history.
+            since: The first moment to replay (default: the beginning).
+            until: The end of the window (default: now).
+            customers: Customers (or ids) to replay; default every customer.
+            outcomes: `"chosen"` rows only, or `"all"` rules considered with their outcome.
+            places: Stores and other places for `within_km`.
+            frame: `"pandas"`, `"polars"`, `"rows"` (a list of dicts), or `None` for the first
+                of those installed.
+
+        Returns:
+            A table with columns customer_id, at, event, channel, rule_id, outcome, variant,
+            actions, detail.
+
+        Added in version 0.1.0.
+        """
+        from omnikit.rules._simulate import simulate  # noqa: PLC0415 - it imports this module
+
+        return simulate(
+            self,
+            hub,
+            since=since,
+            until=until,
+            customers=customers,
+            outcomes=outcomes,
+            places=places,
+            frame=frame,
+        )
+
     # -- data --------------------------------------------------------------------------------
 
     def to_data(self) -> dict[str, Any]:
