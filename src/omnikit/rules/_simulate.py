@@ -73,9 +73,7 @@ def simulate(
     places: Mapping[str, Place] | None = None,
     frame: str | None = None,
 ) -> Any:
-    """
-    Replay the stored events of [*since*, *until*) through *ruleset*; see `RuleSet.simulate`.
-    """
+    """Replay the stored events of [*since*, *until*) through *ruleset* (`RuleSet.simulate`)."""
     if outcomes not in {"chosen", "all"}:
         msg = f"outcomes: expected 'chosen' or 'all', got {outcomes!r}"
         raise ValueError(msg)
