@@ -29,7 +29,7 @@ from typing import Any, Final
 from omnikit.errors import RuleError, RuleLimitError
 
 __all__ = [
-    "MAX_SAFE_INTEGER",
+    "MAX_EXACT_INTEGER",
     "MAX_STRING_LENGTH",
     "UNDEFINED",
     "add",
@@ -58,8 +58,8 @@ __all__ = [
     "utf16_length",
 ]
 
-MAX_SAFE_INTEGER: Final = 2**53
-"""Beyond this, not every integer is a double: ints this large are rounded before use."""
+MAX_EXACT_INTEGER: Final = 2**53
+"""Every integer up to this size is a double; larger ints are rounded to one before use."""
 
 MAX_STRING_LENGTH: Final = 2**24
 """
@@ -273,7 +273,7 @@ def canonical_number(number: float) -> int | float:
     """
     if (
         number.is_integer()
-        and -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER
+        and -MAX_EXACT_INTEGER <= number <= MAX_EXACT_INTEGER
         and (number or math.copysign(1.0, number) > 0)
     ):
         return int(number)
@@ -339,7 +339,7 @@ def format_number(number: float) -> str:
         return "0"
     if number in (_INF, -_INF):
         return "Infinity" if number > 0 else "-Infinity"
-    if number.is_integer() and -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
+    if number.is_integer() and -MAX_EXACT_INTEGER <= number <= MAX_EXACT_INTEGER:
         return str(int(number))
     # repr() gives the shortest digits that round-trip, as ECMAScript asks for.
     text = repr(number)
@@ -375,7 +375,7 @@ def format_number(number: float) -> str:
 
 
 def _int_to_string(value: int) -> str:
-    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+    if -MAX_EXACT_INTEGER <= value <= MAX_EXACT_INTEGER:
         return str(int(value))
     return format_number(_int_to_double(int(value)))
 
