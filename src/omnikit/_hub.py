@@ -7,7 +7,7 @@ import json
 import types
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 import cattrs
@@ -60,8 +60,15 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
 
 
-def _unpack(payload: object) -> tuple[list[Any], list[int] | None, bool]:
-    """The messages of *payload*, their sizes when read from JSON lines, and batch-ness."""
+def _unpack(payload: object) -> tuple[Iterable[tuple[Any, int | None]], bool]:
+    """
+    The messages of *payload* with their sizes when read from JSON text, and batch-ness.
+
+    Newline-delimited JSON is decoded a line at a time, as the caller reads it: a decoded
+    message is dropped as soon as it is parsed instead of living as long as the payload does
+    (which keeps thousands of short-lived objects away from the garbage collector's oldest
+    generation).
+    """
     if isinstance(payload, bytes | bytearray):
         try:
             payload = payload.decode()
@@ -69,7 +76,7 @@ def _unpack(payload: object) -> tuple[list[Any], list[int] | None, bool]:
             raise ValidationError(f"payload: not UTF-8 text ({exc})") from None
     if not isinstance(payload, str):
         given, is_batch = unpack(payload)
-        return given, None, is_batch
+        return ((message, None) for message in given), is_batch
     lines = [line for line in payload.splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
         try:
@@ -77,23 +84,30 @@ def _unpack(payload: object) -> tuple[list[Any], list[int] | None, bool]:
         except ValueError:
             first = None
         if isinstance(first, dict) and "type" in first:  # newline-delimited messages
-            messages: list[Any] = []
-            sizes: list[int] = []
-            for number, line in enumerate(lines, start=1):
-                try:
-                    messages.append(json.loads(line))
-                except ValueError as exc:
-                    messages.append(ValidationError(f"line {number}: not valid JSON ({exc})"))
-                sizes.append(len(line) if line.isascii() else len(line.encode()))
-            return messages, sizes, True
+            return _lines(lines, first), True
     try:
         document = json.loads(payload)
     except ValueError as exc:
         raise ValidationError(f"payload: not valid JSON ({exc})") from None
     messages, is_batch = unpack(document)
     if is_batch:
-        return messages, None, True
-    return messages, [len(payload) if payload.isascii() else len(payload.encode())], False
+        return ((message, None) for message in messages), True
+    size = len(payload) if payload.isascii() else len(payload.encode())
+    return [(messages[0], size)], False
+
+
+def _lines(lines: list[str], first: dict[str, Any]) -> Iterator[tuple[Any, int]]:
+    """Each line's message (or the error saying why it is none) and its size in bytes."""
+    for number, line in enumerate(lines, start=1):
+        message: Any
+        if number == 1:
+            message = first
+        else:
+            try:
+                message = json.loads(line)
+            except ValueError as exc:
+                message = ValidationError(f"line {number}: not valid JSON ({exc})")
+        yield message, len(line) if line.isascii() else len(line.encode())
 
 
 class Hub:
@@ -240,16 +254,15 @@ class Hub:
 
         Added in version 0.1.0.
         """
-        messages, sizes, is_batch = _unpack(payload)
+        messages, is_batch = _unpack(payload)
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
         options, cache = self.options, self._identity_cache
-        for index, message in enumerate(messages):
+        for index, (message, size) in enumerate(messages):
             try:
                 if isinstance(message, ValidationError):
                     raise message
-                size = None if sizes is None else sizes[index]
                 parsed.append(parse_message(message, options, now=now, size=size, cache=cache))
             except ValidationError as exc:
                 if not is_batch:

@@ -407,10 +407,18 @@ def check_timezone(value: object) -> str:
     Raises:
         ValidationError: Otherwise.
     """
+    if type(value) is str and value in _KNOWN_ZONES:  # most events name a zone seen before
+        return value
     if not isinstance(value, str):
         raise ValidationError(f"expected a time zone name, got {type(value).__name__}")
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"unknown time zone {value!r}") from None
+    if len(_KNOWN_ZONES) >= 4096:  # only zone names get here, but some file systems ignore case
+        _KNOWN_ZONES.clear()
+    _KNOWN_ZONES.add(value)
     return value
+
+
+_KNOWN_ZONES: set[str] = set()

@@ -49,7 +49,10 @@ _MONEY_FIELDS: Final = frozenset(
 )
 _STRING_FIELDS: Final = frozenset({"currency", "order_id", "checkout_id", "coupon"})
 _EMPTY: Final[Mapping[str, Any]] = types.MappingProxyType({})
-_IDENTIFYING_TRAITS: Final = (("email", "email"), ("phone", "phone"))
+_IDENTIFYING_TRAITS: Final = (
+    ("email", "email", "traits.email", "context.traits.email"),
+    ("phone", "phone", "traits.phone", "context.traits.phone"),
+)
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -367,7 +370,10 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
     if not context:
         return _EMPTY_CONTEXT
     errors = reader.errors
-    fields: dict[str, Any] = {}
+    # Fields as locals rather than a dict of keyword arguments: this runs once per event.
+    source = ip = locale = user_agent = timezone = agent = None
+    campaign = device = page = None
+    location: Location | None = None
     extra: dict[str, Any] = {}
     store_id: object = None
     store_key = ""
@@ -376,23 +382,36 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
             continue
         attribute = _CONTEXT_STRINGS.get(key)
         if attribute is not None:
-            fields[attribute] = _string(value, f"context.{key}", errors)
+            text = value if type(value) is str else _string(value, f"context.{key}", errors)
+            if attribute == "source":
+                source = text
+            elif attribute == "locale":
+                locale = text
+            elif attribute == "user_agent":
+                user_agent = text
+            else:
+                ip = text
         elif key in _CONTEXT_OBJECTS:
             if value is None:
                 continue
             if isinstance(value, dict):
-                fields[key] = value
+                if key == "page":
+                    page = value
+                elif key == "device":
+                    device = value
+                else:
+                    campaign = value
             else:
                 errors.append(f"context.{key}: expected an object, got {_kind(value)}")
         elif key == "timezone":
-            zone = _string(value, "context.timezone", errors)
+            zone = value if type(value) is str else _string(value, "context.timezone", errors)
             if zone is not None:
                 try:
-                    fields["timezone"] = check_timezone(zone)
+                    timezone = check_timezone(zone)
                 except ValidationError as exc:
                     errors.extend(f"context.timezone: {line}" for line in exc.errors)
         elif key == "location":
-            fields["location"] = _location(reader, value)
+            location = _location(reader, value)
         elif key in {"store_id", "storeId"}:
             store_id, store_key = value, key
         elif key == "store":
@@ -400,15 +419,24 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
                 store_id, store_key = value.get("id"), "store.id"
             extra[key] = value
         elif key == "agent":
-            agent = value.get("id") if isinstance(value, dict) else value
-            fields["agent"] = _id_value(agent, "context.agent", errors)
+            agent_id = value.get("id") if isinstance(value, dict) else value
+            agent = _id_value(agent_id, "context.agent", errors)
         else:
             extra[key] = value
-    if store_id is not None:
-        fields["store_id"] = _id_value(store_id, f"context.{store_key}", errors)
-    if extra:
-        fields["extra"] = extra
-    return Context(**fields)
+    return Context(
+        source=source,
+        store_id=None if store_id is None else _id_value(store_id, f"context.{store_key}", errors),
+        agent=agent,
+        campaign={} if campaign is None else campaign,
+        device={} if device is None else device,
+        location=location,
+        page={} if page is None else page,
+        ip=ip,
+        locale=locale,
+        timezone=timezone,
+        user_agent=user_agent,
+        extra=extra,
+    )
 
 
 def _number_error(value: object) -> str | None:
@@ -423,23 +451,35 @@ def _number_error(value: object) -> str | None:
     return None
 
 
+_MONEY, _QUANTITY, _PRODUCTS, _STRING = range(4)
+_PROPERTY_CHECKS: Final = {
+    **dict.fromkeys(_MONEY_FIELDS, _MONEY),
+    "quantity": _QUANTITY,
+    "products": _PRODUCTS,
+    **dict.fromkeys(_STRING_FIELDS, _STRING),
+}
+
+
 def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str]) -> None:
     """Type checks for the e-commerce fields omnikit computes with."""
+    checks = _PROPERTY_CHECKS
     for field, value in properties.items():
-        if value is None:
+        check = checks.get(field)
+        if check is None or value is None:
             continue
-        if field in _MONEY_FIELDS:
+        kind = type(value)
+        if check == _MONEY:
+            if kind is int or (kind is float and value - value == 0):
+                continue
             reason = _number_error(value)
             if reason is not None:
                 errors.append(f"properties.{field}: {reason}")
-        elif field == "quantity":
-            if isinstance(value, bool) or not isinstance(value, int | float):
+        elif check == _QUANTITY:
+            if kind is bool or not isinstance(value, int | float):
                 errors.append(f"properties.quantity: expected a number, got {value!r}")
-        elif field == "products":
+        elif check == _PRODUCTS:
             _check_products(value, errors)
-        elif field in _STRING_FIELDS and (
-            isinstance(value, bool) or not isinstance(value, str | int)
-        ):
+        elif kind is not str and (isinstance(value, bool) or not isinstance(value, str | int)):
             errors.append(f"properties.{field}: expected a string, got {_kind(value)}")
     if name == "Consent Updated":
         purpose = properties.get("purpose")
@@ -504,6 +544,9 @@ def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None
 def _unique(identities: list[Identity]) -> tuple[Identity, ...]:
     if len(identities) < 2:
         return tuple(identities)
+    if len(identities) == 2:
+        a, b = identities
+        return (a,) if a.kind == b.kind and a.value == b.value else (a, b)
     seen: set[tuple[str, str]] = set()
     out = []
     for identity in identities:
@@ -569,33 +612,51 @@ def parse_message(
     elif len(message_id) > 200:
         errors.append("messageId: longer than 200 characters")
 
-    user_id = _id_value(message.get("userId"), "userId", errors)
-    anonymous_id = _id_value(message.get("anonymousId"), "anonymousId", errors)
+    # Fast paths below (`type(x) is str`, `type(x) is dict`) skip a call for the usual,
+    # valid shapes; anything else takes the general check, which also words the errors.
+    raw_user = message.get("userId")
+    user_id = raw_user if type(raw_user) is str else _id_value(raw_user, "userId", errors)
+    raw_anonymous = message.get("anonymousId")
+    anonymous_id = (
+        raw_anonymous
+        if type(raw_anonymous) is str
+        else _id_value(raw_anonymous, "anonymousId", errors)
+    )
     if user_id is None and anonymous_id is None and not errors:
         errors.append("userId: either userId or anonymousId is required")
     reader.identity("user_id", user_id, "userId")
     reader.identity("anonymous_id", anonymous_id, "anonymousId")
 
-    context = _object(message, "context", errors)
-    properties = _object(message, "properties", errors)
-    top_traits = _object(message, "traits", errors)
+    context = message.get("context")
+    if type(context) is not dict:
+        context = _object(message, "context", errors)
+    properties = message.get("properties")
+    if type(properties) is not dict:
+        properties = _object(message, "properties", errors)
+    top_traits = message.get("traits")
+    if type(top_traits) is not dict:
+        top_traits = _object(message, "traits", errors)
     context_traits = context.get("traits")
     if context_traits is not None and not isinstance(context_traits, dict):
         errors.append(f"context.traits: expected an object, got {_kind(context_traits)}")
         context_traits = None
-    _object(message, "integrations", errors)
+    if message.get("integrations") is not None:
+        _object(message, "integrations", errors)
 
-    person_traits: dict[str, Any] = dict(context_traits or {})
+    is_identify = tp_type is TouchpointType.IDENTIFY
+    person_traits: dict[str, Any] = dict(context_traits) if context_traits else {}
     traits_path = "context.traits"
-    if tp_type is TouchpointType.IDENTIFY:
+    if is_identify:
         person_traits.update(top_traits)
         traits_path = "traits"
-    for field, kind_name in _IDENTIFYING_TRAITS:
-        if field in top_traits and tp_type is TouchpointType.IDENTIFY:
-            reader.identity(kind_name, top_traits[field], f"traits.{field}")
-        elif context_traits and field in context_traits:
-            reader.identity(kind_name, context_traits[field], f"context.traits.{field}")
-    _check_traits(reader, person_traits, traits_path)
+    if context_traits or (is_identify and top_traits):
+        for field, kind_name, top_path, context_path in _IDENTIFYING_TRAITS:
+            if is_identify and field in top_traits:
+                reader.identity(kind_name, top_traits[field], top_path)
+            elif context_traits and field in context_traits:
+                reader.identity(kind_name, context_traits[field], context_path)
+    if person_traits:
+        _check_traits(reader, person_traits, traits_path)
 
     device = context.get("device")
     if isinstance(device, dict):
@@ -631,7 +692,11 @@ def parse_message(
     name: str
     props: dict[str, Any] = dict(properties)
     if tp_type is TouchpointType.TRACK:
-        name = _string(message.get("event"), "event", errors, required=True) or ""
+        event = message.get("event")
+        if type(event) is str and event.strip():
+            name = event
+        else:
+            name = _string(event, "event", errors, required=True) or ""
         if len(name) > 200:
             errors.append("event: longer than 200 characters")
         _check_properties(name, props, errors)

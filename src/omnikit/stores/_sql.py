@@ -216,7 +216,9 @@ def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
         direction=Direction(data["direction"]),
         occurred_at=dt.datetime.fromisoformat(data["occurred_at"]),
         received_at=dt.datetime.fromisoformat(data["received_at"]),
-        identities=tuple(Identity.from_normalized(i["kind"], i["value"]) for i in data["identities"]),
+        identities=tuple(
+            Identity.from_normalized(i["kind"], i["value"]) for i in data["identities"]
+        ),
         properties=data["properties"],
         traits=data["traits"],
         context=Context(
