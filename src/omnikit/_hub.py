@@ -308,12 +308,16 @@ class Hub:
         return self._store.transaction()
 
     def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> None:
-        touchpoints.sort(key=event_key)
-        rules = self.rules
+        # Each event key is computed once: for the sort, then for the resolver.
+        unordered = [event_key(tp) for tp in touchpoints]
+        order = sorted(range(len(touchpoints)), key=unordered.__getitem__)
+        touchpoints[:] = [touchpoints[i] for i in order]  # in place: the caller reports this order
+        event_keys = [unordered[i] for i in order]
+        rules, blocked = self.rules, self._blocked
         keys: set[IdKey] = set()
-        linkable: dict[str, list[IdKey]] = {}
+        linkable: dict[str, tuple[IdKey, ...]] = {}
         for tp in touchpoints:
-            ids = linkable[tp.message_id] = _linkable(tp, rules, self._blocked)
+            ids = linkable[tp.message_id] = _linkable(tp, rules, blocked)
             keys.update(ids)
         rows = tx.identities(keys)
         owners = {row.owner for row in rows.values() if row.owner is not None}
@@ -335,8 +339,8 @@ class Hub:
             key_of=event_key,
             linkable=linkable,
         )
-        for tp in touchpoints:
-            resolver.add(tp)
+        for tp, key in zip(touchpoints, event_keys, strict=True):
+            resolver.add(tp, key)
         tx.apply(resolver.changes())
         for region, late in sorted(resolver.late_by_region().items()):
             self._replay(tx, region, late)

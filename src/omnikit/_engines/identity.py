@@ -136,14 +136,24 @@ class IdentityRules:
     def _ranks(self) -> dict[str, int]:
         return {kind: i for i, kind in enumerate(self.priority)}
 
+    @functools.cached_property
+    def _rank_keys(self) -> dict[str, tuple[int, str]]:
+        return {}
+
     def rank(self, kind: str) -> tuple[int, str]:
         """Sort key of *kind*: smaller is more trusted."""
-        rank = self._ranks.get(kind)
-        if rank is not None:
-            return (0, f"{rank:04d}")
-        if kind in WEAK_KINDS:
-            return (2, f"{WEAK_KINDS.index(kind):04d}")
-        return (1, kind)
+        found = self._rank_keys.get(kind)
+        if found is None:
+            rank = self._ranks.get(kind)
+            if rank is not None:
+                found = (0, f"{rank:04d}")
+            elif kind in WEAK_KINDS:
+                found = (2, f"{WEAK_KINDS.index(kind):04d}")
+            else:
+                found = (1, kind)
+            if len(self._rank_keys) < 1024:  # kinds are few; a flood of odd ones is not kept
+                self._rank_keys[kind] = found
+        return found
 
     def limit(self, kind: str) -> int | None:
         """The most values of *kind* one customer may hold."""
@@ -163,10 +173,18 @@ class IdentityRules:
         return Survivorship(self.source_priority)
 
 
-def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) -> list[IdKey]:
+def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) -> tuple[IdKey, ...]:
     """The touchpoint's identities that may link people, best first, without duplicates."""
+    identities = tp.identities
+    if len(identities) == 1:  # the usual case, without the list and the sort
+        identity = identities[0]
+        key = (identity.kind, identity.value)
+        blocked = cache.get(key)
+        if blocked is None:
+            blocked = cache[key] = rules.is_blocked(key)
+        return () if blocked else (key,)
     keys: list[IdKey] = []
-    for identity in tp.identities:
+    for identity in identities:
         key = (identity.kind, identity.value)
         blocked = cache.get(key)
         if blocked is None:
@@ -176,7 +194,7 @@ def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) ->
     if len(keys) > 1:
         rank = rules.rank
         keys.sort(key=lambda k: (rank(k[0]), k[1]))
-    return keys
+    return tuple(keys)
 
 
 class Resolver:
@@ -200,7 +218,7 @@ class Resolver:
         currency: str,
         detect_late: bool,
         key_of: Callable[[Touchpoint], EventKey],
-        linkable: Mapping[str, list[IdKey]] | None = None,
+        linkable: Mapping[str, Sequence[IdKey]] | None = None,
     ) -> None:
         self.rules = rules
         self.rows = rows
@@ -247,9 +265,10 @@ class Resolver:
 
     # -- the step ----------------------------------------------------------------------------
 
-    def add(self, tp: Touchpoint) -> None:
-        """Apply one touchpoint (the caller passes them in event-time order)."""
-        key = self.key_of(tp)
+    def add(self, tp: Touchpoint, key: EventKey | None = None) -> None:
+        """Apply one touchpoint (the caller passes them in event-time order, and maybe keys)."""
+        if key is None:
+            key = self.key_of(tp)
         ids = self._linkable.get(tp.message_id)
         if ids is None:
             ids = _linkable(tp, self.rules, self._blocked)
@@ -278,7 +297,7 @@ class Resolver:
         self.applied.append(tp)
         self.owners.append(owner)
 
-    def _attach_known(self, tp: Touchpoint, key: EventKey, ids: list[IdKey]) -> bool:
+    def _attach_known(self, tp: Touchpoint, key: EventKey, ids: Sequence[IdKey]) -> bool:
         """
         Attach *tp* if every identity it carries already belongs to one customer (most do).
 
@@ -288,15 +307,20 @@ class Resolver:
         first = rows.get(ids[0])
         if first is None or first.owner is None:
             return False
-        owner = self.customer(first.owner)
-        cluster = self.cluster(first.cluster)
-        for k in ids[1:]:
-            row = rows.get(k)
+        customer_alias, cluster_alias = self.customer_alias, self.cluster_alias
+        owner = first.owner
+        if owner in customer_alias:
+            owner = self.customer(owner)
+        cluster = first.cluster
+        if cluster in cluster_alias:
+            cluster = self.cluster(cluster)
+        for i in range(1, len(ids)):
+            row = rows.get(ids[i])
             if (
                 row is None
                 or row.owner is None
-                or self.customer(row.owner) != owner
-                or self.cluster(row.cluster) != cluster
+                or (row.owner != owner and self.customer(row.owner) != owner)
+                or (row.cluster != cluster and self.cluster(row.cluster) != cluster)
             ):
                 return False
         row_ = self.clusters[cluster]
@@ -360,7 +384,9 @@ class Resolver:
                     return True
         return False
 
-    def _resolve(self, tp: Touchpoint, key: EventKey, ids: list[IdKey], target: str | None) -> str:
+    def _resolve(
+        self, tp: Touchpoint, key: EventKey, ids: Sequence[IdKey], target: str | None
+    ) -> str:
         rows, customers = self.rows, self.customers
         matched: list[str] = []
         members: set[IdKey] = set()
@@ -401,7 +427,7 @@ class Resolver:
                 self.dirty_rows.add(k)
         return record.id
 
-    def _merge(self, tp: Touchpoint, matched: list[str], ids: list[IdKey]) -> CustomerRecord:
+    def _merge(self, tp: Touchpoint, matched: list[str], ids: Sequence[IdKey]) -> CustomerRecord:
         customers = self.customers
         sides = sorted((customers[c] for c in matched), key=lambda r: (r.first, r.id))
         survivor, absorbed = sides[0], sides[1:]

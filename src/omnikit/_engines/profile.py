@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from omnikit._models.consent import Consent, Preferences, QuietHours
 from omnikit._models.customers import ChannelStats, Customer, Stats
@@ -25,6 +25,7 @@ from omnikit.errors import ValidationError
 __all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+Entry: TypeAlias = tuple[Any, ...]
 _ONE_US = dt.timedelta(microseconds=1)
 
 PREFERENCE_TRAITS = ("preferred_channels", "language", "timezone", "quiet_hours")
@@ -59,15 +60,16 @@ class Survivorship:
         self._rank = {source: n - i for i, source in enumerate(source_priority)}
 
     def key(self, entry: Sequence[Any]) -> tuple[int, int, str]:
-        """Sort key of a stored trait entry `[value, at_us, message_id, source]`."""
+        """Sort key of a stored trait entry `(value, at_us, message_id, source)`."""
         return (self._rank.get(entry[3], 0), entry[1], entry[2])
 
 
 _LATEST = Survivorship()
+_CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
 
 
 def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Whether entry *a* (`[..., at_us, message_id, ...]` at 1 and 2) is newer than *b*."""
+    """Whether entry *a* (`(..., at_us, message_id, ...)` at 1 and 2) is newer than *b*."""
     return (a[1], a[2]) > (b[1], b[2])
 
 
@@ -97,12 +99,14 @@ class ProfileState:
     )
 
     def __init__(self) -> None:
-        # name -> [value, at_us, message_id, source]
-        self.traits: dict[str, list[Any]] = {}
-        # "channel|purpose" -> [granted, at_us, message_id, source, channel, purpose]
-        self.consents: dict[str, list[Any]] = {}
-        # field -> [value, at_us, message_id, explicit]  (explicit: 1 from traits, 0 from context)
-        self.prefs: dict[str, list[Any]] = {}
+        # Entries are tuples, never changed in place (copies share them): a tuple of plain values
+        # is soon untracked by the garbage collector, which then never scans it again.
+        # name -> (value, at_us, message_id, source)
+        self.traits: dict[str, Entry] = {}
+        # "channel|purpose" -> (granted, at_us, message_id, source, channel, purpose)
+        self.consents: dict[str, Entry] = {}
+        # field -> (value, at_us, message_id, explicit)  (explicit: 1 from traits, 0 from context)
+        self.prefs: dict[str, Entry] = {}
         self.first_us: int | None = None
         self.last_us: int | None = None
         self.count = 0
@@ -125,22 +129,23 @@ class ProfileState:
     ) -> None:
         """Fold one touchpoint (already validated) into the state."""
         mid = tp.message_id
-        source = tp.context.source or tp.channel
-        if tp.traits:
-            for name, value in tp.traits.items():
-                self._set_trait(name, [value, at_us, mid, source], survivorship)
-                if name in PREFERENCE_TRAITS:
-                    self._set_pref(name, [value, at_us, mid, 1])
         ctx = tp.context
+        if tp.traits:
+            source = ctx.source or tp.channel
+            for name, value in tp.traits.items():
+                self._set_trait(name, (value, at_us, mid, source), survivorship)
+                if name in PREFERENCE_TRAITS:
+                    self._set_pref(name, (value, at_us, mid, 1))
         if ctx.timezone:
-            self._set_pref("timezone", [ctx.timezone, at_us, mid, 0])
+            self._set_pref("timezone", (ctx.timezone, at_us, mid, 0))
         if ctx.locale:
-            self._set_pref("language", [ctx.locale, at_us, mid, 0])
-        for consent in consents_of(tp):
-            self._set_consent(consent, at_us)
+            self._set_pref("language", (ctx.locale, at_us, mid, 0))
+        name = tp.name
+        if ctx.extra or name in _CONSENT_EVENTS:  # no consent anywhere else: skip the search
+            for consent in consents_of(tp):
+                self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
             self._seen(tp.channel, at_us)
-        name = tp.name
         if name == "Order Completed":
             self.orders += 1
             amount = order_amount(tp.properties, ("revenue", "total"))
@@ -151,26 +156,26 @@ class ProfileState:
             amount = order_amount(tp.properties, ("total", "revenue"))
             _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
 
-    def _set_trait(self, name: str, entry: list[Any], survivorship: Survivorship) -> None:
+    def _set_trait(self, name: str, entry: Entry, survivorship: Survivorship) -> None:
         current = self.traits.get(name)
         if current is None or survivorship.key(entry) > survivorship.key(current):
             self.traits[name] = entry
 
-    def _set_pref(self, name: str, entry: list[Any]) -> None:
+    def _set_pref(self, name: str, entry: Entry) -> None:
         current = self.prefs.get(name)
         if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
             self.prefs[name] = entry
 
     def _set_consent(self, consent: Consent, at_us: int) -> None:
         key = f"{consent.channel or ''}|{consent.purpose}"
-        entry = [
+        entry = (
             consent.granted,
             at_us,
             consent.message_id or "",
             consent.source,
             consent.channel,
             consent.purpose,
-        ]
+        )
         current = self.consents.get(key)
         if current is None or _later(entry, current):
             self.consents[key] = entry
@@ -301,9 +306,9 @@ class ProfileState:
     def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
         """The state `to_json` produced."""
         new = cls()
-        new.traits = dict(data["traits"])
-        new.consents = dict(data["consents"])
-        new.prefs = dict(data["prefs"])
+        new.traits = {k: tuple(v) for k, v in data["traits"].items()}
+        new.consents = {k: tuple(v) for k, v in data["consents"].items()}
+        new.prefs = {k: tuple(v) for k, v in data["prefs"].items()}
         new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]

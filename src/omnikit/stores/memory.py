@@ -132,7 +132,9 @@ class MemoryStore:
         self._touchpoints: dict[str, Touchpoint] = {}
         self._owner: dict[str, str] = {}
         self._by_customer: dict[str, set[str]] = {}
-        self._identities: dict[IdKey, IdentityRow] = {}
+        # Identity rows as (owner, cluster) tuples: the garbage collector stops tracking a tuple
+        # of strings, and a store keeps one row per identifier ever seen.
+        self._identities: dict[IdKey, tuple[str | None, str]] = {}
         self._cluster_keys: dict[str, set[IdKey]] = {}
         self._customers: dict[str, CustomerRecord] = {}
         self._cluster_customers: dict[str, set[str]] = {}
@@ -179,9 +181,9 @@ class MemoryStore:
         """The customer that owns the identity *key*."""
         with self._lock:
             row = self._identities.get(key)
-            if row is None or row.owner is None:
+            if row is None or row[0] is None:
                 return None
-            record = self._customers.get(row.owner)
+            record = self._customers.get(row[0])
             return None if record is None else record.copy()
 
     def merges(self, customer_id: str) -> list[MergeRow]:
@@ -255,9 +257,9 @@ class MemoryStore:
             self._drop_customer(cid)
             for key in record.members:
                 row = self._identities.get(key)
-                if row is not None and row.owner == cid:
+                if row is not None and row[0] == cid:
                     journal.remove(self._identities, key)
-                    journal.discard_member(self._cluster_keys, row.cluster, key)
+                    journal.discard_member(self._cluster_keys, row[1], key)
                 for split in list(self._splits.get(key, ())):
                     journal.discard_member(self._splits, split.a, split)
                     journal.discard_member(self._splits, split.b, split)
@@ -316,8 +318,7 @@ class MemoryStore:
         journal = self._require_journal()
         for old, new in changes.relabel.items():
             for key in list(self._cluster_keys.get(old, ())):
-                row = self._identities[key]
-                journal.put(self._identities, key, IdentityRow(owner=row.owner, cluster=new))
+                journal.put(self._identities, key, (self._identities[key][0], new))
                 journal.add_member(self._cluster_keys, new, key)
             journal.remove(self._cluster_keys, old)
             for cid in list(self._cluster_customers.get(old, ())):
@@ -350,16 +351,20 @@ class MemoryStore:
                 journal.discard_member(self._alias_sources, target, source)
         for cid, record in changes.customers.items():
             old_record = self._customers.get(cid)
+            journal.put(self._customers, cid, record)  # the store owns what it is given
+            if old_record is not None and old_record.cluster == record.cluster:
+                continue  # most customers stay in their cluster
             if old_record is not None and old_record.cluster is not None:
                 journal.discard_member(self._cluster_customers, old_record.cluster, cid)
-            journal.put(self._customers, cid, record)  # the store owns what it is given
             if record.cluster is not None:
                 journal.add_member(self._cluster_customers, record.cluster, cid)
         for key, row in changes.identities.items():
             old_row = self._identities.get(key)
+            journal.put(self._identities, key, (row.owner, row.cluster))
+            if old_row is not None and old_row[1] == row.cluster:
+                continue
             if old_row is not None:
-                journal.discard_member(self._cluster_keys, old_row.cluster, key)
-            journal.put(self._identities, key, row)
+                journal.discard_member(self._cluster_keys, old_row[1], key)
             journal.add_member(self._cluster_keys, row.cluster, key)
         for cluster_id, cluster_row in changes.clusters.items():
             journal.put(self._clusters, cluster_id, cluster_row)
@@ -398,7 +403,7 @@ class _MemoryTransaction:
         for key in keys:
             row = table.get(key)
             if row is not None:
-                found[key] = IdentityRow(owner=row.owner, cluster=row.cluster)
+                found[key] = IdentityRow(owner=row[0], cluster=row[1])
         return found
 
     def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
