@@ -705,6 +705,29 @@ class RuleSet:
 
     # -- deciding ----------------------------------------------------------------------------
 
+    def matching(self, data: Mapping[str, Any], env: Env | None = None, *, indexed: bool = True) -> list[str]:
+        """
+        The ids of the rules whose condition holds, in priority order.
+
+        Only conditions: no windows, caps, groups or experiments (that is `decide()`). A
+        condition that raises counts as not holding.
+
+        Added in version 0.1.0.
+        """
+        env = env or Env(now=dt.datetime.now(dt.UTC))
+        event = data.get("event")
+        name = event.get("name") if isinstance(event, Mapping) else None
+        pool = self._candidates(name if isinstance(name, str) else None) if indexed else self._prepare()
+        truthy = _js.truthy
+        found = []
+        for item in pool:
+            try:
+                if truthy(item.run(data, env)):
+                    found.append(item.rule.id)
+            except Exception:  # noqa: BLE001, S112 - a broken rule doesn't hold
+                continue
+        return found
+
     def decide(
         self,
         data: Mapping[str, Any],
