@@ -32,7 +32,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from omnikit.rules import Env, Rule, RuleSet
 
@@ -72,7 +72,7 @@ class Atom:
         else:
             self.value = float(rng.randrange(20, 300, 10))
 
-    _PATHS = {
+    _PATHS: ClassVar[dict[str, tuple[str, ...]]] = {
         "event": ("event", "name"),
         "tier": ("customer", "traits", "tier"),
         "orders": ("customer", "stats", "orders"),
@@ -82,7 +82,7 @@ class Atom:
         "newsletter": ("customer", "traits", "newsletter"),
         "price": ("event", "properties", "price"),
     }
-    _OPS = {"orders": ">", "revenue": ">=", "price": "<"}
+    _OPS: ClassVar[dict[str, str]] = {"orders": ">", "revenue": ">=", "price": "<"}
 
     def path(self) -> str:
         return ".".join(self._PATHS[self.kind])
