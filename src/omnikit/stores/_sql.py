@@ -35,6 +35,7 @@ from omnikit.errors import StoreUnavailableError
 __all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries"]
 
 _CHUNK = 500
+_DOCUMENTS = 4096
 _MAX_ALIAS_HOPS = 64
 
 # Each migration is a list of statements, applied in order, once. Never edit a released one:
@@ -127,7 +128,7 @@ class Dialect:
 
     def dump(self, value: object) -> Any:
         """A JSON parameter."""
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _encode(value)
 
     def load(self, value: Any) -> Any:
         """A JSON column's value."""
@@ -136,6 +137,16 @@ class Dialect:
     def schema(self, statement: str) -> str:
         """A migration statement in this dialect."""
         return statement.replace("{jsontype}", self.json_type).replace("{big}", self.big_type)
+
+    @property
+    def text_documents(self) -> bool:
+        """Whether JSON columns are read back as text (which can key a cache of documents)."""
+        return self.json_type == "TEXT"
+
+
+# What `json.dumps(value, separators=(",", ":"), ensure_ascii=False)` does, without building
+# an encoder per call (it runs for every touchpoint and every changed customer).
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -262,6 +273,9 @@ class SQLQueries:
 
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
+        # (members, profile) JSON text -> what they decode to; see `_remember`.
+        self._documents: dict[tuple[str, str], tuple[frozenset[IdKey], ProfileState]] = {}
+        self._text_documents = dialect.text_documents
         q = dialect.sql
         self.q_seen = q("SELECT message_id FROM omnikit_touchpoints WHERE message_id IN ({in})")
         self.q_customer_by_id = q(
@@ -356,6 +370,16 @@ class SQLQueries:
 
     def _record(self, row: Sequence[Any]) -> CustomerRecord:
         cid, cluster, first_us, first_mid, members, profile = row
+        if type(members) is str and type(profile) is str:
+            known = self._documents.get((members, profile))
+            if known is not None:
+                return CustomerRecord(
+                    id=cid,
+                    cluster=cluster,
+                    first=(first_us, first_mid),
+                    members=set(known[0]),
+                    profile=known[1].copy(),
+                )
         return CustomerRecord(
             id=cid,
             cluster=cluster,
@@ -363,6 +387,20 @@ class SQLQueries:
             members={(k, v) for k, v in self.d.load(members)},
             profile=ProfileState.from_json(self.d.load(profile)),
         )
+
+    def _remember(self, members: str, profile: str, record: CustomerRecord) -> None:
+        """
+        Keep what the customer columns *members* and *profile* decode to, by their text.
+
+        Most customers an ingestion chunk reads were written by an earlier chunk: reading them
+        back is then a copy instead of decoding JSON. Keyed by the whole text, an entry stays
+        true whoever writes the row later, in this process or another.
+        """
+        documents = self._documents
+        if len(documents) >= _DOCUMENTS:
+            with contextlib.suppress(KeyError, RuntimeError):  # another thread evicted first
+                del documents[next(iter(documents))]
+        documents[(members, profile)] = (frozenset(record.members), record.profile.copy())
 
     def customers(self, cur: Cursor, ids: Collection[str]) -> dict[str, CustomerRecord]:
         found: dict[str, CustomerRecord] = {}
@@ -382,6 +420,9 @@ class SQLQueries:
         return found
 
     def splits(self, cur: Cursor, keys: Collection[IdKey]) -> list[SplitRow]:
+        cur.execute("SELECT 1 FROM omnikit_splits LIMIT 1")
+        if cur.fetchone() is None:  # unmerges are rare: most stores have no split to look for
+            return []
         found: set[SplitRow] = set()
         flat = sorted(keys)
         for chunk in _chunks(flat):
@@ -503,14 +544,11 @@ class SQLQueries:
     # -- writes ------------------------------------------------------------------------------
 
     def customer_params(self, record: CustomerRecord) -> list[Any]:
-        return [
-            record.id,
-            record.cluster,
-            record.first[0],
-            record.first[1],
-            self.d.dump(sorted([k, v] for k, v in record.members)),
-            self.d.dump(record.profile.to_json()),
-        ]
+        members = self.d.dump(sorted([k, v] for k, v in record.members))
+        profile = self.d.dump(record.profile.to_json())
+        if self._text_documents:
+            self._remember(members, profile, record)
+        return [record.id, record.cluster, record.first[0], record.first[1], members, profile]
 
     def touchpoint_params(self, tp: Touchpoint, owner: str) -> list[Any]:
         return [
