@@ -689,11 +689,12 @@ def _measure_node(node: Any, depth: int, max_depth: int, budget: list[int]) -> i
     """The depth below *node*, which is at *depth*; *budget* is how many values may follow."""
     if isinstance(node, list):
         children: Any = node
-    elif len(node) == 1:
-        ((_, values),) = node.items()
-        children = values if isinstance(values, list) else (values,)
     else:
         children = node.values()
+        if len(children) == 1:
+            for values in children:
+                if isinstance(values, list):  # an operation's arguments: part of it
+                    children = values
     budget[0] -= len(children)
     if budget[0] < 0:
         raise _TooBigError
