@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 import omnikit
 from _postgres import running_postgres
 from omnikit.stores import Store, open_store
+from omnikit.testing import FrozenClock
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
@@ -58,20 +59,6 @@ def _store(store_url: str) -> Iterator[Store]:
 @pytest.fixture(name="clock")
 def _clock() -> FrozenClock:
     return FrozenClock(T0)
-
-
-class FrozenClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture(name="hub")
