@@ -116,10 +116,22 @@ def _evaluate(logic: Any, data: Any, run: _Run) -> Any:
             if form is not None:
                 return form(values, data, run)
         # Arguments first, as json-logic-js: an error inside them wins over an unknown name.
-        arguments = [
-            _evaluate(value, data, run) if isinstance(value, (dict, list)) else value
-            for value in values
-        ]
+        # (One or two arguments are the common case: spelled out, they skip a frame.)
+        count = len(values)
+        if count == 2:
+            first, second = values
+            arguments = [
+                _evaluate(first, data, run) if isinstance(first, (dict, list)) else first,
+                _evaluate(second, data, run) if isinstance(second, (dict, list)) else second,
+            ]
+        elif count == 1:
+            first = values[0]
+            arguments = [_evaluate(first, data, run) if isinstance(first, (dict, list)) else first]
+        else:
+            arguments = [
+                _evaluate(value, data, run) if isinstance(value, (dict, list)) else value
+                for value in values
+            ]
         if operation is None:
             raise _UnknownOperationError(operator, logic)
         return operation(arguments, data, run)
