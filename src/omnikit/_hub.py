@@ -22,7 +22,7 @@ from omnikit._engines.records import (
     IdKey,
     SplitRow,
 )
-from omnikit._engines.segment import IngestOptions, parse_message, unpack
+from omnikit._engines.segment import IngestOptions, ReadCache, parse_message, unpack
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
@@ -181,7 +181,7 @@ class Hub:
         self.batch_size = batch_size
         self.converter: cattrs.Converter = make_converter()
         self._blocked: dict[IdKey, bool] = {}
-        self._identity_cache: dict[tuple[str, object], Identity | str] = {}
+        self._read_cache = ReadCache()
         self._closed = False
 
     @classmethod
@@ -258,7 +258,7 @@ class Hub:
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
-        options, cache = self.options, self._identity_cache
+        options, cache = self.options, self._read_cache
         for index, (message, size) in enumerate(messages):
             try:
                 if isinstance(message, ValidationError):
@@ -314,10 +314,9 @@ class Hub:
         touchpoints[:] = [touchpoints[i] for i in order]  # in place: the caller reports this order
         event_keys = [unordered[i] for i in order]
         rules, blocked = self.rules, self._blocked
+        linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
         keys: set[IdKey] = set()
-        linkable: dict[str, tuple[IdKey, ...]] = {}
-        for tp in touchpoints:
-            ids = linkable[tp.message_id] = _linkable(tp, rules, blocked)
+        for ids in linkable:
             keys.update(ids)
         rows = tx.identities(keys)
         owners = {row.owner for row in rows.values() if row.owner is not None}
@@ -337,10 +336,9 @@ class Hub:
             currency=self.currency,
             detect_late=True,
             key_of=event_key,
-            linkable=linkable,
         )
-        for tp, key in zip(touchpoints, event_keys, strict=True):
-            resolver.add(tp, key)
+        for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
+            resolver.add(tp, key, ids)
         tx.apply(resolver.changes())
         for region, late in sorted(resolver.late_by_region().items()):
             self._replay(tx, region, late)

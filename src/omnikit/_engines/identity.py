@@ -218,7 +218,6 @@ class Resolver:
         currency: str,
         detect_late: bool,
         key_of: Callable[[Touchpoint], EventKey],
-        linkable: Mapping[str, Sequence[IdKey]] | None = None,
     ) -> None:
         self.rules = rules
         self.rows = rows
@@ -245,7 +244,6 @@ class Resolver:
         self.late: list[tuple[Touchpoint, str]] = []
         self.replay: set[str] = set()
         self._blocked: dict[IdKey, bool] = {}
-        self._linkable = linkable or {}
 
     # -- union-find over clusters and customers ----------------------------------------------
 
@@ -265,11 +263,17 @@ class Resolver:
 
     # -- the step ----------------------------------------------------------------------------
 
-    def add(self, tp: Touchpoint, key: EventKey | None = None) -> None:
-        """Apply one touchpoint (the caller passes them in event-time order, and maybe keys)."""
+    def add(
+        self, tp: Touchpoint, key: EventKey | None = None, ids: Sequence[IdKey] | None = None
+    ) -> None:
+        """
+        Apply one touchpoint; the caller passes them in event-time order.
+
+        A caller that already has the touchpoint's event key and linkable identities passes
+        them.
+        """
         if key is None:
             key = self.key_of(tp)
-        ids = self._linkable.get(tp.message_id)
         if ids is None:
             ids = _linkable(tp, self.rules, self._blocked)
         rows = self.rows

@@ -24,7 +24,7 @@ from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint
 from omnikit.converters import parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
-__all__ = ["IngestOptions", "derive_message_id", "parse_message", "unpack"]
+__all__ = ["IngestOptions", "ReadCache", "derive_message_id", "parse_message", "unpack"]
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
@@ -222,6 +222,26 @@ def _id_value(value: object, field: str, errors: list[str]) -> str | None:
 
 
 _CACHE_LIMIT = 1 << 17
+
+
+class ReadCache:
+    """
+    What `parse_message` keeps between messages; a hub keeps one.
+
+    Attributes:
+        identities: Each identifier read, by kind and raw value: its `Identity`, or why it is
+            not valid.
+        tuples: The tuples of identities touchpoints carry, by the `id()`s of their members,
+            so that the touchpoints of one person share a tuple instead of each holding its
+            own (a store keeps them all). A tuple keeps its members alive, so the ids in its
+            key are not reused while it is kept.
+    """
+
+    __slots__ = ("identities", "tuples")
+
+    def __init__(self) -> None:
+        self.identities: dict[tuple[str, object], Identity | str] = {}
+        self.tuples: dict[object, tuple[Identity, ...]] = {}
 
 
 class _Reader:
@@ -541,6 +561,21 @@ def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None
             )
 
 
+def _carried(identities: list[Identity], cache: ReadCache | None) -> tuple[Identity, ...]:
+    """The identities a touchpoint carries, without duplicates, in a tuple shared if seen."""
+    if not identities or cache is None:
+        return _unique(identities)
+    key: object = id(identities[0]) if len(identities) == 1 else tuple(map(id, identities))
+    found = cache.tuples.get(key)
+    if found is None:
+        found = _unique(identities)
+        if len(found) == len(identities):  # it holds every object its key names
+            if len(cache.tuples) >= _CACHE_LIMIT:
+                cache.tuples.clear()
+            cache.tuples[key] = found
+    return found
+
+
 def _unique(identities: list[Identity]) -> tuple[Identity, ...]:
     if len(identities) < 2:
         return tuple(identities)
@@ -563,7 +598,7 @@ def parse_message(
     *,
     now: dt.datetime,
     size: int | None = None,
-    cache: dict[tuple[str, object], Identity | str] | None = None,
+    cache: ReadCache | None = None,
 ) -> Touchpoint:
     """
     Read one Segment Spec message into a `Touchpoint`.
@@ -574,8 +609,7 @@ def parse_message(
         now: The time to use when the message carries none.
         size: Its size in bytes when it was read from JSON text (then it holds only JSON
             values); otherwise it is measured (and Python values are converted).
-        cache: Identities already read, by kind and raw value; the caller keeps it between
-            messages.
+        cache: What was read before; the caller keeps it between messages.
 
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
@@ -593,7 +627,7 @@ def parse_message(
             f"message is {size} bytes, over the {options.max_message_bytes}-byte limit"
         )
 
-    reader = _Reader(options, {} if cache is None else cache)
+    reader = _Reader(options, {} if cache is None else cache.identities)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
@@ -746,7 +780,7 @@ def parse_message(
         direction=direction,
         occurred_at=occurred_at,
         received_at=received_at,
-        identities=_unique(reader.identities),
+        identities=_carried(reader.identities, cache),
         properties=props,
         traits=person_traits,
         context=ctx,

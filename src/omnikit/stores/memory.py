@@ -420,6 +420,8 @@ class _MemoryTransaction:
 
     def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
         table = self._store._splits  # noqa: SLF001
+        if not table:  # unmerges are rare: most stores have no split to look for
+            return []
         found: set[SplitRow] = set()
         for key in keys:
             found.update(table.get(key, ()))
