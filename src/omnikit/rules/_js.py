@@ -1,4 +1,3 @@
-# Copyright (c) 2026 The omnikit developers. Licensed under the MIT License.
 """
 JavaScript value semantics over JSON-shaped Python values.
 

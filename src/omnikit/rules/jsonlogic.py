@@ -1,4 +1,3 @@
-# Copyright (c) 2026 The omnikit developers. Licensed under the MIT License.
 """
 JsonLogic rules, evaluated exactly as the reference implementation evaluates them.
 
