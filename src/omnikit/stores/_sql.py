@@ -12,11 +12,12 @@ import contextlib
 import datetime as dt
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-from omnikit._engines.profile import ProfileState, to_us
+from omnikit._engines.profile import Frozen, ProfileState, to_us
 from omnikit._engines.records import (
     Changes,
     ClusterRow,
@@ -32,7 +33,7 @@ from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint
 from omnikit.converters import default_converter
 from omnikit.errors import StoreUnavailableError
 
-__all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries"]
+__all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries", "touchpoint_text"]
 
 _CHUNK = 500
 _DOCUMENTS = 4096
@@ -144,9 +145,41 @@ class Dialect:
         return self.json_type == "TEXT"
 
 
-# What `json.dumps(value, separators=(",", ":"), ensure_ascii=False)` does, without building
-# an encoder per call (it runs for every touchpoint and every changed customer).
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_quote = json.encoder.encode_basestring  # what `_encode` writes a string as
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_c_encode: Any = (
+    None
+    if _make_c_encoder is None
+    else _make_c_encoder(  # the arguments `JSONEncoder.iterencode` passes, but the markers
+        None,
+        _ENCODER.default,
+        _quote,
+        _ENCODER.indent,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        _ENCODER.sort_keys,
+        _ENCODER.skipkeys,
+        _ENCODER.allow_nan,
+    )
+)
+
+
+def _encode(value: object) -> str:
+    """
+    What `json.dumps(value, separators=(",", ":"), ensure_ascii=False)` returns.
+
+    It runs for every touchpoint and every changed customer, so it calls the C encoder that
+    `json.dumps` ends in, built once. Built without the record of the objects being encoded
+    (which is how `json.dumps` finds a cycle), it ends a cycle with RecursionError: then
+    the standard encoder runs and raises what `json.dumps` raises.
+    """
+    if _c_encode is None:  # pragma: no cover - CPython has it
+        return _ENCODER.encode(value)
+    try:
+        return "".join(_c_encode(value, 0))
+    except RecursionError:
+        return _ENCODER.encode(value)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -215,6 +248,68 @@ def touchpoint_json(tp: Touchpoint) -> dict[str, Any]:
     }
 
 
+def _value(value: object) -> str:
+    """*value* as JSON, as `_encode` writes it."""
+    if type(value) is str:
+        return _quote(value)
+    return "null" if value is None else _encode(value)
+
+
+def _object(value: object) -> str:
+    """A mapping as JSON, as `_encode` writes it."""
+    return "{}" if type(value) is dict and not value else _encode(value)
+
+
+def touchpoint_text(tp: Touchpoint) -> str:
+    """
+    `touchpoint_json(tp)` as JSON text, exactly as `Dialect.dump` writes it.
+
+    Put together from pieces because it runs once per ingested event: only the free-form
+    parts (properties, traits, context objects) go through the encoder. A test checks it
+    against `touchpoint_json`.
+    """
+    ctx = tp.context
+    location = ctx.location
+    identities = ",".join(
+        [f'{{"kind":{_value(i.kind)},"value":{_value(i.value)}}}' for i in tp.identities]
+    )
+    place = (
+        "null"
+        if location is None
+        else _encode(
+            {
+                "latitude": location.latitude,
+                "longitude": location.longitude,
+                "city": location.city,
+                "region": location.region,
+                "country": location.country,
+                "postal_code": location.postal_code,
+            }
+        )
+    )
+    source, store_id, agent, ip = ctx.source, ctx.store_id, ctx.agent, ctx.ip
+    locale, timezone, user_agent = ctx.locale, ctx.timezone, ctx.user_agent
+    return (
+        f'{{"message_id":{_value(tp.message_id)},"type":{_value(tp.type.value)},'
+        f'"name":{_value(tp.name)},"channel":{_value(tp.channel)},'
+        f'"direction":{_value(tp.direction.value)},'
+        f'"occurred_at":{_value(tp.occurred_at.isoformat())},'
+        f'"received_at":{_value(tp.received_at.isoformat())},'
+        f'"identities":[{identities}],"properties":{_object(tp.properties)},'
+        f'"traits":{_object(tp.traits)},'
+        f'"context":{{"source":{"null" if source is None else _value(source)},'
+        f'"store_id":{"null" if store_id is None else _value(store_id)},'
+        f'"agent":{"null" if agent is None else _value(agent)},'
+        f'"campaign":{_object(ctx.campaign)},"device":{_object(ctx.device)},'
+        f'"location":{place},"page":{_object(ctx.page)},'
+        f'"ip":{"null" if ip is None else _value(ip)},'
+        f'"locale":{"null" if locale is None else _value(locale)},'
+        f'"timezone":{"null" if timezone is None else _value(timezone)},'
+        f'"user_agent":{"null" if user_agent is None else _value(user_agent)},'
+        f'"extra":{_object(ctx.extra)}}}}}'
+    )
+
+
 def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
     """The touchpoint `touchpoint_json` stored (trusted data: it was validated on the way in)."""
     ctx = data["context"]
@@ -274,8 +369,11 @@ class SQLQueries:
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
         # (members, profile) JSON text -> what they decode to; see `_remember`.
-        self._documents: dict[tuple[str, str], tuple[frozenset[IdKey], ProfileState]] = {}
+        self._documents: OrderedDict[tuple[str, str], tuple[tuple[IdKey, ...], Frozen]] = (
+            OrderedDict()
+        )
         self._text_documents = dialect.text_documents
+        self._plain_dump = type(dialect).dump is Dialect.dump  # then `touchpoint_text` applies
         q = dialect.sql
         self.q_seen = q("SELECT message_id FROM omnikit_touchpoints WHERE message_id IN ({in})")
         self.q_customer_by_id = q(
@@ -378,7 +476,7 @@ class SQLQueries:
                     cluster=cluster,
                     first=(first_us, first_mid),
                     members=set(known[0]),
-                    profile=known[1].copy(),
+                    profile=ProfileState.thaw(known[1]),
                 )
         return CustomerRecord(
             id=cid,
@@ -394,13 +492,14 @@ class SQLQueries:
 
         Most customers an ingestion chunk reads were written by an earlier chunk: reading them
         back is then a copy instead of decoding JSON. Keyed by the whole text, an entry stays
-        true whoever writes the row later, in this process or another.
+        true whoever writes the row later, in this process or another. Entries are tuples of
+        plain values, which the garbage collector soon stops tracking, oldest evicted first.
         """
         documents = self._documents
         if len(documents) >= _DOCUMENTS:
-            with contextlib.suppress(KeyError, RuntimeError):  # another thread evicted first
-                del documents[next(iter(documents))]
-        documents[(members, profile)] = (frozenset(record.members), record.profile.copy())
+            with contextlib.suppress(KeyError):  # another thread evicted it first
+                documents.popitem(last=False)
+        documents[(members, profile)] = (tuple(record.members), record.profile.freeze())
 
     def customers(self, cur: Cursor, ids: Collection[str]) -> dict[str, CustomerRecord]:
         found: dict[str, CustomerRecord] = {}
@@ -543,24 +642,26 @@ class SQLQueries:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def customer_params(self, record: CustomerRecord) -> list[Any]:
-        members = self.d.dump(sorted([k, v] for k, v in record.members))
+    def customer_params(self, record: CustomerRecord) -> tuple[Any, ...]:
+        members = self.d.dump(sorted(record.members))  # pairs are written as arrays
         profile = self.d.dump(record.profile.to_json())
         if self._text_documents:
             self._remember(members, profile, record)
-        return [record.id, record.cluster, record.first[0], record.first[1], members, profile]
+        return (record.id, record.cluster, record.first[0], record.first[1], members, profile)
 
-    def touchpoint_params(self, tp: Touchpoint, owner: str) -> list[Any]:
-        return [
+    def touchpoint_params(self, tp: Touchpoint, owner: str) -> tuple[Any, ...]:
+        return (
             tp.message_id,
             owner,
             to_us(tp.occurred_at),
             tp.channel,
             tp.name,
-            self.d.dump(touchpoint_json(tp)),
-        ]
+            touchpoint_text(tp) if self._plain_dump else self.d.dump(touchpoint_json(tp)),
+        )
 
     def apply(self, cur: Cursor, changes: Changes) -> None:
+        # The large parameter lists are generators of tuples: each row is built as the driver
+        # binds it and dropped right after, instead of a transaction's worth living at once.
         run: Callable[[str, Iterable[Sequence[Any]]], Any] = cur.executemany
         for old, new in changes.relabel.items():
             for sql in (self.u_relabel_ids, self.u_relabel_customers, self.u_relabel_merges):
@@ -579,27 +680,27 @@ class SQLQueries:
         if changes.customers:
             run(
                 self.i_customer,
-                [self.customer_params(r) for _, r in sorted(changes.customers.items())],
+                (self.customer_params(r) for _, r in sorted(changes.customers.items())),
             )
         if changes.identities:
             run(
                 self.i_identity,
-                [
-                    [k, v, row.owner, row.cluster]
+                (
+                    (k, v, row.owner, row.cluster)
                     for (k, v), row in sorted(changes.identities.items())
-                ],
+                ),
             )
         if changes.clusters:
             run(
                 self.i_cluster,
-                [[c.id, c.max[0], c.max[1], c.size] for _, c in sorted(changes.clusters.items())],
+                ((c.id, c.max[0], c.max[1], c.size) for _, c in sorted(changes.clusters.items())),
             )
         if changes.aliases:
             run(self.i_alias, sorted([s, t] for s, t in changes.aliases.items()))
         if changes.new_touchpoints:
             run(
                 self.i_touchpoint,
-                [self.touchpoint_params(tp, owner) for tp, owner in changes.new_touchpoints],
+                (self.touchpoint_params(tp, owner) for tp, owner in changes.new_touchpoints),
             )
         if changes.touchpoint_owners:
             run(

@@ -1,0 +1,166 @@
+"""The ingestion fast paths agree with the plain code they stand in for."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import omnikit
+from omnikit._engines.profile import ProfileState
+from omnikit.stores._sql import _encode, touchpoint_json, touchpoint_text
+from omnikit.stores.memory import MemoryStore, _MemoryTransaction
+from strategies import chunked, streams
+
+texts = st.text(max_size=6) | st.sampled_from(['"', "\\", "\n\x00\x1f", "ção", "\u2028", "\ud800"])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | texts,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.tuples(children, children)
+        | st.dictionaries(
+            texts | st.integers(0, 3) | st.none() | st.booleans(), children, max_size=3
+        )
+    ),
+    max_leaves=10,
+)
+objects = st.dictionaries(texts, json_values, max_size=3)
+moments = st.datetimes(
+    min_value=dt.datetime(1900, 1, 1), timezones=st.sampled_from([dt.UTC, dt.timezone.min])
+)
+maybe_text = st.none() | texts
+touchpoints = st.builds(
+    omnikit.Touchpoint,
+    message_id=texts,
+    type=st.sampled_from(omnikit.TouchpointType),
+    name=texts,
+    channel=texts,
+    direction=st.sampled_from(omnikit.Direction),
+    occurred_at=moments,
+    received_at=moments,
+    identities=st.lists(
+        st.builds(omnikit.Identity.from_normalized, st.just("user_id"), texts), max_size=3
+    ).map(tuple),
+    properties=objects,
+    traits=objects,
+    context=st.builds(
+        omnikit.Context,
+        source=maybe_text,
+        store_id=maybe_text,
+        agent=maybe_text,
+        campaign=objects,
+        device=objects,
+        location=st.none()
+        | st.builds(
+            omnikit.Location,
+            latitude=st.none() | st.floats(-90, 90),
+            longitude=st.none() | st.floats(-180, 180),
+            city=maybe_text,
+            postal_code=maybe_text,
+        ),
+        page=objects,
+        ip=maybe_text,
+        locale=maybe_text,
+        timezone=maybe_text,
+        user_agent=maybe_text,
+        extra=objects,
+    ),
+)
+
+
+@given(value=json_values)
+def test_the_encoder_writes_what_json_dumps_writes(value: Any) -> None:
+    """`_encode` is `json.dumps` with compact separators and UTF-8 text, byte for byte."""
+    assert json.dumps(value, separators=(",", ":"), ensure_ascii=False) == _encode(value)
+
+
+def test_the_encoder_reports_a_cycle_as_json_dumps_does() -> None:
+    """A cycle is a ValueError, as from `json.dumps`, not a RecursionError."""
+    cycle: dict[str, Any] = {}
+    cycle["self"] = cycle
+
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        _encode({"a": [cycle]})
+
+
+@given(tp=touchpoints)
+def test_touchpoint_text_is_the_encoded_touchpoint_json(tp: omnikit.Touchpoint) -> None:
+    """The touchpoint JSON SQL stores write, put together from pieces, is the plain encoding."""
+    assert _encode(touchpoint_json(tp)) == touchpoint_text(tp)
+
+
+@given(tps=st.lists(touchpoints, max_size=6))
+def test_a_thawed_profile_is_the_frozen_one(tps: list[omnikit.Touchpoint]) -> None:
+    """`ProfileState.thaw(state.freeze())` has the same content, and changes independently."""
+    state = ProfileState()
+    for n, tp in enumerate(tps):
+        with contextlib.suppress(Exception):  # generated orders may carry no valid amount
+            state.apply(tp, n)
+    before = _encode(state.to_json())
+
+    thawed = ProfileState.thaw(state.freeze())
+    for n, tp in enumerate(tps):
+        with contextlib.suppress(Exception):
+            thawed.apply(tp, n + 100)
+
+    assert before == _encode(state.to_json())
+    assert before == _encode(ProfileState.thaw(state.freeze()).to_json())
+
+
+class _BoomError(Exception):
+    pass
+
+
+class _FailingStore(MemoryStore):
+    """A memory store whose transactions fail at the end, after every write, when told to."""
+
+    failing = False
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        with super().transaction() as tx:
+            yield tx
+            if self.failing:
+                raise _BoomError
+
+
+def _tables(store: MemoryStore) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, table in vars(store).items():
+        if isinstance(table, dict):
+            out[name] = {
+                k: (
+                    set(v)
+                    if isinstance(v, set)
+                    else (v, _encode(v.profile.to_json()), set(v.members))
+                    if hasattr(v, "profile")
+                    else v
+                )
+                for k, v in table.items()
+            }
+    return out
+
+
+@given(data=st.data(), first=streams(max_size=15), second=streams(max_size=15))
+def test_a_failed_ingestion_leaves_the_memory_store_as_it_was(
+    data: st.DataObject, first: list[dict[str, Any]], second: list[dict[str, Any]]
+) -> None:
+    """Whatever a transaction wrote (merges and replays included) is undone when it fails."""
+    store = _FailingStore()
+    hub = omnikit.Hub(store)
+    for batch in data.draw(chunked(first)):
+        hub.ingest({"batch": batch})
+    before = _tables(store)
+    store.failing = True
+    renamed = [{**m, "messageId": f"x{m['messageId']}"} for m in second]
+
+    with pytest.raises(_BoomError):
+        hub.ingest({"batch": first[: len(first) // 2] + renamed})
+
+    assert before == _tables(store)
