@@ -1,24 +1,104 @@
 """
-Turning a condition into something fast to run.
+Turning conditions into Python functions: generated once, compiled once, run many times.
 
 `compile_condition(node, operations)` returns a function `run(data, env)` giving the
-condition's JavaScript value; `truthy()` of it decides a rule. Operations outside JsonLogic are
-called as `operations[name](env, *arguments)`.
+condition's JavaScript value, exactly as `jsonlogic.apply()` gives it (coercions, errors and
+limits included); `truthy()` of it decides a rule. `compile_many(nodes, operations)` returns
+one function evaluating many conditions against the same data, which reads each data path
+once. Operations outside JsonLogic are called as `operations[name](env, *arguments)`.
+
+How it is done, as attrs generates `__init__`: the condition is written back as JsonLogic
+(the form `apply()` runs), walked once, and turned into the source of a Python function made
+only of fixed templates and generated names. Every value that comes from a rule (strings,
+numbers, lists, objects, paths, operation names) is a constant in the function's namespace
+(`_c0`, `_c1`, ...) and never part of the source text, so rule text is never run as code.
+
+The generated code mirrors the interpreter step by step, with fast paths where types are
+known: a comparison with a literal is a plain Python comparison when the other side has the
+type the literal has, `and`/`or` are Python conditional expressions that keep JsonLogic's
+deciding operand, and data paths are read up front with dictionary lookups. Anything
+unusual takes the interpreter's own helpers, so the answer is the same.
+
+Where the interpreter counts work (`max_work`), that is, in conditions that iterate
+(`map`, `filter`, ...), `merge` or look for `missing` keys, the generated code counts it in
+the same places. Other conditions cannot reach the limit: they do at most one unit of work
+per node, and a condition has far fewer nodes than the limit. Conditions nested deeper than
+Python's parser likes, and any that fail to compile, are run by the interpreter.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import Any
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, NoReturn, Protocol, TypeVar, overload
 
-from omnikit.rules import jsonlogic
+from omnikit.errors import OmnikitError, RuleError, RuleLimitError
+from omnikit.rules import _js, jsonlogic
 from omnikit.rules._ast import Node, to_jsonlogic
+from omnikit.rules._js import UNDEFINED
+from omnikit.rules.jsonlogic import (
+    _FORMS,
+    _OPERATIONS,
+    _exported,
+    _measure,
+    _operation_table,
+    _Run,
+    _unknown_operation,
+    _UnknownOperationError,
+)
 
-__all__ = ["Compiled", "bind", "compile_condition"]
+__all__ = [
+    "Compiled",
+    "CompiledMany",
+    "bind",
+    "compile_condition",
+    "compile_many",
+    "generated_source",
+]
+
+_T = TypeVar("_T")
 
 Compiled = Callable[[Any, Any], Any]
 """A compiled condition: `run(data, env) -> value`."""
+
+
+class CompiledMany(Protocol):
+    """
+    Compiled conditions: `run(data, env) -> (held, failed)`.
+
+    *held* lists the indices of the conditions whose value is truthy, ascending; *failed*
+    pairs the index of each condition that raised with its exception. Given a third
+    argument, a sequence with an item per condition, *held* lists those items instead
+    (`run(data, env, ids)` lists the ids of the conditions that hold).
+    """
+
+    @overload
+    def __call__(self, data: Any, env: Any, /) -> tuple[list[int], list[tuple[int, Exception]]]: ...
+
+    @overload
+    def __call__(
+        self, data: Any, env: Any, out: Sequence[_T], /
+    ) -> tuple[list[_T], list[tuple[int, Exception]]]: ...
+
+
+_LIMITS: Final = jsonlogic.apply.__kwdefaults__ or {}
+_MAX_DEPTH: Final[int] = _LIMITS.get("max_depth", 64)
+_MAX_SIZE: Final[int] = _LIMITS.get("max_size", 10_000)
+_MAX_WORK: Final[int] = _LIMITS.get("max_work", 1_000_000)
+
+_MAX_COMPILED_DEPTH: Final = 24
+"""Conditions nested deeper run in the interpreter: Python's parser limits nesting."""
+
+_EXACT: Final = float(_js.MAX_EXACT_INTEGER)
+
+_ITERATING: Final = frozenset({"map", "filter", "reduce", "all", "none", "some"})
+_COUNTED: Final = frozenset({"merge", "missing", "missing_some"})
+"""Plain operations whose work depends on the data: conditions with them count work."""
+_COMPARISONS: Final = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_EQUALITIES: Final = frozenset({"==", "!=", "===", "!=="})
+_SHAREABLE: Final = _EQUALITIES | frozenset(_COMPARISONS) | {"in"}
+"""Operations whose value is a `bool` made of their arguments' values only."""
 
 
 def bind(operations: Mapping[str, Callable[..., Any]], env: Any) -> dict[str, Callable[..., Any]]:
@@ -26,13 +106,913 @@ def bind(operations: Mapping[str, Callable[..., Any]], env: Any) -> dict[str, Ca
     return {name: functools.partial(fn, env) for name, fn in operations.items()}
 
 
-def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) -> Compiled:
-    """
-    A function that evaluates *node* on `(data, env)` exactly as `jsonlogic.apply()` would.
+# --- what generated code calls ------------------------------------------------------------
 
-    Added in version 0.1.0.
+
+class _State:
     """
-    logic = to_jsonlogic(node)
+    What one evaluation of a condition carries where it counts work or can make `undefined`.
+
+    The work left, and whether JavaScript's `undefined` has been made (then the result and
+    custom operations' arguments are exported, as apply() does). It has the attributes of
+    the interpreter's run that `log` and `merge` use.
+    """
+
+    __slots__ = ("undefined_seen", "work")
+
+    def __init__(self) -> None:
+        self.work = _MAX_WORK
+        self.undefined_seen = False
+
+
+def _out_of_work() -> NoReturn:
+    raise RuleLimitError("rule evaluation exceeded its work limit (max_work)")
+
+
+def _spend(state: _State, units: int) -> None:
+    state.work -= units
+    if state.work < 0:
+        _out_of_work()
+
+
+def _spend_on(state: _State, items: Any) -> Any:
+    """*items*, after paying for walking them when they are an array (as `_scope` does)."""
+    if isinstance(items, list):
+        state.work -= len(items)
+        if state.work < 0:
+            _out_of_work()
+    return items
+
+
+def _undefined(state: _State) -> Any:
+    state.undefined_seen = True
+    return UNDEFINED
+
+
+def _finish(state: _State, value: Any) -> Any:
+    return _exported(value, {}) if state.undefined_seen else value
+
+
+def _property_or_none(value: Any, key: str) -> Any:
+    found = _js.property_of(value, key)
+    return None if found is UNDEFINED else found
+
+
+def _property_or(value: Any, key: str, default: Any) -> Any:
+    found = _js.property_of(value, key)
+    return default if found is UNDEFINED else found
+
+
+def _walk(value: Any, keys: tuple[str, ...], default: Any) -> Any:
+    for key in keys:
+        value = value.get(key, UNDEFINED) if type(value) is dict else _js.property_of(value, key)
+        if value is UNDEFINED:
+            return default
+    return value
+
+
+def _or_default(value: Any, default: Any) -> Any:
+    """A path's value (`UNDEFINED` when absent) or *default*, as `var` has it."""
+    if value is UNDEFINED:
+        return None if default is UNDEFINED else default
+    return value
+
+
+_VAR: Final[Callable[..., Any]] = _OPERATIONS["var"]
+
+
+def _var(data: Any, *arguments: Any) -> Any:
+    return _VAR(list(arguments), data, None)
+
+
+def _in_list(needle: Any, haystack: list[Any]) -> bool:
+    strict_equals = _js.strict_equals
+    return any(strict_equals(needle, item) for item in haystack)
+
+
+def _map(items: Any, body: Any, env: Any, state: _State) -> Any:
+    if not isinstance(items, list):
+        return []
+    return [body(item, env, state) for item in items]
+
+
+def _map_without_logic(items: Any, state: _State) -> Any:
+    if not isinstance(items, list):
+        return []
+    state.undefined_seen = True
+    return [UNDEFINED] * len(items)
+
+
+def _filter(items: Any, body: Any, env: Any, state: _State) -> Any:
+    if not isinstance(items, list):
+        return []
+    return [item for item in items if body(item, env, state)]
+
+
+def _reduce(items: Any, accumulator: Any, body: Any, env: Any, state: _State) -> Any:
+    if not isinstance(items, list):
+        return accumulator
+    for item in items:
+        accumulator = body({"current": item, "accumulator": accumulator}, env, state)
+    return accumulator
+
+
+def _reduce_without_logic(items: Any, accumulator: Any, state: _State) -> Any:
+    if not isinstance(items, list):
+        return accumulator
+    state.undefined_seen = True
+    return UNDEFINED if items else accumulator
+
+
+def _all(items: Any, body: Any, env: Any, state: _State) -> bool:
+    if not isinstance(items, list) or not items:
+        return False
+    return all(body(item, env, state) for item in items)
+
+
+def _none(items: Any, body: Any, env: Any, state: _State) -> bool:
+    if not isinstance(items, list) or not items:
+        return True
+    return not any(body(item, env, state) for item in items)
+
+
+def _some(items: Any, body: Any, env: Any, state: _State) -> bool:
+    if not isinstance(items, list) or not items:
+        return False
+    return any(body(item, env, state) for item in items)
+
+
+def _custom(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A custom operation as apply() wraps it: foreign exceptions become `RuleError`."""
+
+    def call(env: Any, *arguments: Any) -> Any:
+        try:
+            return fn(env, *arguments)
+        except OmnikitError:
+            raise
+        except Exception as exc:
+            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+
+    return call
+
+
+def _custom_exporting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A custom operation in a condition that can make `undefined`: it gets `null` instead."""
+
+    def call(state: _State, env: Any, *arguments: Any) -> Any:
+        if state.undefined_seen:
+            seen: dict[int, Any] = {}
+            arguments = tuple(_exported(argument, seen) for argument in arguments)
+        try:
+            return fn(env, *arguments)
+        except OmnikitError:
+            raise
+        except Exception as exc:
+            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+
+    return call
+
+
+class _Delegate:
+    """
+    `missing` and `missing_some` of one condition, which may run logic found in the data.
+
+    Keys that are plain values are looked up here; logic found in the data is run by the
+    interpreter, with this evaluation's work and `undefined` carried over.
+    """
+
+    __slots__ = ("depth", "operations", "var_replaced")
+
+    def __init__(self, operations: Mapping[str, Callable[..., Any]], depth: int) -> None:
+        self.operations = operations
+        self.depth = depth
+        self.var_replaced = "var" in operations
+
+    def run(self, name: str, arguments: list[Any], data: Any, env: Any, state: _State) -> Any:
+        table = _operation_table(bind(self.operations, env)) if self.operations else _OPERATIONS
+        run = _Run(
+            table,
+            depth=self.depth,
+            max_depth=_MAX_DEPTH,
+            max_size=_MAX_SIZE,
+            max_work=state.work,
+        )
+        run.undefined_seen = state.undefined_seen
+        try:
+            return _OPERATIONS[name](arguments, data, run)
+        finally:
+            state.work = run.work
+            state.undefined_seen = run.undefined_seen
+
+    def missing(self, state: _State, env: Any, data: Any, *arguments: Any) -> Any:
+        keys = arguments[0] if arguments and isinstance(arguments[0], list) else arguments
+        if self.var_replaced or any(isinstance(key, (dict, list)) for key in keys):
+            return self.run("missing", list(arguments), data, env, state)
+        _spend(state, len(keys))
+        missing = []
+        for key in keys:
+            value = _VAR([key], data, None)
+            if value is None or (isinstance(value, str) and not value):
+                missing.append(key)
+        return missing
+
+    def missing_some(self, state: _State, env: Any, data: Any, *arguments: Any) -> Any:
+        return self.run("missing_some", list(arguments), data, env, state)
+
+
+class _Raiser:
+    """An unknown operation: evaluating its arguments, then raising as apply() would."""
+
+    __slots__ = ("logic", "node", "operator")
+
+    def __init__(self, operator: str, node: Any, logic: Any) -> None:
+        self.operator = operator
+        self.node = node
+        self.logic = logic
+
+    def __call__(self, *_arguments: Any) -> NoReturn:
+        raise _unknown_operation(_UnknownOperationError(self.operator, self.node), self.logic)
+
+
+def _too_deep(exc: RecursionError) -> RuleLimitError:
+    error = RuleLimitError("rule evaluation nested too deeply for Python's stack")
+    error.__cause__ = exc
+    return error
+
+
+def _failure(logic: Any, exc: Exception) -> Exception:
+    """The exception apply() would raise where evaluation raised *exc*."""
+    if isinstance(exc, _UnknownOperationError):
+        error: Exception = _unknown_operation(exc, logic)
+        error.__suppress_context__ = True
+        return error
+    if isinstance(exc, RecursionError):
+        return _too_deep(exc)
+    return exc
+
+
+_RUNTIME: Final[dict[str, Any]] = {
+    "_U": UNDEFINED,
+    "_truthy": _js.truthy,
+    "_leq": _js.loose_equals,
+    "_seq": _js.strict_equals,
+    "_lt": _js.less_than,
+    "_le": _js.less_than_or_equal,
+    "_gt": _js.greater_than,
+    "_ge": _js.greater_than_or_equal,
+    "_prop": _js.property_of,
+    "_propn": _property_or_none,
+    "_propd": _property_or,
+    "_walk": _walk,
+    "_ordef": _or_default,
+    "_var": _var,
+    "_in_list": _in_list,
+    "_spend": _spend,
+    "_spend_on": _spend_on,
+    "_undefined": _undefined,
+    "_finish": _finish,
+    "_State": _State,
+    "_map": _map,
+    "_map_u": _map_without_logic,
+    "_filter": _filter,
+    "_reduce": _reduce,
+    "_reduce_u": _reduce_without_logic,
+    "_all": _all,
+    "_none": _none,
+    "_some": _some,
+    "_too_deep": _too_deep,
+    "_failure": _failure,
+    "_Unknown": _UnknownOperationError,
+}
+"""Helpers under fixed names; generated names (`_c0`, `_x0`, ...) never clash with them."""
+
+
+# --- reading a condition -----------------------------------------------------------------
+
+
+def _operation(logic: Any) -> tuple[str, list[Any]] | None:
+    """The operator and argument list of *logic*, if it is an operation."""
+    if isinstance(logic, dict) and len(logic) == 1:
+        ((operator, values),) = logic.items()
+        return operator, values if isinstance(values, list) else [values]
+    return None
+
+
+class _Needs:
+    """What a condition needs from its generated code besides plain expressions."""
+
+    __slots__ = ("counts", "undefined")
+
+    def __init__(self, logic: Any, operations: Mapping[str, Any]) -> None:
+        self.counts = False
+        self.undefined = False
+        stack = [logic]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+                continue
+            found = _operation(node)
+            if found is None:
+                continue
+            operator, values = found
+            stack.extend(values)
+            if operator in _FORMS:
+                if operator in _ITERATING:
+                    self.counts = True
+                    if operator in {"map", "reduce"} and len(values) < 2:
+                        self.undefined = True
+                elif operator in {"and", "or"} and not values:
+                    self.undefined = True
+            elif operator in operations or operator not in _OPERATIONS:
+                continue
+            elif operator in _COUNTED:
+                self.counts = True
+                self.undefined |= operator != "merge"  # logic found in the data
+            elif operator == "log":
+                self.undefined = True
+
+    @property
+    def state(self) -> bool:
+        """Whether the generated code carries a `_State`."""
+        return self.counts or self.undefined
+
+
+# --- generating code ---------------------------------------------------------------------
+
+_ANY: Final = 0
+_BOOL: Final = 1
+"""The expression is always a Python `bool`."""
+_CONST: Final = 2
+"""The expression is a constant's name; its value is known."""
+
+
+class _Expr:
+    """Python source for one JsonLogic value, and what is known about it."""
+
+    __slots__ = ("code", "kind", "simple", "value")
+
+    def __init__(
+        self, code: str, kind: int = _ANY, *, simple: bool = False, value: Any = None
+    ) -> None:
+        self.code = code
+        self.kind = kind
+        self.simple = simple
+        """The code is a name: reading it twice costs nothing and changes nothing."""
+        self.value = value
+
+
+class _Scope:
+    """Where code is generated: the data's name, and what the condition needs."""
+
+    __slots__ = ("counts", "data", "top", "undefined")
+
+    def __init__(self, data: str, *, top: bool, counts: bool, undefined: bool) -> None:
+        self.data = data
+        self.top = top
+        """*data* is the condition's data, whose paths are read up front."""
+        self.counts = counts
+        self.undefined = undefined
+
+
+class _Path:
+    """
+    A data path read up front: a node of the tree of keys the conditions read.
+
+    Its value is in `_rN`, `None` when absent; a reader that needs to tell absent from
+    `null` reads `_uN`, `_U` when absent. (Further keys read the same from either.)
+    """
+
+    __slots__ = ("children", "index", "key", "parent", "raw", "value")
+
+    def __init__(self, parent: _Path | None, key: str, index: int) -> None:
+        self.parent = parent
+        self.key = key
+        self.index = index
+        self.children: dict[str, _Path] = {}
+        self.raw = False
+        self.value = False
+
+    @property
+    def name(self) -> str:
+        """The local that further keys read from."""
+        if self.parent is None:
+            return "data"
+        return f"_u{self.index}" if self.raw else f"_r{self.index}"
+
+
+class _Generator:
+    """
+    Python source for conditions, with the namespace it runs in.
+
+    Temporaries: generated code stores a value in `_t` and reads it back before anything
+    else is evaluated (`f(_t) if g(_t := value) else h(_t)`), so one name serves all.
+    """
+
+    def __init__(self, operations: Mapping[str, Callable[..., Any]]) -> None:
+        self.operations = operations
+        self.namespace: dict[str, Any] = dict(_RUNTIME)
+        self.functions: list[str] = []
+        self.root = _Path(None, "", 0)
+        self._paths: dict[tuple[str, ...], _Path] = {}
+        self._reads: dict[str, _Path] = {}
+        self._flags: dict[str, str] = {}
+        self._constants: dict[tuple[type, Any], str] = {}
+        self._customs: dict[tuple[str, bool], str] = {}
+        self._plain: dict[str, str] = {}
+        self._count = 0
+        # Comparisons several conditions make, computed once up front (see `share()`).
+        self._shared: set[str] = set()
+        self._atoms: dict[str, str] = {}
+        self._atom_lines: list[str] = []
+        # Per condition: the JsonLogic object (for error paths) and its helpers.
+        self.logic: Any = None
+        self.delegate: str | None = None
+
+    def begin(self, logic: Any) -> None:
+        """Start generating a condition."""
+        self.logic = logic
+        self.delegate = None
+
+    def end(self, depth: int) -> None:
+        """Finish a condition *depth* deep: make the helpers it asked for."""
+        if self.delegate is not None:
+            self.namespace[self.delegate] = _Delegate(self.operations, depth)
+
+    # -- comparisons made once ------------------------------------------------------------
+
+    def share(self, plans: Sequence[_Plan]) -> None:
+        """
+        Find the comparisons the conditions make on the data, to make each once, up front.
+
+        Only pure ones: `var` reads and literals compared with `==`, `<`, `in`, ... (no custom
+        operation, nothing counted). Conditions of a rule set share many of them, and they
+        are cheap; computing one that a condition would have skipped changes nothing but
+        time. If one raises, the call falls back to evaluating each condition on its own,
+        which raises where it should.
+        """
+        counts: dict[str, int] = {}
+        for plan in plans:
+            if plan.fallback or plan.needs.counts:
+                continue
+            stack = [plan.logic]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, list):
+                    stack.extend(node)
+                    continue
+                found = _operation(node)
+                if found is None:
+                    continue
+                operator, values = found
+                stack.extend(values)
+                if operator in _SHAREABLE and self.pure(node):
+                    key = _key(node)
+                    counts[key] = counts.get(key, 0) + 1
+        self._shared = set(counts)
+
+    def pure(self, logic: Any) -> bool:
+        """Whether *logic* reads data and compares only: no effects, nothing but a value."""
+        if isinstance(logic, list):
+            return all(_scalar(item) for item in logic)
+        found = _operation(logic)
+        if found is None:
+            return _scalar(logic)
+        operator, values = found
+        if operator in self.operations:
+            return False
+        if operator == "var":
+            return len(values) <= 2 and all(_scalar(value) for value in values)
+        if operator in _SHAREABLE or operator in {"!", "!!", "and", "or", "if", "?:"}:
+            return all(self.pure(value) for value in values)
+        return False
+
+    def atom_lines(self) -> list[str]:
+        """Statements computing types of paths and shared comparisons, after the reads."""
+        return [*self._flags.values(), *self._atom_lines]
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def name(self, prefix: str, value: Any) -> str:
+        """A fresh generated name for *value* in the namespace."""
+        name = f"{prefix}{self._count}"
+        self._count += 1
+        self.namespace[name] = value
+        return name
+
+    def constant(self, value: Any) -> _Expr:
+        """A value of the rule, as a constant of the namespace."""
+        if type(value) in {str, int, float, bool} or value is None:
+            key: tuple[type, Any] = (type(value), repr(value))
+            name = self._constants.get(key)
+            if name is None:
+                name = self._constants[key] = self.name("_c", value)
+        else:  # objects keep their identity, as apply() returns the rule's own
+            name = self.name("_c", value)
+        return _Expr(name, _CONST, simple=True, value=value)
+
+    def plain(self, operator: str) -> str:
+        """The interpreter's own function for a plain operation."""
+        name = self._plain.get(operator)
+        if name is None:
+            name = self._plain[operator] = self.name("_p", _OPERATIONS[operator])
+        return name
+
+    def custom(self, operator: str, *, exporting: bool) -> str:
+        key = (operator, exporting)
+        name = self._customs.get(key)
+        if name is None:
+            fn = self.operations[operator]
+            wrapper = _custom_exporting(operator, fn) if exporting else _custom(operator, fn)
+            name = self._customs[key] = self.name("_x", wrapper)
+        return name
+
+    def path(self, keys: Sequence[str], *, raw: bool) -> str:
+        """The local that holds the value at *keys*, read up front from the top data."""
+        node = self.root
+        for index in range(len(keys)):
+            here = tuple(keys[: index + 1])
+            child = self._paths.get(here)
+            if child is None:
+                child = self._paths[here] = _Path(node, keys[index], len(self._paths))
+                node.children[keys[index]] = child
+            node = child
+        name = f"_u{node.index}" if raw else f"_r{node.index}"
+        if raw:
+            node.raw = True
+        else:
+            node.value = True
+        self._reads[name] = node
+        return name
+
+    def prologue(self) -> list[str]:
+        """Statements reading every path up front: `_rN` is the value, `_U` or `None` if absent."""
+        lines: list[str] = []
+        stack = list(reversed(self.root.children.values()))
+        while stack:
+            node = stack.pop()
+            parent = node.parent.name if node.parent is not None else "data"
+            key = self.constant(node.key).code
+            index = node.index
+            if node.raw:
+                lines.append(
+                    f"_u{index} = {parent}.get({key}, _U) if type({parent}) is dict "
+                    f"else _prop({parent}, {key})"
+                )
+                if node.value:
+                    lines.append(f"_r{index} = None if _u{index} is _U else _u{index}")
+            else:
+                lines.append(
+                    f"_r{index} = {parent}.get({key}) if type({parent}) is dict "
+                    f"else _propn({parent}, {key})"
+                )
+            stack.extend(reversed(node.children.values()))
+        return lines
+
+    # -- truthiness ------------------------------------------------------------------------
+
+    def test(self, logic: Any, scope: _Scope) -> str:
+        """A Python expression that is `truthy()` of *logic*'s value: a `bool`."""
+        found = _operation(logic)
+        if found is not None and found[0] in _FORMS:
+            operator, values = found
+            code = None
+            if operator in {"and", "or"} and values:
+                joiner = " and " if operator == "and" else " or "
+                code = "(" + joiner.join(self.test(value, scope) for value in values) + ")"
+            elif operator in {"if", "?:"} and values:
+                code = self.branches(values, scope, test=True)
+            if code is not None:
+                return self.charge(code, scope)
+        return self.truth(self.value(logic, scope))
+
+    def truth(self, expr: _Expr) -> str:
+        if expr.kind == _BOOL:
+            return expr.code
+        if expr.kind == _CONST:
+            try:
+                return "True" if _js.truthy(expr.value) else "False"
+            except OmnikitError:  # pragma: no cover - truthy() never raises
+                pass
+        return f"_truthy({expr.code})"
+
+    def charge(self, code: str, scope: _Scope, units: int = 1) -> str:
+        """*code*, paying for its evaluation first where work is counted."""
+        if not scope.counts:
+            return code
+        return f"(_spend(_st, {units}) or {code})"
+
+    # -- values ------------------------------------------------------------------------------
+
+    def value(self, logic: Any, scope: _Scope) -> _Expr:
+        """Python source for the value of *logic*."""
+        if isinstance(logic, list):
+            items = [self.value(item, scope).code for item in logic]
+            code = "[" + ", ".join(items) + "]"
+            return _Expr(self.charge(code, scope, len(logic)) if logic else code)
+        found = _operation(logic)
+        if found is None:
+            return self.constant(logic)
+        operator, values = found
+        if operator in _FORMS:
+            expr = self.form(operator, values, scope)
+        elif operator in self.operations:
+            args = [self.value(value, scope).code for value in values]
+            if scope.undefined:
+                fn = self.custom(operator, exporting=True)
+                expr = _Expr(f"{fn}(_st, env{''.join(', ' + a for a in args)})")
+            else:
+                fn = self.custom(operator, exporting=False)
+                expr = _Expr(f"{fn}(env{''.join(', ' + a for a in args)})")
+        elif operator in _OPERATIONS:
+            expr = self.operation(operator, values, scope, logic)
+        else:
+            raiser = self.name("_e", _Raiser(operator, logic, self.logic))
+            args = [self.value(value, scope).code for value in values]
+            expr = _Expr(f"{raiser}({', '.join(args)})")
+        if scope.counts:
+            return _Expr(self.charge(expr.code, scope), _BOOL if expr.kind == _BOOL else _ANY)
+        return expr
+
+    def guard(self, expr: _Expr, kind: str) -> tuple[str, str]:
+        """
+        A test that *expr* is exactly a `str`, a `bool` or a number, and how to read it after.
+
+        A number is an `int` or a `float`. For a path read up front, the test is a flag
+        computed once, with it.
+        """
+        path = self._reads.get(expr.code)
+        if path is not None:
+            flag = f"{expr.code}_{kind[0]}"
+            if flag not in self._flags:
+                read = expr.code
+                self._flags[flag] = (
+                    f"{flag} = (_t := type({read})) is int or _t is float"
+                    if kind == "number"
+                    else f"{flag} = type({read}) is {kind}"
+                )
+            return flag, expr.code
+        first, then = self.simple(expr)
+        if kind == "number":
+            return f"type({first}) is int or type({then}) is float", then
+        return f"type({first}) is {kind}", then
+
+    def simple(self, expr: _Expr) -> tuple[str, str]:
+        """How to evaluate *expr* once and how to read it after: `(first, then)`."""
+        if expr.simple:
+            return expr.code, expr.code
+        return f"(_t := {expr.code})", "_t"
+
+    # -- special forms -------------------------------------------------------------------------
+
+    def form(self, operator: str, values: list[Any], scope: _Scope) -> _Expr:
+        if operator in {"if", "?:"}:
+            if not values:
+                return self.constant(None)
+            code = self.branches(values, scope, test=False)
+            return _Expr(code)
+        if operator in {"and", "or"}:
+            return self.junction(operator, values, scope)
+        return self.iterating(operator, values, scope)
+
+    def branches(self, values: list[Any], scope: _Scope, *, test: bool) -> str:
+        def part(logic: Any) -> str:
+            return self.test(logic, scope) if test else self.value(logic, scope).code
+
+        count = len(values)
+        pairs = [(values[index], values[index + 1]) for index in range(0, count - 1, 2)]
+        tail = part(values[-1]) if count % 2 else ("False" if test else self.constant(None).code)
+        code = [f"{part(then)} if {self.test(condition, scope)} else " for condition, then in pairs]
+        return "(" + "".join(code) + tail + ")"
+
+    def junction(self, operator: str, values: list[Any], scope: _Scope) -> _Expr:
+        if not values:
+            return _Expr("_undefined(_st)")
+        exprs = [self.value(value, scope) for value in values]
+        if len(exprs) == 1:
+            return exprs[0]
+        if all(expr.kind == _BOOL for expr in exprs):
+            joiner = " and " if operator == "and" else " or "
+            return _Expr("(" + joiner.join(expr.code for expr in exprs) + ")", _BOOL)
+        code = exprs[-1].code
+        for expr in reversed(exprs[:-1]):
+            first, then = self.simple(expr)
+            if expr.kind == _BOOL:
+                check = first
+            elif expr.kind == _CONST:
+                check = self.truth(expr)
+            else:
+                check = f"_truthy({first})"
+            if operator == "and":
+                code = f"({code} if {check} else {then})"
+            else:
+                code = f"({then} if {check} else {code})"
+        return _Expr(code)
+
+    def iterating(self, operator: str, values: list[Any], scope: _Scope) -> _Expr:
+        items = self.value(values[0], scope).code if values else "_U"
+        items = f"_spend_on(_st, {items})"
+        has_logic = len(values) > 1
+        if operator in {"map", "reduce"} and not has_logic:
+            if operator == "map":
+                return _Expr(f"_map_u({items}, _st)")
+            initial = self.value(values[2], scope).code if len(values) > 2 else "None"
+            return _Expr(f"_reduce_u({items}, {initial}, _st)")
+        test = operator not in {"map", "reduce"}
+        body = self.body(values[1] if has_logic else UNDEFINED, scope, test=test)
+        if operator == "reduce":
+            initial = self.value(values[2], scope).code if len(values) > 2 else "None"
+            return _Expr(f"_reduce({items}, {initial}, {body}, env, _st)")
+        kind = _BOOL if operator in {"all", "none", "some"} else _ANY
+        return _Expr(f"_{operator}({items}, {body}, env, _st)", kind)
+
+    def body(self, logic: Any, outer: _Scope, *, test: bool) -> str:
+        """A function `(item, env, state)` giving *logic* on an item: an iterating body."""
+        scope = _Scope("_d", top=False, counts=outer.counts, undefined=outer.undefined)
+        name = self.name("_b", None)
+        if logic is UNDEFINED:
+            code = "False" if test else "_U"
+        elif test:
+            code = self.test(logic, scope)
+        else:
+            code = self.value(logic, scope).code
+        self.functions.append(f"def {name}(_d, env, _st):\n    return {code}\n")
+        del self.namespace[name]  # the def makes it
+        return name
+
+    # -- plain operations ----------------------------------------------------------------------
+
+    def operation(self, operator: str, values: list[Any], scope: _Scope, logic: Any) -> _Expr:
+        if (
+            self._shared
+            and operator in _SHAREABLE
+            and scope.top
+            and not scope.counts
+            and self.pure(logic)
+        ):
+            key = _key(logic)
+            if key in self._shared:
+                name = self._atoms.get(key)
+                if name is None:
+                    self._shared.discard(key)  # to generate its code now
+                    code = self.operation(operator, values, scope, logic).code
+                    self._shared.add(key)
+                    name = self._atoms[key] = f"_a{len(self._atoms)}"
+                    self._atom_lines.append(f"{name} = {code}")
+                return _Expr(name, _BOOL, simple=True)
+        args = [self.value(value, scope) for value in values]
+        inline = None
+        if operator == "var":
+            inline = self.var(args, scope)
+        elif operator in _EQUALITIES and len(args) == 2:
+            inline = self.equality(operator, args[0], args[1])
+        elif operator in _COMPARISONS and len(args) == 2:
+            inline = self.comparison(operator, args[0], args[1])
+        elif operator in {"!", "!!"} and len(args) == 1:
+            truth = self.truth(args[0])
+            inline = _Expr(f"(not {truth})" if operator == "!" else truth, _BOOL)
+        elif operator == "in" and len(args) == 2 and not scope.counts:
+            inline = self.membership(values[1], args[0])
+        if inline is not None:
+            return inline
+        codes = ", ".join(arg.code for arg in args)
+        if operator == "var":
+            return _Expr(f"_var({scope.data}, {codes})")
+        if operator in {"missing", "missing_some"}:
+            if self.delegate is None:
+                self.delegate = self.name("_m", None)
+            return _Expr(f"{self.delegate}.{operator}(_st, env, {scope.data}, {codes})")
+        kind = _BOOL if operator in _EQUALITIES or operator in _COMPARISONS else _ANY
+        kind = _BOOL if operator in {"!", "!!", "in"} else kind
+        state = "_st" if operator in {"log", "merge"} else "None"
+        return _Expr(f"{self.plain(operator)}([{codes}], None, {state})", kind)
+
+    def var(self, args: list[_Expr], scope: _Scope) -> _Expr | None:
+        if len(args) > 2 or (args and args[0].kind != _CONST):
+            return None
+        path = args[0].value if args else None
+        default = args[1] if len(args) > 1 else None
+        if path is None or path == "":
+            if default is not None and default.kind != _CONST:
+                return _Expr(f"({default.code}, {scope.data})[1]")
+            return _Expr(scope.data, simple=True)
+        if type(path) not in {str, int, float, bool}:
+            return None
+        keys = _js.to_string(path).split(".")
+        fixed = default is None or default.kind == _CONST
+        none = default is None or default.value is None
+        if scope.top:
+            if fixed and none:
+                return _Expr(self.path(keys, raw=False), simple=True)
+            local = self.path(keys, raw=True)
+            if fixed and default is not None:
+                return _Expr(f"({default.code} if {local} is _U else {local})")
+            assert default is not None  # noqa: S101 - for mypy: not fixed means given
+            return _Expr(f"_ordef({local}, {default.code})")
+        if not fixed:
+            return None
+        fallback = "None" if default is None else default.code
+        data = scope.data
+        if len(keys) == 1:
+            key = self.constant(keys[0]).code
+            if default is None:
+                return _Expr(
+                    f"({data}.get({key}) if type({data}) is dict else _propn({data}, {key}))"
+                )
+            return _Expr(
+                f"({data}.get({key}, {fallback}) if type({data}) is dict "
+                f"else _propd({data}, {key}, {fallback}))"
+            )
+        return _Expr(f"_walk({data}, {self.constant(tuple(keys)).code}, {fallback})")
+
+    def equality(self, operator: str, left: _Expr, right: _Expr) -> _Expr:
+        strict = operator in {"===", "!=="}
+        negate = operator in {"!=", "!=="}
+        helper = "_seq" if strict else "_leq"
+        code = None
+        for value, other, literal_left in ((right, left, False), (left, right, True)):
+            if value.kind != _CONST:
+                continue
+            literal = value.value
+            if literal is None:
+                first, then = self.simple(other)
+                code = f"({first} is None)" if strict else f"({first} is None or {then} is _U)"
+            elif type(literal) is bool and strict:
+                code = f"({self.simple(other)[0]} is {value.code})"
+            elif type(literal) in {str, bool} or _plain_number(literal):
+                kind = "number" if _plain_number(literal) else type(literal).__name__
+                test, then = self.guard(other, kind)
+                args = f"{value.code}, {then}" if literal_left else f"{then}, {value.code}"
+                same = "is" if kind == "bool" else "=="
+                code = f"(({then} {same} {value.code}) if {test} else {helper}({args}))"
+            if code is not None:
+                break
+        if code is None:
+            code = f"{helper}({left.code}, {right.code})"
+        return _Expr(f"(not {code})" if negate else code, _BOOL)
+
+    def comparison(self, operator: str, left: _Expr, right: _Expr) -> _Expr:
+        helper = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}[operator]
+        symbol = _COMPARISONS[operator]
+        for value, other, literal_left in ((right, left, False), (left, right, True)):
+            if value.kind != _CONST or not _plain_number(value.value):
+                continue
+            test, then = self.guard(other, "number")
+            pair = (value.code, then) if literal_left else (then, value.code)
+            return _Expr(
+                f"(({pair[0]} {symbol} {pair[1]}) if {test} else {helper}({pair[0]}, {pair[1]}))",
+                _BOOL,
+            )
+        return _Expr(f"{helper}({left.code}, {right.code})", _BOOL)
+
+    def membership(self, haystack: Any, needle: _Expr) -> _Expr | None:
+        """`in` a literal array of strings: a set lookup for a string needle."""
+        if not (
+            isinstance(haystack, list) and haystack and all(type(item) is str for item in haystack)
+        ):
+            return None
+        strings = self.constant(frozenset(haystack)).code
+        items = self.constant(list(haystack)).code
+        test, then = self.guard(needle, "str")
+        return _Expr(f"(({then} in {strings}) if {test} else _in_list({then}, {items}))", _BOOL)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or type(value) in {str, int, float, bool}
+
+
+def _key(logic: Any) -> str:
+    """What tells pure logic apart: its JSON (`1`, `1.0` and `true` differ)."""
+    return json.dumps(logic)
+
+
+def _plain_number(value: Any) -> bool:
+    """A number whose comparisons Python and JavaScript agree on, with any int or float."""
+    return type(value) in {int, float} and -_EXACT < value < _EXACT
+
+
+# --- putting functions together ---------------------------------------------------------------
+
+
+class _Plan:
+    """One condition of a batch: how it is run."""
+
+    __slots__ = ("depth", "fallback", "logic", "needs")
+
+    def __init__(self, node: Node, operations: Mapping[str, Any]) -> None:
+        self.logic = to_jsonlogic(node)
+        self.fallback = False
+        self.depth = 0
+        try:
+            self.depth = _measure(self.logic, max_depth=_MAX_DEPTH, max_size=_MAX_SIZE)
+        except RuleLimitError:
+            self.fallback = True
+        self.fallback |= self.depth > _MAX_COMPILED_DEPTH
+        self.needs = _Needs(self.logic, operations)
+
+
+def _interpreted(logic: Any, operations: Mapping[str, Callable[..., Any]]) -> Compiled:
+    """The condition run by the interpreter, for what the compiler leaves to it."""
     if not operations:
         return lambda data, _env: jsonlogic.apply(logic, data)
 
@@ -40,3 +1020,181 @@ def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) 
         return jsonlogic.apply(logic, data, operations=bind(operations, env))
 
     return run
+
+
+def _condition(generator: _Generator, plan: _Plan, *, test: bool) -> tuple[list[str], str]:
+    """Statements to set a condition up and the expression that evaluates it."""
+    generator.begin(plan.logic)
+    if plan.fallback:
+        run = generator.name("_f", _interpreted(plan.logic, generator.operations))
+        code = f"{run}(data, env)"
+        return [], f"_truthy({code})" if test else code
+    scope = _Scope("data", top=True, counts=plan.needs.counts, undefined=plan.needs.undefined)
+    if test and not plan.needs.undefined:
+        code = generator.test(plan.logic, scope)
+    else:
+        code = generator.value(plan.logic, scope).code
+        if plan.needs.undefined:
+            code = f"_finish(_st, {code})"
+        if test:
+            code = f"_truthy({code})"
+    generator.end(plan.depth)
+    setup = ["_st = _State()"] if plan.needs.state else []
+    return setup, code
+
+
+def _build(source: str, namespace: dict[str, Any], name: str) -> Any:
+    # The source is made of this module's templates and generated names only: every value
+    # from a rule is a constant in *namespace*, so no rule text is ever compiled or run.
+    code = compile(source, f"<omnikit rules: {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - generated from fixed templates, see above
+    return namespace[name]
+
+
+def _source_one(
+    plan: _Plan, operations: Mapping[str, Callable[..., Any]]
+) -> tuple[str, dict[str, Any]]:
+    generator = _Generator(operations)
+    setup, code = _condition(generator, plan, test=False)
+    generator.namespace["_logic"] = plan.logic
+    lines = [
+        "def _one(data, env):",
+        "    try:",
+        *(f"        {line}" for line in [*generator.prologue(), *generator.atom_lines()]),
+        *(f"        {line}" for line in setup),
+        f"        return {code}",
+        "    except RecursionError as _exc:",
+        "        raise _too_deep(_exc) from _exc",
+        "    except _Unknown as _exc:",
+        "        raise _failure(_logic, _exc) from None",
+    ]
+    return "\n".join([*generator.functions, *lines, ""]), generator.namespace
+
+
+def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) -> Compiled:
+    """
+    A function that evaluates *node* on `(data, env)` exactly as `jsonlogic.apply()` would.
+
+    Args:
+        node: The condition.
+        operations: Operations beside JsonLogic's, `fn(env, *arguments)`, by name.
+
+    Returns:
+        `run(data, env)`: the condition's value, or the exception `apply()` raises.
+
+    Added in version 0.1.0.
+    """
+    plan = _Plan(node, operations)
+    if plan.fallback:
+        return _interpreted(plan.logic, operations)
+    try:
+        source, namespace = _source_one(plan, operations)
+        run: Compiled = _build(source, namespace, "_one")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return _interpreted(plan.logic, operations)
+    return run
+
+
+def _source_many(
+    plans: list[_Plan], operations: Mapping[str, Callable[..., Any]]
+) -> tuple[str, dict[str, Any]]:
+    generator = _Generator(operations)
+    generator.share(plans)
+    blocks: list[str] = []
+    for index, plan in enumerate(plans):
+        setup, code = _condition(generator, plan, test=True)
+        if not plan.fallback and not plan.needs.state and generator.pure(plan.logic):
+            # Its comparisons are made up front: what is left cannot raise.
+            blocks.append(f"    if {code}:\n        held.append(_out[{index}])\n")
+            continue
+        # The condition itself (not a copy): errors find their path in it by identity.
+        logic = (
+            generator.constant(plan.logic).code if isinstance(plan.logic, (dict, list)) else "None"
+        )
+        blocks.append(
+            "    try:\n"
+            + "".join(f"        {line}\n" for line in setup)
+            + f"        if {code}:\n"
+            + f"            held.append(_out[{index}])\n"
+            + "    except Exception as _exc:\n"
+            + f"        failed.append(({index}, _failure({logic}, _exc)))\n"
+        )
+    interpreted = [_interpreted(plan.logic, operations) for plan in plans]
+    generator.namespace["_fallback"] = functools.partial(_one_by_one, interpreted)
+    generator.namespace["_indices"] = tuple(range(len(plans)))
+    lines = [
+        "def _many(data, env, _out=_indices):",
+        "    held = []",
+        "    failed = []",
+        "    try:",
+        *(
+            f"        {line}"
+            for line in [*generator.prologue(), *generator.atom_lines()] or ["pass"]
+        ),
+        "    except Exception:",
+        "        return _fallback(data, env, _out)",
+        *blocks,
+        "    return held, failed",
+    ]
+    return "\n".join([*generator.functions, *lines, ""]), generator.namespace
+
+
+def _one_by_one(
+    runs: list[Compiled], data: Any, env: Any, out: Sequence[Any]
+) -> tuple[list[Any], list[tuple[int, Exception]]]:
+    held: list[Any] = []
+    failed: list[tuple[int, Exception]] = []
+    for index, run in enumerate(runs):
+        try:
+            if _js.truthy(run(data, env)):
+                held.append(out[index])
+        except Exception as exc:  # noqa: BLE001 - one broken condition must not stop the others
+            failed.append((index, exc))
+    return held, failed
+
+
+def compile_many(
+    nodes: Sequence[Node], operations: Mapping[str, Callable[..., Any]]
+) -> CompiledMany:
+    """
+    One function that evaluates many conditions on the same `(data, env)`.
+
+    It reads each data path once for all of them. A condition that raises is reported with
+    its exception, and the others still run.
+
+    Args:
+        nodes: The conditions, in the order their indices refer to.
+        operations: Operations beside JsonLogic's, `fn(env, *arguments)`, by name.
+
+    Returns:
+        `run(data, env) -> (held, failed)`: the indices of the conditions whose value is
+        truthy, ascending, and `(index, exception)` for each that raised what
+        `compile_condition()` would raise. `run(data, env, items)` lists `items[index]`
+        in *held* instead of each index.
+
+    Added in version 0.1.0.
+    """
+    plans = [_Plan(node, operations) for node in nodes]
+    try:
+        source, namespace = _source_many(plans, operations)
+        run: CompiledMany = _build(source, namespace, "_many")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        # One condition is too much for Python's compiler: find it, let the interpreter run it.
+        for plan in plans:
+            if not plan.fallback:
+                try:
+                    source, namespace = _source_one(plan, operations)
+                    compile(source, "<omnikit rules: check>", "exec")
+                except (SyntaxError, RecursionError, MemoryError, ValueError):
+                    plan.fallback = True
+        source, namespace = _source_many(plans, operations)
+        run = _build(source, namespace, "_many")
+    return run
+
+
+def generated_source(node: Node | Sequence[Node], operations: Mapping[str, Any]) -> str:
+    """The Python source `compile_condition()` (or, for a list, `compile_many()`) would run."""
+    if isinstance(node, Node):
+        return _source_one(_Plan(node, operations), operations)[0]
+    plans = [_Plan(item, operations) for item in node]
+    return _source_many(plans, operations)[0]

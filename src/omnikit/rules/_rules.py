@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -17,7 +17,7 @@ from omnikit.errors import RuleSyntaxError, ValidationError
 from omnikit.rules import _js
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Literal, Node, Op, from_jsonlogic, walk
 from omnikit.rules._builder import Expr
-from omnikit.rules._compile import Compiled, bind, compile_condition
+from omnikit.rules._compile import Compiled, CompiledMany, bind, compile_condition, compile_many
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
 from omnikit.rules._explain import Trace, trace
 
@@ -363,6 +363,19 @@ class Decision:
     _ruleset: RuleSet | None = attrs.field(default=None, eq=False, repr=False, alias="_ruleset")
     _data: Any = attrs.field(default=None, eq=False, repr=False, alias="_data")
     _env: Env | None = attrs.field(default=None, eq=False, repr=False, alias="_env")
+    _pending: Any = attrs.field(default=None, eq=False, repr=False, alias="_pending")
+    """What `outcomes` is made from when a decision leaves it for later (see `_decided`)."""
+
+    if not TYPE_CHECKING:  # mypy would take any attribute for one
+
+        def __getattr__(self, name: str) -> Any:
+            # Only unset slots come here: `outcomes` of a decision made lazily.
+            if name == "outcomes" and self._pending is not None:
+                outcomes = _outcomes(*self._pending)
+                object.__setattr__(self, "outcomes", outcomes)
+                return outcomes
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -447,9 +460,75 @@ class Explanation:
 
 @attrs.define(frozen=True, slots=True)
 class _Prepared:
+    """A rule ready to decide with: its score compiled, its plain outcomes made once."""
+
     rule: Rule
-    run: Compiled
     score: Compiled | None
+    windowed: bool
+    plain: bool
+    """No window, group, cap, experiment or score condition: chosen whenever it matches."""
+    not_matched: RuleOutcome
+    not_needed: RuleOutcome
+    outside_window: RuleOutcome
+    chosen: RuleOutcome
+    chosen_plainly: Chosen
+    """What a decision chooses when the rule is plain."""
+
+
+def _prepared(rule: Rule, operations: Mapping[str, Operation]) -> _Prepared:
+    def outcome(outcome: Outcome) -> RuleOutcome:
+        return RuleOutcome(rule_id=rule.id, outcome=outcome)
+
+    windowed = rule.starts_at is not None or rule.ends_at is not None
+    return _Prepared(
+        rule=rule,
+        score=None if rule.score is None else compile_condition(rule.score, operations),
+        windowed=windowed,
+        plain=not windowed
+        and rule.group is None
+        and rule.cap is None
+        and rule.experiment is None
+        and rule.score is None,
+        not_matched=outcome(Outcome.NOT_MATCHED),
+        not_needed=outcome(Outcome.NOT_NEEDED),
+        outside_window=outcome(Outcome.OUTSIDE_WINDOW),
+        chosen=outcome(Outcome.CHOSEN),
+        chosen_plainly=Chosen(rule_id=rule.id, actions=rule.actions, score=float(rule.priority)),
+    )
+
+
+class _Bucket:
+    """
+    Rules considered together (for one event, for no event, or all), in priority order.
+
+    `run(data, env)` evaluates all their conditions in one call of generated code.
+    """
+
+    __slots__ = (
+        "chosen",
+        "chosen_outcomes",
+        "ids",
+        "items",
+        "not_matched",
+        "not_needed",
+        "plain",
+        "positions",
+        "run",
+        "windowed",
+    )
+
+    def __init__(self, items: list[_Prepared], operations: Mapping[str, Operation]) -> None:
+        self.items = tuple(items)
+        self.ids = tuple(item.rule.id for item in items)
+        self.positions = {rule_id: index for index, rule_id in enumerate(self.ids)}
+        self.run: CompiledMany = compile_many([item.rule.condition for item in items], operations)
+        self.not_matched = tuple(item.not_matched for item in items)
+        self.not_needed = tuple(item.not_needed for item in items)
+        self.chosen = tuple(item.chosen_plainly for item in items)
+        self.chosen_outcomes = tuple(item.chosen for item in items)
+        self.windowed = tuple(index for index, item in enumerate(items) if item.windowed)
+        self.plain = all(item.plain for item in items)
+        """Every rule is chosen when it matches: a decision is its matches."""
 
 
 class RuleSet:
@@ -508,9 +587,9 @@ class RuleSet:
             seen.add(rule.id)
             self._check_operations(rule)
         self._by_id = {rule.id: rule for rule in self.rules}
-        self._prepared: list[_Prepared] | None = None
-        self._by_event: dict[str, list[_Prepared]] = {}
-        self._always: list[_Prepared] = []
+        self._all: _Bucket | None = None
+        self._by_event: dict[str, _Bucket] = {}
+        self._always: _Bucket | None = None
 
     def _check_operations(self, rule: Rule) -> None:
         known = JSONLOGIC_OPERATIONS | set(self.operations)
@@ -667,45 +746,68 @@ class RuleSet:
 
     # -- compiling ---------------------------------------------------------------------------
 
-    def _prepare(self) -> list[_Prepared]:
-        if self._prepared is None:
+    def _prepare(self) -> _Bucket:
+        """Compile the conditions: one function per event, one for no event, one for all."""
+        if self._all is None:
             ops = dict(self.operations)
-            prepared = []
+            prepared = [_prepared(rule, ops) for rule in self.rules]
             by_event: dict[str, list[_Prepared]] = {}
             always: list[_Prepared] = []
-            for rule in self.rules:
-                item = _Prepared(
-                    rule=rule,
-                    run=compile_condition(rule.condition, ops),
-                    score=None if rule.score is None else compile_condition(rule.score, ops),
-                )
-                prepared.append(item)
-                names = rule.triggers()
+            for item in prepared:
+                names = item.rule.triggers()
                 if names is None:
                     always.append(item)
                 else:
                     for name in names:
                         by_event.setdefault(name, []).append(item)
             order = {rule.id: i for i, rule in enumerate(self.rules)}
+            buckets: dict[tuple[str, ...], _Bucket] = {}  # events with the same rules share one
+
+            def bucket(items: list[_Prepared]) -> _Bucket:
+                key = tuple(item.rule.id for item in items)
+                found = buckets.get(key)
+                if found is None:
+                    found = buckets[key] = _Bucket(items, ops)
+                return found
+
             for items in by_event.values():
                 items.extend(always)
                 items.sort(key=lambda p: order[p.rule.id])
-            self._by_event, self._always, self._prepared = by_event, always, prepared
-        return self._prepared
+            self._by_event = {name: bucket(items) for name, items in by_event.items()}
+            self._always = bucket(always)
+            self._all = bucket(prepared)
+        return self._all
 
     def candidates(self, event: str | None) -> list[Rule]:
         """The rules worth evaluating for an event named *event* (`None`: no event)."""
-        return [p.rule for p in self._candidates(event)]
+        return [p.rule for p in self._candidates(event).items]
 
-    def _candidates(self, event: str | None) -> list[_Prepared]:
-        self._prepare()
+    def _candidates(self, event: str | None) -> _Bucket:
+        everything = self._prepare()
+        always = self._always if self._always is not None else everything
         if event is None:
-            return self._always
-        return self._by_event.get(event, self._always)
+            return always
+        return self._by_event.get(event, always)
+
+    def _pool(self, data: Mapping[str, Any], *, indexed: bool) -> tuple[_Bucket, str | None]:
+        """The rules to consider for *data*, and the name of its event."""
+        everything = self._prepare()
+        event = data.get("event")
+        name = event.get("name") if type(event) is dict or isinstance(event, Mapping) else None
+        if type(name) is not str and not isinstance(name, str):
+            name = None
+        if not indexed:
+            return everything, name
+        always = self._always if self._always is not None else everything
+        if name is None:
+            return always, name
+        return self._by_event.get(name, always), name
 
     # -- deciding ----------------------------------------------------------------------------
 
-    def matching(self, data: Mapping[str, Any], env: Env | None = None, *, indexed: bool = True) -> list[str]:
+    def matching(
+        self, data: Mapping[str, Any], env: Env | None = None, *, indexed: bool = True
+    ) -> list[str]:
         """
         The ids of the rules whose condition holds, in priority order.
 
@@ -715,18 +817,9 @@ class RuleSet:
         Added in version 0.1.0.
         """
         env = env or Env(now=dt.datetime.now(dt.UTC))
-        event = data.get("event")
-        name = event.get("name") if isinstance(event, Mapping) else None
-        pool = self._candidates(name if isinstance(name, str) else None) if indexed else self._prepare()
-        truthy = _js.truthy
-        found = []
-        for item in pool:
-            try:
-                if truthy(item.run(data, env)):
-                    found.append(item.rule.id)
-            except Exception:  # noqa: BLE001, S112 - a broken rule doesn't hold
-                continue
-        return found
+        bucket, _ = self._pool(data, indexed=indexed)
+        held, _failed = bucket.run(data, env, bucket.ids)
+        return held
 
     def decide(
         self,
@@ -751,56 +844,141 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        event = data.get("event")
-        name = event.get("name") if isinstance(event, Mapping) else None
-        pool = (
-            self._candidates(name if isinstance(name, str) else None)
-            if indexed
-            else self._prepare()
+        bucket, name = self._pool(data, indexed=indexed)
+        # Every condition at once; then only the rules that matched (or raised, or have a
+        # window) need a look. The others keep the "not matched" outcome made beforehand.
+        if bucket.plain:
+            matched, failed = bucket.run(data, env, bucket.chosen)
+            if not failed:
+                # Each rule that matched is chosen (scores are priorities, in the bucket's
+                # order already); the outcomes follow from that, made when first read.
+                if self.strategy is Strategy.FIRST_MATCH:
+                    del matched[1:]
+                chosen = tuple(matched)
+                pending = (bucket, chosen, self.strategy)
+                if limit is None or len(chosen) <= limit:
+                    return _decided(
+                        self,
+                        data=data,
+                        env=env,
+                        customer_id=customer_id,
+                        event=name,
+                        chosen=chosen,
+                        pending=pending,
+                    )
+                outcomes = list(_outcomes(*pending))
+                return self._decision(
+                    data=data,
+                    env=env,
+                    customer_id=customer_id,
+                    event=name,
+                    chosen=matched,
+                    outcomes=outcomes,
+                    limit=limit,
+                )
+            held = [bucket.positions[chosen.rule_id] for chosen in matched]
+        else:
+            held, failed = bucket.run(data, env)
+        chosen_list, outcomes = self._walk(
+            bucket, held, failed, data=data, env=env, customer_id=customer_id
         )
+        return self._decision(
+            data=data,
+            env=env,
+            customer_id=customer_id,
+            event=name,
+            chosen=chosen_list,
+            outcomes=outcomes,
+            limit=limit,
+        )
+
+    def _decision(
+        self,
+        *,
+        data: Mapping[str, Any],
+        env: Env,
+        customer_id: str | None,
+        event: str | None,
+        chosen: list[Chosen],
+        outcomes: list[RuleOutcome],
+        limit: int | None,
+    ) -> Decision:
+        """The decision, after keeping the best *limit* rules."""
+        if limit is not None and len(chosen) > limit:
+            dropped = {c.rule_id for c in chosen[limit:]}
+            chosen = chosen[:limit]
+            outcomes = [
+                attrs.evolve(o, outcome=Outcome.NOT_NEEDED, detail=f"beyond limit {limit}")
+                if o.rule_id in dropped
+                else o
+                for o in outcomes
+            ]
+        return Decision(
+            customer_id=customer_id,
+            event=event,
+            at=env.now,
+            strategy=self.strategy,
+            chosen=tuple(chosen),
+            outcomes=tuple(outcomes),
+            _ruleset=self,
+            _data=data,
+            _env=env,
+        )
+
+    def _walk(
+        self,
+        bucket: _Bucket,
+        held: list[int],
+        failed: list[tuple[int, Exception]],
+        *,
+        data: Mapping[str, Any],
+        env: Env,
+        customer_id: str | None,
+    ) -> tuple[list[Chosen], list[RuleOutcome]]:
+        """Windows, errors, groups, caps, experiments and scores, rule by rule."""
         now = env.now
-        outcomes: list[RuleOutcome] = []
+        items = bucket.items
+        outcomes = list(bucket.not_matched)
         chosen: list[Chosen] = []
         groups: set[str] = set()
         first_match = self.strategy is Strategy.FIRST_MATCH
-        for item in pool:
+        errors = dict(failed)
+        matched = set(held)
+        for index in sorted({*held, *errors, *bucket.windowed}):
+            item = items[index]
             rule = item.rule
-            if first_match and chosen:
-                outcomes.append(RuleOutcome(rule_id=rule.id, outcome=Outcome.NOT_NEEDED))
-                continue
-            if (rule.starts_at is not None and now < rule.starts_at) or (
-                rule.ends_at is not None and now >= rule.ends_at
+            if item.windowed and (
+                (rule.starts_at is not None and now < rule.starts_at)
+                or (rule.ends_at is not None and now >= rule.ends_at)
             ):
-                outcomes.append(RuleOutcome(rule_id=rule.id, outcome=Outcome.OUTSIDE_WINDOW))
+                outcomes[index] = item.outside_window
                 continue
-            try:
-                held = _js.truthy(item.run(data, env))
-            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
-                outcomes.append(
-                    RuleOutcome(rule_id=rule.id, outcome=Outcome.ERROR, detail=str(exc))
+            error = errors.get(index)
+            if error is not None:
+                outcomes[index] = RuleOutcome(
+                    rule_id=rule.id, outcome=Outcome.ERROR, detail=str(error)
                 )
                 continue
-            if not held:
-                outcomes.append(RuleOutcome(rule_id=rule.id, outcome=Outcome.NOT_MATCHED))
-                continue
+            if index not in matched:
+                continue  # a rule with a window that did not match
             if rule.group is not None and rule.group in groups:
-                outcomes.append(
-                    RuleOutcome(rule_id=rule.id, outcome=Outcome.GROUP_TAKEN, detail=rule.group)
+                outcomes[index] = RuleOutcome(
+                    rule_id=rule.id, outcome=Outcome.GROUP_TAKEN, detail=rule.group
                 )
                 continue
             if rule.cap is not None and _used(env, rule, now) >= rule.cap.times:
                 detail = f"{rule.cap.times} in {rule.cap.days:g} days"
-                outcomes.append(RuleOutcome(rule_id=rule.id, outcome=Outcome.CAPPED, detail=detail))
+                outcomes[index] = RuleOutcome(
+                    rule_id=rule.id, outcome=Outcome.CAPPED, detail=detail
+                )
                 continue
             actions = rule.actions
             variant_id = None
             if rule.experiment is not None:
                 variant = rule.experiment.assign(customer_id or "")
                 if variant is None:
-                    outcomes.append(
-                        RuleOutcome(
-                            rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=rule.experiment.id
-                        )
+                    outcomes[index] = RuleOutcome(
+                        rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=rule.experiment.id
                     )
                     if rule.group is not None:
                         groups.add(rule.group)
@@ -814,31 +992,82 @@ class RuleSet:
             if rule.group is not None:
                 groups.add(rule.group)
             chosen.append(Chosen(rule_id=rule.id, actions=actions, score=score, variant=variant_id))
-            outcomes.append(
-                RuleOutcome(rule_id=rule.id, outcome=Outcome.CHOSEN, variant=variant_id)
+            outcomes[index] = (
+                item.chosen
+                if variant_id is None
+                else RuleOutcome(rule_id=rule.id, outcome=Outcome.CHOSEN, variant=variant_id)
             )
+            if first_match:  # the rules after it were not needed
+                outcomes[index + 1 :] = bucket.not_needed[index + 1 :]
+                break
         if self.strategy is Strategy.BEST_SCORE:
             chosen.sort(key=lambda c: -c.score)
-        if limit is not None and len(chosen) > limit:
-            dropped = {c.rule_id for c in chosen[limit:]}
-            chosen = chosen[:limit]
-            outcomes = [
-                attrs.evolve(o, outcome=Outcome.NOT_NEEDED, detail=f"beyond limit {limit}")
-                if o.rule_id in dropped
-                else o
-                for o in outcomes
-            ]
-        return Decision(
-            customer_id=customer_id,
-            event=name if isinstance(name, str) else None,
-            at=now,
-            strategy=self.strategy,
-            chosen=tuple(chosen),
-            outcomes=tuple(outcomes),
-            _ruleset=self,
-            _data=data,
-            _env=env,
+        return chosen, outcomes
+
+
+def _outcomes(
+    bucket: _Bucket, chosen: tuple[Chosen, ...], strategy: Strategy
+) -> tuple[RuleOutcome, ...]:
+    """The outcomes of a decision in a plain bucket: its matches were chosen."""
+    held = [bucket.positions[item.rule_id] for item in chosen]
+    if strategy is Strategy.FIRST_MATCH and held:
+        first = held[0]
+        return (
+            *bucket.not_matched[:first],
+            bucket.chosen_outcomes[first],
+            *bucket.not_needed[first + 1 :],
         )
+    outcomes = list(bucket.not_matched)
+    chosen_outcomes = bucket.chosen_outcomes
+    for index in held:
+        outcomes[index] = chosen_outcomes[index]
+    return tuple(outcomes)
+
+
+_SET: Final = {
+    name: Decision.__dict__[name].__set__
+    for name in (
+        "customer_id",
+        "event",
+        "at",
+        "strategy",
+        "chosen",
+        "_ruleset",
+        "_data",
+        "_env",
+        "_pending",
+    )
+}
+
+
+def _decided(
+    ruleset: RuleSet,
+    *,
+    data: Mapping[str, Any],
+    env: Env,
+    customer_id: str | None,
+    event: str | None,
+    chosen: tuple[Chosen, ...],
+    pending: tuple[_Bucket, tuple[Chosen, ...], Strategy],
+) -> Decision:
+    """
+    A decision whose outcomes are made from *pending* when first read.
+
+    It skips `__init__` (which would set them) and sets the slots directly, which is also
+    quicker; the decision is the same as `Decision(...)` with its outcomes would make.
+    """
+    decision: Decision = object.__new__(Decision)
+    setters = _SET
+    setters["customer_id"](decision, customer_id)
+    setters["event"](decision, event)
+    setters["at"](decision, env.now)
+    setters["strategy"](decision, ruleset.strategy)
+    setters["chosen"](decision, chosen)
+    setters["_ruleset"](decision, ruleset)
+    setters["_data"](decision, data)
+    setters["_env"](decision, env)
+    setters["_pending"](decision, pending)
+    return decision
 
 
 def _used(env: Env, rule: Rule, now: dt.datetime) -> int:
