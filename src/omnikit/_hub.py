@@ -318,10 +318,10 @@ class Hub:
         keys: set[IdKey] = set()
         for ids in linkable:
             keys.update(ids)
-        rows = tx.identities(keys)
-        owners = {row.owner for row in rows.values() if row.owner is not None}
+        rows = {k: (row.owner, row.cluster) for k, row in tx.identities(keys).items()}
+        owners = {owner for owner, _ in rows.values() if owner is not None}
         customers = tx.customers(owners)
-        cluster_ids = {row.cluster for row in rows.values()}
+        cluster_ids = {cluster for _, cluster in rows.values()}
         cluster_ids.update(c.cluster for c in customers.values() if c.cluster is not None)
         clusters = tx.clusters(cluster_ids)
         members = set(keys)

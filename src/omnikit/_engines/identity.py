@@ -202,6 +202,8 @@ class Resolver:
     Apply touchpoints, in event-time order, to a working set loaded from a store.
 
     The working set holds identities, customers and clusters; `changes()` reports what changed.
+    Identity rows are `(owner, cluster)` tuples rather than `IdentityRow`s: a chunk loads
+    thousands, and the garbage collector soon stops tracking tuples of strings.
 
     With *detect_late*, a touchpoint earlier than the latest event of a cluster it touches is
     not applied: `Resolver.late` collects it and the cluster for `replay_region`.
@@ -211,7 +213,7 @@ class Resolver:
         self,
         rules: IdentityRules,
         *,
-        rows: dict[IdKey, IdentityRow],
+        rows: dict[IdKey, tuple[str | None, str]],
         customers: dict[str, CustomerRecord],
         clusters: dict[str, ClusterRow],
         splits: Iterable[SplitRow],
@@ -279,7 +281,7 @@ class Resolver:
         rows = self.rows
         if ids and self._attach_known(tp, key, ids):
             return
-        touched = {self.cluster(rows[k].cluster) for k in ids if k in rows}
+        touched = {self.cluster(rows[k][1]) for k in ids if k in rows}
         if (
             self.detect_late
             and touched
@@ -309,22 +311,22 @@ class Resolver:
         """
         rows = self.rows
         first = rows.get(ids[0])
-        if first is None or first.owner is None:
+        if first is None:
             return False
-        customer_alias, cluster_alias = self.customer_alias, self.cluster_alias
-        owner = first.owner
-        if owner in customer_alias:
+        owner, cluster = first
+        if owner is None:
+            return False
+        if owner in self.customer_alias:
             owner = self.customer(owner)
-        cluster = first.cluster
-        if cluster in cluster_alias:
+        if cluster in self.cluster_alias:
             cluster = self.cluster(cluster)
         for i in range(1, len(ids)):
             row = rows.get(ids[i])
             if (
                 row is None
-                or row.owner is None
-                or (row.owner != owner and self.customer(row.owner) != owner)
-                or (row.cluster != cluster and self.cluster(row.cluster) != cluster)
+                or row[0] is None
+                or (row[0] != owner and self.customer(row[0]) != owner)
+                or (row[1] != cluster and self.cluster(row[1]) != cluster)
             ):
                 return False
         row_ = self.clusters[cluster]
@@ -363,7 +365,7 @@ class Resolver:
         row.max = max(row.max, key)
         for k in ids:
             if k not in self.rows:
-                self.rows[k] = IdentityRow(owner=None, cluster=target)
+                self.rows[k] = (None, target)
                 self.dirty_rows.add(k)
                 row.size += 1
         self.dirty_clusters.add(target)
@@ -397,8 +399,9 @@ class Resolver:
         counts: dict[str, int] = {}
         linked: list[IdKey] = []
         for k in ids:
-            row = rows[k]
-            owner = None if row.owner is None else self.customer(row.owner)
+            owner = rows[k][0]
+            if owner is not None:
+                owner = self.customer(owner)
             if owner is not None and owner in matched:
                 linked.append(k)
                 continue
@@ -427,7 +430,7 @@ class Resolver:
         for k in linked:
             if k not in record.members:
                 record.members.add(k)
-                rows[k].owner = record.id
+                rows[k] = (record.id, rows[k][1])
                 self.dirty_rows.add(k)
         return record.id
 
@@ -445,16 +448,15 @@ class Resolver:
         via = tuple(
             Identity(kind=k[0], value=k[1])
             for k in ids
-            if self.rows[k].owner is not None and self.customer(self.rows[k].owner or "") in matched
+            if self.rows[k][0] is not None and self.customer(self.rows[k][0] or "") in matched
         )
         for record in absorbed:
             survivor.profile.absorb(record.profile, survivorship=self.survivorship)
             for member in record.members:
                 row = self.rows.get(member)
-                if row is None:  # not loaded: it sits in the absorbed customer's cluster
-                    self.rows[member] = IdentityRow(owner=survivor.id, cluster=record.cluster or "")
-                else:
-                    row.owner = survivor.id
+                # Not loaded, it sits in the absorbed customer's cluster.
+                cluster = (record.cluster or "") if row is None else row[1]
+                self.rows[member] = (survivor.id, cluster)
                 self.dirty_rows.add(member)
             survivor.members |= record.members
             del customers[record.id]
@@ -496,11 +498,10 @@ class Resolver:
                     record.cluster = self.cluster(record.cluster)
                 changes.customers[cid] = record
         for k in self.dirty_rows:
-            row = self.rows[k]
-            row.cluster = self.cluster(row.cluster)
-            if row.owner is not None:
-                row.owner = self.customer(row.owner)
-            changes.identities[k] = row
+            owner, cluster = self.rows[k]
+            changes.identities[k] = IdentityRow(
+                owner=None if owner is None else self.customer(owner), cluster=self.cluster(cluster)
+            )
         for cid in self.dirty_clusters:
             if cid in self.clusters:
                 changes.clusters[cid] = self.clusters[cid]
@@ -574,9 +575,8 @@ def replay_region(
             changes.reassign[old_id] = successor
     for k in set(old_keys) | set(resolver.rows):
         row = resolver.rows.get(k)
-        changes.identities[k] = IdentityRow(
-            owner=None if row is None else row.owner, cluster=cluster
-        )
+        owner = None if row is None or row[0] is None else resolver.customer(row[0])
+        changes.identities[k] = IdentityRow(owner=owner, cluster=cluster)
     stored = [tp for tp in ordered if tp.message_id in old_owners]
     for tp in stored:
         owner = owner_of[tp.message_id]

@@ -139,11 +139,11 @@ class ProfileState:
                 if name in PREFERENCE_TRAITS:
                     self._set_pref(name, (value, at_us, mid, 1))
         if ctx.timezone:
-            self._set_pref("timezone", (ctx.timezone, at_us, mid, 0))
+            self._set_context_pref("timezone", ctx.timezone, at_us, mid)
         if ctx.locale:
-            self._set_pref("language", (ctx.locale, at_us, mid, 0))
+            self._set_context_pref("language", ctx.locale, at_us, mid)
         name = tp.name
-        if ctx.extra or name in _CONSENT_EVENTS:  # no consent anywhere else: skip the search
+        if "consent" in ctx.extra or name in _CONSENT_EVENTS:  # where `consents_of` looks
             for consent in consents_of(tp):
                 self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
@@ -167,6 +167,12 @@ class ProfileState:
         current = self.prefs.get(name)
         if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
             self.prefs[name] = entry
+
+    def _set_context_pref(self, name: str, value: str, at_us: int, mid: str) -> None:
+        """`_set_pref` for a preference the context implies; builds no tuple that loses."""
+        current = self.prefs.get(name)
+        if current is None or (0, at_us, mid) > (current[3], current[1], current[2]):
+            self.prefs[name] = (value, at_us, mid, 0)
 
     def _set_consent(self, consent: Consent, at_us: int) -> None:
         key = f"{consent.channel or ''}|{consent.purpose}"
