@@ -503,14 +503,14 @@ class Retailer:
                         "properties": {"order_id": order_id},
                     },
                 )
+
         # 5. Marketing email and SMS, and what they do with them.
-        for _ in range(rng.randrange(0, 3)):
-            t += dt.timedelta(days=rng.randrange(1, 10))
+        def campaign_email(at: dt.datetime, name: str) -> None:
             emit(
-                t,
+                at,
                 {
                     "type": "track",
-                    "event": "Email Delivered",
+                    "event": name,
                     "anonymousId": f"esp-{p.index}",
                     "context": {
                         "channel": "email",
@@ -520,22 +520,13 @@ class Retailer:
                     "properties": {"email_subject": "New season"},
                 },
             )
+
+        for _ in range(rng.randrange(0, 3)):
+            t += dt.timedelta(days=rng.randrange(1, 10))
+            campaign_email(t, "Email Delivered")
             if rng.random() < 0.5:
                 t += dt.timedelta(hours=rng.randrange(1, 30))
-                emit(
-                    t,
-                    {
-                        "type": "track",
-                        "event": "Email Opened",
-                        "anonymousId": f"esp-{p.index}",
-                        "context": {
-                            "channel": "email",
-                            "traits": {"email": p.email},
-                            "campaign": {"name": "autumn"},
-                        },
-                        "properties": {"email_subject": "New season"},
-                    },
-                )
+                campaign_email(t, "Email Opened")
         if rng.random() < 0.35:
             t += dt.timedelta(days=rng.randrange(1, 5))
             emit(
