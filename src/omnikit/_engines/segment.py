@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import json
 import math
@@ -73,6 +74,11 @@ class IngestOptions:
     default_region: str | None = None
     default_timezone: dt.tzinfo | None = None
     max_message_bytes: int = 32 * 1024
+
+    @functools.cached_property
+    def channel_names(self) -> frozenset[str]:
+        """The names of *channels*, for a membership test without `Mapping`'s Python code."""
+        return frozenset(self.channels)
 
 
 def unpack(payload: object) -> tuple[list[object], bool]:
@@ -235,13 +241,15 @@ class ReadCache:
             so that the touchpoints of one person share a tuple instead of each holding its
             own (a store keeps them all). A tuple keeps its members alive, so the ids in its
             key are not reused while it is kept.
+        contexts: Contexts made of plain values only, by those values, shared likewise.
     """
 
-    __slots__ = ("identities", "tuples")
+    __slots__ = ("contexts", "identities", "tuples")
 
     def __init__(self) -> None:
         self.identities: dict[tuple[str, object], Identity | str] = {}
         self.tuples: dict[object, tuple[Identity, ...]] = {}
+        self.contexts: dict[tuple[str | None, ...], Context] = {}
 
 
 class _Reader:
@@ -304,11 +312,12 @@ class _Reader:
 def _occurred_at(
     reader: _Reader, message: Mapping[str, Any], now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
-    time = reader.time
-    timestamp = time(message, "timestamp")
-    given_received = time(message, "receivedAt")
-    original = time(message, "originalTimestamp")
-    sent = time(message, "sentAt")
+    time, get = reader.time, message.get
+    # Most messages carry a timestamp and none of the others: skip the calls for those.
+    timestamp = None if get("timestamp") is None else time(message, "timestamp")
+    given_received = None if get("receivedAt") is None else time(message, "receivedAt")
+    original = None if get("originalTimestamp") is None else time(message, "originalTimestamp")
+    sent = None if get("sentAt") is None else time(message, "sentAt")
     received = given_received or now
     if timestamp is not None:
         return timestamp, received
@@ -325,7 +334,7 @@ def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, 
     channels = reader.options.channels
     named = context.get("channel")
     if named is not None:
-        if type(named) is str and named in channels:
+        if type(named) is str and named in reader.options.channel_names:
             return named
         try:
             return channels.require(named, field="context.channel")
@@ -384,9 +393,14 @@ _CONTEXT_STRINGS: Final = {
 _CONTEXT_OBJECTS: Final = frozenset({"campaign", "device", "page"})
 _CONTEXT_SKIPPED: Final = frozenset({"traits", "externalIds", "channel", "direction"})
 _EMPTY_CONTEXT: Final = Context()
+_NO_VALUES: Final = (None,) * 7
 
 
-def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
+def _context(
+    reader: _Reader,
+    context: Mapping[str, Any],
+    shared: dict[tuple[str | None, ...], Context] | None,
+) -> Context:
     if not context:
         return _EMPTY_CONTEXT
     errors = reader.errors
@@ -402,7 +416,11 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
             continue
         attribute = _CONTEXT_STRINGS.get(key)
         if attribute is not None:
-            text = value if type(value) is str else _string(value, f"context.{key}", errors)
+            if type(value) is str or value is None:
+                text = value
+            else:
+                text = _string(value, f"context.{key}", errors)
+                shared = None  # a subclass of str: not shared with plain ones
             if attribute == "source":
                 source = text
             elif attribute == "locale":
@@ -424,7 +442,11 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
             else:
                 errors.append(f"context.{key}: expected an object, got {_kind(value)}")
         elif key == "timezone":
-            zone = value if type(value) is str else _string(value, "context.timezone", errors)
+            if type(value) is str or value is None:
+                zone = value
+            else:
+                zone = _string(value, "context.timezone", errors)
+                shared = None
             if zone is not None:
                 try:
                     timezone = check_timezone(zone)
@@ -443,9 +465,31 @@ def _context(reader: _Reader, context: Mapping[str, Any]) -> Context:
             agent = _id_value(agent_id, "context.agent", errors)
         else:
             extra[key] = value
+    store = None if store_id is None else _id_value(store_id, f"context.{store_key}", errors)
+    if campaign is None and device is None and page is None and location is None and not extra:
+        # Plain values only (an email or a till receipt): touchpoints with the same ones share a
+        # Context, as those with none share one; a store keeps many touchpoints.
+        plain = (source, store, agent, ip, locale, timezone, user_agent)
+        if plain == _NO_VALUES:
+            return _EMPTY_CONTEXT
+        if shared is not None:
+            found = shared.get(plain)
+            if found is None:
+                if len(shared) >= _CACHE_LIMIT:
+                    shared.clear()
+                found = shared[plain] = Context(
+                    source=source,
+                    store_id=store,
+                    agent=agent,
+                    ip=ip,
+                    locale=locale,
+                    timezone=timezone,
+                    user_agent=user_agent,
+                )
+            return found
     return Context(
         source=source,
-        store_id=None if store_id is None else _id_value(store_id, f"context.{store_key}", errors),
+        store_id=store,
         agent=agent,
         campaign={} if campaign is None else campaign,
         device={} if device is None else device,
@@ -769,7 +813,7 @@ def parse_message(
             errors.append(f"context.direction: expected 'inbound' or 'outbound', got {stated!r}")
     elif name in _OUTBOUND_EVENTS:
         direction = Direction.OUTBOUND
-    ctx = _context(reader, context)
+    ctx = _context(reader, context, None if cache is None else cache.contexts)
     if errors:
         raise ValidationError(errors)
     return Touchpoint(
