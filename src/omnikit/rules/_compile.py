@@ -49,6 +49,7 @@ from omnikit.rules.jsonlogic import (
 )
 
 __all__ = [
+    "Batch",
     "Compiled",
     "CompiledMany",
     "bind",
@@ -450,16 +451,24 @@ _CONST: Final = 2
 class _Expr:
     """Python source for one JsonLogic value, and what is known about it."""
 
-    __slots__ = ("code", "kind", "simple", "value")
+    __slots__ = ("code", "kind", "simple", "split", "value")
 
     def __init__(
-        self, code: str, kind: int = _ANY, *, simple: bool = False, value: Any = None
+        self,
+        code: str,
+        kind: int = _ANY,
+        *,
+        simple: bool = False,
+        value: Any = None,
+        split: tuple[str, str, str] | None = None,
     ) -> None:
         self.code = code
         self.kind = kind
         self.simple = simple
         """The code is a name: reading it twice costs nothing and changes nothing."""
         self.value = value
+        self.split = split
+        """`(flag, fast, slow)` when the code is `fast if flag else slow` on a path's type."""
 
 
 class _Scope:
@@ -483,22 +492,13 @@ class _Path:
     `null` reads `_uN`, `_U` when absent. (Further keys read the same from either.)
     """
 
-    __slots__ = ("children", "index", "key", "parent", "raw", "value")
+    __slots__ = ("children", "index", "key", "parent")
 
     def __init__(self, parent: _Path | None, key: str, index: int) -> None:
         self.parent = parent
         self.key = key
         self.index = index
         self.children: dict[str, _Path] = {}
-        self.raw = False
-        self.value = False
-
-    @property
-    def name(self) -> str:
-        """The local that further keys read from."""
-        if self.parent is None:
-            return "data"
-        return f"_u{self.index}" if self.raw else f"_r{self.index}"
 
 
 class _Generator:
@@ -509,30 +509,35 @@ class _Generator:
     else is evaluated (`f(_t) if g(_t := value) else h(_t)`), so one name serves all.
     """
 
-    def __init__(self, operations: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, operations: Mapping[str, Callable[..., Any]], *, hoist: bool) -> None:
         self.operations = operations
+        self.hoist = hoist
+        """Make pure comparisons once, up front (see `atom()`): for many conditions."""
         self.namespace: dict[str, Any] = dict(_RUNTIME)
         self.functions: list[str] = []
         self.root = _Path(None, "", 0)
         self._paths: dict[tuple[str, ...], _Path] = {}
         self._reads: dict[str, _Path] = {}
-        self._flags: dict[str, str] = {}
+        self._flags: dict[str, str] = {}  # flag -> the read it tests
         self._constants: dict[tuple[type, Any], str] = {}
         self._customs: dict[tuple[str, bool], str] = {}
         self._plain: dict[str, str] = {}
         self._count = 0
-        # Comparisons several conditions make, computed once up front (see `share()`).
-        self._shared: set[str] = set()
+        # Pure comparisons made up front: by their JSON, their local, what they use.
         self._atoms: dict[str, str] = {}
-        self._atom_lines: list[str] = []
-        # Per condition: the JsonLogic object (for error paths) and its helpers.
+        self._atom_code: dict[str, tuple[str, tuple[str, str, str] | None]] = {}
+        self._atom_uses: dict[str, set[str]] = {}
+        # Per condition: the JsonLogic object (for error paths), its helpers, the reads,
+        # flags and comparisons its code uses.
         self.logic: Any = None
         self.delegate: str | None = None
+        self.used: set[str] = set()
 
     def begin(self, logic: Any) -> None:
         """Start generating a condition."""
         self.logic = logic
         self.delegate = None
+        self.used = set()
 
     def end(self, depth: int) -> None:
         """Finish a condition *depth* deep: make the helpers it asked for."""
@@ -540,36 +545,6 @@ class _Generator:
             self.namespace[self.delegate] = _Delegate(self.operations, depth)
 
     # -- comparisons made once ------------------------------------------------------------
-
-    def share(self, plans: Sequence[_Plan]) -> None:
-        """
-        Find the comparisons the conditions make on the data, to make each once, up front.
-
-        Only pure ones: `var` reads and literals compared with `==`, `<`, `in`, ... (no custom
-        operation, nothing counted). Conditions of a rule set share many of them, and they
-        are cheap; computing one that a condition would have skipped changes nothing but
-        time. If one raises, the call falls back to evaluating each condition on its own,
-        which raises where it should.
-        """
-        counts: dict[str, int] = {}
-        for plan in plans:
-            if plan.fallback or plan.needs.counts:
-                continue
-            stack = [plan.logic]
-            while stack:
-                node = stack.pop()
-                if isinstance(node, list):
-                    stack.extend(node)
-                    continue
-                found = _operation(node)
-                if found is None:
-                    continue
-                operator, values = found
-                stack.extend(values)
-                if operator in _SHAREABLE and self.pure(node):
-                    key = _key(node)
-                    counts[key] = counts.get(key, 0) + 1
-        self._shared = set(counts)
 
     def pure(self, logic: Any) -> bool:
         """Whether *logic* reads data and compares only: no effects, nothing but a value."""
@@ -587,9 +562,70 @@ class _Generator:
             return all(self.pure(value) for value in values)
         return False
 
-    def atom_lines(self) -> list[str]:
-        """Statements computing types of paths and shared comparisons, after the reads."""
-        return [*self._flags.values(), *self._atom_lines]
+    def atom(self, logic: Any, make: Callable[[], _Expr]) -> _Expr:
+        """
+        A pure comparison made once, up front, as a local `_aN` (when hoisting).
+
+        Pure: `var` reads and literals compared with `==`, `<`, `in`, ... (no custom
+        operation, nothing counted). Conditions of a rule set share many of them, and they
+        are cheap; making one that a condition would have skipped changes nothing but time.
+        If one raises, the call falls back to evaluating each condition on its own, which
+        raises where it should.
+        """
+        key = _key(logic)
+        name = self._atoms.get(key)
+        if name is None:
+            outer = self.used
+            self.used = set()
+            expr = make()
+            name = self._atoms[key] = f"_a{len(self._atoms)}"
+            self._atom_code[name] = (expr.code, expr.split)
+            self._atom_uses[name] = self.used
+            self.used = outer
+        self.used.add(name)
+        return _Expr(name, _BOOL, simple=True)
+
+    def prologue(self, used: set[str]) -> list[str]:
+        """
+        Statements that make what *used* names: paths read, their types, comparisons.
+
+        `_rN` is a path's value, `None` if absent (`_uN`: `_U` if absent). The keys of one
+        object are read together, after one look at its type. Comparisons that test the
+        type of the same path are made together, after one look at its flag.
+        """
+        needed = set(used)
+        stack = [name for name in used if name in self._atom_uses]
+        while stack:
+            for name in self._atom_uses[stack.pop()]:
+                if name not in needed:
+                    needed.add(name)
+                    if name in self._atom_uses:
+                        stack.append(name)
+        needed.update([self._flags[name] for name in needed if name in self._flags])
+        lines = self.reads(needed)
+        lines.extend(
+            f"{flag} = (_t := type({read})) is int or _t is float"
+            if flag.endswith("_n")
+            else f"{flag} = type({read}) is {'str' if flag.endswith('_s') else 'bool'}"
+            for flag, read in self._flags.items()
+            if flag in needed
+        )
+        grouped: dict[str, list[tuple[str, str, str]]] = {}
+        rest: list[str] = []
+        for name, (code, split) in self._atom_code.items():  # dependencies come first
+            if name not in needed:
+                continue
+            if split is None:
+                rest.append(f"{name} = {code}")
+            else:
+                flag, fast, slow = split
+                grouped.setdefault(flag, []).append((name, fast, slow))
+        for flag, atoms in grouped.items():
+            lines.append(f"if {flag}:")
+            lines.extend(f"    {name} = {fast}" for name, fast, _ in atoms)
+            lines.append("else:")
+            lines.extend(f"    {name} = {slow}" for name, _, slow in atoms)
+        return lines + rest
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -638,35 +674,46 @@ class _Generator:
                 node.children[keys[index]] = child
             node = child
         name = f"_u{node.index}" if raw else f"_r{node.index}"
-        if raw:
-            node.raw = True
-        else:
-            node.value = True
         self._reads[name] = node
+        self.used.add(name)
         return name
 
-    def prologue(self) -> list[str]:
-        """Statements reading every path up front: `_rN` is the value, `_U` or `None` if absent."""
+    def reads(self, needed: set[str]) -> list[str]:
+        """Statements reading the paths *needed* names, and the objects on the way."""
+        wanted: set[_Path] = set()
+        for name in needed:
+            node = self._reads.get(name)
+            while node is not None and node not in wanted:
+                wanted.add(node)
+                node = node.parent
         lines: list[str] = []
-        stack = list(reversed(self.root.children.values()))
-        while stack:
-            node = stack.pop()
-            parent = node.parent.name if node.parent is not None else "data"
-            key = self.constant(node.key).code
-            index = node.index
-            if node.raw:
-                lines.append(
-                    f"_u{index} = {parent}.get({key}, _U) if type({parent}) is dict "
-                    f"else _prop({parent}, {key})"
-                )
-                if node.value:
-                    lines.append(f"_r{index} = None if _u{index} is _U else _u{index}")
-            else:
-                lines.append(
-                    f"_r{index} = {parent}.get({key}) if type({parent}) is dict "
-                    f"else _propn({parent}, {key})"
-                )
-            stack.extend(reversed(node.children.values()))
+        parents = [(self.root, "data")]
+        while parents:
+            parent, source = parents.pop(0)
+            fast: list[str] = []
+            slow: list[str] = []
+            after: list[str] = []
+            for node in parent.children.values():
+                if node not in wanted:
+                    continue
+                key = self.constant(node.key).code
+                index = node.index
+                if f"_u{index}" in needed:
+                    fast.append(f"_u{index} = {source}.get({key}, _U)")
+                    slow.append(f"_u{index} = _prop({source}, {key})")
+                    if f"_r{index}" in needed:
+                        after.append(f"_r{index} = None if _u{index} is _U else _u{index}")
+                    parents.append((node, f"_u{index}"))
+                else:  # further keys read the same from `None` as from `_U`
+                    fast.append(f"_r{index} = {source}.get({key})")
+                    slow.append(f"_r{index} = _propn({source}, {key})")
+                    parents.append((node, f"_r{index}"))
+            if fast:
+                lines.append(f"if type({source}) is dict:")
+                lines.extend(f"    {line}" for line in fast)
+                lines.append("else:")
+                lines.extend(f"    {line}" for line in slow)
+                lines.extend(after)
         return lines
 
     # -- truthiness ------------------------------------------------------------------------
@@ -741,16 +788,10 @@ class _Generator:
         A number is an `int` or a `float`. For a path read up front, the test is a flag
         computed once, with it.
         """
-        path = self._reads.get(expr.code)
-        if path is not None:
+        if expr.code in self._reads:
             flag = f"{expr.code}_{kind[0]}"
-            if flag not in self._flags:
-                read = expr.code
-                self._flags[flag] = (
-                    f"{flag} = (_t := type({read})) is int or _t is float"
-                    if kind == "number"
-                    else f"{flag} = type({read}) is {kind}"
-                )
+            self._flags[flag] = expr.code
+            self.used.add(flag)
             return flag, expr.code
         first, then = self.simple(expr)
         if kind == "number":
@@ -844,22 +885,16 @@ class _Generator:
 
     def operation(self, operator: str, values: list[Any], scope: _Scope, logic: Any) -> _Expr:
         if (
-            self._shared
+            self.hoist
             and operator in _SHAREABLE
             and scope.top
             and not scope.counts
             and self.pure(logic)
         ):
-            key = _key(logic)
-            if key in self._shared:
-                name = self._atoms.get(key)
-                if name is None:
-                    self._shared.discard(key)  # to generate its code now
-                    code = self.operation(operator, values, scope, logic).code
-                    self._shared.add(key)
-                    name = self._atoms[key] = f"_a{len(self._atoms)}"
-                    self._atom_lines.append(f"{name} = {code}")
-                return _Expr(name, _BOOL, simple=True)
+            return self.atom(logic, lambda: self.inline(operator, values, scope))
+        return self.inline(operator, values, scope)
+
+    def inline(self, operator: str, values: list[Any], scope: _Scope) -> _Expr:
         args = [self.value(value, scope) for value in values]
         inline = None
         if operator == "var":
@@ -943,13 +978,22 @@ class _Generator:
                 kind = "number" if _plain_number(literal) else type(literal).__name__
                 test, then = self.guard(other, kind)
                 args = f"{value.code}, {then}" if literal_left else f"{then}, {value.code}"
-                same = "is" if kind == "bool" else "=="
-                code = f"(({then} {same} {value.code}) if {test} else {helper}({args}))"
+                fast = f"{then} {'is' if kind == 'bool' else '=='} {value.code}"
+                slow = f"{helper}({args})"
+                if negate:
+                    fast = f"{then} {'is not' if kind == 'bool' else '!='} {value.code}"
+                    slow = f"not {slow}"
+                return self.guarded(test, fast, slow)
             if code is not None:
                 break
         if code is None:
             code = f"{helper}({left.code}, {right.code})"
         return _Expr(f"(not {code})" if negate else code, _BOOL)
+
+    def guarded(self, test: str, fast: str, slow: str) -> _Expr:
+        """`fast if test else slow`, a `bool`; apart, if *test* is a flag of a path's type."""
+        split = (test, fast, slow) if test in self._flags else None
+        return _Expr(f"(({fast}) if {test} else {slow})", _BOOL, split=split)
 
     def comparison(self, operator: str, left: _Expr, right: _Expr) -> _Expr:
         helper = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}[operator]
@@ -959,9 +1003,8 @@ class _Generator:
                 continue
             test, then = self.guard(other, "number")
             pair = (value.code, then) if literal_left else (then, value.code)
-            return _Expr(
-                f"(({pair[0]} {symbol} {pair[1]}) if {test} else {helper}({pair[0]}, {pair[1]}))",
-                _BOOL,
+            return self.guarded(
+                test, f"{pair[0]} {symbol} {pair[1]}", f"{helper}({pair[0]}, {pair[1]})"
             )
         return _Expr(f"{helper}({left.code}, {right.code})", _BOOL)
 
@@ -974,7 +1017,7 @@ class _Generator:
         strings = self.constant(frozenset(haystack)).code
         items = self.constant(list(haystack)).code
         test, then = self.guard(needle, "str")
-        return _Expr(f"(({then} in {strings}) if {test} else _in_list({then}, {items}))", _BOOL)
+        return self.guarded(test, f"{then} in {strings}", f"_in_list({then}, {items})")
 
 
 def _scalar(value: Any) -> bool:
@@ -1054,13 +1097,13 @@ def _build(source: str, namespace: dict[str, Any], name: str) -> Any:
 def _source_one(
     plan: _Plan, operations: Mapping[str, Callable[..., Any]]
 ) -> tuple[str, dict[str, Any]]:
-    generator = _Generator(operations)
+    generator = _Generator(operations, hoist=False)
     setup, code = _condition(generator, plan, test=False)
     generator.namespace["_logic"] = plan.logic
     lines = [
         "def _one(data, env):",
         "    try:",
-        *(f"        {line}" for line in [*generator.prologue(), *generator.atom_lines()]),
+        *(f"        {line}" for line in generator.prologue(generator.used)),
         *(f"        {line}" for line in setup),
         f"        return {code}",
         "    except RecursionError as _exc:",
@@ -1095,48 +1138,107 @@ def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) 
     return run
 
 
-def _source_many(
-    plans: list[_Plan], operations: Mapping[str, Callable[..., Any]]
-) -> tuple[str, dict[str, Any]]:
-    generator = _Generator(operations)
-    generator.share(plans)
-    blocks: list[str] = []
-    for index, plan in enumerate(plans):
-        setup, code = _condition(generator, plan, test=True)
-        if not plan.fallback and not plan.needs.state and generator.pure(plan.logic):
-            # Its comparisons are made up front: what is left cannot raise.
-            blocks.append(f"    if {code}:\n        held.append(_out[{index}])\n")
-            continue
+class _Condition:
+    """A condition generated in a batch: how a function of the batch evaluates it."""
+
+    __slots__ = ("code", "interpreted", "logic", "safe", "setup", "used")
+
+    def __init__(self, generator: _Generator, plan: _Plan) -> None:
+        self.setup, self.code = _condition(generator, plan, test=True)
+        self.used = generator.used
+        self.safe = not plan.fallback and not plan.needs.state and generator.pure(plan.logic)
+        """Its comparisons are made up front: what is left cannot raise."""
         # The condition itself (not a copy): errors find their path in it by identity.
-        logic = (
+        self.logic = (
             generator.constant(plan.logic).code if isinstance(plan.logic, (dict, list)) else "None"
         )
-        blocks.append(
-            "    try:\n"
-            + "".join(f"        {line}\n" for line in setup)
-            + f"        if {code}:\n"
-            + f"            held.append(_out[{index}])\n"
-            + "    except Exception as _exc:\n"
-            + f"        failed.append(({index}, _failure({logic}, _exc)))\n"
+        self.interpreted = _interpreted(plan.logic, generator.operations)
+
+
+class Batch:
+    """
+    Conditions compiled into functions that share one namespace.
+
+    A rule set makes a batch, and a function of it for each group of rules it evaluates
+    together: each condition is generated once, however many groups hold it, and each
+    function reads and compares up front only what its conditions need.
+    """
+
+    def __init__(self, operations: Mapping[str, Callable[..., Any]]) -> None:
+        self.operations = operations
+        self.generator = _Generator(operations, hoist=True)
+        self._conditions: dict[int, tuple[Node, _Condition]] = {}
+        self._defined = 0  # how many of the generator's functions the namespace has
+        self._count = 0
+
+    def condition(self, node: Node, *, interpret: bool = False) -> _Condition:
+        """*node* generated (once); *interpret*: run by the interpreter from now on."""
+        found = self._conditions.get(id(node))
+        if found is not None and not interpret:
+            return found[1]
+        plan = _Plan(node, self.operations)
+        plan.fallback |= interpret
+        condition = _Condition(self.generator, plan)
+        self._conditions[id(node)] = (node, condition)  # the node stays, and so its id
+        return condition
+
+    def source(self, nodes: Sequence[Node], name: str) -> str:
+        """The source of `name(data, env, _out)`, evaluating *nodes*."""
+        conditions = [self.condition(node) for node in nodes]
+        blocks: list[str] = []
+        used: set[str] = set()
+        for index, condition in enumerate(conditions):
+            used |= condition.used
+            if condition.safe:
+                blocks.append(f"    if {condition.code}:\n        held.append(_out[{index}])\n")
+                continue
+            blocks.append(
+                "    try:\n"
+                + "".join(f"        {line}\n" for line in condition.setup)
+                + f"        if {condition.code}:\n"
+                + f"            held.append(_out[{index}])\n"
+                + "    except Exception as _exc:\n"
+                + f"        failed.append(({index}, _failure({condition.logic}, _exc)))\n"
+            )
+        namespace = self.generator.namespace
+        namespace[f"{name}_out"] = tuple(range(len(conditions)))
+        namespace[f"{name}_fallback"] = functools.partial(
+            _one_by_one, [condition.interpreted for condition in conditions]
         )
-    interpreted = [_interpreted(plan.logic, operations) for plan in plans]
-    generator.namespace["_fallback"] = functools.partial(_one_by_one, interpreted)
-    generator.namespace["_indices"] = tuple(range(len(plans)))
-    lines = [
-        "def _many(data, env, _out=_indices):",
-        "    held = []",
-        "    failed = []",
-        "    try:",
-        *(
-            f"        {line}"
-            for line in [*generator.prologue(), *generator.atom_lines()] or ["pass"]
-        ),
-        "    except Exception:",
-        "        return _fallback(data, env, _out)",
-        *blocks,
-        "    return held, failed",
-    ]
-    return "\n".join([*generator.functions, *lines, ""]), generator.namespace
+        lines = [
+            f"def {name}(data, env, _out={name}_out):",
+            "    held = []",
+            "    failed = []",
+            "    try:",
+            *(f"        {line}" for line in self.generator.prologue(used) or ["pass"]),
+            "    except Exception:",
+            f"        return {name}_fallback(data, env, _out)",
+            *blocks,
+            "    return held, failed",
+        ]
+        return "\n".join([*self.generator.functions[self._defined :], *lines, ""])
+
+    def function(self, nodes: Sequence[Node]) -> CompiledMany:
+        """One function evaluating *nodes*, as `compile_many()` describes."""
+        name = f"_many{self._count}"
+        self._count += 1
+        try:
+            run: CompiledMany = self._build(self.source(nodes, name), name)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            # A condition is too much for Python's compiler: find it, let the interpreter
+            # run it.
+            for node in nodes:
+                try:
+                    compile(self.source([node], "_check"), "<omnikit rules: check>", "exec")
+                except (SyntaxError, RecursionError, MemoryError, ValueError):
+                    self.condition(node, interpret=True)
+            run = self._build(self.source(nodes, name), name)
+        return run
+
+    def _build(self, source: str, name: str) -> Any:
+        run = _build(source, self.generator.namespace, name)
+        self._defined = len(self.generator.functions)
+        return run
 
 
 def _one_by_one(
@@ -1159,8 +1261,9 @@ def compile_many(
     """
     One function that evaluates many conditions on the same `(data, env)`.
 
-    It reads each data path once for all of them. A condition that raises is reported with
-    its exception, and the others still run.
+    It reads each data path once for all of them, and makes each comparison of data with
+    a literal once. A condition that raises is reported with its exception, and the others
+    still run.
 
     Args:
         nodes: The conditions, in the order their indices refer to.
@@ -1174,27 +1277,11 @@ def compile_many(
 
     Added in version 0.1.0.
     """
-    plans = [_Plan(node, operations) for node in nodes]
-    try:
-        source, namespace = _source_many(plans, operations)
-        run: CompiledMany = _build(source, namespace, "_many")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        # One condition is too much for Python's compiler: find it, let the interpreter run it.
-        for plan in plans:
-            if not plan.fallback:
-                try:
-                    source, namespace = _source_one(plan, operations)
-                    compile(source, "<omnikit rules: check>", "exec")
-                except (SyntaxError, RecursionError, MemoryError, ValueError):
-                    plan.fallback = True
-        source, namespace = _source_many(plans, operations)
-        run = _build(source, namespace, "_many")
-    return run
+    return Batch(operations).function(nodes)
 
 
 def generated_source(node: Node | Sequence[Node], operations: Mapping[str, Any]) -> str:
     """The Python source `compile_condition()` (or, for a list, `compile_many()`) would run."""
     if isinstance(node, Node):
         return _source_one(_Plan(node, operations), operations)[0]
-    plans = [_Plan(item, operations) for item in node]
-    return _source_many(plans, operations)[0]
+    return Batch(operations).source(node, "_many0")

@@ -17,7 +17,7 @@ from omnikit.errors import RuleSyntaxError, ValidationError
 from omnikit.rules import _js
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Literal, Node, Op, from_jsonlogic, walk
 from omnikit.rules._builder import Expr
-from omnikit.rules._compile import Compiled, CompiledMany, bind, compile_condition, compile_many
+from omnikit.rules._compile import Batch, Compiled, CompiledMany, bind, compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
 from omnikit.rules._explain import Trace, trace
 
@@ -517,11 +517,11 @@ class _Bucket:
         "windowed",
     )
 
-    def __init__(self, items: list[_Prepared], operations: Mapping[str, Operation]) -> None:
+    def __init__(self, items: list[_Prepared], batch: Batch) -> None:
         self.items = tuple(items)
         self.ids = tuple(item.rule.id for item in items)
         self.positions = {rule_id: index for index, rule_id in enumerate(self.ids)}
-        self.run: CompiledMany = compile_many([item.rule.condition for item in items], operations)
+        self.run: CompiledMany = batch.function([item.rule.condition for item in items])
         self.not_matched = tuple(item.not_matched for item in items)
         self.not_needed = tuple(item.not_needed for item in items)
         self.chosen = tuple(item.chosen_plainly for item in items)
@@ -762,12 +762,13 @@ class RuleSet:
                         by_event.setdefault(name, []).append(item)
             order = {rule.id: i for i, rule in enumerate(self.rules)}
             buckets: dict[tuple[str, ...], _Bucket] = {}  # events with the same rules share one
+            batch = Batch(ops)  # each condition generated once, in one namespace
 
             def bucket(items: list[_Prepared]) -> _Bucket:
                 key = tuple(item.rule.id for item in items)
                 found = buckets.get(key)
                 if found is None:
-                    found = buckets[key] = _Bucket(items, ops)
+                    found = buckets[key] = _Bucket(items, batch)
                 return found
 
             for items in by_event.values():
