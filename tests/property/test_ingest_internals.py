@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import omnikit
-from omnikit._engines.profile import ProfileState
 from omnikit.stores._sql import _encode, touchpoint_json, touchpoint_text
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
 from strategies import chunked, streams
@@ -93,24 +92,6 @@ def test_the_encoder_reports_a_cycle_as_json_dumps_does() -> None:
 def test_touchpoint_text_is_the_encoded_touchpoint_json(tp: omnikit.Touchpoint) -> None:
     """The touchpoint JSON SQL stores write, put together from pieces, is the plain encoding."""
     assert _encode(touchpoint_json(tp)) == touchpoint_text(tp)
-
-
-@given(tps=st.lists(touchpoints, max_size=6))
-def test_a_thawed_profile_is_the_frozen_one(tps: list[omnikit.Touchpoint]) -> None:
-    """`ProfileState.thaw(state.freeze())` has the same content, and changes independently."""
-    state = ProfileState()
-    for n, tp in enumerate(tps):
-        with contextlib.suppress(Exception):  # generated orders may carry no valid amount
-            state.apply(tp, n)
-    before = _encode(state.to_json())
-
-    thawed = ProfileState.thaw(state.freeze())
-    for n, tp in enumerate(tps):
-        with contextlib.suppress(Exception):
-            thawed.apply(tp, n + 100)
-
-    assert before == _encode(state.to_json())
-    assert before == _encode(ProfileState.thaw(state.freeze()).to_json())
 
 
 class _BoomError(Exception):

@@ -22,12 +22,10 @@ from omnikit._models.touchpoints import Direction, Touchpoint
 from omnikit.converters import to_decimal
 from omnikit.errors import ValidationError
 
-__all__ = ["Frozen", "ProfileState", "Survivorship", "from_us", "to_us"]
+__all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Entry: TypeAlias = tuple[Any, ...]
-Frozen: TypeAlias = tuple[Any, ...]
-"""A `ProfileState` as `ProfileState.freeze` returns it."""
 _ONE_US = dt.timedelta(microseconds=1)
 
 PREFERENCE_TRAITS = ("preferred_channels", "language", "timezone", "quiet_hours")
@@ -246,49 +244,6 @@ class ProfileState:
         new.channels = dict(self.channels)
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
-        return new
-
-    def freeze(self) -> Frozen:
-        """
-        The state as nested tuples, for `thaw`.
-
-        A cache can keep many: tuples of plain values are soon untracked by the garbage
-        collector, where a `ProfileState` and its dictionaries would be scanned in every full
-        collection.
-        """
-        return (
-            tuple(self.traits.items()),
-            tuple(self.consents.items()),
-            tuple(self.prefs.items()),
-            self.first_us,
-            self.last_us,
-            self.count,
-            tuple(self.channels.items()),
-            self.orders,
-            tuple(self.revenue.items()),
-            tuple(self.refunds.items()),
-            self.last_order_us,
-        )
-
-    @classmethod
-    def thaw(cls, frozen: Frozen) -> ProfileState:
-        """A state equal to the one `freeze` was called on, free to change."""
-        new = cls()
-        (
-            traits,
-            consents,
-            prefs,
-            new.first_us,
-            new.last_us,
-            new.count,
-            channels,
-            new.orders,
-            revenue,
-            refunds,
-            new.last_order_us,
-        ) = frozen
-        new.traits, new.consents, new.prefs = dict(traits), dict(consents), dict(prefs)
-        new.channels, new.revenue, new.refunds = dict(channels), dict(revenue), dict(refunds)
         return new
 
     # -- output ------------------------------------------------------------------------------

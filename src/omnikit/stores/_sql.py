@@ -12,12 +12,11 @@ import contextlib
 import datetime as dt
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-from omnikit._engines.profile import Frozen, ProfileState, to_us
+from omnikit._engines.profile import ProfileState, to_us
 from omnikit._engines.records import (
     Changes,
     ClusterRow,
@@ -36,7 +35,6 @@ from omnikit.errors import StoreUnavailableError
 __all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries", "touchpoint_text"]
 
 _CHUNK = 500
-_DOCUMENTS = 4096
 _MAX_ALIAS_HOPS = 64
 
 # Each migration is a list of statements, applied in order, once. Never edit a released one:
@@ -138,11 +136,6 @@ class Dialect:
     def schema(self, statement: str) -> str:
         """A migration statement in this dialect."""
         return statement.replace("{jsontype}", self.json_type).replace("{big}", self.big_type)
-
-    @property
-    def text_documents(self) -> bool:
-        """Whether JSON columns are read back as text (which can key a cache of documents)."""
-        return self.json_type == "TEXT"
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -368,11 +361,6 @@ class SQLQueries:
 
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
-        # (members, profile) JSON text -> what they decode to; see `_remember`.
-        self._documents: OrderedDict[tuple[str, str], tuple[tuple[IdKey, ...], Frozen]] = (
-            OrderedDict()
-        )
-        self._text_documents = dialect.text_documents
         self._plain_dump = type(dialect).dump is Dialect.dump  # then `touchpoint_text` applies
         q = dialect.sql
         self.q_seen = q("SELECT message_id FROM omnikit_touchpoints WHERE message_id IN ({in})")
@@ -468,16 +456,6 @@ class SQLQueries:
 
     def _record(self, row: Sequence[Any]) -> CustomerRecord:
         cid, cluster, first_us, first_mid, members, profile = row
-        if type(members) is str and type(profile) is str:
-            known = self._documents.get((members, profile))
-            if known is not None:
-                return CustomerRecord(
-                    id=cid,
-                    cluster=cluster,
-                    first=(first_us, first_mid),
-                    members=set(known[0]),
-                    profile=ProfileState.thaw(known[1]),
-                )
         return CustomerRecord(
             id=cid,
             cluster=cluster,
@@ -485,21 +463,6 @@ class SQLQueries:
             members={(k, v) for k, v in self.d.load(members)},
             profile=ProfileState.from_json(self.d.load(profile)),
         )
-
-    def _remember(self, members: str, profile: str, record: CustomerRecord) -> None:
-        """
-        Keep what the customer columns *members* and *profile* decode to, by their text.
-
-        Most customers an ingestion chunk reads were written by an earlier chunk: reading them
-        back is then a copy instead of decoding JSON. Keyed by the whole text, an entry stays
-        true whoever writes the row later, in this process or another. Entries are tuples of
-        plain values, which the garbage collector soon stops tracking, oldest evicted first.
-        """
-        documents = self._documents
-        if len(documents) >= _DOCUMENTS:
-            with contextlib.suppress(KeyError):  # another thread evicted it first
-                documents.popitem(last=False)
-        documents[(members, profile)] = (tuple(record.members), record.profile.freeze())
 
     def customers(self, cur: Cursor, ids: Collection[str]) -> dict[str, CustomerRecord]:
         found: dict[str, CustomerRecord] = {}
@@ -643,11 +606,14 @@ class SQLQueries:
     # -- writes ------------------------------------------------------------------------------
 
     def customer_params(self, record: CustomerRecord) -> tuple[Any, ...]:
-        members = self.d.dump(sorted(record.members))  # pairs are written as arrays
-        profile = self.d.dump(record.profile.to_json())
-        if self._text_documents:
-            self._remember(members, profile, record)
-        return (record.id, record.cluster, record.first[0], record.first[1], members, profile)
+        return (
+            record.id,
+            record.cluster,
+            record.first[0],
+            record.first[1],
+            self.d.dump(sorted(record.members)),  # pairs are written as arrays
+            self.d.dump(record.profile.to_json()),
+        )
 
     def touchpoint_params(self, tp: Touchpoint, owner: str) -> tuple[Any, ...]:
         return (
