@@ -16,10 +16,14 @@ from omnikit.testing import FrozenClock
 def typed_usage() -> None:
     clock = FrozenClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     with omnikit.Hub.open("sqlite:///shop.db", default_region="PT", clock=clock) as hub:
-        result: omnikit.IngestResult = hub.ingest({"type": "track", "event": "Product Viewed", "anonymousId": "a1"})
+        result: omnikit.IngestResult = hub.ingest(
+            {"type": "track", "event": "Product Viewed", "anonymousId": "a1"}
+        )
         accepted: tuple[str, ...] = result.accepted
         rejected: tuple[omnikit.Rejection, ...] = result.rejected
-        tp: omnikit.Touchpoint = hub.track("Order Completed", user_id="u1", properties={"order_id": "o1"})
+        tp: omnikit.Touchpoint = hub.track(
+            "Order Completed", user_id="u1", properties={"order_id": "o1"}
+        )
         found: omnikit.Customer | None = hub.customer(email="ana@example.com")
         if found is not None:
             history: list[omnikit.Touchpoint] = hub.touchpoints(found)
@@ -33,11 +37,16 @@ def typed_usage() -> None:
         [
             Rule(
                 id="vip",
-                condition=(customer.traits["tier"] == "gold") & (days_since(customer.stats.last_seen) < 30),
+                condition=(customer.traits["tier"] == "gold")
+                & (days_since(customer.stats.last_seen) < 30),
                 actions=(Action.offer("vip-10"),),
                 cap=Cap(times=1, days=7),
             ),
-            Rule(id="views", condition=event.name == "Product Viewed", actions=(Action.tag("browser"),)),
+            Rule(
+                id="views",
+                condition=event.name == "Product Viewed",
+                actions=(Action.tag("browser"),),
+            ),
         ],
         strategy=Strategy.FIRST_MATCH,
     )
