@@ -318,6 +318,8 @@ class Hub:
         keys: set[IdKey] = set()
         for ids in linkable:
             keys.update(ids)
+        # As the resolver works on them: (owner, cluster) tuples. The rows themselves die here,
+        # young, instead of living through the chunk.
         rows = {k: (row.owner, row.cluster) for k, row in tx.identities(keys).items()}
         owners = {owner for owner, _ in rows.values() if owner is not None}
         customers = tx.customers(owners)
