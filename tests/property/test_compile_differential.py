@@ -325,6 +325,24 @@ def test_compiled_rules_without_operations_equal_the_interpreter(case: tuple[Any
     assert_same(*case, operations={})
 
 
+def _replacing(name: str) -> Callable[..., Any]:
+    def operation(env: Env, *arguments: Any) -> Any:
+        return [name, env.timezone, *arguments]
+
+    return operation
+
+
+REPLACING = {name: _replacing(name) for name in ("var", "missing", "==", "+", "if", "merge")}
+"""Custom operations under JsonLogic's names: they replace plain ones, never the forms."""
+
+
+@examples(200)
+@given(S.rules_and_data)
+def test_custom_operations_replace_plain_ones_as_in_the_interpreter(case: tuple[Any, Any]) -> None:
+    """`var`, `missing`, `==`, `+` given as operations replace JsonLogic's; `if` does not."""
+    assert_same(*case, operations=REPLACING)
+
+
 def test_conformance_suite_through_the_compiler() -> None:
     """Every case of the official JsonLogic suite gives the interpreter's answer, compiled."""
     if not SUITE.is_file():

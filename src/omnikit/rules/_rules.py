@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -364,16 +364,21 @@ class Decision:
     _data: Any = attrs.field(default=None, eq=False, repr=False, alias="_data")
     _env: Env | None = attrs.field(default=None, eq=False, repr=False, alias="_env")
     _pending: Any = attrs.field(default=None, eq=False, repr=False, alias="_pending")
-    """What `outcomes` is made from when a decision leaves it for later (see `_decided`)."""
+    """What the fields left unset are made from (see `RuleSet.decide`)."""
 
     if not TYPE_CHECKING:  # mypy would take any attribute for one
 
         def __getattr__(self, name: str) -> Any:
-            # Only unset slots come here: `outcomes` of a decision made lazily.
-            if name == "outcomes" and self._pending is not None:
-                outcomes = _outcomes(*self._pending)
-                object.__setattr__(self, "outcomes", outcomes)
-                return outcomes
+            # Only unset slots come here: those of a decision made quickly, left for later.
+            pending = self._pending
+            if pending is not None and name in _LATER:
+                bucket, ruleset, data, env = pending
+                if name == "outcomes":
+                    value = _outcomes(bucket, self.chosen, ruleset.strategy)
+                else:
+                    value = {"_ruleset": ruleset, "_data": data, "_env": env}[name]
+                object.__setattr__(self, name, value)
+                return value
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)
 
@@ -587,9 +592,8 @@ class RuleSet:
             seen.add(rule.id)
             self._check_operations(rule)
         self._by_id = {rule.id: rule for rule in self.rules}
-        self._all: _Bucket | None = None
-        self._by_event: dict[str, _Bucket] = {}
-        self._always: _Bucket | None = None
+        self._buckets: tuple[_Bucket, _Bucket, dict[str, _Bucket]] | None = None
+        """All rules, those for no event, those for each event: made by `_prepare()`."""
 
     def _check_operations(self, rule: Rule) -> None:
         known = JSONLOGIC_OPERATIONS | set(self.operations)
@@ -746,9 +750,9 @@ class RuleSet:
 
     # -- compiling ---------------------------------------------------------------------------
 
-    def _prepare(self) -> _Bucket:
+    def _prepare(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
         """Compile the conditions: one function per event, one for no event, one for all."""
-        if self._all is None:
+        if self._buckets is None:
             ops = dict(self.operations)
             prepared = [_prepared(rule, ops) for rule in self.rules]
             by_event: dict[str, list[_Prepared]] = {}
@@ -774,35 +778,24 @@ class RuleSet:
             for items in by_event.values():
                 items.extend(always)
                 items.sort(key=lambda p: order[p.rule.id])
-            self._by_event = {name: bucket(items) for name, items in by_event.items()}
-            self._always = bucket(always)
-            self._all = bucket(prepared)
-        return self._all
+            self._buckets = (
+                bucket(prepared),
+                bucket(always),
+                {name: bucket(items) for name, items in by_event.items()},
+            )
+        return self._buckets
 
     def candidates(self, event: str | None) -> list[Rule]:
         """The rules worth evaluating for an event named *event* (`None`: no event)."""
         return [p.rule for p in self._candidates(event).items]
 
-    def _candidates(self, event: str | None) -> _Bucket:
-        everything = self._prepare()
-        always = self._always if self._always is not None else everything
+    def _candidates(self, event: str | None, *, indexed: bool = True) -> _Bucket:
+        everything, always, by_event = self._buckets or self._prepare()
+        if not indexed:
+            return everything
         if event is None:
             return always
-        return self._by_event.get(event, always)
-
-    def _pool(self, data: Mapping[str, Any], *, indexed: bool) -> tuple[_Bucket, str | None]:
-        """The rules to consider for *data*, and the name of its event."""
-        everything = self._prepare()
-        event = data.get("event")
-        name = event.get("name") if type(event) is dict or isinstance(event, Mapping) else None
-        if type(name) is not str and not isinstance(name, str):
-            name = None
-        if not indexed:
-            return everything, name
-        always = self._always if self._always is not None else everything
-        if name is None:
-            return always, name
-        return self._by_event.get(name, always), name
+        return by_event.get(event, always)
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -818,7 +811,7 @@ class RuleSet:
         Added in version 0.1.0.
         """
         env = env or Env(now=dt.datetime.now(dt.UTC))
-        bucket, _ = self._pool(data, indexed=indexed)
+        bucket = self._candidates(_event_name(data), indexed=indexed)
         held, _failed = bucket.run(data, env, bucket.ids)
         return held
 
@@ -845,29 +838,33 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        bucket, name = self._pool(data, indexed=indexed)
+        name = _event_name(data)
+        everything, always, by_event = self._buckets or self._prepare()
+        if not indexed:
+            bucket = everything
+        else:
+            bucket = always if name is None else by_event.get(name, always)
         # Every condition at once; then only the rules that matched (or raised, or have a
         # window) need a look. The others keep the "not matched" outcome made beforehand.
         if bucket.plain:
             matched, failed = bucket.run(data, env, bucket.chosen)
             if not failed:
                 # Each rule that matched is chosen (scores are priorities, in the bucket's
-                # order already); the outcomes follow from that, made when first read.
+                # order already). The outcomes follow from that: they are made when first
+                # read, and the decision is put together without __init__, which would
+                # want them (the same decision, quicker; see `Decision.__getattr__`).
                 if self.strategy is Strategy.FIRST_MATCH:
                     del matched[1:]
-                chosen = tuple(matched)
-                pending = (bucket, chosen, self.strategy)
-                if limit is None or len(chosen) <= limit:
-                    return _decided(
-                        self,
-                        data=data,
-                        env=env,
-                        customer_id=customer_id,
-                        event=name,
-                        chosen=chosen,
-                        pending=pending,
-                    )
-                outcomes = list(_outcomes(*pending))
+                if limit is None or len(matched) <= limit:
+                    decision: Decision = _new(Decision)
+                    _set_customer_id(decision, customer_id)
+                    _set_event(decision, name)
+                    _set_at(decision, env.now)
+                    _set_strategy(decision, self.strategy)
+                    _set_chosen(decision, tuple(matched))
+                    _set_pending(decision, (bucket, self, data, env))
+                    return decision
+                outcomes = list(_outcomes(bucket, matched, self.strategy))
                 return self._decision(
                     data=data,
                     env=env,
@@ -1007,7 +1004,7 @@ class RuleSet:
 
 
 def _outcomes(
-    bucket: _Bucket, chosen: tuple[Chosen, ...], strategy: Strategy
+    bucket: _Bucket, chosen: Sequence[Chosen], strategy: Strategy
 ) -> tuple[RuleOutcome, ...]:
     """The outcomes of a decision in a plain bucket: its matches were chosen."""
     held = [bucket.positions[item.rule_id] for item in chosen]
@@ -1025,50 +1022,23 @@ def _outcomes(
     return tuple(outcomes)
 
 
-_SET: Final = {
-    name: Decision.__dict__[name].__set__
-    for name in (
-        "customer_id",
-        "event",
-        "at",
-        "strategy",
-        "chosen",
-        "_ruleset",
-        "_data",
-        "_env",
-        "_pending",
-    )
-}
+_LATER: Final = frozenset({"outcomes", "_ruleset", "_data", "_env"})
+"""Fields of a decision made quickly that are made when first read."""
+
+_new: Final = object.__new__
+_set_customer_id: Final = Decision.__dict__["customer_id"].__set__
+_set_event: Final = Decision.__dict__["event"].__set__
+_set_at: Final = Decision.__dict__["at"].__set__
+_set_strategy: Final = Decision.__dict__["strategy"].__set__
+_set_chosen: Final = Decision.__dict__["chosen"].__set__
+_set_pending: Final = Decision.__dict__["_pending"].__set__
 
 
-def _decided(
-    ruleset: RuleSet,
-    *,
-    data: Mapping[str, Any],
-    env: Env,
-    customer_id: str | None,
-    event: str | None,
-    chosen: tuple[Chosen, ...],
-    pending: tuple[_Bucket, tuple[Chosen, ...], Strategy],
-) -> Decision:
-    """
-    A decision whose outcomes are made from *pending* when first read.
-
-    It skips `__init__` (which would set them) and sets the slots directly, which is also
-    quicker; the decision is the same as `Decision(...)` with its outcomes would make.
-    """
-    decision: Decision = object.__new__(Decision)
-    setters = _SET
-    setters["customer_id"](decision, customer_id)
-    setters["event"](decision, event)
-    setters["at"](decision, env.now)
-    setters["strategy"](decision, ruleset.strategy)
-    setters["chosen"](decision, chosen)
-    setters["_ruleset"](decision, ruleset)
-    setters["_data"](decision, data)
-    setters["_env"](decision, env)
-    setters["_pending"](decision, pending)
-    return decision
+def _event_name(data: Mapping[str, Any]) -> str | None:
+    """The name of the event in *data*, if it has one."""
+    event = data.get("event")
+    name = event.get("name") if type(event) is dict or isinstance(event, Mapping) else None
+    return name if type(name) is str or isinstance(name, str) else None
 
 
 def _used(env: Env, rule: Rule, now: dt.datetime) -> int:
