@@ -1038,7 +1038,12 @@ def _plain_number(value: Any) -> bool:
 
 
 class _Plan:
-    """One condition of a batch: how it is run."""
+    """
+    A condition read for compiling: its JsonLogic, its depth, what its code needs.
+
+    `fallback` when the interpreter runs it: past the limits `apply()` checks (it raises
+    what `apply()` raises), or nested deeper than the compiler takes.
+    """
 
     __slots__ = ("depth", "fallback", "logic", "needs")
 
