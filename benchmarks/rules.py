@@ -119,7 +119,7 @@ class Spec:
 
     def __init__(self, index: int, rng: random.Random, *, events: bool) -> None:
         self.id = f"r{index}"
-        event = EVENTS[index % len(EVENTS)] if events and rng.random() < 0.9 else None
+        event = EVENTS[index % len(EVENTS)] if events else None
         atoms = [Atom(rng, event=event)] if event else []
         atoms += [Atom(rng) for _ in range(rng.choice((1, 2, 2, 3)))]
         self.atoms = atoms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import types
 import uuid
@@ -10,11 +11,12 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
+import attrs
 import cattrs
 
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
 from omnikit._engines.orders import fold_orders
-from omnikit._engines.profile import to_us
+from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED, to_us
 from omnikit._engines.records import (
     Changes,
     CustomerRecord,
@@ -28,9 +30,14 @@ from omnikit._models.customers import Customer, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
 from omnikit._models.orders import Order
 from omnikit._models.results import ForgetReport, IngestResult, Rejection
-from omnikit._models.touchpoints import Touchpoint
+from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
+from omnikit._personalize import Personalization
 from omnikit.converters import make_converter
 from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
+from omnikit.rules._data import decision_data
+from omnikit.rules._domain import Env, History, Place
+from omnikit.rules._rules import RuleSet
+from omnikit.rules._segments import Segment, SegmentSet
 from omnikit.stores import IngestTransaction, Store, open_store
 from omnikit.stores.memory import MemoryStore
 
@@ -110,7 +117,7 @@ def _lines(lines: list[str], first: dict[str, Any]) -> Iterator[tuple[Any, int]]
         yield message, len(line) if line.isascii() else len(line.encode())
 
 
-class Hub:
+class Hub(Personalization):
     """
     One customer, seen the same way on every channel.
 
@@ -137,6 +144,9 @@ class Hub:
         currency: The currency of orders that don't name one.
         clock: Returns the current time; tests pass a frozen one.
         batch_size: Messages per store transaction when ingesting a batch.
+        ruleset: The personalization rules `Hub.decide()` runs by default.
+        segments: Dynamic segments kept current as events arrive (see `Segment`).
+        places: Stores and other places rules can measure distances to.
 
     Added in version 0.1.0.
     """
@@ -154,6 +164,9 @@ class Hub:
         currency: str = "USD",
         clock: Clock | None = None,
         batch_size: int = 1000,
+        ruleset: RuleSet | None = None,
+        segments: Iterable[Segment] = (),
+        places: Iterable[Place] = (),
     ) -> None:
         known = Channels(channels)
         known.require(default_channel, field="default_channel")
@@ -167,7 +180,7 @@ class Hub:
         elif isinstance(store, str):
             store = open_store(store)
         self._store: Store = store
-        self.rules = identity_rules or IdentityRules()
+        self.identity_rules = identity_rules or IdentityRules()
         self.channels = known
         self.options = IngestOptions(
             channels=known,
@@ -182,6 +195,9 @@ class Hub:
         self.converter: cattrs.Converter = make_converter()
         self._blocked: dict[IdKey, bool] = {}
         self._read_cache = ReadCache()
+        self.ruleset = ruleset
+        self.segments = SegmentSet(segments)
+        self.places: dict[str, Place] = {place.id: place for place in places}
         self._closed = False
 
     @classmethod
@@ -276,16 +292,21 @@ class Hub:
                     )
                 )
         result = IngestResult(rejected=tuple(rejected))
+        touched: set[str] = set()
         for start in range(0, len(parsed), self.batch_size):
             chunk = parsed[start : start + self.batch_size]
             try:
-                result += self._ingest_chunk(chunk)
+                done, changed = self._ingest_chunk(chunk)
             except OmnikitError as exc:
                 exc.partial = result  # type: ignore[attr-defined]
                 raise
+            result += done
+            touched |= changed
+        if self.segments and touched:
+            self._update_segments(touched, now=now)
         return result
 
-    def _ingest_chunk(self, chunk: list[Touchpoint]) -> IngestResult:
+    def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
         fresh: dict[str, Touchpoint] = {}
         duplicates: list[str] = []
         for tp in chunk:
@@ -293,27 +314,30 @@ class Hub:
                 duplicates.append(tp.message_id)
             else:
                 fresh[tp.message_id] = tp
+        touched: set[str] = set()
         with self._transaction() as tx:
             seen = tx.seen(list(fresh))
             new = [tp for mid, tp in fresh.items() if mid not in seen]
             if new:
-                self._resolve(tx, new)
+                touched = self._resolve(tx, new)
         accepted = tuple(tp.message_id for tp in new)
-        return IngestResult(
+        result = IngestResult(
             accepted=accepted,
             duplicates=tuple(duplicates) + tuple(mid for mid in fresh if mid in seen),
         )
+        return result, touched
 
     def _transaction(self) -> Any:
         return self._store.transaction()
 
-    def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> None:
+    def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
+        """Resolve and store *touchpoints*; return the ids of the customers that changed."""
         # Each event key is computed once: for the sort, then for the resolver.
         unordered = [event_key(tp) for tp in touchpoints]
         order = sorted(range(len(touchpoints)), key=unordered.__getitem__)
         touchpoints[:] = [touchpoints[i] for i in order]  # in place: the caller reports this order
         event_keys = [unordered[i] for i in order]
-        rules, blocked = self.rules, self._blocked
+        rules, blocked = self.identity_rules, self._blocked
         linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
         keys: set[IdKey] = set()
         for ids in linkable:
@@ -341,9 +365,12 @@ class Hub:
         )
         for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
             resolver.add(tp, key, ids)
-        tx.apply(resolver.changes())
+        changes = resolver.changes()
+        touched = set(changes.customers)
+        tx.apply(changes)
         for region, late in sorted(resolver.late_by_region().items()):
-            self._replay(tx, region, late)
+            touched.update(self._replay(tx, region, late).customers)
+        return touched
 
     def _replay(
         self, tx: IngestTransaction, region: str, new: Sequence[Touchpoint] = ()
@@ -352,7 +379,7 @@ class Hub:
         stored = tx.customer_touchpoints(list(old_customers))
         old_keys = tx.cluster_identities(region)
         changes = replay_region(
-            self.rules,
+            self.identity_rules,
             cluster=region,
             touchpoints=[*stored, *new],
             old_customers=old_customers,
@@ -410,9 +437,19 @@ class Hub:
         if anonymous_id is not None:
             message["anonymousId"] = anonymous_id
         if user_id is None and anonymous_id is None:
-            # The Segment Spec asks for one of them; a host that only knows an email, a phone
-            # or a loyalty card gets a random anonymous id, which links nothing by itself.
-            message["anonymousId"] = f"omk-anon-{uuid.uuid4().hex}"
+            # The Segment Spec asks for one of them. A host that only knows an email, a phone or
+            # a loyalty card gets an anonymous id derived from those, so that calls about one
+            # person don't pile up new identities on their profile.
+            known = sorted(
+                [*(("email", email), ("phone", phone)), *((identities or {}).items())],
+                key=str,
+            )
+            message["anonymousId"] = (
+                "omk-"
+                + hashlib.blake2b(
+                    repr([k for k in known if k[1] is not None]).encode(), digest_size=10
+                ).hexdigest()
+            )
         message["timestamp"] = timestamp if timestamp is not None else self.clock()
         message["messageId"] = message_id or f"omk-{uuid.uuid4().hex}"
         return message
@@ -531,7 +568,9 @@ class Hub:
         record = self._record(customer)
         if channel is not None:
             self.channels.require(channel)
-        anchor = min(record.members, key=lambda k: (self.rules.rank(k[0]), k[1]), default=None)
+        anchor = min(
+            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
+        )
         if anchor is None:
             raise ConflictError(f"customer {record.id!r} has no identity to attach a consent to")
         properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
@@ -558,6 +597,118 @@ class Hub:
         if found is None:  # pragma: no cover - erased concurrently
             raise NotFoundError("customer", tp.customer_id)
         return found
+
+    # -- what the hub itself records ------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return self.clock()
+
+    def _history(self, customer_id: str) -> list[Touchpoint]:
+        return self._store.touchpoints(customer_id)
+
+    def _emit(
+        self,
+        record: CustomerRecord,
+        name: str,
+        *,
+        at: dt.datetime,
+        properties: Mapping[str, Any] | None = None,
+        traits: Mapping[str, Any] | None = None,
+        channel: str | None = None,
+        source: str = "omnikit",
+        message_id: str | None = None,
+    ) -> Touchpoint:
+        """
+        Store a touchpoint the hub itself makes about a customer.
+
+        A decision, a segment change, computed traits: outbound, so it counts in no customer
+        activity, and carrying the customer's best identity, so it reaches them whatever merges
+        come later.
+        """
+        anchor = min(
+            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
+        )
+        if anchor is None:
+            raise ConflictError(f"customer {record.id!r} has no identity to record {name!r} for")
+        is_identify = traits is not None and name == "Identify"
+        tp = Touchpoint(
+            message_id=message_id or f"omk-{uuid.uuid4().hex}",
+            type=TouchpointType.IDENTIFY if is_identify else TouchpointType.TRACK,
+            name=name,
+            channel=self.channels.require(channel) if channel else self.options.default_channel,
+            direction=Direction.OUTBOUND,
+            occurred_at=at,
+            received_at=self.clock(),
+            identities=(Identity.from_normalized(*anchor),),
+            properties=dict(properties or {}),
+            traits=dict(traits or {}),
+            context=Context(source=source),
+        )
+        self._ingest_chunk([tp])
+        return tp
+
+    def _update_segments(
+        self, customer_ids: Iterable[str], *, now: dt.datetime
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """Evaluate the hub's segments for those customers; record who entered and left."""
+        configured = {segment.id for segment in self.segments.segments}
+        history = self.segments.needs_history
+        changed: dict[str, tuple[list[str], list[str]]] = {}
+        for cid in sorted(customer_ids):
+            record = self._store.customer(cid)
+            if record is None:
+                continue
+            profile = self._customer(record)
+            env = Env(
+                now=now,
+                timezone=profile.preferences.timezone,
+                history=History(self._history(record.id)) if history else History(),
+                segments=frozenset(profile.segments),
+                places=self.places,
+            )
+            members = self.segments.members_of(
+                decision_data(profile, segments=profile.segments), env
+            )
+            current = set(profile.segments) & configured
+            entered, left = sorted(members - current), sorted(current - members)
+            stamp = to_us(now)
+            for segment in entered:
+                self._emit(
+                    record,
+                    SEGMENT_ENTERED,
+                    at=now,
+                    properties={"segment": segment},
+                    source="omnikit.segments",
+                    message_id=f"omk-seg-{record.id}-{segment}-in-{stamp}",
+                )
+            for segment in left:
+                self._emit(
+                    record,
+                    SEGMENT_EXITED,
+                    at=now,
+                    properties={"segment": segment},
+                    source="omnikit.segments",
+                    message_id=f"omk-seg-{record.id}-{segment}-out-{stamp}",
+                )
+            if entered or left:
+                changed[record.id] = (entered, left)
+        return changed
+
+    def refresh_segments(
+        self, *, now: dt.datetime | None = None
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """
+        Evaluate every customer's segments again; return who entered and left what.
+
+        For conditions that change with time alone (`days_since`, windows).
+
+        Ingestion already does this for the customers it changes.
+
+        Added in version 0.1.0.
+        """
+        if not self.segments:
+            return {}
+        return self._update_segments([c.id for c in self.customers()], now=now or self.clock())
 
     def _stored(self, message: Mapping[str, Any]) -> Touchpoint:
         self.ingest(message)
@@ -597,7 +748,7 @@ class Hub:
                 raise ValidationError(f"id: expected a customer id, got {type(value).__name__}")
             return self._store.customer(value)
         key = self._key(kind, value)
-        if self.rules.is_blocked(key):
+        if self.identity_rules.is_blocked(key):
             return None
         return self._store.find(key)
 
@@ -614,15 +765,7 @@ class Hub:
         customer = record.profile.to_customer(record.id, identities)
         if recent:
             latest = self._store.touchpoints(record.id, limit=recent, newest_first=True)
-            customer = type(customer)(
-                id=customer.id,
-                identities=customer.identities,
-                traits=customer.traits,
-                consents=customer.consents,
-                preferences=customer.preferences,
-                stats=customer.stats,
-                recent=tuple(latest),
-            )
+            customer = attrs.evolve(customer, recent=tuple(latest))
         return customer
 
     def customer(

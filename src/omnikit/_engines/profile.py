@@ -66,6 +66,9 @@ class Survivorship:
 
 _LATEST = Survivorship()
 _CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
+SEGMENT_ENTERED = "Segment Entered"
+SEGMENT_EXITED = "Segment Exited"
+SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
 
 
 def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
@@ -95,6 +98,7 @@ class ProfileState:
         "prefs",
         "refunds",
         "revenue",
+        "segments",
         "traits",
     )
 
@@ -116,6 +120,8 @@ class ProfileState:
         self.revenue: dict[str, str] = {}
         self.refunds: dict[str, str] = {}
         self.last_order_us: int | None = None
+        # segment id -> (member, at_us, message_id), from Segment Entered / Segment Exited
+        self.segments: dict[str, Entry] = {}
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -155,6 +161,13 @@ class ProfileState:
         elif name == "Order Refunded":
             amount = order_amount(tp.properties, ("total", "revenue"))
             _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
+        elif name in SEGMENT_EVENTS:
+            self._set_segment(tp.properties["segment"], (name == SEGMENT_ENTERED, at_us, mid))
+
+    def _set_segment(self, segment: str, entry: Entry) -> None:
+        current = self.segments.get(segment)
+        if current is None or _later(entry, current):
+            self.segments[segment] = entry
 
     def _set_trait(self, name: str, entry: Entry, survivorship: Survivorship) -> None:
         current = self.traits.get(name)
@@ -233,6 +246,8 @@ class ProfileState:
             self.last_order_us is None or other.last_order_us > self.last_order_us
         ):
             self.last_order_us = other.last_order_us
+        for segment, entry in other.segments.items():
+            self._set_segment(segment, entry)
 
     def copy(self) -> ProfileState:
         """A copy that can change without changing this one."""
@@ -244,6 +259,7 @@ class ProfileState:
         new.channels = dict(self.channels)
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
+        new.segments = dict(self.segments)
         return new
 
     # -- output ------------------------------------------------------------------------------
@@ -279,6 +295,7 @@ class ProfileState:
                 refunds={c: Decimal(a) for c, a in sorted(self.refunds.items())},
                 last_order_at=None if self.last_order_us is None else from_us(self.last_order_us),
             ),
+            segments=tuple(sorted(s for s, entry in self.segments.items() if entry[0])),
         )
 
     def _preferences(self) -> Preferences:
@@ -306,6 +323,7 @@ class ProfileState:
             "revenue": self.revenue,
             "refunds": self.refunds,
             "last_order": self.last_order_us,
+            "segments": self.segments,
         }
 
     @classmethod
@@ -319,6 +337,7 @@ class ProfileState:
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
+        new.segments = {k: tuple(v) for k, v in data.get("segments", {}).items()}
         return new
 
 

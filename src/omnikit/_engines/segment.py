@@ -18,7 +18,12 @@ from typing import Any, Final
 
 import attrs
 
-from omnikit._engines.profile import PREFERENCE_TRAITS, check_timezone, parse_quiet_hours
+from omnikit._engines.profile import (
+    PREFERENCE_TRAITS,
+    SEGMENT_EVENTS,
+    check_timezone,
+    parse_quiet_hours,
+)
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
 from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint, TouchpointType
@@ -554,6 +559,10 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         channel = properties.get("channel")
         if channel is not None and not isinstance(channel, str):
             errors.append(f"properties.channel: expected a channel name, got {_kind(channel)}")
+    elif name in SEGMENT_EVENTS:
+        segment = properties.get("segment")
+        if not isinstance(segment, str) or not segment:
+            errors.append("properties.segment: required, the segment's id")
 
 
 def _check_products(products: object, errors: list[str]) -> None:

@@ -82,6 +82,8 @@ class Customer:
         consents: Their latest answer per channel and purpose.
         preferences: Preferred channels, language, time zone, quiet hours.
         stats: First/last seen overall and per channel, orders, revenue, channels used.
+        segments: The dynamic segments they are in now (`Segment Entered` / `Segment Exited`
+            touchpoints keep it current).
         recent: The latest touchpoints, newest first, as the hub loaded them (for a glance in
             a notebook; `Hub.touchpoints()` gives the whole history). Not part of equality.
 
@@ -94,6 +96,7 @@ class Customer:
     consents: tuple[Consent, ...] = ()
     preferences: Preferences = attrs.field(factory=Preferences)
     stats: Stats = attrs.field(factory=Stats)
+    segments: tuple[str, ...] = ()
     recent: tuple[Touchpoint, ...] = attrs.field(default=(), eq=False)
 
     def identifiers(self, kind: str) -> tuple[str, ...]:

@@ -104,6 +104,9 @@ class EcommerceEvent(enum.StrEnum):
     MESSAGE_RECEIVED = "Message Received"
     # omnikit's own.
     CONSENT_UPDATED = "Consent Updated"
+    SEGMENT_ENTERED = "Segment Entered"
+    SEGMENT_EXITED = "Segment Exited"
+    DECISION_MADE = "Decision Made"
 
 
 @attrs.define(frozen=True, kw_only=True)

@@ -66,6 +66,7 @@ from omnikit.rules._rules import (
     Variant,
 )
 from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
+from omnikit.rules._segments import Segment, SegmentSet
 
 __all__ = [
     "Action",
@@ -94,6 +95,8 @@ __all__ = [
     "RuleExplanation",
     "RuleOutcome",
     "RuleSet",
+    "Segment",
+    "SegmentSet",
     "Strategy",
     "Trace",
     "Variant",

@@ -88,7 +88,7 @@ def simulate(
         record = hub.store.customer(cid)
         if record is not None:
             identities = sorted(record.members)
-        survivorship = hub.rules.survivorship()
+        survivorship = hub.identity_rules.survivorship()
         for tp in touchpoints:
             at = tp.occurred_at
             state.apply(tp, to_us(at), survivorship=survivorship, currency=hub.currency)

@@ -1,0 +1,223 @@
+"""The hub's personalization verbs: decide, recommend, score. Mixed into `Hub`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from omnikit._engines.orders import fold_orders
+from omnikit._models.customers import Customer
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.converters import default_converter
+from omnikit.errors import ValidationError
+from omnikit.rules._ast import Op, walk
+from omnikit.rules._data import decision_data
+from omnikit.rules._domain import Env, History, Place
+from omnikit.rules._recommend import BoughtTogether, Recommendation
+from omnikit.rules._rules import DECISION_EVENT, Decision, Outcome, RuleSet
+from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
+
+if TYPE_CHECKING:
+    from omnikit._engines.records import CustomerRecord
+    from omnikit._hub import CustomerRef
+
+__all__ = ["Personalization"]
+
+_HISTORY_OPERATIONS = frozenset({"count_events", "sum_events"})
+
+
+def _needs_history(ruleset: RuleSet) -> bool:
+    """Whether any rule reads the customer's history (caps, event counts and sums)."""
+    for rule in ruleset.rules:
+        if rule.cap is not None:
+            return True
+        for node in (rule.condition, rule.score):
+            if node is not None and any(
+                isinstance(n, Op) and n.op in _HISTORY_OPERATIONS for n in walk(node)
+            ):
+                return True
+    return False
+
+
+class Personalization:
+    """The personalization verbs of `Hub` (see there)."""
+
+    # Provided by Hub.
+    ruleset: RuleSet | None
+    places: dict[str, Place]
+    _record: Callable[[CustomerRef], CustomerRecord]
+    _customer: Callable[..., Customer]
+    _now: Callable[[], dt.datetime]
+    _history: Callable[[str], list[Touchpoint]]
+    _emit: Callable[..., Touchpoint]
+    customers: Callable[[], Iterable[Customer]]
+
+    def decide(
+        self,
+        customer: CustomerRef,
+        event: Touchpoint | Mapping[str, Any] | str | None = None,
+        context: Mapping[str, Any] | None = None,
+        *,
+        ruleset: RuleSet | None = None,
+        now: dt.datetime | None = None,
+        record: bool = False,
+        limit: int | None = None,
+    ) -> Decision:
+        """
+        Run the rule set for *customer* and the *event* at hand; return the chosen actions.
+
+        Args:
+            customer: A customer or customer id.
+            event: The event being reacted to: a stored touchpoint, a mapping (`{"name":
+                "Product Viewed", "properties": {...}}`), an event name, or nothing.
+            context: What else the rules may read as `context.*` (channel, location,
+                store_id, ...).
+            ruleset: The rules; defaults to the hub's *ruleset*.
+            now: The moment of decision (default: the hub's clock).
+            record: Store the decision as a `Decision Made` touchpoint (what per-customer
+                caps count, and what analytics measure).
+            limit: The most rules to choose.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+            ValidationError: If there is no rule set.
+
+        Added in version 0.1.0.
+        """
+        rules = ruleset or self.ruleset
+        if rules is None:
+            raise ValidationError(
+                "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
+            )
+        stored = self._record(customer)
+        profile = self._customer(stored)
+        moment = now or self._now()
+        if isinstance(event, str):
+            event = {"name": event}
+        history = History(self._history(stored.id)) if _needs_history(rules) else History()
+        timezone = profile.preferences.timezone or (context or {}).get("timezone")
+        env = Env(
+            now=moment,
+            timezone=timezone if isinstance(timezone, str) else None,
+            history=history,
+            segments=frozenset(profile.segments),
+            places=self.places,
+        )
+        data = decision_data(profile, event, context, segments=profile.segments)
+        decision = rules.decide(data, env, customer_id=stored.id, limit=limit)
+        if record:
+            self._record_decision(
+                stored, decision=decision, rules=rules, event=event, context=context, moment=moment
+            )
+        return decision
+
+    def _record_decision(
+        self,
+        stored: CustomerRecord,
+        *,
+        decision: Decision,
+        rules: RuleSet,
+        event: Touchpoint | Mapping[str, Any] | None,
+        context: Mapping[str, Any] | None,
+        moment: dt.datetime,
+    ) -> None:
+        conv = default_converter()
+        channel = (context or {}).get("channel")
+        if not isinstance(channel, str) and isinstance(event, Touchpoint):
+            channel = event.channel
+        properties = {
+            "ruleset": rules.id,
+            "rules": list(decision.rule_ids),
+            "actions": conv.unstructure(list(decision.actions)),
+            "variants": {c.rule_id: c.variant for c in decision.chosen if c.variant},
+            "holdouts": [o.rule_id for o in decision.outcomes if o.outcome is Outcome.HOLDOUT],
+            "event": decision.event,
+        }
+        self._emit(
+            stored,
+            DECISION_EVENT,
+            at=moment,
+            properties=properties,
+            channel=channel if isinstance(channel, str) else None,
+            source="omnikit.rules",
+        )
+
+    def recommend(
+        self,
+        customer: CustomerRef,
+        *,
+        model: BoughtTogether | None = None,
+        exclude_when: Sequence[Any] = (),
+        limit: int = 5,
+    ) -> list[Recommendation]:
+        """
+        Products bought together with what the customer bought, that fit them.
+
+        Leaves out what they own or returned, and products for which any of *exclude_when*
+        holds (conditions on `customer` and `product`). Without a *model*, one is fitted on
+        every stored order first (`Hub.bought_together()`): fit once and pass it when
+        recommending for many customers.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        stored = self._record(customer)
+        profile = self._customer(stored)
+        fitted = model or self.bought_together()
+        orders = fold_orders(self._history(stored.id))
+        data = decision_data(profile)["customer"]
+        return fitted.recommend(
+            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=self._now())
+        )
+
+    def bought_together(self) -> BoughtTogether:
+        """
+        Fit a "bought together" model on every stored order.
+
+        Added in version 0.1.0.
+        """
+        return BoughtTogether.fit(
+            order
+            for customer in self.customers()
+            for order in fold_orders(self._history(customer.id))
+        )
+
+    def rfm(self, *, now: dt.datetime | None = None, write_traits: bool = False) -> dict[str, RFM]:
+        """
+        RFM scores of every customer who ordered, against each other, by quintile.
+
+        With *write_traits*, each scored customer gets the traits `rfm_recency`,
+        `rfm_frequency`, `rfm_monetary`, `rfm_code` and `rfm_segment` (as an identify
+        touchpoint from the source `omnikit.rfm`), so rules and segments can read them.
+
+        Added in version 0.1.0.
+        """
+        moment = now or self._now()
+        scores = rfm_scores(self.customers(), now=moment)
+        if write_traits:
+            for cid, score in scores.items():
+                traits = {
+                    "rfm_recency": score.recency,
+                    "rfm_frequency": score.frequency,
+                    "rfm_monetary": score.monetary,
+                    "rfm_code": score.code,
+                    "rfm_segment": score.segment,
+                }
+                self._emit(
+                    self._record(cid), "Identify", at=moment, traits=traits, source="omnikit.rfm"
+                )
+        return scores
+
+    def lead_score(
+        self, customer: CustomerRef, scoring: LeadScoring, *, now: dt.datetime | None = None
+    ) -> float:
+        """
+        The customer's decayed lead score under *scoring*.
+
+        Added in version 0.1.0.
+        """
+        stored = self._record(customer)
+        return scoring.score(self._history(stored.id), now=now or self._now())

@@ -1,0 +1,85 @@
+"""Dynamic segments: who is in, by a condition, kept current as events arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from omnikit.errors import RuleError, ValidationError
+from omnikit.rules import _js
+from omnikit.rules._ast import Node, Op, walk
+from omnikit.rules._compile import Compiled, compile_condition
+from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
+from omnikit.rules._rules import as_condition
+
+__all__ = ["Segment", "SegmentSet"]
+
+
+@attrs.define(frozen=True, kw_only=True)
+class Segment:
+    """
+    A dynamic segment: the customers for whom *condition* holds.
+
+    The condition reads `customer`, as a rule does; there is no event.
+
+    A hub keeps membership current: when ingestion changes a customer, their segments are
+    evaluated again, and `Segment Entered` / `Segment Exited` touchpoints record each change,
+    for journeys and campaigns to trigger on and analytics to count.
+
+    Added in version 0.1.0.
+    """
+
+    id: str = attrs.field(validator=attrs.validators.min_len(1))
+    condition: Node = attrs.field(converter=as_condition)
+    description: str = ""
+
+
+class SegmentSet:
+    """
+    Segments compiled once, evaluated together.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(
+        self, segments: Iterable[Segment], *, operations: Mapping[str, Operation] | None = None
+    ) -> None:
+        self.segments = tuple(segments)
+        ids = [s.id for s in self.segments]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("segments: two segments have the same id")
+        ops = {**DOMAIN_OPERATIONS, **(operations or {})}
+        self._compiled: list[tuple[str, Compiled]] = [
+            (s.id, compile_condition(s.condition, ops)) for s in self.segments
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.segments)
+
+    @property
+    def needs_history(self) -> bool:
+        """Whether a condition reads the customer's history (`count_events`, `sum_events`)."""
+        return any(
+            isinstance(node, Op) and node.op in {"count_events", "sum_events"}
+            for segment in self.segments
+            for node in walk(segment.condition)
+        )
+
+    def members_of(self, data: Mapping[str, Any], env: Env) -> frozenset[str]:
+        """
+        The ids of the segments whose condition holds for *data*.
+
+        A condition that raises doesn't hold.
+
+        Added in version 0.1.0.
+        """
+        found = set()
+        for segment_id, run in self._compiled:
+            try:
+                if _js.truthy(run(data, env)):
+                    found.add(segment_id)
+            except RuleError:
+                continue
+        return frozenset(found)
