@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import omnikit
 from omnikit import converters
-from omnikit.stores._sql import touchpoint_from, touchpoint_json
+from omnikit.stores._codec import touchpoint_from, touchpoint_json
 
 zones = st.sampled_from(
     [dt.UTC, dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=-5, minutes=-30))]

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import omnikit
-from omnikit.stores._sql import _encode, touchpoint_json, touchpoint_text
+from omnikit.stores._codec import encode as _encode
+from omnikit.stores._codec import touchpoint_json, touchpoint_text
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
 from strategies import chunked, streams
 
