@@ -4,9 +4,9 @@ Ingestion throughput, against a baseline measured in the same run.
     python benchmarks/ingest.py            # >= 200k events, 3 rounds, best of each
     python benchmarks/ingest.py --quick    # >= 50k events, 1 round (under a minute)
 
-A simulated retailer's stream (200k events or more; 50k with --quick), as newline-delimited JSON, the way a
-collector receives it) is ingested into the in-memory store and into SQLite. Prints one JSON
-line per store:
+A simulated retailer's stream, 200k events or more (50k with --quick), in newline-delimited
+JSON as a collector receives it, is ingested into the in-memory store and into SQLite. Prints
+one JSON line per store:
 
     {"case": "memory", "events": ..., "per_s": ..., "baseline_per_s": ..., "ratio": ...}
 
