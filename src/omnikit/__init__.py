@@ -5,7 +5,7 @@ One customer across web, app, email, SMS, push, chat, social, the call centre an
 ingest their touchpoints, stitch their identifiers into one profile, and read them back.
 """
 
-from omnikit import converters, errors, stores
+from omnikit import converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
@@ -98,6 +98,7 @@ __all__ = [
     "ValidationError",
     "converters",
     "errors",
+    "rules",
     "stores",
 ]
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from omnikit._hub import Hub
 from omnikit._models.customers import Customer
+from omnikit.errors import OmnikitError
 from omnikit.simulate import Retailer
 
 __all__ = ["main"]
@@ -66,9 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.customers < 1:
             print("omnikit demo: --customers must be at least 1", file=sys.stderr)  # noqa: T201
             return 2
-        return demo(
-            customers=args.customers, seed=args.seed, db=args.db, fresh=args.fresh, quiet=args.quiet
-        )
+        try:
+            return demo(
+                customers=args.customers,
+                seed=args.seed,
+                db=args.db,
+                fresh=args.fresh,
+                quiet=args.quiet,
+            )
+        except OmnikitError as exc:
+            print(f"omnikit demo: {exc}", file=sys.stderr)  # noqa: T201
+            return 1
     _parser().print_help()
     return 2
 

@@ -13,8 +13,10 @@ from typing import Any, Self
 
 import attrs
 import cattrs
+import phonenumbers
 
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
+from omnikit._engines.messages import IngestOptions, ReadCache, parse_message, unpack
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED, to_us
 from omnikit._engines.records import (
@@ -24,7 +26,6 @@ from omnikit._engines.records import (
     IdKey,
     SplitRow,
 )
-from omnikit._engines.segment import IngestOptions, ReadCache, parse_message, unpack
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
@@ -32,7 +33,7 @@ from omnikit._models.orders import Order
 from omnikit._models.results import ForgetReport, IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
 from omnikit._personalize import Personalization
-from omnikit.converters import make_converter
+from omnikit.converters import make_converter, parse_datetime
 from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
 from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History, Place
@@ -47,6 +48,9 @@ CustomerRef = Customer | str
 """A customer, or a customer id (`"cus_..."`)."""
 
 Clock = Callable[[], dt.datetime]
+
+
+_CACHE_LIMIT = 1 << 17
 
 
 def _utcnow() -> dt.datetime:
@@ -172,6 +176,13 @@ class Hub(Personalization):
         known.require(default_channel, field="default_channel")
         if batch_size < 1:
             raise ValidationError("batch_size: must be at least 1")
+        if default_region is not None:
+            default_region = default_region.upper()
+            if default_region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValidationError(
+                    f"default_region: {default_region!r} is not a region phone numbers know "
+                    "(an ISO 3166 code such as 'PT' or 'US')"
+                )
         if max_message_bytes < 256:
             raise ValidationError("max_message_bytes: must be at least 256")
         self._owns_store = store is None or isinstance(store, str)
@@ -292,18 +303,20 @@ class Hub(Personalization):
                     )
                 )
         result = IngestResult(rejected=tuple(rejected))
-        touched: set[str] = set()
         for start in range(0, len(parsed), self.batch_size):
             chunk = parsed[start : start + self.batch_size]
             try:
                 done, changed = self._ingest_chunk(chunk)
             except OmnikitError as exc:
-                exc.partial = result  # type: ignore[attr-defined]
+                exc.partial = result
                 raise
             result += done
-            touched |= changed
-        if self.segments and touched:
-            self._update_segments(touched, now=now)
+            if self.segments and changed:
+                try:
+                    self._update_segments(changed, now=now)
+                except OmnikitError as exc:
+                    exc.partial = result
+                    raise
         return result
 
     def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
@@ -320,7 +333,7 @@ class Hub(Personalization):
             new = [tp for mid, tp in fresh.items() if mid not in seen]
             if new:
                 touched = self._resolve(tx, new)
-        accepted = tuple(tp.message_id for tp in new)
+        accepted = tuple(mid for mid in fresh if mid not in seen)  # in arrival order
         result = IngestResult(
             accepted=accepted,
             duplicates=tuple(duplicates) + tuple(mid for mid in fresh if mid in seen),
@@ -338,6 +351,8 @@ class Hub(Personalization):
         touchpoints[:] = [touchpoints[i] for i in order]  # in place: the caller reports this order
         event_keys = [unordered[i] for i in order]
         rules, blocked = self.identity_rules, self._blocked
+        if len(blocked) > _CACHE_LIMIT:  # one entry per identifier seen: keep it bounded
+            blocked.clear()
         linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
         keys: set[IdKey] = set()
         for ids in linkable:
@@ -568,34 +583,27 @@ class Hub(Personalization):
         record = self._record(customer)
         if channel is not None:
             self.channels.require(channel)
-        anchor = min(
-            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
-        )
-        if anchor is None:
-            raise ConflictError(f"customer {record.id!r} has no identity to attach a consent to")
+        if not purpose:
+            raise ValidationError("purpose: required, a consent purpose such as 'marketing'")
         properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
         if source:
             properties["source"] = source
-        message = self._message(
-            "track",
-            user_id=None,
-            anonymous_id=None,
-            email=None,
-            phone=None,
-            identities={anchor[0]: anchor[1]},
-            channel=None,
-            timestamp=timestamp,
+        moment = self.clock() if timestamp is None else parse_datetime(timestamp)
+        # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
+        # and no activity counted on a channel they may not have used.
+        self._emit(
+            record,
+            "Consent Updated",
+            at=moment,
+            properties=properties,
+            channel=channel,
+            source=source or "omnikit",
             message_id=message_id,
-            context={"source": source} if source else None,
-            traits_field="context",
-            traits=None,
+            reevaluate=True,
         )
-        message["event"] = "Consent Updated"
-        message["properties"] = properties
-        tp = self._stored(message)
-        found = self.customer(tp.customer_id or "")
+        found = self.customer(record.id)
         if found is None:  # pragma: no cover - erased concurrently
-            raise NotFoundError("customer", tp.customer_id)
+            raise NotFoundError("customer", record.id)
         return found
 
     # -- what the hub itself records ------------------------------------------------------------
@@ -617,6 +625,7 @@ class Hub(Personalization):
         channel: str | None = None,
         source: str = "omnikit",
         message_id: str | None = None,
+        reevaluate: bool = False,
     ) -> Touchpoint:
         """
         Store a touchpoint the hub itself makes about a customer.
@@ -645,6 +654,8 @@ class Hub(Personalization):
             context=Context(source=source),
         )
         self._ingest_chunk([tp])
+        if reevaluate and self.segments:
+            self._update_segments([record.id], now=self.clock())
         return tp
 
     def _update_segments(

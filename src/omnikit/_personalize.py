@@ -85,7 +85,7 @@ class Personalization:
 
         Added in version 0.1.0.
         """
-        rules = ruleset or self.ruleset
+        rules = ruleset if ruleset is not None else self.ruleset
         if rules is None:
             raise ValidationError(
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"

@@ -26,6 +26,7 @@ reasonably catch instead (`ValueError`, `LookupError`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "ConflictError",
@@ -50,8 +51,14 @@ class OmnikitError(Exception):
     """
     The base of every error omnikit raises on purpose.
 
+    Attributes:
+        partial: When a batch ingestion fails part-way, the `IngestResult` of what was
+            committed before the failure; otherwise `None`.
+
     Added in version 0.1.0.
     """
+
+    partial: Any = None
 
 
 class ValidationError(OmnikitError, ValueError):

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import attrs
 
-from omnikit._models.touchpoints import Touchpoint
+from omnikit._models.touchpoints import Direction, Touchpoint
 from omnikit.rules import _js
 
 __all__ = ["DOMAIN_OPERATIONS", "Env", "History", "Operation", "Place"]
@@ -48,7 +48,10 @@ class Place:
 
 class History:
     """
-    A customer's events, indexed by name and time, for `count_events` and `sum_events`.
+    A customer's touchpoints, indexed by name and time.
+
+    `count_events` and `sum_events` read the customer's own (inbound) events; caps read the
+    decisions the hub recorded (outbound `Decision Made` touchpoints).
 
     Added in version 0.1.0.
     """
@@ -62,18 +65,35 @@ class History:
         for stamp, tp in zip(self._times, events, strict=True):
             self._by_name.setdefault(tp.name, []).append((stamp, tp))
 
-    def events(self, name: str | None, since: float | None) -> list[Touchpoint]:
-        """The events named *name* (any, if `None`) at or after the POSIX time *since*."""
+    def events(
+        self,
+        name: str | None,
+        since: float | None,
+        until: float | None = None,
+        *,
+        inbound_only: bool = False,
+    ) -> list[Touchpoint]:
+        """
+        The touchpoints named *name* (any, if `None`) with POSIX time in [*since*, *until*].
+
+        With *inbound_only*, only what the customer did: not what the brand sent or recorded.
+        """
         if name is None:
             pool = sorted(
                 (item for items in self._by_name.values() for item in items), key=lambda i: i[0]
             )
         else:
             pool = self._by_name.get(name, [])
-        if since is None:
-            return [tp for _, tp in pool]
-        start = bisect.bisect_left(pool, since, key=lambda item: item[0])
-        return [tp for _, tp in pool[start:]]
+        start = 0 if since is None else bisect.bisect_left(pool, since, key=lambda item: item[0])
+        end = (
+            len(pool)
+            if until is None
+            else bisect.bisect_right(pool, until, key=lambda item: item[0])
+        )
+        found = [tp for _, tp in pool[start:end]]
+        if inbound_only:
+            return [tp for tp in found if tp.direction is Direction.INBOUND]
+        return found
 
     def __len__(self) -> int:
         return len(self._times)
@@ -155,8 +175,13 @@ def _matching(env: Env, name: Any, days: Any, channel: Any = None) -> list[Touch
     names = name if isinstance(name, list) else [name]
     since = _window(env, days)
     found: list[Touchpoint] = []
+    until = env.now.timestamp()  # nothing after the moment of decision
     for item in names:
-        found.extend(env.history.events(item if isinstance(item, str) else None, since))
+        found.extend(
+            env.history.events(
+                item if isinstance(item, str) else None, since, until, inbound_only=True
+            )
+        )
         if not isinstance(item, str):
             break
     if isinstance(channel, str):

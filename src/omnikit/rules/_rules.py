@@ -633,10 +633,10 @@ class RuleSet:
         Args:
             hub: The hub whose store holds the history.
             since: The first moment to replay (default: the beginning).
-            until: The end of the window (default: now).
+            until: The end of the window, excluded (default: no end).
             customers: Customers (or ids) to replay; default every customer.
             outcomes: `"chosen"` rows only, or `"all"` rules considered with their outcome.
-            places: Stores and other places for `within_km`.
+            places: Stores and other places for `within_km` (default: the hub's).
             frame: `"pandas"`, `"polars"`, `"rows"` (a list of dicts), or `None` for the first
                 of those installed.
 
@@ -1046,7 +1046,7 @@ def _used(env: Env, rule: Rule, now: dt.datetime) -> int:
     days = rule.cap.days if rule.cap is not None else 0.0
     since = (now - dt.timedelta(days=days)).timestamp()
     count = 0
-    for tp in env.history.events(DECISION_EVENT, since):
+    for tp in env.history.events(DECISION_EVENT, since, now.timestamp()):
         rules = tp.properties.get("rules")
         if isinstance(rules, list) and rule.id in rules:
             count += 1

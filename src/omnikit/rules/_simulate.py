@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.profile import ProfileState, to_us
-from omnikit._models.identities import Identity
+from omnikit._models.touchpoints import Direction, Touchpoint
+from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History, Place
 from omnikit.rules._rules import Outcome, RuleSet
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from omnikit._models.customers import Customer
 
 __all__ = ["COLUMNS", "simulate"]
+
+FRAMES = (None, "pandas", "polars", "rows")
 
 COLUMNS = (
     "customer_id",
@@ -75,33 +78,40 @@ def simulate(
 ) -> Any:
     """Replay the stored events of [*since*, *until*) through *ruleset* (`RuleSet.simulate`)."""
     if outcomes not in {"chosen", "all"}:
-        msg = f"outcomes: expected 'chosen' or 'all', got {outcomes!r}"
-        raise ValueError(msg)
+        raise ValidationError(f"outcomes: expected 'chosen' or 'all', got {outcomes!r}")
+    if frame not in FRAMES:
+        raise ValidationError(
+            f"frame: expected one of {', '.join(map(repr, FRAMES))}, got {frame!r}"
+        )
     who = hub.customers() if customers is None else customers
+    known_places = hub.places if places is None else places
+    survivorship = hub.identity_rules.survivorship()
     rows: list[dict[str, Any]] = []
     for item in who:
-        cid = item if isinstance(item, str) else item.id
-        touchpoints = hub.touchpoints(cid)
+        found = hub.customer(item, recent=0)
+        if found is None:
+            continue
+        cid = found.id
         state = ProfileState()
-        seen: list[Any] = []
-        identities = []
-        record = hub.store.customer(cid)
-        if record is not None:
-            identities = sorted(record.members)
-        survivorship = hub.identity_rules.survivorship()
-        for tp in touchpoints:
+        seen: list[Touchpoint] = []
+        for tp in hub.touchpoints(cid):
             at = tp.occurred_at
             state.apply(tp, to_us(at), survivorship=survivorship, currency=hub.currency)
             history_then = list(seen)
             seen.append(tp)
+            # Only what the customer did triggers a decision; what the brand sent or recorded
+            # (decisions, segment changes) shapes the profile and the history, nothing more.
+            if tp.direction is not Direction.INBOUND:
+                continue
             if (since is not None and at < since) or (until is not None and at >= until):
                 continue
-            profile = state.to_customer(cid, [Identity(kind=k, value=v) for k, v in identities])
+            profile = state.to_customer(cid, found.identities)
             env = Env(
                 now=at,
                 timezone=profile.preferences.timezone,
                 history=History(history_then),
-                places=places or {},
+                segments=frozenset(profile.segments),
+                places=known_places,
             )
             decision = ruleset.decide(
                 decision_data(profile, tp, {"channel": tp.channel}), env, customer_id=cid
