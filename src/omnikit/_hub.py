@@ -893,6 +893,9 @@ class Hub(Personalization):
             if region is None:  # pragma: no cover - a merged customer always has a cluster
                 raise StoreError(f"customer {record.id!r} has no cluster")
             self._replay(tx, region)
+        if self.segments:
+            holders = [self._store.find(key) for a, b in row.anchors for key in (a, b)]
+            self._update_segments({h.id for h in holders if h is not None}, now=self.clock())
         sides: dict[str, Customer] = {}
         for a, b in row.anchors:
             for key in (a, b):

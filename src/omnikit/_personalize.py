@@ -207,7 +207,45 @@ class Personalization:
                     "rfm_segment": score.segment,
                 }
                 self._emit(
-                    self._record(cid), "Identify", at=moment, traits=traits, source="omnikit.rfm"
+                    self._record(cid),
+                    "Identify",
+                    at=moment,
+                    traits=traits,
+                    source="omnikit.rfm",
+                    reevaluate=True,
+                )
+        return scores
+
+    def lead_scores(
+        self,
+        scoring: LeadScoring,
+        *,
+        now: dt.datetime | None = None,
+        write_traits: bool = False,
+        trait: str = "lead_score",
+    ) -> dict[str, float]:
+        """
+        Every customer's decayed lead score under *scoring*, by customer id.
+
+        With *write_traits*, each customer whose score changed gets the trait *trait* (as an
+        identify touchpoint from the source `omnikit.lead_scoring`), so rules and segments can
+        read it.
+
+        Added in version 0.1.0.
+        """
+        moment = now or self._now()
+        scores: dict[str, float] = {}
+        for customer in list(self.customers()):
+            score = scoring.score(self._history(customer.id), now=moment)
+            scores[customer.id] = score
+            if write_traits and customer.traits.get(trait) != score:
+                self._emit(
+                    self._record(customer.id),
+                    "Identify",
+                    at=moment,
+                    traits={trait: score},
+                    source="omnikit.lead_scoring",
+                    reevaluate=True,
                 )
         return scores
 

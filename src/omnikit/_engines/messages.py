@@ -114,8 +114,33 @@ def unpack(payload: object) -> tuple[list[object], bool]:
             raise ValidationError(
                 [f"{k}: unknown field of a batch envelope" for k in sorted(extra)]
             )
-        return batch, True
+        sent_at, context = payload.get("sentAt"), payload.get("context")
+        if context is not None and not isinstance(context, Mapping):
+            raise ValidationError(f"context: expected an object, got {_kind(context)}")
+        if sent_at is None and not context:
+            return batch, True
+        # What the envelope says holds for each message that doesn't say otherwise (Segment's
+        # libraries stamp `sentAt` on the batch, not on each message).
+        return [_with_envelope(m, sent_at, context) for m in batch], True
     return [payload], False
+
+
+def _with_envelope(message: object, sent_at: object, context: Mapping[str, Any] | None) -> object:
+    if not isinstance(message, Mapping):
+        return message
+    merged = dict(message)
+    if sent_at is not None and "sentAt" not in merged:
+        merged["sentAt"] = sent_at
+    if context:
+        own = merged.get("context")
+        merged["context"] = (
+            {**context, **own}
+            if isinstance(own, Mapping)
+            else own
+            if own is not None
+            else dict(context)
+        )
+    return merged
 
 
 def _kind(value: object) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Final
 import attrs
 
 from omnikit._models.touchpoints import Direction, Touchpoint
+from omnikit.errors import ValidationError
 from omnikit.rules import _js
 
 __all__ = ["DOMAIN_OPERATIONS", "Env", "History", "Operation", "Place"]
@@ -30,6 +31,20 @@ _EARTH_KM: Final = 6371.0088
 _DAY_S: Final = 86_400.0
 
 
+def _coordinate(field: str, bound: float) -> Any:
+    def check(_instance: object, _attribute: object, value: Any) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not -bound <= value <= bound
+        ):
+            raise ValidationError(
+                f"{field}: expected a number from {-bound:g} to {bound:g}, got {value!r}"
+            )
+
+    return check
+
+
 @attrs.define(frozen=True, kw_only=True)
 class Place:
     """
@@ -39,10 +54,8 @@ class Place:
     """
 
     id: str
-    latitude: float = attrs.field(validator=[attrs.validators.ge(-90.0), attrs.validators.le(90.0)])
-    longitude: float = attrs.field(
-        validator=[attrs.validators.ge(-180.0), attrs.validators.le(180.0)]
-    )
+    latitude: float = attrs.field(validator=_coordinate("latitude", 90.0))
+    longitude: float = attrs.field(validator=_coordinate("longitude", 180.0))
     name: str = ""
 
 

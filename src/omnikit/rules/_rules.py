@@ -75,6 +75,33 @@ class Strategy(enum.StrEnum):
     """Every matching rule, best score first (see `Rule.score`); `limit` keeps the top ones."""
 
 
+def number(
+    field: str, *, low: float | None = None, inclusive: bool = True, integer: bool = False
+) -> Any:
+    """An attrs validator: a number (an integer, with *integer*) above *low*."""
+
+    def check(_instance: object, _attribute: object, value: Any) -> None:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            expected = "an integer" if integer else "a number"
+            raise ValidationError(f"{field}: expected {expected}, got {value!r}")
+        if low is not None and (value < low if inclusive else value <= low):
+            bound = "at least" if inclusive else "more than"
+            raise ValidationError(f"{field}: must be {bound} {low:g}, got {value!r}")
+
+    return check
+
+
+def text(field: str) -> Any:
+    """An attrs validator: a non-empty string."""
+
+    def check(_instance: object, _attribute: object, value: Any) -> None:
+        if not isinstance(value, str) or not value:
+            raise ValidationError(f"{field}: expected a non-empty string, got {value!r}")
+
+    return check
+
+
 def _check_type(_instance: object, _attribute: object, value: Any) -> None:
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValidationError(f"type: {value!r} is not an action type (lower-case, digits, '_')")
@@ -144,8 +171,8 @@ class Cap:
     Added in version 0.1.0.
     """
 
-    times: int = attrs.field(validator=attrs.validators.ge(1))
-    days: float = attrs.field(validator=attrs.validators.gt(0))
+    times: int = attrs.field(validator=number("times", low=1, integer=True))
+    days: float = attrs.field(validator=number("days", low=0, inclusive=False))
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -156,8 +183,8 @@ class Variant:
     Added in version 0.1.0.
     """
 
-    id: str
-    weight: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    id: str = attrs.field(validator=text("id"))
+    weight: float = attrs.field(default=1.0, validator=number("weight", low=0, inclusive=False))
     actions: tuple[Action, ...] = ()
 
 
@@ -177,7 +204,7 @@ class Experiment:
     Added in version 0.1.0.
     """
 
-    id: str
+    id: str = attrs.field(validator=text("id"))
     variants: tuple[Variant, ...] = ()
     holdout: float = attrs.field(default=0.0, validator=_share)
 
@@ -232,11 +259,11 @@ class Rule:
     Added in version 0.1.0.
     """
 
-    id: str = attrs.field(validator=attrs.validators.min_len(1))
+    id: str = attrs.field(validator=text("id"))
     condition: Node = attrs.field(default=Literal(value=True), converter=as_condition)
     actions: tuple[Action, ...] = ()
     description: str = ""
-    priority: int = 0
+    priority: int = attrs.field(default=0, validator=number("priority", integer=True))
     score: Node | None = attrs.field(default=None, converter=_optional_condition)
     starts_at: dt.datetime | None = attrs.field(default=None, validator=aware)
     ends_at: dt.datetime | None = attrs.field(default=None, validator=aware)

@@ -12,7 +12,7 @@ from omnikit.rules import _js
 from omnikit.rules._ast import Node, Op, walk
 from omnikit.rules._compile import Compiled, compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._rules import as_condition
+from omnikit.rules._rules import as_condition, text
 
 __all__ = ["Segment", "SegmentSet"]
 
@@ -31,7 +31,7 @@ class Segment:
     Added in version 0.1.0.
     """
 
-    id: str = attrs.field(validator=attrs.validators.min_len(1))
+    id: str = attrs.field(validator=text("id"))
     condition: Node = attrs.field(converter=as_condition)
     description: str = ""
 
