@@ -456,3 +456,70 @@ def test_money_in_conditions_is_a_number() -> None:
     assert 19.99 == who["stats"]["revenue"]
     assert {"EUR": 19.99} == who["stats"]["revenue_by_currency"]
     assert Decimal("19.99") == hub.customer(user_id="u1").stats.revenue["EUR"]  # type: ignore[union-attr]
+
+
+def test_rules_are_indexed_by_channel_too() -> None:
+    """A rule that requires a channel is not a candidate elsewhere; decisions are the same."""
+    rules = RuleSet(
+        [
+            Rule(
+                id="app-cart",
+                condition=(event.name == "Product Added") & (context.channel == "app"),
+            ),
+            Rule(id="store-any", condition=context.channel.is_in(["store", "kiosk"])),
+            Rule(id="everywhere", condition=event.name == "Product Added"),
+        ]
+    )
+
+    app = [r.id for r in rules.candidates("Product Added", "app")]
+    web = [r.id for r in rules.candidates("Product Added", "web")]
+    kiosk = [r.id for r in rules.candidates(None, "kiosk")]
+    unknown = [r.id for r in rules.candidates("Product Added", None)]
+
+    assert ["app-cart", "everywhere"] == app
+    assert ["everywhere"] == web
+    assert ["store-any"] == kiosk
+    assert ["everywhere"] == unknown
+    for channel in ("app", "web", "store", None, 7):
+        facts = data()
+        facts["event"] = {"name": "Product Added"}
+        facts["context"] = {"channel": channel}
+        assert (
+            rules.decide(facts, Env(now=NOW)).rule_ids
+            == rules.decide(facts, Env(now=NOW), indexed=False).rule_ids
+        )
+
+
+def test_an_experiment_over_a_group_picks_one_rule_per_arm() -> None:
+    """Each arm of a group experiment gets one rule of the group; the holdout gets none."""
+    experiment = Experiment(
+        id="hero",
+        holdout=0.2,
+        variants=(Variant(id="hero-a"), Variant(id="hero-b", actions=(Action.content("b-bis"),))),
+    )
+    rules = RuleSet(
+        [
+            Rule(id="hero-a", group="hero", actions=(Action.content("a"),), priority=2),
+            Rule(id="hero-b", group="hero", actions=(Action.content("b"),), priority=1),
+            Rule(id="footer", actions=(Action.content("footer"),)),
+        ],
+        experiments={"hero": experiment},
+    )
+    by_arm: dict[str, list[tuple[Action, ...]]] = {}
+    for i in range(300):
+        cid = f"cus_{i}"
+        arm = experiment.assign(cid)
+        decision = rules.decide(data(), Env(now=NOW), customer_id=cid)
+        seen = by_arm.setdefault(arm.id if arm else "holdout", [])
+        if decision.actions not in seen:
+            seen.append(decision.actions)
+
+    assert {"hero-a", "hero-b", "holdout"} == set(by_arm)
+    assert [(Action.content("a"), Action.content("footer"))] == by_arm["hero-a"]
+    assert [(Action.content("b-bis"), Action.content("footer"))] == by_arm["hero-b"]
+    assert [(Action.content("footer"),)] == by_arm["holdout"]
+    assert rules.to_data() == RuleSet.loads(rules.dumps("yaml"), "yaml").to_data()
+    with pytest.raises(ValidationError, match="each variant must name a rule of the group"):
+        RuleSet(
+            rules.rules, experiments={"hero": Experiment(id="x", variants=(Variant(id="footer"),))}
+        )

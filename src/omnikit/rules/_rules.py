@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_ANY_CHANNEL: Final[Any] = object()
+"""`RuleSet.candidates()` without a channel: no filtering by channel."""
+
 DECISION_EVENT: Final = "Decision Made"
 """The touchpoint name a recorded decision is stored under; caps count these."""
 
@@ -276,26 +279,35 @@ class Rule:
         """The event names that can make this rule match, or `None` for any (or none)."""
         if self.events:
             return frozenset(self.events)
-        return _event_names(self.condition)
+        return _required(self.condition, "event.name")
+
+    def channel_triggers(self) -> frozenset[str] | None:
+        """
+        The decision channels (`context.channel`) this rule can match on, or `None` for any.
+
+        Read from the condition's top (`context.channel == "app"`, `context.channel in
+        [...]`), as event names are.
+        """
+        return _required(self.condition, "context.channel")
 
 
-def _event_names(node: Node) -> frozenset[str] | None:
-    """Event names a condition requires at its top level, if it requires any."""
+def _required(node: Node, path: str) -> frozenset[str] | None:
+    """The strings a condition requires at *path*, at its top level, if it requires any."""
     if isinstance(node, Op) and node.op == "and":
         found: frozenset[str] | None = None
         for arg in node.args:
-            names = _event_names(arg)
+            names = _required(arg, path)
             if names is not None:
                 found = names if found is None else found & names
         return found
     if isinstance(node, Op) and node.op in {"==", "==="} and len(node.args) == 2:
         left, right = node.args
         for a, b in ((left, right), (right, left)):
-            if _is_event_name(a) and isinstance(b, Literal) and isinstance(b.value, str):
+            if _reads(a, path) and isinstance(b, Literal) and isinstance(b.value, str):
                 return frozenset({b.value})
     if isinstance(node, Op) and node.op == "in" and len(node.args) == 2:
         needle, haystack = node.args
-        if _is_event_name(needle):
+        if _reads(needle, path):
             items = getattr(haystack, "items", None)
             if items is not None and all(
                 isinstance(i, Literal) and isinstance(i.value, str) for i in items
@@ -310,13 +322,13 @@ def _event_names(node: Node) -> frozenset[str] | None:
     return None
 
 
-def _is_event_name(node: Node) -> bool:
+def _reads(node: Node, path: str) -> bool:
     return (
         isinstance(node, Op)
         and node.op == "var"
         and len(node.args) == 1
         and isinstance(node.args[0], Literal)
-        and node.args[0].value == "event.name"
+        and node.args[0].value == path
     )
 
 
@@ -586,6 +598,9 @@ class RuleSet:
         strategy: First match, all matches, or best score.
         operations: Extra operations, `fn(env, *arguments)`, by name, beside JsonLogic's and
             omnikit's domain operations.
+        experiments: Experiments over exclusive groups, by group: each variant's id names a
+            rule of the group, the only one of the group a customer in that arm can get (its
+            actions replaced by the variant's, if it has any); the holdout gets none of them.
 
     Raises:
         ValidationError: Duplicate rule ids.
@@ -602,6 +617,7 @@ class RuleSet:
         id: str = "default",
         strategy: Strategy | str = Strategy.ALL_MATCHES,
         operations: Mapping[str, Operation] | None = None,
+        experiments: Mapping[str, Experiment] | None = None,
     ) -> None:
         self.id = id
         self.strategy = Strategy(strategy)
@@ -618,6 +634,17 @@ class RuleSet:
                 raise ValidationError(f"rules: two rules have the id {rule.id!r}")
             seen.add(rule.id)
             self._check_operations(rule)
+        self.experiments: dict[str, Experiment] = dict(experiments or {})
+        for group, experiment in self.experiments.items():
+            members = {rule.id for rule in self.rules if rule.group == group}
+            if not members:
+                raise ValidationError(f"experiments.{group}: no rule is in that group")
+            strangers = sorted(v.id for v in experiment.variants if v.id not in members)
+            if strangers or not experiment.variants:
+                raise ValidationError(
+                    f"experiments.{group}: each variant must name a rule of the group "
+                    f"({', '.join(sorted(members))}), not {', '.join(strangers) or 'nothing'}"
+                )
         self._by_id = {rule.id: rule for rule in self.rules}
         self._buckets: tuple[_Bucket, _Bucket, dict[str, _Bucket]] | None = None
         """All rules, those for no event, those for each event: made by `_prepare()`."""
@@ -805,6 +832,9 @@ class RuleSet:
             for items in by_event.values():
                 items.extend(always)
                 items.sort(key=lambda p: order[p.rule.id])
+            self._bucket_of = bucket
+            self._channels = {item.rule.id: item.rule.channel_triggers() for item in prepared}
+            self._channel_buckets: dict[tuple[str | None, str | None], _Bucket] = {}
             self._buckets = (
                 bucket(prepared),
                 bucket(always),
@@ -812,17 +842,40 @@ class RuleSet:
             )
         return self._buckets
 
-    def candidates(self, event: str | None) -> list[Rule]:
-        """The rules worth evaluating for an event named *event* (`None`: no event)."""
-        return [p.rule for p in self._candidates(event).items]
+    def candidates(self, event: str | None, channel: Any = _ANY_CHANNEL) -> list[Rule]:
+        """
+        The rules worth evaluating for an event named *event* (`None`: no event).
 
-    def _candidates(self, event: str | None, *, indexed: bool = True) -> _Bucket:
+        Given a decision channel *channel* (`context.channel`; `None`: none), rules that
+        require another channel are left out too.
+
+        Added in version 0.1.0.
+        """
+        return [p.rule for p in self._candidates(event, channel).items]
+
+    def _candidates(
+        self, event: str | None, channel: Any = _ANY_CHANNEL, *, indexed: bool = True
+    ) -> _Bucket:
         everything, always, by_event = self._buckets or self._prepare()
         if not indexed:
             return everything
-        if event is None:
-            return always
-        return by_event.get(event, always)
+        base = always if event is None else by_event.get(event, always)
+        if not isinstance(channel, str) and channel is not None:
+            return base  # an unusual value: no filtering on it
+        channels = self._channels
+        if all(channels[p.rule.id] is None for p in base.items):
+            return base
+        key = (event, channel)
+        found = self._channel_buckets.get(key)
+        if found is None:
+            # Rules that require another channel can't match: leave them out of the bucket.
+            items = [
+                p
+                for p in base.items
+                if (c := channels[p.rule.id]) is None or (channel is not None and channel in c)
+            ]
+            found = self._channel_buckets[key] = self._bucket_of(items)
+        return found
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -838,7 +891,7 @@ class RuleSet:
         Added in version 0.1.0.
         """
         env = env or Env(now=dt.datetime.now(dt.UTC))
-        bucket = self._candidates(_event_name(data), indexed=indexed)
+        bucket = self._candidates(_event_name(data), _channel(data), indexed=indexed)
         held, _failed = bucket.run(data, env, bucket.ids)
         return held
 
@@ -866,11 +919,7 @@ class RuleSet:
         Added in version 0.1.0.
         """
         name = _event_name(data)
-        everything, always, by_event = self._buckets or self._prepare()
-        if not indexed:
-            bucket = everything
-        else:
-            bucket = always if name is None else by_event.get(name, always)
+        bucket = self._candidates(name, _channel(data), indexed=indexed)
         # Every condition at once; then only the rules that matched (or raised, or have a
         # window) need a look. The others keep the "not matched" outcome made beforehand.
         if bucket.plain:
@@ -991,6 +1040,21 @@ class RuleSet:
                     rule_id=rule.id, outcome=Outcome.GROUP_TAKEN, detail=rule.group
                 )
                 continue
+            group_experiment = self.experiments.get(rule.group) if rule.group is not None else None
+            if group_experiment is not None:
+                arm = group_experiment.assign(customer_id or "")
+                if arm is None:
+                    outcomes[index] = RuleOutcome(
+                        rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=group_experiment.id
+                    )
+                    continue
+                if arm.id != rule.id:
+                    outcomes[index] = RuleOutcome(
+                        rule_id=rule.id,
+                        outcome=Outcome.NOT_NEEDED,
+                        detail=f"experiment {group_experiment.id}: arm {arm.id}",
+                    )
+                    continue
             if rule.cap is not None and _used(env, rule, now) >= rule.cap.times:
                 detail = f"{rule.cap.times} in {rule.cap.days:g} days"
                 outcomes[index] = RuleOutcome(
@@ -999,6 +1063,9 @@ class RuleSet:
                 continue
             actions = rule.actions
             variant_id = None
+            if group_experiment is not None:
+                variant_id = rule.id
+                actions = group_experiment.assign(customer_id or "").actions or actions  # type: ignore[union-attr]
             if rule.experiment is not None:
                 variant = rule.experiment.assign(customer_id or "")
                 if variant is None:
@@ -1059,6 +1126,14 @@ _set_at: Final = Decision.__dict__["at"].__set__
 _set_strategy: Final = Decision.__dict__["strategy"].__set__
 _set_chosen: Final = Decision.__dict__["chosen"].__set__
 _set_pending: Final = Decision.__dict__["_pending"].__set__
+
+
+def _channel(data: Mapping[str, Any]) -> Any:
+    """The decision channel in *data* (`context.channel`), `None` when there is none."""
+    context = data.get("context")
+    if type(context) is dict or isinstance(context, Mapping):
+        return context.get("channel")
+    return None
 
 
 def _event_name(data: Mapping[str, Any]) -> str | None:

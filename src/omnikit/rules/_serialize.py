@@ -13,7 +13,7 @@ from omnikit.converters import make_converter, structure
 from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
-from omnikit.rules._rules import Rule, RuleSet, Strategy, as_condition
+from omnikit.rules._rules import Experiment, Rule, RuleSet, Strategy, as_condition
 
 __all__ = ["dump", "load", "rules_converter", "ruleset_from_data", "ruleset_to_data"]
 
@@ -49,7 +49,15 @@ def ruleset_to_data(ruleset: RuleSet) -> dict[str, Any]:
         rules.append(
             {k: v for k, v in data.items() if k in {"id", "condition"} or v != _DEFAULTS[k]}
         )
-    return {"format": FORMAT, "id": ruleset.id, "strategy": ruleset.strategy.value, "rules": rules}
+    out: dict[str, Any] = {
+        "format": FORMAT,
+        "id": ruleset.id,
+        "strategy": ruleset.strategy.value,
+        "rules": rules,
+    }
+    if ruleset.experiments:
+        out["experiments"] = {g: _CONVERTER.unstructure(e) for g, e in ruleset.experiments.items()}
+    return out
 
 
 def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None = None) -> RuleSet:
@@ -61,7 +69,7 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
     """
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected a rule set object, got {type(data).__name__}")
-    extra = sorted(set(data) - {"format", "id", "strategy", "rules"})
+    extra = sorted(set(data) - {"format", "id", "strategy", "rules", "experiments"})
     errors = [f"{key}: unknown field" for key in extra]
     if data.get("format", FORMAT) != FORMAT:
         errors.append(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
@@ -96,11 +104,25 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
                     errors.append(f"{where}.{part}.{exc.path}: {exc.reason}")
                 except RuleLimitError as exc:
                     errors.append(f"{where}.{part}: {exc}")
+    experiments: dict[str, Experiment] = {}
+    raw_experiments = data.get("experiments", {})
+    if not isinstance(raw_experiments, Mapping):
+        errors.append("experiments: expected an object of experiments by group")
+    else:
+        for group, raw in raw_experiments.items():
+            try:
+                experiments[group] = structure(raw, Experiment, converter=_CONVERTER)
+            except ValidationError as exc:
+                errors.extend(f"experiments.{group}.{line}" for line in exc.errors)
     if errors:
         raise ValidationError(errors)
     try:
         return RuleSet(
-            rules, id=str(data.get("id", "default")), strategy=strategy, operations=operations
+            rules,
+            id=str(data.get("id", "default")),
+            strategy=strategy,
+            operations=operations,
+            experiments=experiments,
         )
     except RuleError as exc:
         position = next((i for i, r in enumerate(rules) if r.id == exc.rule_id), None)
