@@ -480,6 +480,9 @@ def test_rules_are_indexed_by_channel_too() -> None:
     assert ["everywhere"] == web
     assert ["store-any"] == kiosk
     assert ["everywhere"] == unknown
+    # Channels no rule names share the no-channel rules, compiled once for all of them.
+    assert rules._candidates("Product Added", "web") is rules._candidates("Product Added", "sms")
+    assert rules._candidates("Product Added", "web") is rules._candidates("Product Added", None)
     for channel in ("app", "web", "store", None, 7):
         facts = data()
         facts["event"] = {"name": "Product Added"}

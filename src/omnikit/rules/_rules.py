@@ -549,6 +549,7 @@ class _Bucket:
     """
 
     __slots__ = (
+        "channel_bound",
         "chosen",
         "chosen_outcomes",
         "ids",
@@ -573,6 +574,8 @@ class _Bucket:
         self.windowed = tuple(index for index, item in enumerate(items) if item.windowed)
         self.plain = all(item.plain for item in items)
         """Every rule is chosen when it matches: a decision is its matches."""
+        self.channel_bound = False
+        """Some rule requires a decision channel (the rule set sets this)."""
 
 
 class RuleSet:
@@ -827,13 +830,16 @@ class RuleSet:
                 found = buckets.get(key)
                 if found is None:
                     found = buckets[key] = _Bucket(items, batch)
+                    found.channel_bound = any(channels[item.rule.id] is not None for item in items)
                 return found
 
             for items in by_event.values():
                 items.extend(always)
                 items.sort(key=lambda p: order[p.rule.id])
             self._bucket_of = bucket
-            self._channels = {item.rule.id: item.rule.channel_triggers() for item in prepared}
+            channels = {item.rule.id: item.rule.channel_triggers() for item in prepared}
+            self._channels = channels
+            self._named_channels = frozenset().union(*(c for c in channels.values() if c))
             self._channel_buckets: dict[tuple[str | None, str | None], _Bucket] = {}
             self._buckets = (
                 bucket(prepared),
@@ -860,11 +866,14 @@ class RuleSet:
         if not indexed:
             return everything
         base = always if event is None else by_event.get(event, always)
-        if not isinstance(channel, str) and channel is not None:
-            return base  # an unusual value: no filtering on it
-        channels = self._channels
-        if all(channels[p.rule.id] is None for p in base.items):
+        if not base.channel_bound:
             return base
+        if not isinstance(channel, str):
+            if channel is not None:
+                return base  # an unusual value: no filtering on it
+        elif channel not in self._named_channels:
+            channel = None  # no rule names it: the rules that name one are out, as for none
+        channels = self._channels
         key = (event, channel)
         found = self._channel_buckets.get(key)
         if found is None:
