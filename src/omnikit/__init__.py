@@ -6,6 +6,7 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 """
 
 from omnikit import converters, errors, rules, stores
+from omnikit._async_hub import AsyncHub
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
@@ -49,6 +50,7 @@ from omnikit.errors import (
 )
 
 __all__ = [
+    "AsyncHub",
     "BUILTIN_CHANNELS",
     "Channel",
     "ChannelKind",

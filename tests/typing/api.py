@@ -52,3 +52,17 @@ def typed_usage() -> None:
     )
     text: str = rules.dumps("yaml")
     del text
+
+
+async def typed_async_usage() -> None:
+    async with omnikit.AsyncHub.open("sqlite:///shop.db", default_region="PT") as hub:
+        result: omnikit.IngestResult = await hub.ingest(
+            {"type": "track", "event": "Product Viewed", "anonymousId": "a1"}
+        )
+        found: omnikit.Customer | None = await hub.customer(anonymous_id="a1")
+        if found is not None:
+            history: list[omnikit.Touchpoint] = await hub.touchpoints(found)
+            del history
+        ids: list[str] = [c.id async for c in hub.customers()]
+        sync: omnikit.Hub = hub.sync
+        del result, ids, sync

@@ -1,0 +1,177 @@
+"""`AsyncHub`: the hub's verbs awaited, on every store, from concurrent tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+
+import pytest
+
+import omnikit
+from omnikit.errors import StoreUnavailableError, ValidationError
+from omnikit.rules import Action, Rule, RuleSet, event
+from omnikit.testing import FrozenClock
+
+pytestmark = pytest.mark.anyio
+
+T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(name="anyio_backend")
+def _anyio_backend() -> str:
+    return "asyncio"  # AsyncHub is for asyncio services
+
+
+def _viewed(n: int, anonymous_id: str) -> dict[str, object]:
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "messageId": f"m-{anonymous_id}-{n}",
+        "anonymousId": anonymous_id,
+        "timestamp": f"2026-11-0{1 + n % 9}T10:00:00Z",
+        "properties": {"product_id": f"p{n}"},
+    }
+
+
+async def test_the_verbs_are_the_hubs_awaited(store_url: str) -> None:
+    """Ingest, look up, read, decide and forget through the async hub, as through `Hub`."""
+    rules = RuleSet([Rule(id="browser", condition=event.name == "Product Viewed")])
+    async with omnikit.AsyncHub.open(
+        store_url, clock=FrozenClock(T0), default_region="PT", ruleset=rules
+    ) as hub:
+        result = await hub.ingest({"batch": [_viewed(n, "a1") for n in range(3)]})
+        await hub.identify(anonymous_id="a1", traits={"email": "Ana@Example.com"})
+        customer = await hub.customer(email="ana@example.com")
+
+        assert 3 == len(result.accepted)
+        assert customer is not None
+        assert customer == await hub.customer(anonymous_id="a1")
+        assert 4 == len(await hub.touchpoints(customer))
+        assert ("browser",) == (await hub.decide(customer, "Product Viewed")).rule_ids
+        assert customer.id == (await hub.export(customer))["customer"]["id"]
+        assert [customer.id] == [c.id async for c in hub.customers()]
+
+        report = await hub.forget(customer)
+
+        assert 4 == report.touchpoints
+        assert await hub.customer(anonymous_id="a1") is None
+
+
+@pytest.mark.stores("sqlite", "postgres")
+async def test_concurrent_tasks_lose_no_update(store_url: str) -> None:
+    """Tasks ingesting at once for one customer, in the hub's threads: every event counts."""
+    tasks, per_task = 8, 10
+    async with omnikit.AsyncHub.open(store_url, max_threads=4) as hub:
+
+        async def send(task: int) -> None:
+            for n in range(per_task):
+                await hub.ingest(_viewed(task * per_task + n, "shared"))
+
+        await asyncio.gather(*(send(task) for task in range(tasks)))
+        customer = await hub.customer(anonymous_id="shared")
+
+        assert customer is not None
+        assert tasks * per_task == customer.stats.touchpoints
+        assert tasks * per_task == len(await hub.touchpoints(customer))
+
+
+async def test_the_event_loop_is_not_the_thread_that_works() -> None:
+    """Calls run in the hub's own threads, so the loop stays free while the store works."""
+    loop_thread = threading.get_ident()
+    workers: set[int] = set()
+
+    def clock() -> object:
+        workers.add(threading.get_ident())
+        return T0
+
+    async with omnikit.AsyncHub(clock=clock) as hub:  # type: ignore[arg-type]
+        await hub.ingest(_viewed(1, "a1"))
+
+    assert workers
+    assert loop_thread not in workers
+
+
+async def test_errors_are_the_hubs() -> None:
+    """A bad message raises the `ValidationError` `Hub.ingest` raises, naming the field."""
+    async with omnikit.AsyncHub() as hub:
+        with pytest.raises(ValidationError, match="type: required field is missing"):
+            await hub.ingest({"event": "Product Viewed", "anonymousId": "a1"})
+
+
+async def test_a_closed_hub_says_so_and_closes_its_store(tmp_path: object) -> None:
+    """After `aclose()`, calls raise `StoreUnavailableError`; the data is there on reopening."""
+    url = f"sqlite:///{tmp_path}/shop.db"
+    hub = omnikit.AsyncHub.open(url)
+    await hub.ingest(_viewed(1, "a1"))
+    await hub.aclose()
+    await hub.aclose()  # twice is harmless
+
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        await hub.customer(anonymous_id="a1")
+    async with omnikit.AsyncHub.open(url) as again:
+        assert await again.customer(anonymous_id="a1") is not None
+
+
+async def test_a_cancelled_call_still_completes_whole() -> None:
+    """Cancelling the awaiting task drops the result, not the work: the batch is stored."""
+    started, release = threading.Event(), threading.Event()
+
+    def clock() -> object:
+        started.set()
+        release.wait(5)
+        return T0
+
+    async with omnikit.AsyncHub(clock=clock) as hub:  # type: ignore[arg-type]
+        task = asyncio.create_task(hub.ingest({"batch": [_viewed(n, "a1") for n in range(5)]}))
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        # aclose() waits for the call under way; the sync hub then reads what it stored.
+    customer = hub.sync.customer(anonymous_id="a1")
+
+    assert customer is not None
+    assert 5 == customer.stats.touchpoints
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "4"])
+def test_max_threads_must_be_a_positive_integer(bad: object) -> None:
+    """A thread count that is not a positive integer is a `ValidationError` naming it."""
+    with pytest.raises(ValidationError, match="max_threads: expected a positive integer"):
+        omnikit.AsyncHub(max_threads=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="max_threads: expected a positive integer"):
+        omnikit.AsyncHub.open("memory://", max_threads=bad)  # type: ignore[arg-type]
+
+
+async def test_actions_and_sync_hub_are_shared() -> None:
+    """`AsyncHub.sync` is the hub underneath: what one writes, the other reads."""
+    rules = RuleSet(
+        [Rule(id="tip", condition=event.name == "Order Completed", actions=(Action.tag("buyer"),))]
+    )
+    async with omnikit.AsyncHub(ruleset=rules, clock=FrozenClock(T0)) as hub:
+        hub.sync.track("Order Completed", user_id="u1", properties={"order_id": "o1"})
+        customer = await hub.customer(user_id="u1")
+        assert customer is not None
+        decision = await hub.decide(customer, "Order Completed")
+
+    assert ["buyer"] == [a.id for a in decision.actions]
+
+
+async def test_a_hub_given_stays_open() -> None:
+    """An async hub serving a `Hub` it was given leaves it open when it closes."""
+    with omnikit.Hub(clock=FrozenClock(T0)) as hub:
+        async with omnikit.AsyncHub(hub) as served:
+            await served.ingest(_viewed(1, "a1"))
+
+        assert hub.customer(anonymous_id="a1") is not None
+
+
+def test_a_hub_given_brings_its_own_options() -> None:
+    """Options beside a `Hub` would be ignored: they are a `ValidationError` instead."""
+    with (
+        omnikit.Hub() as hub,
+        pytest.raises(ValidationError, match="default_region: the Hub given has its options"),
+    ):
+        omnikit.AsyncHub(hub, default_region="PT")
