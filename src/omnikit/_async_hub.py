@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import itertools
 import types
@@ -26,12 +27,16 @@ _R = TypeVar("_R")
 def _awaited(
     method: Callable[Concatenate[Hub, _P], _R],
 ) -> Callable[Concatenate[AsyncHub, _P], Coroutine[Any, Any, _R]]:
-    """`Hub.<method>`, run in the async hub's threads and awaited."""
+    """`Hub.<method>` of the async hub's `Hub` (a subclass's, if it is one), awaited."""
+    name = method.__name__
 
     @functools.wraps(method)
     async def call(self: AsyncHub, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        return await self._run(functools.partial(method, self._hub, *args, **kwargs))
+        verb: Callable[_P, _R] = getattr(self._hub, name)
+        return await self._run(functools.partial(verb, *args, **kwargs))
 
+    call.__qualname__ = f"AsyncHub.{name}"
+    call.__doc__ = f"Await `Hub.{name}()`: same arguments, result and errors."
     return call
 
 
@@ -52,11 +57,19 @@ class AsyncHub:
     ```
 
     Every call runs the `Hub` verb of the same name (same arguments, same result, same
-    errors) in one of the hub's own threads, so the event loop never waits on the store.
-    The threads live as long as the hub: each keeps its one store connection.
+    errors; see `Hub` for each) in one of the hub's own threads, so the event loop never
+    waits on the store. The verbs: `ingest`, `track`, `identify`, `set_consent`, `customer`,
+    `touchpoints`, `orders`, `merges`, `unmerge`, `forget`, `export`, `decide`, `recommend`,
+    `bought_together`, `rfm`, `lead_scores`, `lead_score`, `refresh_segments`; and
+    `customers`, an async iterator.
 
-    A call whose task is cancelled still completes in its thread, whole or not at all (a
-    batch commits chunk by chunk, as `Hub.ingest()` does); only its result is dropped.
+    The threads live as long as the hub, each with its own store connection (plus the one
+    opening made: *max_threads* + 1 in all). Opening connects and migrates the schema in the
+    calling thread: open the hub at start-up, not per request.
+
+    Cancelling a call that has not started yet means it never runs. A call already under way
+    completes in its thread, whole or not at all (a batch commits chunk by chunk, as
+    `Hub.ingest()` does); its result, or its error, is dropped.
     `AsyncHub.sync` is the `Hub` underneath, for what is not a verb (its rule set, segments
     and places) and for synchronous code sharing the same store.
 
@@ -81,6 +94,7 @@ class AsyncHub:
             self._hub, self._owns_hub = Hub(store, **options), True
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="omnikit")
         self._closed = False
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def open(cls, url: str, *, max_threads: int = 4, **options: Any) -> Self:
@@ -98,13 +112,19 @@ class AsyncHub:
 
     @property
     def sync(self) -> Hub:
-        """The `Hub` underneath (its rule set, segments, places, store and options)."""
+        """
+        The `Hub` underneath (its rule set, segments, places, store and options).
+
+        Added in version 0.1.0.
+        """
         return self._hub
 
     async def _run(self, call: Callable[[], _R]) -> _R:
         if self._closed:
             raise StoreUnavailableError(f"{self!r} is closed")
-        return await asyncio.wrap_future(self._executor.submit(call))
+        # The caller's context variables (a request id, a tracing span) hold in the thread.
+        context = contextvars.copy_context()
+        return await asyncio.wrap_future(self._executor.submit(context.run, call))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -112,19 +132,25 @@ class AsyncHub:
         """
         Wait for the calls under way, then close the hub (and the store it opened).
 
-        A `Hub` the async hub was given stays open.
+        A `Hub` the async hub was given stays open. Cancelling `aclose()` does not stop the
+        closing; calling it again waits for the same one.
 
         Added in version 0.1.0.
         """
-        if self._closed:
-            return
-        self._closed = True
-        # The calls under way finish first; then the store closes, in a thread of its own.
-        await asyncio.to_thread(self._executor.shutdown, wait=True)
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.ensure_future(asyncio.to_thread(self._close))
+        await asyncio.shield(self._closing)
+
+    def _close(self) -> None:
+        # The calls under way finish first; then the store closes.
+        self._executor.shutdown(wait=True)
         if self._owns_hub:
-            await asyncio.to_thread(self._hub.close)
+            self._hub.close()
 
     async def __aenter__(self) -> Self:
+        if self._closed:
+            raise StoreUnavailableError(f"{self!r} is closed")
         return self
 
     async def __aexit__(
@@ -159,13 +185,27 @@ class AsyncHub:
     lead_scores = _awaited(Hub.lead_scores)
     lead_score = _awaited(Hub.lead_score)
 
-    async def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
+    def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
         """
         Every customer, in id order, streamed from the store *batch_size* at a time.
+
+        ```python
+        async for customer in hub.customers():
+            ...
+        ```
+
+        Args:
+            batch_size: Customers read per trip to the hub's threads.
+
+        Raises:
+            ValidationError: If *batch_size* is not a positive integer.
 
         Added in version 0.1.0.
         """
         _require_positive("batch_size", batch_size)
+        return self._customers(batch_size)
+
+    async def _customers(self, batch_size: int) -> AsyncIterator[Customer]:
         stream = iter(self._hub.customers())
         while True:
             page = await self._run(lambda: list(itertools.islice(stream, batch_size)))

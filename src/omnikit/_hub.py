@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
+import threading
 import types
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Self
 
 import attrs
@@ -16,9 +15,10 @@ import cattrs
 import phonenumbers
 
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
-from omnikit._engines.messages import IngestOptions, ReadCache, parse_message, unpack
+from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
-from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED, to_us
+from omnikit._engines.payloads import build_message, read_payload
+from omnikit._engines.profile import to_us
 from omnikit._engines.records import (
     Changes,
     CustomerRecord,
@@ -35,8 +35,7 @@ from omnikit._models.touchpoints import Context, Direction, Touchpoint, Touchpoi
 from omnikit._personalize import Personalization
 from omnikit.converters import make_converter, parse_datetime
 from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
-from omnikit.rules._data import decision_data
-from omnikit.rules._domain import Env, History, Place
+from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
 from omnikit.stores import IngestTransaction, Store, open_store
@@ -69,56 +68,6 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
-
-
-def _unpack(payload: object) -> tuple[Iterable[tuple[Any, int | None]], bool]:
-    """
-    The messages of *payload* with their sizes when read from JSON text, and batch-ness.
-
-    Newline-delimited JSON is decoded a line at a time, as the caller reads it: a decoded
-    message is dropped as soon as it is parsed instead of living as long as the payload does
-    (which keeps thousands of short-lived objects away from the garbage collector's oldest
-    generation).
-    """
-    if isinstance(payload, bytes | bytearray):
-        try:
-            payload = payload.decode()
-        except UnicodeDecodeError as exc:
-            raise ValidationError(f"payload: not UTF-8 text ({exc})") from None
-    if not isinstance(payload, str):
-        given, is_batch = unpack(payload)
-        return ((message, None) for message in given), is_batch
-    lines = [line for line in payload.splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
-        try:
-            first = json.loads(lines[0])
-        except ValueError:
-            first = None
-        if isinstance(first, dict) and "type" in first:  # newline-delimited messages
-            return _lines(lines, first), True
-    try:
-        document = json.loads(payload)
-    except ValueError as exc:
-        raise ValidationError(f"payload: not valid JSON ({exc})") from None
-    messages, is_batch = unpack(document)
-    if is_batch:
-        return ((message, None) for message in messages), True
-    size = len(payload) if payload.isascii() else len(payload.encode())
-    return [(messages[0], size)], False
-
-
-def _lines(lines: list[str], first: dict[str, Any]) -> Iterator[tuple[Any, int]]:
-    """Each line's message (or the error saying why it is none) and its size in bytes."""
-    for number, line in enumerate(lines, start=1):
-        message: Any
-        if number == 1:
-            message = first
-        else:
-            try:
-                message = json.loads(line)
-            except ValueError as exc:
-                message = ValidationError(f"line {number}: not valid JSON ({exc})")
-        yield message, len(line) if line.isascii() else len(line.encode())
 
 
 class Hub(Personalization):
@@ -209,6 +158,7 @@ class Hub(Personalization):
         self.ruleset = ruleset
         self.segments = SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
+        self._locks = tuple(threading.Lock() for _ in range(64))
         self._closed = False
 
     @classmethod
@@ -281,7 +231,7 @@ class Hub(Personalization):
 
         Added in version 0.1.0.
         """
-        messages, is_batch = _unpack(payload)
+        messages, is_batch = read_payload(payload)
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
@@ -407,68 +357,6 @@ class Hub(Personalization):
         tx.apply(changes)
         return changes
 
-    def _message(
-        self,
-        kind: str,
-        *,
-        user_id: str | None,
-        anonymous_id: str | None,
-        email: str | None,
-        phone: str | None,
-        identities: Mapping[str, str] | None,
-        channel: str | None,
-        timestamp: dt.datetime | str | None,
-        message_id: str | None,
-        context: Mapping[str, Any] | None,
-        traits_field: str,
-        traits: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        ctx: dict[str, Any] = dict(context or {})
-        person: dict[str, Any] = dict(traits or {})
-        if email is not None:
-            person["email"] = email
-        if phone is not None:
-            person["phone"] = phone
-        if person:
-            if traits_field == "traits":
-                ctx.pop("traits", None)
-            else:
-                ctx["traits"] = {**(ctx.get("traits") or {}), **person}
-        if identities:
-            ctx["externalIds"] = [
-                *(ctx.get("externalIds") or ()),
-                *(
-                    {"id": value, "type": kind_, "collection": "users", "encoding": "none"}
-                    for kind_, value in identities.items()
-                ),
-            ]
-        if channel is not None:
-            ctx["channel"] = channel
-        message: dict[str, Any] = {"type": kind, "context": ctx}
-        if traits_field == "traits" and person:
-            message["traits"] = person
-        if user_id is not None:
-            message["userId"] = user_id
-        if anonymous_id is not None:
-            message["anonymousId"] = anonymous_id
-        if user_id is None and anonymous_id is None:
-            # The Segment Spec asks for one of them. A host that only knows an email, a phone or
-            # a loyalty card gets an anonymous id derived from those, so that calls about one
-            # person don't pile up new identities on their profile.
-            known = sorted(
-                [*(("email", email), ("phone", phone)), *((identities or {}).items())],
-                key=str,
-            )
-            message["anonymousId"] = (
-                "omk-"
-                + hashlib.blake2b(
-                    repr([k for k in known if k[1] is not None]).encode(), digest_size=10
-                ).hexdigest()
-            )
-        message["timestamp"] = timestamp if timestamp is not None else self.clock()
-        message["messageId"] = message_id or f"omk-{uuid.uuid4().hex}"
-        return message
-
     def track(
         self,
         event: str,
@@ -496,7 +384,7 @@ class Hub(Personalization):
 
         Added in version 0.1.0.
         """
-        message = self._message(
+        message = build_message(
             "track",
             user_id=user_id,
             anonymous_id=anonymous_id,
@@ -509,6 +397,7 @@ class Hub(Personalization):
             context=context,
             traits_field="context",
             traits=None,
+            now=self.clock,
         )
         message["event"] = event
         if properties is not None:
@@ -537,7 +426,7 @@ class Hub(Personalization):
 
         Added in version 0.1.0.
         """
-        message = self._message(
+        message = build_message(
             "identify",
             user_id=user_id,
             anonymous_id=anonymous_id,
@@ -550,6 +439,7 @@ class Hub(Personalization):
             context=context,
             traits_field="traits",
             traits=traits,
+            now=self.clock,
         )
         tp = self._stored(message)
         customer = self.customer(tp.customer_id or "")
@@ -614,6 +504,19 @@ class Hub(Personalization):
     def _history(self, customer_id: str) -> list[Touchpoint]:
         return self._store.touchpoints(customer_id)
 
+    def _stored_customer(self, customer_id: str) -> CustomerRecord | None:
+        return self._store.customer(customer_id)
+
+    def _anchor(self, record: CustomerRecord) -> IdKey | None:
+        """The customer's best identity: what the hub's own touchpoints about them carry."""
+        return min(
+            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
+        )
+
+    def _decision_lock(self, customer_id: str) -> threading.Lock:
+        """One customer's lock among a few shared ones (a lock per customer would never go)."""
+        return self._locks[hash(customer_id) % len(self._locks)]
+
     def _emit(
         self,
         record: CustomerRecord,
@@ -634,9 +537,7 @@ class Hub(Personalization):
         activity, and carrying the customer's best identity, so it reaches them whatever merges
         come later.
         """
-        anchor = min(
-            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
-        )
+        anchor = self._anchor(record)
         if anchor is None:
             raise ConflictError(f"customer {record.id!r} has no identity to record {name!r} for")
         is_identify = traits is not None and name == "Identify"
@@ -657,69 +558,6 @@ class Hub(Personalization):
         if reevaluate and self.segments:
             self._update_segments([record.id], now=self.clock())
         return tp
-
-    def _update_segments(
-        self, customer_ids: Iterable[str], *, now: dt.datetime
-    ) -> dict[str, tuple[list[str], list[str]]]:
-        """Evaluate the hub's segments for those customers; record who entered and left."""
-        configured = {segment.id for segment in self.segments.segments}
-        history = self.segments.needs_history
-        changed: dict[str, tuple[list[str], list[str]]] = {}
-        for cid in sorted(customer_ids):
-            record = self._store.customer(cid)
-            if record is None:
-                continue
-            profile = self._customer(record)
-            env = Env(
-                now=now,
-                timezone=profile.preferences.timezone,
-                history=History(self._history(record.id)) if history else History(),
-                segments=frozenset(profile.segments),
-                places=self.places,
-            )
-            members = self.segments.members_of(
-                decision_data(profile, segments=profile.segments), env
-            )
-            current = set(profile.segments) & configured
-            entered, left = sorted(members - current), sorted(current - members)
-            stamp = to_us(now)
-            for segment in entered:
-                self._emit(
-                    record,
-                    SEGMENT_ENTERED,
-                    at=now,
-                    properties={"segment": segment},
-                    source="omnikit.segments",
-                    message_id=f"omk-seg-{record.id}-{segment}-in-{stamp}",
-                )
-            for segment in left:
-                self._emit(
-                    record,
-                    SEGMENT_EXITED,
-                    at=now,
-                    properties={"segment": segment},
-                    source="omnikit.segments",
-                    message_id=f"omk-seg-{record.id}-{segment}-out-{stamp}",
-                )
-            if entered or left:
-                changed[record.id] = (entered, left)
-        return changed
-
-    def refresh_segments(
-        self, *, now: dt.datetime | None = None
-    ) -> dict[str, tuple[list[str], list[str]]]:
-        """
-        Evaluate every customer's segments again; return who entered and left what.
-
-        For conditions that change with time alone (`days_since`, windows).
-
-        Ingestion already does this for the customers it changes.
-
-        Added in version 0.1.0.
-        """
-        if not self.segments:
-            return {}
-        return self._update_segments([c.id for c in self.customers()], now=now or self.clock())
 
     def _stored(self, message: Mapping[str, Any]) -> Touchpoint:
         self.ingest(message)

@@ -1,12 +1,16 @@
-"""The hub's personalization verbs: decide, recommend, score. Mixed into `Hub`."""
+"""The hub's personalization verbs: decide, recommend, score, keep segments. Mixed into `Hub`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
+from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
@@ -17,6 +21,7 @@ from omnikit.rules._domain import Env, History, Place
 from omnikit.rules._recommend import BoughtTogether, Recommendation
 from omnikit.rules._rules import DECISION_EVENT, Decision, Outcome, RuleSet
 from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
+from omnikit.rules._segments import SegmentSet
 
 if TYPE_CHECKING:
     from omnikit._engines.records import CustomerRecord
@@ -40,6 +45,23 @@ def _needs_history(ruleset: RuleSet) -> bool:
     return False
 
 
+def _segment_message_id(
+    record: CustomerRecord, anchor: object, segment: str, *, entered: bool
+) -> str:
+    """
+    The id of the touchpoint saying a customer entered (or left) *segment*.
+
+    Derived from the customer's best identity and the change before this one, not from the
+    time or the customer id (which an earlier event arriving at the same moment can change):
+    two threads or processes that both see the customer outside a segment record one entry,
+    the second being a duplicate.
+    """
+    previous = record.profile.segments.get(segment)
+    after = "" if previous is None else str(previous[2])
+    key = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
+    return "omk-seg-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
 class Personalization:
     """The personalization verbs of `Hub` (see there)."""
 
@@ -50,7 +72,11 @@ class Personalization:
     _customer: Callable[..., Customer]
     _now: Callable[[], dt.datetime]
     _history: Callable[[str], list[Touchpoint]]
+    segments: SegmentSet
     _emit: Callable[..., Touchpoint]
+    _decision_lock: Callable[[str], AbstractContextManager[Any]]
+    _anchor: Callable[[CustomerRecord], object]
+    _stored_customer: Callable[[str], CustomerRecord | None]
     customers: Callable[[], Iterable[Customer]]
 
     def decide(
@@ -76,7 +102,9 @@ class Personalization:
             ruleset: The rules; defaults to the hub's *ruleset*.
             now: The moment of decision (default: the hub's clock).
             record: Store the decision as a `Decision Made` touchpoint (what per-customer
-                caps count, and what analytics measure).
+                caps count, and what analytics measure). One customer's recorded decisions
+                are made one at a time within a process, so threads never exceed a cap;
+                processes deciding for one customer at the same instant can.
             limit: The most rules to choose.
 
         Raises:
@@ -91,8 +119,25 @@ class Personalization:
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
         stored = self._record(customer)
+        # A recorded decision is what its caps count next time: one customer's capped
+        # decisions are made one at a time, so two threads can't both take the last one.
+        with self._decision_lock(stored.id) if record else contextlib.nullcontext():
+            return self._decide(
+                rules, stored, event, context, moment=now or self._now(), record=record, limit=limit
+            )
+
+    def _decide(
+        self,
+        rules: RuleSet,
+        stored: CustomerRecord,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        moment: dt.datetime,
+        record: bool,
+        limit: int | None,
+    ) -> Decision:
         profile = self._customer(stored)
-        moment = now or self._now()
         if isinstance(event, str):
             event = {"name": event}
         history = History(self._history(stored.id)) if _needs_history(rules) else History()
@@ -259,3 +304,60 @@ class Personalization:
         """
         stored = self._record(customer)
         return scoring.score(self._history(stored.id), now=now or self._now())
+
+    # -- segments ----------------------------------------------------------------------------
+
+    def _update_segments(
+        self, customer_ids: Iterable[str], *, now: dt.datetime
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """Evaluate the hub's segments for those customers; record who entered and left."""
+        configured = {segment.id for segment in self.segments.segments}
+        history = self.segments.needs_history
+        changed: dict[str, tuple[list[str], list[str]]] = {}
+        for cid in sorted(customer_ids):
+            record = self._stored_customer(cid)
+            if record is None:
+                continue
+            profile = self._customer(record)
+            env = Env(
+                now=now,
+                timezone=profile.preferences.timezone,
+                history=History(self._history(record.id)) if history else History(),
+                segments=frozenset(profile.segments),
+                places=self.places,
+            )
+            members = self.segments.members_of(
+                decision_data(profile, segments=profile.segments), env
+            )
+            current = set(profile.segments) & configured
+            entered, left = sorted(members - current), sorted(current - members)
+            for segment, joined in [(s, True) for s in entered] + [(s, False) for s in left]:
+                self._emit(
+                    record,
+                    SEGMENT_ENTERED if joined else SEGMENT_EXITED,
+                    at=now,
+                    properties={"segment": segment},
+                    source="omnikit.segments",
+                    message_id=_segment_message_id(
+                        record, self._anchor(record), segment, entered=joined
+                    ),
+                )
+            if entered or left:
+                changed[record.id] = (entered, left)
+        return changed
+
+    def refresh_segments(
+        self, *, now: dt.datetime | None = None
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """
+        Evaluate every customer's segments again; return who entered and left what.
+
+        For conditions that change with time alone (`days_since`, windows).
+
+        Ingestion already does this for the customers it changes.
+
+        Added in version 0.1.0.
+        """
+        if not self.segments:
+            return {}
+        return self._update_segments([c.id for c in self.customers()], now=now or self._now())

@@ -30,7 +30,7 @@ from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint
 from omnikit.converters import parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
-__all__ = ["IngestOptions", "ReadCache", "derive_message_id", "parse_message", "unpack"]
+__all__ = ["IngestOptions", "ReadCache", "derive_message_id", "kind_of", "parse_message"]
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
@@ -86,64 +86,8 @@ class IngestOptions:
         return frozenset(self.channels)
 
 
-def unpack(payload: object) -> tuple[list[object], bool]:
-    """
-    Return the messages of *payload*, and whether it was a batch.
-
-    A batch is an envelope (`{"batch": [...]}`, optionally with `"type": "batch"`) or a list.
-
-    Raises:
-        ValidationError: If a batch envelope is malformed.
-    """
-    if isinstance(payload, list):
-        return payload, True
-    if isinstance(payload, Mapping) and ("batch" in payload or payload.get("type") == "batch"):
-        batch = payload.get("batch")
-        if not isinstance(batch, list):
-            raise ValidationError(f"batch: expected a list of messages, got {_kind(batch)}")
-        extra = set(payload) - {
-            "batch",
-            "type",
-            "sentAt",
-            "context",
-            "integrations",
-            "writeKey",
-            "messageId",
-        }
-        if extra:
-            raise ValidationError(
-                [f"{k}: unknown field of a batch envelope" for k in sorted(extra)]
-            )
-        sent_at, context = payload.get("sentAt"), payload.get("context")
-        if context is not None and not isinstance(context, Mapping):
-            raise ValidationError(f"context: expected an object, got {_kind(context)}")
-        if sent_at is None and not context:
-            return batch, True
-        # What the envelope says holds for each message that doesn't say otherwise (Segment's
-        # libraries stamp `sentAt` on the batch, not on each message).
-        return [_with_envelope(m, sent_at, context) for m in batch], True
-    return [payload], False
-
-
-def _with_envelope(message: object, sent_at: object, context: Mapping[str, Any] | None) -> object:
-    if not isinstance(message, Mapping):
-        return message
-    merged = dict(message)
-    if sent_at is not None and "sentAt" not in merged:
-        merged["sentAt"] = sent_at
-    if context:
-        own = merged.get("context")
-        merged["context"] = (
-            {**context, **own}
-            if isinstance(own, Mapping)
-            else own
-            if own is not None
-            else dict(context)
-        )
-    return merged
-
-
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """How an error message names the JSON type of *value* (`a string`, `null`, ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -229,7 +173,7 @@ def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mappin
     if value is None:
         return _EMPTY
     if not isinstance(value, dict):
-        errors.append(f"{field}: expected an object, got {_kind(value)}")
+        errors.append(f"{field}: expected an object, got {kind_of(value)}")
         return _EMPTY
     return value
 
@@ -244,7 +188,7 @@ def _string(value: object, field: str, errors: list[str], *, required: bool = Fa
             errors.append(f"{field}: must not be empty")
             return None
         return value
-    errors.append(f"{field}: expected a string, got {_kind(value)}")
+    errors.append(f"{field}: expected a string, got {kind_of(value)}")
     return None
 
 
@@ -252,7 +196,7 @@ def _id_value(value: object, field: str, errors: list[str]) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        errors.append(f"{field}: expected a string, got {_kind(value)}")
+        errors.append(f"{field}: expected a string, got {kind_of(value)}")
         return None
     return str(value)
 
@@ -389,7 +333,7 @@ def _location(reader: _Reader, value: object) -> Location | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        reader.errors.append(f"context.location: expected an object, got {_kind(value)}")
+        reader.errors.append(f"context.location: expected an object, got {kind_of(value)}")
         return None
     coords: dict[str, float | None] = {}
     for field, low, high in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
@@ -470,7 +414,7 @@ def _context(
                 else:
                     campaign = value
             else:
-                errors.append(f"context.{key}: expected an object, got {_kind(value)}")
+                errors.append(f"context.{key}: expected an object, got {kind_of(value)}")
         elif key == "timezone":
             if type(value) is str or value is None:
                 zone = value
@@ -574,7 +518,7 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         elif check == _PRODUCTS:
             _check_products(value, errors)
         elif kind is not str and (isinstance(value, bool) or not isinstance(value, str | int)):
-            errors.append(f"properties.{field}: expected a string, got {_kind(value)}")
+            errors.append(f"properties.{field}: expected a string, got {kind_of(value)}")
     if name == "Consent Updated":
         purpose = properties.get("purpose")
         if not isinstance(purpose, str) or not purpose:
@@ -583,7 +527,7 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
             errors.append("properties.granted: required, true or false")
         channel = properties.get("channel")
         if channel is not None and not isinstance(channel, str):
-            errors.append(f"properties.channel: expected a channel name, got {_kind(channel)}")
+            errors.append(f"properties.channel: expected a channel name, got {kind_of(channel)}")
     elif name in SEGMENT_EVENTS:
         segment = properties.get("segment")
         if not isinstance(segment, str) or not segment:
@@ -592,11 +536,11 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
 
 def _check_products(products: object, errors: list[str]) -> None:
     if not isinstance(products, list):
-        errors.append(f"properties.products: expected a list, got {_kind(products)}")
+        errors.append(f"properties.products: expected a list, got {kind_of(products)}")
         return
     for i, product in enumerate(products):
         if not isinstance(product, dict):
-            errors.append(f"properties.products[{i}]: expected an object, got {_kind(product)}")
+            errors.append(f"properties.products[{i}]: expected an object, got {kind_of(product)}")
             continue
         price = product.get("price")
         if price is not None:
@@ -624,7 +568,7 @@ def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None
             elif name == "quiet_hours":
                 parse_quiet_hours(value)
             elif name == "language" and not isinstance(value, str):
-                errors.append(f"{path}.language: expected a language tag, got {_kind(value)}")
+                errors.append(f"{path}.language: expected a language tag, got {kind_of(value)}")
             elif name == "preferred_channels":
                 if not isinstance(value, list):
                     errors.append(f"{path}.preferred_channels: expected a list of channel names")
@@ -694,7 +638,7 @@ def parse_message(
     """
     if not isinstance(raw, dict):
         if not isinstance(raw, Mapping):
-            raise ValidationError(f"expected a message object, got {_kind(raw)}")
+            raise ValidationError(f"expected a message object, got {kind_of(raw)}")
         raw = dict(raw)
     message: Mapping[str, Any] = raw
     if size is None:
@@ -750,7 +694,7 @@ def parse_message(
         top_traits = _object(message, "traits", errors)
     context_traits = context.get("traits")
     if context_traits is not None and not isinstance(context_traits, dict):
-        errors.append(f"context.traits: expected an object, got {_kind(context_traits)}")
+        errors.append(f"context.traits: expected an object, got {kind_of(context_traits)}")
         context_traits = None
     if message.get("integrations") is not None:
         _object(message, "integrations", errors)
@@ -777,18 +721,18 @@ def parse_message(
     external = context.get("externalIds")
     if external is not None:
         if not isinstance(external, list):
-            errors.append(f"context.externalIds: expected a list, got {_kind(external)}")
+            errors.append(f"context.externalIds: expected a list, got {kind_of(external)}")
         else:
             for i, entry in enumerate(external):
                 path = f"context.externalIds[{i}]"
                 if not isinstance(entry, dict):
                     errors.append(
-                        f"{path}: expected an object with id and type, got {_kind(entry)}"
+                        f"{path}: expected an object with id and type, got {kind_of(entry)}"
                     )
                     continue
                 id_kind = entry.get("type")
                 if not isinstance(id_kind, str):
-                    errors.append(f"{path}.type: expected an identity kind, got {_kind(id_kind)}")
+                    errors.append(f"{path}.type: expected an identity kind, got {kind_of(id_kind)}")
                     continue
                 if not is_identity_kind(id_kind):
                     errors.append(

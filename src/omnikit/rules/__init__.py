@@ -41,6 +41,15 @@ from omnikit.rules._builder import (
     within_km,
 )
 from omnikit.rules._data import customer_data, decision_data, event_data
+from omnikit.rules._decision import (
+    Chosen,
+    Decision,
+    Explanation,
+    Outcome,
+    RuleExplanation,
+    RuleOutcome,
+    Strategy,
+)
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
 from omnikit.rules._explain import Trace
 from omnikit.rules._recommend import (
@@ -50,21 +59,8 @@ from omnikit.rules._recommend import (
     Recommendation,
     nearest_place,
 )
-from omnikit.rules._rules import (
-    Action,
-    Cap,
-    Chosen,
-    Decision,
-    Experiment,
-    Explanation,
-    Outcome,
-    Rule,
-    RuleExplanation,
-    RuleOutcome,
-    RuleSet,
-    Strategy,
-    Variant,
-)
+from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant
+from omnikit.rules._rules import RuleSet
 from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
 from omnikit.rules._segments import Segment, SegmentSet
 

@@ -15,7 +15,7 @@ from omnikit.errors import ValidationError
 from omnikit.rules import _js
 from omnikit.rules._compile import compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Place, distance_km
-from omnikit.rules._rules import as_condition
+from omnikit.rules._rule import as_condition
 
 __all__ = ["BoughtTogether", "Content", "ContentCatalog", "Recommendation", "nearest_place"]
 

@@ -1,25 +1,44 @@
-"""Rules, rule sets and decisions."""
+"""
+Rule sets: rules compiled together, indexed by the events and channels that trigger them.
+
+`RuleSet.decide()` evaluates every condition worth a look in one call of generated code,
+then applies windows, groups, caps, experiments and scores rule by rule. A rule and its
+parts are in `_rule`, decisions and their outcomes in `_decision`; their public names are
+importable from here too.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import hashlib
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
-from omnikit._models.consent import aware
 from omnikit.errors import RuleSyntaxError, ValidationError
 from omnikit.rules import _js
-from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Literal, Node, Op, from_jsonlogic, walk
-from omnikit.rules._builder import Expr
-from omnikit.rules._compile import Batch, Compiled, CompiledMany, bind, compile_condition
+from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Op, walk
+from omnikit.rules._compile import Batch, Compiled, CompiledMany, compile_condition
+from omnikit.rules._decision import (
+    Chosen,
+    Decision,
+    Explanation,
+    Outcome,
+    RuleExplanation,
+    RuleOutcome,
+    Strategy,
+    _new,
+    _outcomes,
+    _set_at,
+    _set_chosen,
+    _set_customer_id,
+    _set_event,
+    _set_pending,
+    _set_strategy,
+)
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._explain import Trace, trace
+from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant, as_condition
 
 __all__ = [
     "Action",
@@ -27,8 +46,10 @@ __all__ = [
     "Chosen",
     "Decision",
     "Experiment",
+    "Explanation",
     "Outcome",
     "Rule",
+    "RuleExplanation",
     "RuleOutcome",
     "RuleSet",
     "Strategy",
@@ -36,470 +57,11 @@ __all__ = [
     "as_condition",
 ]
 
-_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ANY_CHANNEL: Final[Any] = object()
 """`RuleSet.candidates()` without a channel: no filtering by channel."""
 
 DECISION_EVENT: Final = "Decision Made"
 """The touchpoint name a recorded decision is stored under; caps count these."""
-
-
-def as_condition(value: Any) -> Node:
-    """
-    A condition node from a node, a builder `Expr`, or JsonLogic data.
-
-    Any operation name is accepted here; a rule set checks the names against its operations.
-
-    Added in version 0.1.0.
-    """
-    if isinstance(value, Node):
-        return value
-    if isinstance(value, Expr):
-        return value.node
-    return from_jsonlogic(value, operations=None)
-
-
-def _optional_condition(value: Any) -> Node | None:
-    return None if value is None else as_condition(value)
-
-
-class Strategy(enum.StrEnum):
-    """
-    How a rule set picks among the rules that match.
-
-    Added in version 0.1.0.
-    """
-
-    FIRST_MATCH = "first_match"
-    """The highest-priority matching rule only."""
-    ALL_MATCHES = "all_matches"
-    """Every matching rule, by priority."""
-    BEST_SCORE = "best_score"
-    """Every matching rule, best score first (see `Rule.score`); `limit` keeps the top ones."""
-
-
-def number(
-    field: str, *, low: float | None = None, inclusive: bool = True, integer: bool = False
-) -> Any:
-    """An attrs validator: a number (an integer, with *integer*) above *low*."""
-
-    def check(_instance: object, _attribute: object, value: Any) -> None:
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            expected = "an integer" if integer else "a number"
-            raise ValidationError(f"{field}: expected {expected}, got {value!r}")
-        if low is not None and (value < low if inclusive else value <= low):
-            bound = "at least" if inclusive else "more than"
-            raise ValidationError(f"{field}: must be {bound} {low:g}, got {value!r}")
-
-    return check
-
-
-def text(field: str) -> Any:
-    """An attrs validator: a non-empty string."""
-
-    def check(_instance: object, _attribute: object, value: Any) -> None:
-        if not isinstance(value, str) or not value:
-            raise ValidationError(f"{field}: expected a non-empty string, got {value!r}")
-
-    return check
-
-
-def _check_type(_instance: object, _attribute: object, value: Any) -> None:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise ValidationError(f"type: {value!r} is not an action type (lower-case, digits, '_')")
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Action:
-    """
-    What a rule does when it is chosen: data for the host to act on.
-
-    Built-in types (any other lower-case name is a host-defined action type):
-    `offer`, `content`, `recommendation`, `channel`, `tag`, `loyalty_points`.
-
-    Added in version 0.1.0.
-    """
-
-    type: str = attrs.field(validator=_check_type)
-    id: str | None = None
-    params: Mapping[str, Any] = attrs.field(factory=dict)
-
-    @classmethod
-    def offer(cls, id: str, **params: Any) -> Action:
-        """An offer (`Action.offer("free-shipping", code="SHIPFREE")`)."""
-        return cls(type="offer", id=id, params=params)
-
-    @classmethod
-    def content(cls, id: str, **params: Any) -> Action:
-        """A content variant to show (`Action.content("hero-winter", slot="home")`)."""
-        return cls(type="content", id=id, params=params)
-
-    @classmethod
-    def recommend(cls, *product_ids: str, strategy: str | None = None, **params: Any) -> Action:
-        """Product recommendations: given products, or a *strategy* (`"bought_together"`)."""
-        found: dict[str, Any] = dict(params)
-        if product_ids:
-            found["products"] = list(product_ids)
-        if strategy:
-            found["strategy"] = strategy
-        return cls(type="recommendation", params=found)
-
-    @classmethod
-    def channel(cls, name: str) -> Action:
-        """The channel to reach the customer on."""
-        return cls(type="channel", id=name)
-
-    @classmethod
-    def tag(cls, name: str) -> Action:
-        """A tag to put on the customer."""
-        return cls(type="tag", id=name)
-
-    @classmethod
-    def points(cls, amount: int, *, reason: str = "") -> Action:
-        """Loyalty points to award."""
-        return cls(
-            type="loyalty_points",
-            params={"amount": amount, **({"reason": reason} if reason else {})},
-        )
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Cap:
-    """
-    At most *times* choices of a rule per customer in any *days* days.
-
-    Counted from recorded decisions (`Hub.decide(..., record=True)`).
-
-    Added in version 0.1.0.
-    """
-
-    times: int = attrs.field(validator=number("times", low=1, integer=True))
-    days: float = attrs.field(validator=number("days", low=0, inclusive=False))
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Variant:
-    """
-    One arm of an experiment; its *actions*, when given, replace the rule's.
-
-    Added in version 0.1.0.
-    """
-
-    id: str = attrs.field(validator=text("id"))
-    weight: float = attrs.field(default=1.0, validator=number("weight", low=0, inclusive=False))
-    actions: tuple[Action, ...] = ()
-
-
-def _share(_instance: object, _attribute: object, value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValidationError(f"holdout: expected a share from 0 to below 1, got {value!r}")
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Experiment:
-    """
-    Variants of a rule, and a holdout that gets nothing.
-
-    Assignment is a stable hash of the customer and the experiment: a customer sees the same
-    arm on every channel.
-
-    Added in version 0.1.0.
-    """
-
-    id: str = attrs.field(validator=text("id"))
-    variants: tuple[Variant, ...] = ()
-    holdout: float = attrs.field(default=0.0, validator=_share)
-
-    def bucket(self, customer_id: str) -> float:
-        """The customer's stable position in [0, 1) for this experiment."""
-        digest = hashlib.sha256(f"{self.id}\x00{customer_id}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    def assign(self, customer_id: str) -> Variant | None:
-        """
-        The customer's variant, or `None` in the holdout.
-
-        Added in version 0.1.0.
-        """
-        point = self.bucket(customer_id)
-        if point < self.holdout:
-            return None
-        if not self.variants:
-            return Variant(id="treatment")
-        rest = (point - self.holdout) / (1 - self.holdout)
-        total = sum(v.weight for v in self.variants)
-        edge = 0.0
-        for variant in self.variants:
-            edge += variant.weight / total
-            if rest < edge:
-                return variant
-        return self.variants[-1]
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Rule:
-    """
-    A condition and what to do when it holds.
-
-    Attributes:
-        id: Unique in its rule set.
-        condition: When the rule applies: a builder expression, JsonLogic, or a node.
-        actions: What to do when it is chosen.
-        description: For people.
-        priority: Higher is considered first (ties: by id).
-        score: For the best-score strategy: a number, or a condition giving one (evaluated
-            like the condition); defaults to *priority*.
-        starts_at: The rule applies from then on.
-        ends_at: The rule no longer applies from then on.
-        cap: At most so many choices per customer per period.
-        group: Mutually exclusive group: once a rule of the group is chosen, the others are
-            skipped for that decision.
-        experiment: Variants and a holdout.
-        events: Event names that trigger the rule; when empty, they are read from the
-            condition (`event.name == "X"` or `event.name in [...]` at its top).
-
-    Added in version 0.1.0.
-    """
-
-    id: str = attrs.field(validator=text("id"))
-    condition: Node = attrs.field(default=Literal(value=True), converter=as_condition)
-    actions: tuple[Action, ...] = ()
-    description: str = ""
-    priority: int = attrs.field(default=0, validator=number("priority", integer=True))
-    score: Node | None = attrs.field(default=None, converter=_optional_condition)
-    starts_at: dt.datetime | None = attrs.field(default=None, validator=aware)
-    ends_at: dt.datetime | None = attrs.field(default=None, validator=aware)
-    cap: Cap | None = None
-    group: str | None = None
-    experiment: Experiment | None = None
-    events: tuple[str, ...] = ()
-
-    def triggers(self) -> frozenset[str] | None:
-        """The event names that can make this rule match, or `None` for any (or none)."""
-        if self.events:
-            return frozenset(self.events)
-        return _required(self.condition, "event.name")
-
-    def channel_triggers(self) -> frozenset[str] | None:
-        """
-        The decision channels (`context.channel`) this rule can match on, or `None` for any.
-
-        Read from the condition's top (`context.channel == "app"`, `context.channel in
-        [...]`), as event names are.
-        """
-        return _required(self.condition, "context.channel")
-
-
-def _required(node: Node, path: str) -> frozenset[str] | None:
-    """The strings a condition requires at *path*, at its top level, if it requires any."""
-    if isinstance(node, Op) and node.op == "and":
-        found: frozenset[str] | None = None
-        for arg in node.args:
-            names = _required(arg, path)
-            if names is not None:
-                found = names if found is None else found & names
-        return found
-    if isinstance(node, Op) and node.op in {"==", "==="} and len(node.args) == 2:
-        left, right = node.args
-        for a, b in ((left, right), (right, left)):
-            if _reads(a, path) and isinstance(b, Literal) and isinstance(b.value, str):
-                return frozenset({b.value})
-    if isinstance(node, Op) and node.op == "in" and len(node.args) == 2:
-        needle, haystack = node.args
-        if _reads(needle, path):
-            items = getattr(haystack, "items", None)
-            if items is not None and all(
-                isinstance(i, Literal) and isinstance(i.value, str) for i in items
-            ):
-                return frozenset(i.value for i in items)
-            if (
-                isinstance(haystack, Literal)
-                and isinstance(haystack.value, list)
-                and all(isinstance(v, str) for v in haystack.value)
-            ):
-                return frozenset(haystack.value)
-    return None
-
-
-def _reads(node: Node, path: str) -> bool:
-    return (
-        isinstance(node, Op)
-        and node.op == "var"
-        and len(node.args) == 1
-        and isinstance(node.args[0], Literal)
-        and node.args[0].value == path
-    )
-
-
-class Outcome(enum.StrEnum):
-    """
-    What happened to a rule in a decision.
-
-    Added in version 0.1.0.
-    """
-
-    CHOSEN = "chosen"
-    NOT_MATCHED = "not_matched"
-    OUTSIDE_WINDOW = "outside_window"
-    CAPPED = "capped"
-    GROUP_TAKEN = "group_taken"
-    HOLDOUT = "holdout"
-    NOT_NEEDED = "not_needed"
-    """A first-match decision had already chosen a rule."""
-    ERROR = "error"
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Chosen:
-    """
-    A rule a decision chose, with its actions (after any experiment) and score.
-
-    Added in version 0.1.0.
-    """
-
-    rule_id: str
-    actions: tuple[Action, ...]
-    score: float = 0.0
-    variant: str | None = None
-
-
-@attrs.define(frozen=True, kw_only=True)
-class RuleOutcome:
-    """
-    One rule considered by a decision and what became of it.
-
-    Added in version 0.1.0.
-    """
-
-    rule_id: str
-    outcome: Outcome
-    variant: str | None = None
-    detail: str = ""
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Decision:
-    """
-    What a rule set decided for a customer and an event.
-
-    Attributes:
-        customer_id: Who it was for.
-        event: The name of the event at hand, if any.
-        at: When.
-        chosen: The chosen rules with their actions, best first.
-        outcomes: Every rule considered and what became of it.
-
-    Added in version 0.1.0.
-    """
-
-    customer_id: str | None
-    event: str | None
-    at: dt.datetime
-    strategy: Strategy
-    chosen: tuple[Chosen, ...] = ()
-    outcomes: tuple[RuleOutcome, ...] = ()
-    _ruleset: RuleSet | None = attrs.field(default=None, eq=False, repr=False, alias="_ruleset")
-    _data: Any = attrs.field(default=None, eq=False, repr=False, alias="_data")
-    _env: Env | None = attrs.field(default=None, eq=False, repr=False, alias="_env")
-    _pending: Any = attrs.field(default=None, eq=False, repr=False, alias="_pending")
-    """What the fields left unset are made from (see `RuleSet.decide`)."""
-
-    if not TYPE_CHECKING:  # mypy would take any attribute for one
-
-        def __getattr__(self, name: str) -> Any:
-            # Only unset slots come here: those of a decision made quickly, left for later.
-            pending = self._pending
-            if pending is not None and name in _LATER:
-                bucket, ruleset, data, env = pending
-                if name == "outcomes":
-                    value = _outcomes(bucket, self.chosen, ruleset.strategy)
-                else:
-                    value = {"_ruleset": ruleset, "_data": data, "_env": env}[name]
-                object.__setattr__(self, name, value)
-                return value
-            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
-            raise AttributeError(msg)
-
-    @property
-    def actions(self) -> tuple[Action, ...]:
-        """Every chosen action, best rule first."""
-        return tuple(action for chosen in self.chosen for action in chosen.actions)
-
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        """The ids of the chosen rules."""
-        return tuple(chosen.rule_id for chosen in self.chosen)
-
-    def explain(self) -> Explanation:
-        """
-        Explain every rule considered: its outcome, and its condition traced.
-
-        The trace shows which parts of the condition held or failed, with what values.
-
-        Added in version 0.1.0.
-        """
-        if self._ruleset is None or self._env is None:
-            return Explanation(decision=self, rules=())
-        ops = bind(self._ruleset.operations, self._env)
-        rules = []
-        for outcome in self.outcomes:
-            rule = self._ruleset.rule(outcome.rule_id)
-            rules.append(
-                RuleExplanation(
-                    rule_id=outcome.rule_id,
-                    description=rule.description,
-                    outcome=outcome.outcome,
-                    detail=outcome.detail,
-                    condition=trace(rule.condition, self._data, ops),
-                )
-            )
-        return Explanation(decision=self, rules=tuple(rules))
-
-
-@attrs.define(frozen=True, kw_only=True)
-class RuleExplanation:
-    """
-    Why one rule was chosen or not, with its condition traced.
-
-    Added in version 0.1.0.
-    """
-
-    rule_id: str
-    description: str
-    outcome: Outcome
-    detail: str
-    condition: Trace
-
-
-@attrs.define(frozen=True, kw_only=True)
-class Explanation:
-    """
-    A decision explained rule by rule; `str()` gives a readable report.
-
-    Added in version 0.1.0.
-    """
-
-    decision: Decision
-    rules: tuple[RuleExplanation, ...]
-
-    def __str__(self) -> str:
-        d = self.decision
-        lines = [
-            f"Decision for {d.customer_id or 'an anonymous customer'} on {d.event or 'no event'} at {d.at.isoformat()}"
-        ]
-        for rule in self.rules:
-            detail = f" ({rule.detail})" if rule.detail else ""
-            lines.append(f"- {rule.rule_id}: {rule.outcome.value}{detail}")
-            lines.extend("    " + line for line in rule.condition.lines())
-        return "\n".join(lines)
-
-    def rule(self, rule_id: str) -> RuleExplanation:
-        """The explanation of one rule."""
-        for rule in self.rules:
-            if rule.rule_id == rule_id:
-                return rule
-        raise KeyError(rule_id)
 
 
 @attrs.define(frozen=True, slots=True)
@@ -1104,37 +666,6 @@ class RuleSet:
         if self.strategy is Strategy.BEST_SCORE:
             chosen.sort(key=lambda c: -c.score)
         return chosen, outcomes
-
-
-def _outcomes(
-    bucket: _Bucket, chosen: Sequence[Chosen], strategy: Strategy
-) -> tuple[RuleOutcome, ...]:
-    """The outcomes of a decision in a plain bucket: its matches were chosen."""
-    held = [bucket.positions[item.rule_id] for item in chosen]
-    if strategy is Strategy.FIRST_MATCH and held:
-        first = held[0]
-        return (
-            *bucket.not_matched[:first],
-            bucket.chosen_outcomes[first],
-            *bucket.not_needed[first + 1 :],
-        )
-    outcomes = list(bucket.not_matched)
-    chosen_outcomes = bucket.chosen_outcomes
-    for index in held:
-        outcomes[index] = chosen_outcomes[index]
-    return tuple(outcomes)
-
-
-_LATER: Final = frozenset({"outcomes", "_ruleset", "_data", "_env"})
-"""Fields of a decision made quickly that are made when first read."""
-
-_new: Final = object.__new__
-_set_customer_id: Final = Decision.__dict__["customer_id"].__set__
-_set_event: Final = Decision.__dict__["event"].__set__
-_set_at: Final = Decision.__dict__["at"].__set__
-_set_strategy: Final = Decision.__dict__["strategy"].__set__
-_set_chosen: Final = Decision.__dict__["chosen"].__set__
-_set_pending: Final = Decision.__dict__["_pending"].__set__
 
 
 def _channel(data: Mapping[str, Any]) -> Any:

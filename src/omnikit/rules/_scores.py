@@ -16,7 +16,7 @@ from omnikit.rules import _js
 from omnikit.rules._compile import compile_condition
 from omnikit.rules._data import event_data
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env
-from omnikit.rules._rules import as_condition
+from omnikit.rules._rule import as_condition
 
 __all__ = ["RFM", "LeadScoring", "rfm_scores"]
 

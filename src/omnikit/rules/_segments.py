@@ -12,7 +12,7 @@ from omnikit.rules import _js
 from omnikit.rules._ast import Node, Op, walk
 from omnikit.rules._compile import Compiled, compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._rules import as_condition, text
+from omnikit.rules._rule import as_condition, text
 
 __all__ = ["Segment", "SegmentSet"]
 

@@ -12,8 +12,10 @@ import cattrs
 from omnikit.converters import make_converter, structure
 from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
+from omnikit.rules._decision import Strategy
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
-from omnikit.rules._rules import Experiment, Rule, RuleSet, Strategy, as_condition
+from omnikit.rules._rule import Experiment, Rule, as_condition
+from omnikit.rules._rules import RuleSet
 
 __all__ = ["dump", "load", "rules_converter", "ruleset_from_data", "ruleset_to_data"]
 

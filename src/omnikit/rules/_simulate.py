@@ -15,8 +15,9 @@ from omnikit._engines.profile import ProfileState, to_us
 from omnikit._models.touchpoints import Direction, Touchpoint
 from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
+from omnikit.rules._decision import Outcome
 from omnikit.rules._domain import Env, History, Place
-from omnikit.rules._rules import Outcome, RuleSet
+from omnikit.rules._rules import RuleSet
 
 if TYPE_CHECKING:
     from omnikit._hub import Hub
