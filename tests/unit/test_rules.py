@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
@@ -491,6 +492,51 @@ def test_rules_are_indexed_by_channel_too() -> None:
             rules.decide(facts, Env(now=NOW)).rule_ids
             == rules.decide(facts, Env(now=NOW), indexed=False).rule_ids
         )
+
+
+def test_events_no_rule_names_share_their_channel_buckets() -> None:
+    """Unknown event names, however many, add no compiled buckets: they share one."""
+    rules = RuleSet(
+        [
+            Rule(id="app", condition=context.channel == "app"),
+            Rule(id="viewed", condition=event.name == "Product Viewed"),
+        ]
+    )
+    for n in range(300):
+        facts = data()
+        facts["event"] = {"name": f"Custom Event {n}"}
+        facts["context"] = {"channel": "app" if n % 2 else "web"}
+        expected = ["app"] if n % 2 else []
+
+        assert expected == list(rules.decide(facts, Env(now=NOW)).rule_ids)
+    assert len(rules._channel_buckets) <= 2
+
+
+def test_threads_sharing_a_new_rule_set_decide_as_one() -> None:
+    """Threads deciding at once with a rule set not compiled yet get the unindexed answers."""
+    rules = RuleSet(
+        [
+            Rule(
+                id=f"r{i}",
+                condition=(event.name == f"E{i % 5}") & (context.channel == ["app", "web"][i % 2]),
+            )
+            for i in range(40)
+        ]
+        + [Rule(id="any-store", condition=context.channel.is_in(["store", "kiosk"]))]
+    )
+    cases = []
+    for n in range(200):
+        facts = data()
+        facts["event"] = {"name": f"E{n % 6}"}
+        facts["context"] = {"channel": ["app", "web", "store", "sms", None][n % 5]}
+        cases.append(facts)
+    expected = [rules.decide(f, Env(now=NOW), indexed=False).rule_ids for f in cases]
+    fresh = RuleSet(list(rules.rules))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda f: fresh.decide(f, Env(now=NOW)).rule_ids, cases))
+
+    assert expected == got
 
 
 def test_an_experiment_over_a_group_picks_one_rule_per_arm() -> None:

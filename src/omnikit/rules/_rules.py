@@ -10,6 +10,7 @@ importable from here too.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -79,6 +80,10 @@ class _Prepared:
     chosen: RuleOutcome
     chosen_plainly: Chosen
     """What a decision chooses when the rule is plain."""
+
+
+_COMPILING: Final = threading.RLock()
+"""Held while a rule set compiles, so threads sharing one compile each bucket once."""
 
 
 def _prepared(rule: Rule, operations: Mapping[str, Operation]) -> _Prepared:
@@ -371,6 +376,10 @@ class RuleSet:
 
     def _prepare(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
         """Compile the conditions: one function per event, one for no event, one for all."""
+        with _COMPILING:  # threads deciding with a new rule set compile it once
+            return self._buckets or self._compile()
+
+    def _compile(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
         if self._buckets is None:
             ops = dict(self.operations)
             prepared = [_prepared(rule, ops) for rule in self.rules]
@@ -402,7 +411,8 @@ class RuleSet:
             channels = {item.rule.id: item.rule.channel_triggers() for item in prepared}
             self._channels = channels
             self._named_channels = frozenset().union(*(c for c in channels.values() if c))
-            self._channel_buckets: dict[tuple[str | None, str | None], _Bucket] = {}
+            # (the event's bucket, by identity: kept as long as the rule set; channel) -> bucket
+            self._channel_buckets: dict[tuple[int, str | None], _Bucket] = {}
             self._buckets = (
                 bucket(prepared),
                 bucket(always),
@@ -435,17 +445,22 @@ class RuleSet:
                 return base  # an unusual value: no filtering on it
         elif channel not in self._named_channels:
             channel = None  # no rule names it: the rules that name one are out, as for none
-        channels = self._channels
-        key = (event, channel)
+        # Keyed by the event's bucket, not its name: events no rule names share one entry.
+        key = (id(base), channel)
         found = self._channel_buckets.get(key)
         if found is None:
-            # Rules that require another channel can't match: leave them out of the bucket.
-            items = [
-                p
-                for p in base.items
-                if (c := channels[p.rule.id]) is None or (channel is not None and channel in c)
-            ]
-            found = self._channel_buckets[key] = self._bucket_of(items)
+            with _COMPILING:
+                found = self._channel_buckets.get(key)
+                if found is None:
+                    # Rules that require another channel can't match: leave them out.
+                    channels = self._channels
+                    items = [
+                        p
+                        for p in base.items
+                        if (c := channels[p.rule.id]) is None
+                        or (channel is not None and channel in c)
+                    ]
+                    found = self._channel_buckets[key] = self._bucket_of(items)
         return found
 
     # -- deciding ----------------------------------------------------------------------------
