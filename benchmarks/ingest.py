@@ -3,6 +3,7 @@ Ingestion throughput, against a baseline measured in the same run.
 
     python benchmarks/ingest.py            # >= 200k events, 3 rounds, best of each
     python benchmarks/ingest.py --quick    # >= 50k events, 1 round (under a minute)
+    python benchmarks/ingest.py --quick --chunk 20000   # backfill-sized payloads
 
 A simulated retailer's stream, 200k events or more (50k with --quick), in newline-delimited
 JSON as a collector receives it, is ingested into the in-memory store and into SQLite. Prints
@@ -46,13 +47,13 @@ def stream(min_events: int, seed: int) -> list[str]:
         customers = int(customers * min_events / len(lines)) + 50
 
 
-def chunks(lines: list[str]) -> list[str]:
-    return ["\n".join(lines[i : i + CHUNK]) for i in range(0, len(lines), CHUNK)]
+def chunks(lines: list[str], size: int = CHUNK) -> list[str]:
+    return ["\n".join(lines[i : i + size]) for i in range(0, len(lines), size)]
 
 
-def run_omnikit(url: str, payloads: list[str]) -> float:
+def run_omnikit(url: str, payloads: list[str], batch_size: int = CHUNK) -> float:
     started = time.perf_counter()
-    with omnikit.Hub.open(url, default_region="PT") as hub:
+    with omnikit.Hub.open(url, default_region="PT", batch_size=batch_size) as hub:
         for payload in payloads:
             hub.ingest(payload)
     return time.perf_counter() - started
@@ -83,7 +84,10 @@ def written_rows(db: Path) -> dict[str, tuple[str, list[tuple[object, ...]]]]:
 
 
 def baseline_sqlite(
-    lines: list[str], rows: dict[str, tuple[str, list[tuple[object, ...]]]], db: Path
+    lines: list[str],
+    rows: dict[str, tuple[str, list[tuple[object, ...]]]],
+    db: Path,
+    chunk: int = CHUNK,
 ) -> float:
     dialect = Dialect()
     conn = sqlite3.connect(db, isolation_level=None)
@@ -92,10 +96,10 @@ def baseline_sqlite(
     for statements in MIGRATIONS:
         for statement in statements:
             conn.execute(dialect.schema(statement))
-    parts = max(1, (len(lines) + CHUNK - 1) // CHUNK)
+    parts = max(1, (len(lines) + chunk - 1) // chunk)
     started = time.perf_counter()
     for part in range(parts):
-        for line in lines[part * CHUNK : (part + 1) * CHUNK]:
+        for line in lines[part * chunk : (part + 1) * chunk]:
             json.loads(line)
         conn.execute("BEGIN IMMEDIATE")
         for sql, table_rows in rows.values():
@@ -119,16 +123,22 @@ def main() -> int:
         help="at least this many events (default 200000, or 50000 with --quick)",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=CHUNK,
+        help=f"messages per payload and per transaction (default {CHUNK}, as a collector sends)",
+    )
     args = parser.parse_args()
     rounds = 1 if args.quick else 3
     if args.events is None:
         args.events = 50_000 if args.quick else 200_000
     lines = stream(args.events, args.seed)
-    payloads = chunks(lines)
+    payloads = chunks(lines, args.chunk)
     n = len(lines)
-    print(f"# {n} events in {len(payloads)} payloads of up to {CHUNK}", file=sys.stderr)
+    print(f"# {n} events in {len(payloads)} payloads of up to {args.chunk}", file=sys.stderr)
 
-    best_memory = min(run_omnikit("memory://", payloads) for _ in range(rounds))
+    best_memory = min(run_omnikit("memory://", payloads, args.chunk) for _ in range(rounds))
     best_memory_base = min(baseline_memory(lines) for _ in range(rounds))
     report("memory", n, best_memory, best_memory_base)
 
@@ -136,9 +146,12 @@ def main() -> int:
         ours: list[float] = []
         for r in range(rounds):
             db = Path(tmp) / f"omnikit-{r}.db"
-            ours.append(run_omnikit(f"sqlite:///{db}", payloads))
+            ours.append(run_omnikit(f"sqlite:///{db}", payloads, args.chunk))
         rows = written_rows(Path(tmp) / "omnikit-0.db")
-        base = [baseline_sqlite(lines, rows, Path(tmp) / f"baseline-{r}.db") for r in range(rounds)]
+        base = [
+            baseline_sqlite(lines, rows, Path(tmp) / f"baseline-{r}.db", args.chunk)
+            for r in range(rounds)
+        ]
         report("sqlite", n, min(ours), min(base))
     return 0
 
