@@ -8,7 +8,7 @@ import pandas as pd
 
 import omnikit
 from omnikit import simulate
-from omnikit.rules import Action, Rule, RuleSet, customer, event
+from omnikit.rules import Action, Cap, Place, Rule, RuleSet, context, customer, event, within_km
 
 
 def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
@@ -76,3 +76,72 @@ def test_simulation_gives_a_dataframe_for_notebooks() -> None:
     ] == list(table.columns)
     assert len(table) > 0
     assert {"Product Added"} == set(table["event"])
+
+
+def test_simulation_keeps_to_caps_as_live_recorded_decisions_would() -> None:
+    """A rule capped at once a week is chosen once for two views in a week, again the next."""
+    hub = omnikit.Hub()
+    for day in (3, 4, 12):
+        hub.track(
+            "Product Viewed",
+            user_id="u1",
+            properties={"product_id": "boots"},
+            timestamp=dt.datetime(2026, 11, day, tzinfo=dt.UTC),
+        )
+    rules = RuleSet(
+        [
+            Rule(
+                id="boots-15",
+                condition=event.name == "Product Viewed",
+                actions=(Action.offer("boots-15"),),
+                cap=Cap(times=1, days=7),
+            )
+        ],
+        id="autumn",
+    )
+    found = hub.customer(user_id="u1")
+    assert found is not None
+    hub.decide(found, "Product Viewed", ruleset=rules, record=True)  # a live one: replaced
+
+    rows = rules.simulate(hub, outcomes="all", frame="rows")
+
+    assert [(3, "chosen"), (4, "capped"), (12, "chosen")] == [
+        (r["at"].day, r["outcome"]) for r in rows
+    ]
+
+
+def test_simulation_tells_rules_where_the_event_happened() -> None:
+    """Location rules see the event's place and store, as a live decision would be told."""
+    hub = omnikit.Hub(places=[Place(id="lisboa-01", latitude=38.7223, longitude=-9.1393)])
+    for n, (lat, lon) in enumerate([(38.72, -9.14), (41.15, -8.61)]):
+        hub.ingest(
+            {
+                "type": "track",
+                "event": "Store Visited",
+                "userId": f"u{n}",
+                "messageId": f"m{n}",
+                "timestamp": "2026-11-02T18:00:00Z",
+                "context": {
+                    "channel": "store",
+                    "store_id": f"s{n}",
+                    "location": {"latitude": lat, "longitude": lon},
+                },
+            }
+        )
+    rules = RuleSet(
+        [
+            Rule(
+                id="near-lisboa",
+                condition=within_km(context.location, "lisboa-01", 2),
+                actions=(Action.content("late-opening"),),
+            ),
+            Rule(id="in-store", condition=context.store_id == "s1", actions=(Action.tag("s1"),)),
+        ]
+    )
+
+    rows = rules.simulate(hub, frame="rows")
+    by_customer = {hub.customer(user_id=f"u{n}").id: f"u{n}" for n in range(2)}  # type: ignore[union-attr]
+
+    assert [("u0", "near-lisboa"), ("u1", "in-store")] == sorted(
+        (by_customer[r["customer_id"]], r["rule_id"]) for r in rows
+    )

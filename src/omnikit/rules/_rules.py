@@ -250,9 +250,12 @@ class RuleSet:
         """
         Try the rule set on stored history: who would have got what, and why.
 
-        Every stored event in [*since*, *until*) is replayed in time order; the customer's
-        profile is folded from their touchpoints up to that moment and the rule set decides
-        with the history known then. Nothing is written.
+        Every stored event in [*since*, *until*) the customer made is replayed in time order;
+        the customer's profile is folded from their touchpoints up to that moment and the rule
+        set decides with the history known then, told the event's channel, location and store
+        (`context.channel`, `context.location`, `context.store_id`). Each decision counts as
+        recorded, so caps hold across the replay (decisions this rule set recorded live are
+        replaced by the replayed ones). Nothing is written.
 
         Args:
             hub: The hub whose store holds the history.

@@ -2,7 +2,9 @@
 Trying a rule set on stored history: who would have got what, and why.
 
 Each stored event in the window is replayed in time order: the customer's profile is folded
-from their touchpoints up to that moment, and the rule set decides with the history known then.
+from their touchpoints up to that moment, and the rule set decides with the history known then,
+told the event's channel, location and store as a live decision would be. Decisions are
+recorded as they would have been live, so caps hold across the replay.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.profile import ProfileState, to_us
-from omnikit._models.touchpoints import Direction, Touchpoint
+from omnikit._models.touchpoints import Direction, Touchpoint, TouchpointType
 from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
 from omnikit.rules._decision import Outcome
 from omnikit.rules._domain import Env, History, Place
-from omnikit.rules._rules import RuleSet
+from omnikit.rules._rules import DECISION_EVENT, RuleSet
 
 if TYPE_CHECKING:
     from omnikit._hub import Hub
@@ -66,6 +68,37 @@ def _table(rows: list[dict[str, Any]], frame: str | None) -> Any:
     return rows
 
 
+def _context_of(tp: Touchpoint) -> dict[str, Any]:
+    """What a live decision on *tp* would have been told: its channel, place and store."""
+    context: dict[str, Any] = {"channel": tp.channel}
+    where = tp.context.location
+    if where is not None and where.latitude is not None and where.longitude is not None:
+        context["location"] = {"latitude": where.latitude, "longitude": where.longitude}
+    if tp.context.store_id is not None:
+        context["store_id"] = tp.context.store_id
+    return context
+
+
+def _decided_by(tp: Touchpoint, ruleset: RuleSet) -> bool:
+    """Whether *tp* records a live decision of *ruleset* (the replay makes its own)."""
+    return tp.name == DECISION_EVENT and tp.properties.get("ruleset") == ruleset.id
+
+
+def _recorded(rule_ids: Iterable[str], ruleset: RuleSet, tp: Touchpoint) -> Touchpoint:
+    """The `Decision Made` touchpoint a live, recorded decision on *tp* would have stored."""
+    return Touchpoint(
+        message_id=f"simulated-{tp.message_id}",
+        type=TouchpointType.TRACK,
+        name=DECISION_EVENT,
+        channel=tp.channel,
+        direction=Direction.OUTBOUND,
+        occurred_at=tp.occurred_at,
+        received_at=tp.occurred_at,
+        identities=tp.identities,
+        properties={"ruleset": ruleset.id, "rules": list(rule_ids)},
+    )
+
+
 def simulate(
     ruleset: RuleSet,
     hub: Hub,
@@ -99,7 +132,8 @@ def simulate(
             at = tp.occurred_at
             state.apply(tp, to_us(at), survivorship=survivorship, currency=hub.currency)
             history_then = list(seen)
-            seen.append(tp)
+            if not _decided_by(tp, ruleset):  # replaced by the decisions replayed below
+                seen.append(tp)
             # Only what the customer did triggers a decision; what the brand sent or recorded
             # (decisions, segment changes) shapes the profile and the history, nothing more.
             if tp.direction is not Direction.INBOUND:
@@ -115,9 +149,11 @@ def simulate(
                 places=known_places,
             )
             decision = ruleset.decide(
-                decision_data(profile, tp, {"channel": tp.channel}), env, customer_id=cid
+                decision_data(profile, tp, _context_of(tp)), env, customer_id=cid
             )
             chosen = {c.rule_id: c for c in decision.chosen}
+            if chosen:  # what the rule set's caps count on the customer's next events
+                seen.append(_recorded(decision.rule_ids, ruleset, tp))
             for outcome in decision.outcomes:
                 if outcomes == "chosen" and outcome.outcome is not Outcome.CHOSEN:
                     continue
