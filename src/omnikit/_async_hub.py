@@ -50,7 +50,7 @@ class AsyncHub:
     `Hub` for asyncio services: the same verbs, awaited.
 
     ```python
-    async with omnikit.AsyncHub.open("postgresql://shop@db/omnikit") as hub:
+    async with omnikit.AsyncHub.open("postgresql://shop@db/omnikit", ruleset=rules) as hub:
         await hub.ingest(message)
         customer = await hub.customer(email="ana@example.com")
         decision = await hub.decide(customer, "Product Viewed")

@@ -124,6 +124,31 @@ def test_bad_rules_name_the_path() -> None:
         from_jsonlogic({"and": [{"==": [1, 1]}] * 5000})
 
 
+def test_a_rule_too_big_or_not_json_names_the_rule_and_the_part() -> None:
+    """Built in Python, a rule that breaks a limit or holds a non-JSON value says which."""
+    huge = {"and": [{"==": [1, 1]}] * 5000}
+
+    with pytest.raises(RuleLimitError, match="rule 'big': condition: rule has more") as limit:
+        Rule(id="big", condition=huge)
+    with pytest.raises(RuleLimitError, match="rule 'big-score': score: rule has more"):
+        Rule(id="big-score", score=huge)
+    with pytest.raises(RuleSyntaxError) as syntax:
+        Rule(id="odd", condition={"==": [{"var": "x"}, object()]})
+
+    assert "big" == limit.value.rule_id
+    assert ("odd", "condition.==[1]") == (syntax.value.rule_id, syntax.value.path)
+
+
+def test_a_rule_file_reports_each_problem_once() -> None:
+    """A condition over the size limit is one line of the error, not two."""
+    data = {"rules": [{"id": "big", "condition": {"and": [{"==": [1, 1]}] * 5000}}]}
+
+    with pytest.raises(ValidationError) as info:
+        RuleSet.from_data(data)
+
+    assert ("rules[0] ('big').condition: rule has more than 10000 nodes",) == info.value.errors
+
+
 def test_domain_operations() -> None:
     """Recency, windowed counts and sums, segments, distance and local time."""
     history = History(

@@ -17,7 +17,7 @@ from typing import Any, Final
 import attrs
 
 from omnikit._models.consent import aware
-from omnikit.errors import ValidationError
+from omnikit.errors import RuleError, RuleSyntaxError, ValidationError
 from omnikit.rules._ast import Literal, Node, Op, from_jsonlogic
 from omnikit.rules._builder import Expr
 
@@ -41,8 +41,33 @@ def as_condition(value: Any) -> Node:
     return from_jsonlogic(value, operations=None)
 
 
-def _optional_condition(value: Any) -> Node | None:
-    return None if value is None else as_condition(value)
+def _named(part: str, value: Any, rule: Any) -> Node:
+    """*value* as a condition; an error raised for it names the rule and the part."""
+    try:
+        return as_condition(value)
+    except RuleSyntaxError as exc:
+        if exc.rule_id is not None:
+            raise
+        path = f"{part}.{exc.path}" if exc.path and exc.path != "rule" else part
+        raise RuleSyntaxError(exc.reason, path=path, rule_id=_id_of(rule)) from None
+    except RuleError as exc:
+        if exc.rule_id is not None:
+            raise
+        raise type(exc)(f"{part}: {exc}", rule_id=_id_of(rule)) from None
+
+
+def _id_of(rule: Any) -> str | None:
+    # Converters run as the fields are set, in order: `id` first, not yet validated.
+    rule_id = getattr(rule, "id", None)
+    return rule_id if isinstance(rule_id, str) else None
+
+
+def _condition(value: Any, rule: Any) -> Node:
+    return _named("condition", value, rule)
+
+
+def _optional_score(value: Any, rule: Any) -> Node | None:
+    return None if value is None else _named("score", value, rule)
 
 
 def number(
@@ -230,11 +255,17 @@ class Rule:
     """
 
     id: str = attrs.field(validator=text("id"))
-    condition: Node = attrs.field(default=Literal(value=True), converter=as_condition)
+    condition: Node = attrs.field(
+        default=Literal(value=True),
+        converter=attrs.Converter(_condition, takes_self=True),  # type: ignore[misc]
+    )
     actions: tuple[Action, ...] = ()
     description: str = ""
     priority: int = attrs.field(default=0, validator=number("priority", integer=True))
-    score: Node | None = attrs.field(default=None, converter=_optional_condition)
+    score: Node | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_optional_score, takes_self=True),  # type: ignore[misc]
+    )
     starts_at: dt.datetime | None = attrs.field(default=None, validator=aware)
     ends_at: dt.datetime | None = attrs.field(default=None, validator=aware)
     cap: Cap | None = None

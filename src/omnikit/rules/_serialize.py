@@ -117,7 +117,8 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
             except ValidationError as exc:
                 errors.extend(f"experiments.{group}.{line}" for line in exc.errors)
     if errors:
-        raise ValidationError(errors)
+        # A condition's problem can be found twice: building the rule, and checking its names.
+        raise ValidationError(list(dict.fromkeys(errors)))
     try:
         return RuleSet(
             rules,
