@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -78,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OmnikitError as exc:
             print(f"omnikit demo: {exc}", file=sys.stderr)  # noqa: T201
             return 1
+        except BrokenPipeError:
+            # The reader went away (`omnikit demo | head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit doesn't fail again
+            return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped this way
     _parser().print_help()
     return 2
 

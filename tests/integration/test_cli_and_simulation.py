@@ -108,6 +108,31 @@ def test_the_command_line_runs(tmp_path: Path) -> None:
     assert 2 == main(["demo", "--customers", "0"])
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`omnikit demo | head -1`: the demo stops quietly when its reader goes away."""
+    command = [
+        sys.executable,
+        "-m",
+        "omnikit",
+        "demo",
+        "--customers",
+        "15",
+        "--db",
+        str(tmp_path / "pipe.db"),
+        "--quiet",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as demo:
+        assert demo.stdout is not None and demo.stderr is not None
+        first = demo.stdout.readline()
+        demo.stdout.close()  # the reader goes away after one line
+        errors = demo.stderr.read().decode()
+        status = demo.wait(timeout=120)
+
+    assert b"simulated customers" in first
+    assert "Traceback" not in errors
+    assert status == 141
+
+
 def test_a_customer_renders_in_a_notebook() -> None:
     """`Customer._repr_html_` shows identities, traits, consents and a channel timeline."""
     hub = omnikit.Hub()
