@@ -122,7 +122,8 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
         "--quiet",
     ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as demo:
-        assert demo.stdout is not None and demo.stderr is not None
+        assert demo.stdout is not None
+        assert demo.stderr is not None
         first = demo.stdout.readline()
         demo.stdout.close()  # the reader goes away after one line
         errors = demo.stderr.read().decode()
