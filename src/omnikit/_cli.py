@@ -69,13 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("omnikit demo: --customers must be at least 1", file=sys.stderr)  # noqa: T201
             return 2
         try:
-            return demo(
+            status = demo(
                 customers=args.customers,
                 seed=args.seed,
                 db=args.db,
                 fresh=args.fresh,
                 quiet=args.quiet,
             )
+            sys.stdout.flush()  # a pipe's buffer is written here, where its errors are caught
         except OmnikitError as exc:
             print(f"omnikit demo: {exc}", file=sys.stderr)  # noqa: T201
             return 1
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit doesn't fail again
             return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped this way
+        else:
+            return status
     _parser().print_help()
     return 2
 

@@ -8,7 +8,19 @@ import pandas as pd
 
 import omnikit
 from omnikit import simulate
-from omnikit.rules import Action, Cap, Place, Rule, RuleSet, context, customer, event, within_km
+from omnikit.rules import (
+    Action,
+    Cap,
+    Place,
+    Rule,
+    RuleSet,
+    Segment,
+    context,
+    customer,
+    event,
+    within_km,
+)
+from omnikit.testing import FrozenClock
 
 
 def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
@@ -101,7 +113,9 @@ def test_simulation_keeps_to_caps_as_live_recorded_decisions_would() -> None:
     )
     found = hub.customer(user_id="u1")
     assert found is not None
-    hub.decide(found, "Product Viewed", ruleset=rules, record=True)  # a live one: replaced
+    # A live decision in the window, on the first view: the replay makes its own instead.
+    live = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
+    hub.decide(found, "Product Viewed", ruleset=rules, record=True, now=live)
 
     rows = rules.simulate(hub, outcomes="all", frame="rows")
 
@@ -145,3 +159,61 @@ def test_simulation_tells_rules_where_the_event_happened() -> None:
     assert [("u0", "near-lisboa"), ("u1", "in-store")] == sorted(
         (by_customer[r["customer_id"]], r["rule_id"]) for r in rows
     )
+
+
+def test_decisions_before_the_window_count_toward_caps() -> None:
+    """A decision recorded live before *since* happened: it caps the first replayed event."""
+    hub = omnikit.Hub()
+    hub.track("Product Viewed", user_id="u1", timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    rules = RuleSet(
+        [Rule(id="promo", condition=event.name == "Product Viewed", cap=Cap(times=1, days=7))],
+        id="autumn",
+    )
+    found = hub.customer(user_id="u1")
+    assert found is not None
+    hub.decide(
+        found,
+        "Product Viewed",
+        ruleset=rules,
+        record=True,
+        now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
+    hub.track("Product Viewed", user_id="u1", timestamp=dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+
+    rows = rules.simulate(
+        hub, since=dt.datetime(2026, 11, 3, tzinfo=dt.UTC), outcomes="all", frame="rows"
+    )
+
+    assert [(5, "capped")] == [(r["at"].day, r["outcome"]) for r in rows]
+
+
+def test_replayed_decisions_see_the_whole_place_and_the_segments() -> None:
+    """Rules read the event's city and the customer's segments in a replay, as live."""
+    hub = omnikit.Hub(
+        segments=[Segment(id="viewers", condition=customer.stats.touchpoints >= 1)],
+        clock=FrozenClock(dt.datetime(2026, 11, 2, 18, 0, tzinfo=dt.UTC)),  # when they enter
+    )
+    hub.ingest(
+        {
+            "type": "track",
+            "event": "Store Visited",
+            "userId": "u1",
+            "messageId": "m1",
+            "timestamp": "2026-11-02T18:00:00Z",
+            "context": {"channel": "store", "location": {"city": "Porto", "country": "PT"}},
+        }
+    )
+    hub.track("Product Viewed", user_id="u1", timestamp=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
+    rules = RuleSet(
+        [
+            Rule(id="porto", condition=context.location["city"] == "Porto"),
+            Rule(
+                id="viewer",
+                condition=(event.name == "Product Viewed") & customer.segments.contains("viewers"),
+            ),
+        ]
+    )
+
+    rows = rules.simulate(hub, frame="rows")
+
+    assert [(2, "porto"), (3, "viewer")] == [(r["at"].day, r["rule_id"]) for r in rows]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import datetime as dt
+import threading
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 
 import omnikit
+import omnikit.rules._rules as rules_module
 from omnikit.errors import RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules import (
     Action,
@@ -537,8 +541,10 @@ def test_events_no_rule_names_share_their_channel_buckets() -> None:
     assert len(rules._channel_buckets) <= 2
 
 
-def test_threads_sharing_a_new_rule_set_decide_as_one() -> None:
-    """Threads deciding at once with a rule set not compiled yet get the unindexed answers."""
+def test_threads_sharing_a_new_rule_set_compile_each_bucket_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Threads deciding at once with a rule set not compiled yet: one compile per bucket."""
     rules = RuleSet(
         [
             Rule(
@@ -550,18 +556,36 @@ def test_threads_sharing_a_new_rule_set_decide_as_one() -> None:
         + [Rule(id="any-store", condition=context.channel.is_in(["store", "kiosk"]))]
     )
     cases = []
-    for n in range(200):
+    for n in range(64):
         facts = data()
         facts["event"] = {"name": f"E{n % 6}"}
         facts["context"] = {"channel": ["app", "web", "store", "sms", None][n % 5]}
         cases.append(facts)
     expected = [rules.decide(f, Env(now=NOW), indexed=False).rule_ids for f in cases]
+    compiled: collections.Counter[tuple[str, ...]] = collections.Counter()
+    build = rules_module._Bucket.__init__
+
+    def counted(bucket: Any, items: Any, batch: Any) -> None:
+        compiled[tuple(item.rule.id for item in items)] += 1
+        time.sleep(0.002)  # a slow compile: racing threads would overlap here
+        build(bucket, items, batch)
+
+    monkeypatch.setattr(rules_module._Bucket, "__init__", counted)
     fresh = RuleSet(list(rules.rules))
+    start, waited = threading.Barrier(8), set()
+
+    def decide(facts: dict[str, Any]) -> tuple[str, ...]:
+        if threading.get_ident() not in waited:  # each thread's first decision starts at once
+            waited.add(threading.get_ident())
+            start.wait(timeout=5)
+        return fresh.decide(facts, Env(now=NOW)).rule_ids
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        got = list(pool.map(lambda f: fresh.decide(f, Env(now=NOW)).rule_ids, cases))
+        got = list(pool.map(decide, cases))
 
     assert expected == got
+    assert compiled
+    assert {1} == set(compiled.values())
 
 
 def test_an_experiment_over_a_group_picks_one_rule_per_arm() -> None:

@@ -49,11 +49,11 @@ def _named(part: str, value: Any, rule: Any) -> Node:
         if exc.rule_id is not None:
             raise
         path = f"{part}.{exc.path}" if exc.path and exc.path != "rule" else part
-        raise RuleSyntaxError(exc.reason, path=path, rule_id=_id_of(rule)) from None
+        raise RuleSyntaxError(exc.reason, path=path, rule_id=_id_of(rule)) from exc
     except RuleError as exc:
         if exc.rule_id is not None:
             raise
-        raise type(exc)(f"{part}: {exc}", rule_id=_id_of(rule)) from None
+        raise type(exc)(f"{part}: {exc}", rule_id=_id_of(rule)) from exc
 
 
 def _id_of(rule: Any) -> str | None:

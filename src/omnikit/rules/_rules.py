@@ -82,10 +82,6 @@ class _Prepared:
     """What a decision chooses when the rule is plain."""
 
 
-_COMPILING: Final = threading.RLock()
-"""Held while a rule set compiles, so threads sharing one compile each bucket once."""
-
-
 def _prepared(rule: Rule, operations: Mapping[str, Operation]) -> _Prepared:
     def outcome(outcome: Outcome) -> RuleOutcome:
         return RuleOutcome(rule_id=rule.id, outcome=outcome)
@@ -218,6 +214,8 @@ class RuleSet:
         self._by_id = {rule.id: rule for rule in self.rules}
         self._buckets: tuple[_Bucket, _Bucket, dict[str, _Bucket]] | None = None
         """All rules, those for no event, those for each event: made by `_prepare()`."""
+        self._compiling = threading.Lock()
+        """Held while compiling, so threads sharing a new rule set compile each bucket once."""
 
     def _check_operations(self, rule: Rule) -> None:
         known = JSONLOGIC_OPERATIONS | set(self.operations)
@@ -246,6 +244,7 @@ class RuleSet:
         outcomes: str = "chosen",
         places: Mapping[str, Any] | None = None,
         frame: str | None = None,
+        limit: int | None = None,
     ) -> Any:
         """
         Try the rule set on stored history: who would have got what, and why.
@@ -254,8 +253,11 @@ class RuleSet:
         the customer's profile is folded from their touchpoints up to that moment and the rule
         set decides with the history known then, told the event's channel, location and store
         (`context.channel`, `context.location`, `context.store_id`). Each decision counts as
-        recorded, so caps hold across the replay (decisions this rule set recorded live are
-        replaced by the replayed ones). Nothing is written.
+        recorded, so caps hold across the replay: decisions this rule set (by its id)
+        recorded live inside the window are replaced by the replayed ones; those before the
+        window, and those of other rule sets, count as they are (caps count by rule id, so
+        give a new version of a live rule set the live one's id to replay it in its place).
+        Nothing is written.
 
         Args:
             hub: The hub whose store holds the history.
@@ -266,6 +268,7 @@ class RuleSet:
             places: Stores and other places for `within_km` (default: the hub's).
             frame: `"pandas"`, `"polars"`, `"rows"` (a list of dicts), or `None` for the first
                 of those installed.
+            limit: The most rules each decision chooses, as `Hub.decide(limit=...)`.
 
         Returns:
             A table with columns customer_id, at, event, channel, rule_id, outcome, variant,
@@ -284,6 +287,7 @@ class RuleSet:
             outcomes=outcomes,
             places=places,
             frame=frame,
+            limit=limit,
         )
 
     # -- data --------------------------------------------------------------------------------
@@ -379,7 +383,7 @@ class RuleSet:
 
     def _prepare(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
         """Compile the conditions: one function per event, one for no event, one for all."""
-        with _COMPILING:  # threads deciding with a new rule set compile it once
+        with self._compiling:  # threads deciding with a new rule set compile it once
             return self._buckets or self._compile()
 
     def _compile(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
@@ -452,7 +456,7 @@ class RuleSet:
         key = (id(base), channel)
         found = self._channel_buckets.get(key)
         if found is None:
-            with _COMPILING:
+            with self._compiling:
                 found = self._channel_buckets.get(key)
                 if found is None:
                     # Rules that require another channel can't match: leave them out.

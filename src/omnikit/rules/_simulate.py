@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from omnikit._engines.profile import ProfileState, to_us
 from omnikit._models.touchpoints import Direction, Touchpoint, TouchpointType
 from omnikit.errors import ValidationError
@@ -72,8 +74,9 @@ def _context_of(tp: Touchpoint) -> dict[str, Any]:
     """What a live decision on *tp* would have been told: its channel, place and store."""
     context: dict[str, Any] = {"channel": tp.channel}
     where = tp.context.location
-    if where is not None and where.latitude is not None and where.longitude is not None:
-        context["location"] = {"latitude": where.latitude, "longitude": where.longitude}
+    if where is not None:
+        fields = attrs.asdict(where)
+        context["location"] = {name: value for name, value in fields.items() if value is not None}
     if tp.context.store_id is not None:
         context["store_id"] = tp.context.store_id
     return context
@@ -109,6 +112,7 @@ def simulate(
     outcomes: str = "chosen",
     places: Mapping[str, Place] | None = None,
     frame: str | None = None,
+    limit: int | None = None,
 ) -> Any:
     """Replay the stored events of [*since*, *until*) through *ruleset* (`RuleSet.simulate`)."""
     if outcomes not in {"chosen", "all"}:
@@ -132,13 +136,14 @@ def simulate(
             at = tp.occurred_at
             state.apply(tp, to_us(at), survivorship=survivorship, currency=hub.currency)
             history_then = list(seen)
-            if not _decided_by(tp, ruleset):  # replaced by the decisions replayed below
+            inside = (since is None or at >= since) and (until is None or at < until)
+            if not (inside and _decided_by(tp, ruleset)):  # the replay decides in the window
                 seen.append(tp)
             # Only what the customer did triggers a decision; what the brand sent or recorded
             # (decisions, segment changes) shapes the profile and the history, nothing more.
             if tp.direction is not Direction.INBOUND:
                 continue
-            if (since is not None and at < since) or (until is not None and at >= until):
+            if not inside:
                 continue
             profile = state.to_customer(cid, found.identities)
             env = Env(
@@ -148,9 +153,8 @@ def simulate(
                 segments=frozenset(profile.segments),
                 places=known_places,
             )
-            decision = ruleset.decide(
-                decision_data(profile, tp, _context_of(tp)), env, customer_id=cid
-            )
+            data = decision_data(profile, tp, _context_of(tp), segments=profile.segments)
+            decision = ruleset.decide(data, env, customer_id=cid, limit=limit)
             chosen = {c.rule_id: c for c in decision.chosen}
             if chosen:  # what the rule set's caps count on the customer's next events
                 seen.append(_recorded(decision.rule_ids, ruleset, tp))
