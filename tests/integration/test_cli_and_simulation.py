@@ -80,24 +80,28 @@ def test_running_the_demo_again_is_idempotent(tmp_path: Path) -> None:
     assert "ingestion is idempotent" in out.getvalue()
 
 
+def _demo(db: Path, *options: str) -> list[str]:
+    """The command line of a quiet 15-customer demo into *db*."""
+    return [
+        sys.executable,
+        "-m",
+        "omnikit",
+        "demo",
+        "--customers",
+        "15",
+        "--db",
+        str(db),
+        "--quiet",
+        *options,
+    ]
+
+
 def test_the_command_line_runs(tmp_path: Path) -> None:
     """`python -m omnikit demo` works as a command, with its options."""
     db = tmp_path / "cli.db"
 
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "omnikit",
-            "demo",
-            "--customers",
-            "15",
-            "--seed",
-            "2",
-            "--db",
-            str(db),
-            "--quiet",
-        ],
+        _demo(db, "--seed", "2"),
         capture_output=True,
         text=True,
         check=False,
@@ -111,17 +115,7 @@ def test_the_command_line_runs(tmp_path: Path) -> None:
 
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     """`omnikit demo | head -1`: the demo stops quietly when its reader goes away."""
-    command = [
-        sys.executable,
-        "-m",
-        "omnikit",
-        "demo",
-        "--customers",
-        "15",
-        "--db",
-        str(tmp_path / "pipe.db"),
-        "--quiet",
-    ]
+    command = _demo(tmp_path / "pipe.db")
     # Buffered output, as in a shell; and a reader that has already gone.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     read, write = os.pipe()
