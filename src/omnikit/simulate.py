@@ -26,6 +26,8 @@ from typing import Any
 
 import attrs
 
+from omnikit.errors import ValidationError
+
 __all__ = ["Person", "Retailer"]
 
 _FIRST = (
@@ -150,8 +152,8 @@ class Retailer:
         shared_emails: float = 0.02,
     ) -> None:
         if customers < 1:
-            msg = "customers: must be at least 1"
-            raise ValueError(msg)
+            msg = f"customers: must be at least 1, got {customers!r}"
+            raise ValidationError(msg)
         self.customers = customers
         self.seed = seed
         self.start = start

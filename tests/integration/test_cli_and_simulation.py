@@ -9,9 +9,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 import omnikit
 from omnikit import simulate
 from omnikit._cli import demo, main
+from omnikit.errors import ValidationError
 
 
 def test_the_simulation_is_deterministic_and_omnichannel() -> None:
@@ -24,6 +27,8 @@ def test_the_simulation_is_deterministic_and_omnichannel() -> None:
 
     assert first == again
     assert first != other
+    with pytest.raises(ValidationError, match="customers: must be at least 1, got 0"):
+        simulate.Retailer(0)
     assert len(channels) >= 8
     assert {"web", "app", "store", "phone", "email", "sms", "social"} <= set(channels)
 

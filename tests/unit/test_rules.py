@@ -16,7 +16,7 @@ import pytest
 
 import omnikit
 import omnikit.rules._rules as rules_module
-from omnikit.errors import RuleLimitError, RuleSyntaxError, ValidationError
+from omnikit.errors import NotFoundError, RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules import (
     Action,
     Cap,
@@ -356,6 +356,8 @@ def test_explain_says_what_held_and_what_failed() -> None:
     condition = explanation.rule("gold-viewer").condition
 
     assert Outcome.NOT_MATCHED == explanation.rule("gold-viewer").outcome
+    with pytest.raises(NotFoundError, match="no rule found for 'nope'"):
+        explanation.rule("nope")
     assert not condition.held
     assert [True, False] == [child.held for child in condition.children]
     assert 1 == condition.children[1].children[0].value

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from omnikit.errors import NotFoundError
 from omnikit.rules._compile import bind
 from omnikit.rules._domain import Env
 from omnikit.rules._explain import Trace, trace
@@ -213,11 +214,16 @@ class Explanation:
         return "\n".join(lines)
 
     def rule(self, rule_id: str) -> RuleExplanation:
-        """The explanation of one rule."""
+        """
+        The explanation of one rule.
+
+        Raises:
+            NotFoundError: If the decision did not consider that rule.
+        """
         for rule in self.rules:
             if rule.rule_id == rule_id:
                 return rule
-        raise KeyError(rule_id)
+        raise NotFoundError("rule", rule_id)
 
 
 def _outcomes(
