@@ -12,7 +12,6 @@ disagreements.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import math
 import os
@@ -23,7 +22,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,25 +29,11 @@ from hypothesis import HealthCheck, given, settings
 
 from omnikit.errors import OmnikitError
 from omnikit.rules import jsonlogic
+from oracle.jsonlogic import strategies
 
 ORACLE = Path(__file__).resolve().parents[1] / "oracle" / "jsonlogic"
 SCALE = int(os.environ.get("OMNIKIT_JSONLOGIC_DIFFERENTIAL_SCALE", "1"))
 TIMEOUT = 120.0
-
-
-def _load_strategies() -> ModuleType:
-    name = "omnikit_tests_jsonlogic_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ORACLE / "strategies.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strategies = _load_strategies()
 
 
 class Oracle:

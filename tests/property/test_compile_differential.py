@@ -14,14 +14,11 @@ Set OMNIKIT_DIFFERENTIAL_SCALE (e.g. 50) to run that many times more examples.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import math
 import os
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import attrs
@@ -51,26 +48,11 @@ from omnikit.rules import _compile as compiler
 from omnikit.rules._compile import bind, compile_condition, compile_many, generated_source
 from omnikit.rules._domain import DOMAIN_OPERATIONS
 from omnikit.rules._rules import Chosen, Decision, RuleOutcome, _used
+from oracle.jsonlogic import strategies as values
 
-STRATEGIES = Path(__file__).resolve().parents[1] / "oracle" / "jsonlogic" / "strategies.py"
 SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "jsonlogic" / "tests.json"
 SCALE = int(os.environ.get("OMNIKIT_DIFFERENTIAL_SCALE", "1"))
 NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
-
-
-def _load_strategies() -> ModuleType:
-    name = "omnikit_tests_jsonlogic_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, STRATEGIES)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _load_strategies()
 
 
 def examples(count: int) -> settings:
@@ -180,13 +162,18 @@ CUSTOM_NAMES = ["echo", "boom", "refuse", "count", "in_segment", "days_since", "
 
 def _with_custom(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     custom = st.builds(
-        S._operation, st.sampled_from(CUSTOM_NAMES), st.lists(children, max_size=3), st.booleans()
+        values._operation,
+        st.sampled_from(CUSTOM_NAMES),
+        st.lists(children, max_size=3),
+        st.booleans(),
     )
-    return st.one_of(S._extend(children), S._extend(children), custom)
+    return st.one_of(values._extend(children), values._extend(children), custom)
 
 
 rules = _with_custom(
-    st.recursive(st.one_of(S.scalars, S.variables, S.variables), _with_custom, max_leaves=10)
+    st.recursive(
+        st.one_of(values.scalars, values.variables, values.variables), _with_custom, max_leaves=10
+    )
 )
 """Rules over every operation, custom ones too, nested a few levels."""
 
@@ -246,7 +233,7 @@ def _combine(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 conditions = st.recursive(atoms, _combine, max_leaves=6)
 """What rule sets are made of: comparisons of data paths with literals, combined."""
 
-weird = st.one_of(S.scalars, S.json_values, st.just({"toString": 1}), st.just([1, 2]))
+weird = st.one_of(values.scalars, values.json_values, st.just({"toString": 1}), st.just([1, 2]))
 profiles = st.one_of(
     st.fixed_dictionaries(
         {},
@@ -277,7 +264,7 @@ profiles = st.one_of(
 )
 """Profiles as rule sets read them, with odd values anywhere."""
 
-any_data = st.one_of(S.data, profiles)
+any_data = st.one_of(values.data, profiles)
 
 
 # --- compile_condition() against apply() ----------------------------------------------------
@@ -298,28 +285,28 @@ def test_compiled_rule_set_conditions_equal_the_interpreter(rule: Any, data: Any
 
 
 @examples(300)
-@given(S.coercions)
+@given(values.coercions)
 def test_compiled_coercions_equal_the_interpreter(case: tuple[Any, Any]) -> None:
     """One operation over scalars, small arrays and variables: JavaScript's coercions."""
     assert_same(*case)
 
 
 @examples(300)
-@given(S.arithmetic)
+@given(values.arithmetic)
 def test_compiled_arithmetic_equals_the_interpreter(case: tuple[Any, Any]) -> None:
     """Arithmetic, number formatting and parsing over floats and numeric strings."""
     assert_same(*case)
 
 
 @examples(200)
-@given(S.unknown_operations_and_data)
+@given(values.unknown_operations_and_data)
 def test_unknown_operations_raise_as_the_interpreter_does(case: tuple[Any, Any]) -> None:
     """An unknown operation raises RuleSyntaxError with the same path, after its arguments."""
     assert_same(*case)
 
 
 @examples(200)
-@given(S.rules_and_data)
+@given(values.rules_and_data)
 def test_compiled_rules_without_operations_equal_the_interpreter(case: tuple[Any, Any]) -> None:
     """With no custom operations at all, as `compile_condition(node, {})` is often used."""
     assert_same(*case, operations={})
@@ -337,7 +324,7 @@ REPLACING = {name: _replacing(name) for name in ("var", "missing", "==", "+", "i
 
 
 @examples(200)
-@given(S.rules_and_data)
+@given(values.rules_and_data)
 def test_custom_operations_replace_plain_ones_as_in_the_interpreter(case: tuple[Any, Any]) -> None:
     """`var`, `missing`, `==`, `+` given as operations replace JsonLogic's; `if` does not."""
     assert_same(*case, operations=REPLACING)

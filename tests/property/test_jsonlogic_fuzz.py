@@ -5,11 +5,7 @@ exceptions that leave it are omnikit's own.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,23 +14,7 @@ from hypothesis import strategies as st
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError
 from omnikit.rules import jsonlogic
-
-STRATEGIES = Path(__file__).resolve().parents[1] / "oracle" / "jsonlogic" / "strategies.py"
-
-
-def _load_strategies() -> ModuleType:
-    name = "omnikit_tests_jsonlogic_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, STRATEGIES)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strategies = _load_strategies()
+from oracle.jsonlogic import strategies
 
 FUZZ = settings(
     max_examples=300,
