@@ -190,17 +190,13 @@ def _custom(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _custom_exporting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """A custom operation in a condition that can make `undefined`: it gets `null` instead."""
+    guarded = _custom(name, fn)
 
     def call(state: _State, env: Any, *arguments: Any) -> Any:
         if state.undefined_seen:
             seen: dict[int, Any] = {}
             arguments = tuple(_exported(argument, seen) for argument in arguments)
-        try:
-            return fn(env, *arguments)
-        except OmnikitError:
-            raise
-        except Exception as exc:
-            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+        return guarded(env, *arguments)
 
     return call
 
