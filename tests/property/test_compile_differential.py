@@ -534,6 +534,12 @@ def test_comparisons_that_raise_fall_back_to_each_condition() -> None:
 # --- rule sets: compiled decisions against the interpreter's ----------------------------------
 
 
+def _decision_channel(data: Mapping[str, Any]) -> Any:
+    """`context.channel`, which the index also filters on (`None` when there is none)."""
+    context = data.get("context")
+    return context.get("channel") if isinstance(context, Mapping) else None
+
+
 def reference_decide(
     ruleset: RuleSet,
     data: Mapping[str, Any],
@@ -547,7 +553,7 @@ def reference_decide(
     event = data.get("event")
     name = event.get("name") if isinstance(event, Mapping) else None
     name = name if isinstance(name, str) else None
-    pool = ruleset.candidates(name) if indexed else list(ruleset.rules)
+    pool = ruleset.candidates(name, _decision_channel(data)) if indexed else list(ruleset.rules)
     operations = bind(ruleset.operations, env)
     now = env.now
     outcomes: list[RuleOutcome] = []
@@ -715,7 +721,11 @@ def reference_matching(ruleset: RuleSet, data: Any, env: Env, *, indexed: bool) 
     """matching() as it was: the rules whose condition holds, a raising one does not."""
     event = data.get("event")
     name = event.get("name") if isinstance(event, dict) else None
-    pool = ruleset.candidates(name if isinstance(name, str) else None) if indexed else ruleset.rules
+    pool = (
+        ruleset.candidates(name if isinstance(name, str) else None, _decision_channel(data))
+        if indexed
+        else ruleset.rules
+    )
     operations = bind(ruleset.operations, env)
     held = []
     for rule in pool:
