@@ -10,10 +10,10 @@ from typing import Any
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from test_identity_properties import state
 
 import omnikit
 from strategies import T0, chunked, streams
-from test_identity_properties import state
 
 RULES = omnikit.IdentityRules(verified_sources={"backend"})
 Sourced = tuple[dict[str, Any], str | None]
