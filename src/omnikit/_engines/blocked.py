@@ -174,9 +174,9 @@ _ANY_PHONE_EXT = r"(?:;ext=\d+)?"
 DEFAULT_BLOCKED_PATTERNS: Final[Mapping[str, tuple[str, ...]]] = {
     EVERY_KIND: (
         r"[0\s._:/-]*",  # zeros: "0", "000-000", an all-zero UUID (an opted-out advertising id)
-        r"([0-9a-z])(?:[\s._:/-]*\1){5,}",  # one character six times or more: "111111", "ffff…"
+        r"(?P<same>[0-9a-z])(?:[\s._:/-]*(?P=same)){5,}",  # one character six times or more: "111111", "ffff…"
         r"\[object [a-z ]*\]",  # JavaScript's name for an object: "[object Object]"
-        r"(?:.*[\W_])?undefined(?:[\W_].*)?",  # "undefined" in a joined id: "anon-undefined"
+        r"(?=.*undefined)(?:.*[\W_])?undefined(?:[\W_].*)?",  # "undefined" in a joined id: "anon-undefined"
         r"\{\{.*\}\}|\{%.*%\}|\$\{.*\}|#\{.*\}|<%.*%>|\*\|.*\|\*|%%?[a-z_.]+%%?",  # templates
     ),
     "email": (
@@ -197,10 +197,11 @@ DEFAULT_BLOCKED_PATTERNS: Final[Mapping[str, tuple[str, ...]]] = {
         # The top-level domain reserved for examples (RFC 2606; email-validator refuses the
         # other reserved ones). example.com is left alone: documentation everywhere uses it.
         r".+@.+\.example",
-        r"([a-z0-9])\1*@\1+\.[a-z]+",  # "a@a.com", "xx@xx.net"
+        r"(?P<mailbox>[a-z0-9])(?P=mailbox)*@(?P=mailbox)+\.[a-z]+",  # "a@a.com", "xx@xx.net"
     ),
     "phone": (
-        r"\+\d*(\d)\1{6,}" + _ANY_PHONE_EXT,  # seven equal digits at the end: +44 7777 777777
+        r"\+\d*(?P<digit>\d)(?P=digit){6,}"
+        + _ANY_PHONE_EXT,  # seven equal digits at the end: +44 7777 777777
         r"\+\d*(?:123456789|234567890|987654321|876543210)\d*" + _ANY_PHONE_EXT,  # a run
         r"\+1\d{3}55501\d\d" + _ANY_PHONE_EXT,  # North America's 555-0100 to 0199: fiction
         r"\+442079460\d{3}" + _ANY_PHONE_EXT,  # UK numbers reserved for drama (020 7946 0xxx)
@@ -220,6 +221,8 @@ _WRAPPING = " \t\r\n\"'`()[]{}<>"
 
 def _bare(value: str) -> str:
     """How a plain blocked value is compared: compatibility-normalised, case-folded, unwrapped."""
+    if value.isascii():
+        return value.lower().strip(_WRAPPING)
     return unicodedata.normalize("NFKC", value).casefold().strip(_WRAPPING)
 
 
@@ -292,7 +295,7 @@ class Blocklist:
     values and patterns, which add to the defaults.
     """
 
-    __slots__ = ("_compiled", "_patterns", "_values")
+    __slots__ = ("_compiled", "_defaults", "_patterns", "_values")
 
     def __init__(
         self,
@@ -304,23 +307,26 @@ class Blocklist:
         own: set[str] = set()
         for value in values:
             own |= _normal_forms(value)
-        merged: dict[str, tuple[str, ...]] = {}
         if defaults:
             own |= DEFAULT_BLOCKED_VALUES
-            merged.update(DEFAULT_BLOCKED_PATTERNS)
-        for kind, listed in patterns.items():
-            merged[kind] = merged.get(kind, ()) + listed
         self._values = frozenset(own)
-        self._patterns = merged
+        self._defaults = defaults
+        self._patterns = patterns
         self._compiled: dict[str, tuple[re.Pattern[str], ...]] = {}
 
     def _pattern(self, kind: str) -> tuple[re.Pattern[str], ...]:
-        # Each pattern compiled on its own: joined into one, their group numbers would shift
-        # and their back-references point to the wrong groups.
         compiled = self._compiled.get(kind)
         if compiled is None:
-            listed = self._patterns.get(EVERY_KIND, ()) + self._patterns.get(kind, ())
-            compiled = tuple(re.compile(p, re.IGNORECASE) for p in dict.fromkeys(listed))
+            # The defaults as one expression (their groups are named, so none clash); a
+            # host's own each on its own, since joined ones would renumber their groups.
+            own = self._patterns.get(EVERY_KIND, ()) + self._patterns.get(kind, ())
+            found = [re.compile(p, re.IGNORECASE) for p in dict.fromkeys(own)]
+            if self._defaults:
+                listed = DEFAULT_BLOCKED_PATTERNS[EVERY_KIND] + DEFAULT_BLOCKED_PATTERNS.get(
+                    kind, ()
+                )
+                found.insert(0, re.compile("|".join(f"(?:{p})" for p in listed), re.IGNORECASE))
+            compiled = tuple(found)
             if len(self._compiled) < 1024:  # kinds are few; a flood of odd ones is not kept
                 self._compiled[kind] = compiled
         return compiled
