@@ -376,11 +376,12 @@ class Hub(Personalization):
         Record that the customer did *event*; return the stored touchpoint, resolved.
 
         Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
-        *identities* (`{"loyalty_id": "L-123"}`). Pass *message_id* to make retries safe;
-        without one, each call is a new event.
+        *identities* (`{"loyalty_id": "L-123"}`): at least one, and the event carries just
+        those (a sale at the till known by its loyalty card, a call by the caller's phone).
+        Pass *message_id* to make retries safe; without one, each call is a new event.
 
         Raises:
-            ValidationError: If the event is invalid.
+            ValidationError: If the event is invalid or names no identifier.
 
         Added in version 0.1.0.
         """
@@ -422,7 +423,7 @@ class Hub(Personalization):
         Tell the hub who the customer is and what is known about them; return the customer.
 
         Raises:
-            ValidationError: If an identifier or a trait is invalid.
+            ValidationError: If an identifier or a trait is invalid, or none is given.
 
         Added in version 0.1.0.
         """
