@@ -399,12 +399,14 @@ class Hub(Personalization):
         Record that the customer did *event*; return the stored touchpoint, resolved.
 
         Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
-        *identities* (`{"loyalty_id": "L-123"}`). Pass *message_id* to make retries safe;
-        without one, each call is a new event. Name the *source* as for `Hub.ingest()`: the
-        identifiers are verified only when it is one of `IdentityRules.verified_sources`.
+        *identities* (`{"loyalty_id": "L-123"}`): at least one, and the event carries just
+        those (a sale at the till known by its loyalty card, a call by the caller's phone).
+        Pass *message_id* to make retries safe; without one, each call is a new event. Name
+        the *source* as for `Hub.ingest()`: the identifiers are verified only when it is one
+        of `IdentityRules.verified_sources`.
 
         Raises:
-            ValidationError: If the event is invalid.
+            ValidationError: If the event is invalid or names no identifier.
 
         Added in version 0.1.0.
         """
@@ -452,7 +454,7 @@ class Hub(Personalization):
         holding verified identifiers.
 
         Raises:
-            ValidationError: If an identifier or a trait is invalid.
+            ValidationError: If an identifier or a trait is invalid, or none is given.
 
         Added in version 0.1.0.
         """

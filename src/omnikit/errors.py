@@ -69,7 +69,7 @@ class ValidationError(OmnikitError, ValueError):
     try:
         hub.ingest({"type": "track"})
     except ValidationError as exc:
-        exc.errors  # ('userId: either userId or anonymousId is required', 'event: required ...')
+        exc.errors  # ('event: required field is missing', 'userId: required when ...')
     ```
 
     Added in version 0.1.0.

@@ -12,6 +12,8 @@ for message in shop.messages():  # deterministic for a seed
 Each simulated person browses on the web (anonymous at first, sometimes on several browsers),
 uses the app, signs in, buys online or at the till with a loyalty card, picks orders up in
 store, calls the call centre, opens emails, answers SMS, messages on social media and chat.
+Each event carries only the identifiers its channel knows: the till a loyalty card or the
+email for the receipt, the call centre a phone number, the email provider an address.
 Messages arrive mostly in time order, with some late ones (an app that was offline) and some
 sent twice (a client that retried), as real streams do. The generator is used by
 `omnikit demo`, the tests and the benchmarks.
@@ -382,7 +384,8 @@ class Retailer:
                         "longitude": lon,
                     },
                 }
-                ident: dict[str, Any] = {}
+                # The till knows the customer by their card, or by the email they give for
+                # the receipt: no user id, no anonymous id.
                 if p.loyalty_id:
                     ctx["externalIds"] = [
                         {
@@ -392,9 +395,7 @@ class Retailer:
                             "encoding": "none",
                         }
                     ]
-                    ident["anonymousId"] = f"pos-{store}-{order_id}"
                 else:
-                    ident["anonymousId"] = f"pos-{store}-{order_id}"
                     ctx["traits"] = {"email": p.email}
                 emit(
                     t,
@@ -402,7 +403,6 @@ class Retailer:
                         "type": "track",
                         "event": "Order Completed",
                         "context": ctx,
-                        **ident,
                         "properties": {
                             "order_id": order_id,
                             "total": total,
@@ -483,7 +483,6 @@ class Retailer:
                     {
                         "type": "track",
                         "event": "Order Picked Up",
-                        "anonymousId": f"pos-{home_store}-{order_id}",
                         "context": {
                             "channel": "store",
                             "store_id": home_store,
@@ -513,7 +512,6 @@ class Retailer:
                 {
                     "type": "track",
                     "event": name,
-                    "anonymousId": f"esp-{p.index}",
                     "context": {
                         "channel": "email",
                         "traits": {"email": p.email},
@@ -536,7 +534,6 @@ class Retailer:
                 {
                     "type": "track",
                     "event": "Message Received",
-                    "anonymousId": f"sms-{p.index}",
                     "context": {"channel": "sms", "traits": {"phone": p.phone}},
                     "properties": {"body": rng.choice(("YES", "Is my order on its way?", "STOP"))},
                 },
@@ -549,7 +546,6 @@ class Retailer:
                 {
                     "type": "track",
                     "event": "Call Completed",
-                    "anonymousId": f"call-{p.index}-{counter}",
                     "context": {
                         "channel": "phone",
                         "agent": f"agent-{rng.randrange(1, 30):02d}",
@@ -581,7 +577,6 @@ class Retailer:
                 {
                     "type": "track",
                     "event": "Message Received",
-                    "anonymousId": f"social-{p.index}",
                     "context": ctx,
                     "properties": {"network": "instagram", "body": "Do you have this in blue?"},
                 },

@@ -53,7 +53,14 @@ def test_validation_errors_are_omnikit_and_value_errors(hub: omnikit.Hub) -> Non
         ({"anonymousId": "a1"}, "type: required field is missing"),
         (track(event=None), "event: required field is missing"),
         (track(event=""), "event: must not be empty"),
-        (track(anonymousId=None), "userId: either userId or anonymousId is required"),
+        (
+            track(anonymousId=None),
+            (
+                "userId: required when the message carries no other identifier (anonymousId, "
+                "context.externalIds, context.traits.email, context.traits.phone, "
+                "context.device.id or context.device.token)"
+            ),
+        ),
         (track(userId=["u1"]), "userId: expected a string, got a list"),
         (track(userId=True), "userId: expected a string, got a boolean"),
         (track(properties="cheap"), "properties: expected an object, got a string"),

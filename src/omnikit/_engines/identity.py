@@ -22,11 +22,18 @@ would have had anyway; ids that disappear keep pointing to their successor.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import ClassVar
 
 import attrs
 
+from omnikit._engines.blocked import (
+    DEFAULT_BLOCKED_PATTERNS,
+    DEFAULT_BLOCKED_VALUES,
+    Blocklist,
+    check_patterns,
+    check_values,
+)
 from omnikit._engines.profile import ProfileState, Survivorship
 from omnikit._engines.records import (
     Changes,
@@ -57,26 +64,6 @@ WEAK_KINDS = ("push_token", "device_id", "anonymous_id")
 
 DEFAULT_LIMITS: Mapping[str, int] = {"user_id": 1, "loyalty_id": 1, "email": 5, "phone": 5}
 
-DEFAULT_BLOCKED_VALUES = frozenset(
-    {
-        "",
-        "null",
-        "none",
-        "nil",
-        "undefined",
-        "nan",
-        "anonymous",
-        "unknown",
-        "n/a",
-        "na",
-        "-1",
-        "test",
-        "guest",
-        "4111111111111111",
-    }
-)
-DEFAULT_BLOCKED_PATTERNS = (r"^[0\-\s]*$",)
-
 
 def _frozen_limits(value: Mapping[str, int]) -> Mapping[str, int]:
     limits: dict[str, object] = dict(value)
@@ -98,9 +85,20 @@ class IdentityRules:
             `user_id` and one `loyalty_id` (two members with different accounts are never
             merged, even through a shared device or household email), five emails and phones.
         default_limit: The limit for kinds not in *limits*; `None` means no limit.
-        blocked_values: Values that never link anyone (compared case-insensitively).
-        blocked_patterns: Regular expressions of such values (all-zero ids, by default).
+        blocked_values: Placeholder values that never link anyone, of any kind, added to
+            omnikit's own (`DEFAULT_BLOCKED_VALUES`). They are compared with the normalised
+            identifier, ignoring case and the quotes or brackets around it: `"n/a"` blocks
+            `"N/A"` and `"(n/a)"`, `"noemail@shop.example"` blocks `"NoEmail@Shop.Example"`.
+        blocked_patterns: Regular expressions of such values, added to omnikit's own
+            (`DEFAULT_BLOCKED_PATTERNS`): a list holds for every kind, a mapping by kind for
+            that kind (`{"loyalty_id": ["L-9+"], "*": ["tmp-.*"]}`). A pattern must
+            match the whole normalised value, ignoring case.
         blocked_identities: Specific identities that never link anyone (a test card).
+        default_blocklist: Whether omnikit's own values and patterns apply: placeholders in
+            many spellings (`"null"`, `"(null)"`, `"undefined"`, `"[object Object]"`,
+            `"n/a"`), `noemail@...` addresses, test cards and phone numbers reserved for
+            fiction, the device ids of emulators and opted-out advertising ids. `False`
+            leaves only the host's own.
         source_priority: Trait sources, best first. Empty means the latest value wins.
         verified_sources: The sources whose identifiers the host vouches for: a server-side
             call after the customer authenticated, the till scanning a card, a call-centre
@@ -118,34 +116,34 @@ class IdentityRules:
     Added in version 0.1.0. *verified_sources* and *session_kinds* added in version 0.2.0.
     """
 
+    DEFAULT_BLOCKED_VALUES: ClassVar[frozenset[str]] = DEFAULT_BLOCKED_VALUES
+    DEFAULT_BLOCKED_PATTERNS: ClassVar[Mapping[str, tuple[str, ...]]] = DEFAULT_BLOCKED_PATTERNS
+
     priority: tuple[str, ...] = DEFAULT_PRIORITY
     limits: Mapping[str, int] = attrs.field(default=DEFAULT_LIMITS, converter=_frozen_limits)
     default_limit: int | None = None
-    blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
-    blocked_patterns: tuple[str, ...] = DEFAULT_BLOCKED_PATTERNS
+    blocked_values: frozenset[str] = attrs.field(default=frozenset(), converter=check_values)
+    blocked_patterns: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=check_patterns
+    )
     blocked_identities: frozenset[Identity] = frozenset()
+    default_blocklist: bool = True
     source_priority: tuple[str, ...] = ()
     verified_sources: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     session_kinds: frozenset[str] = attrs.field(default=frozenset(WEAK_KINDS), converter=frozenset)
 
-    _compiled: re.Pattern[str] | None = attrs.field(init=False, eq=False, repr=False)
     _blocked_keys: frozenset[IdKey] = attrs.field(init=False, eq=False, repr=False)
-    _lowered: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    _blocklist: Blocklist = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        try:
-            compiled = (
-                re.compile("|".join(f"(?:{p})" for p in self.blocked_patterns))
-                if self.blocked_patterns
-                else None
-            )
-        except re.error as exc:
-            raise ValidationError(f"blocked_patterns: not a regular expression ({exc})") from None
-        object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(
             self, "_blocked_keys", frozenset((i.kind, i.value) for i in self.blocked_identities)
         )
-        object.__setattr__(self, "_lowered", frozenset(v.lower() for v in self.blocked_values))
+        object.__setattr__(
+            self,
+            "_blocklist",
+            Blocklist(self.blocked_values, self.blocked_patterns, defaults=self.default_blocklist),
+        )
 
     @functools.cached_property
     def _ranks(self) -> dict[str, int]:
@@ -175,13 +173,8 @@ class IdentityRules:
         return self.limits.get(kind, self.default_limit)
 
     def is_blocked(self, key: IdKey) -> bool:
-        """Whether the identity *key* must never link anyone."""
-        if key in self._blocked_keys:
-            return True
-        value = key[1]
-        if value.lower() in self._lowered:
-            return True
-        return self._compiled is not None and self._compiled.fullmatch(value) is not None
+        """Whether the identity *key* (normalised) must never link anyone."""
+        return key in self._blocked_keys or key in self._blocklist
 
     def trust_of(self, source: str | None) -> Trust:
         """The trust of a touchpoint the host hands over from *source*."""

@@ -236,7 +236,7 @@ class ReadCache:
 class _Reader:
     """Reads one message, collecting every error before raising them together."""
 
-    __slots__ = ("cache", "errors", "identities", "options")
+    __slots__ = ("cache", "errors", "identities", "offered", "options")
 
     def __init__(
         self, options: IngestOptions, cache: dict[tuple[str, object], Identity | str]
@@ -245,10 +245,12 @@ class _Reader:
         self.cache = cache
         self.errors: list[str] = []
         self.identities: list[Identity] = []
+        self.offered = 0  # identifier fields given, valid or not
 
     def identity(self, kind: str, value: object, field: str) -> None:
         if value is None:
             return
+        self.offered += 1
         key = (kind, value)
         try:
             found = self.cache.get(key)
@@ -624,6 +626,23 @@ def _unique(identities: list[Identity]) -> tuple[Identity, ...]:
     return tuple(out)
 
 
+def _no_identifier(kind: str, top_traits: Mapping[str, Any]) -> str:
+    """The error for a message that names nobody: which fields would have."""
+    traits = "traits.email, traits.phone, context.traits.email, context.traits.phone"
+    if kind != "identify":
+        traits = "context.traits.email, context.traits.phone"
+    line = (
+        "userId: required when the message carries no other identifier (anonymousId, "
+        f"context.externalIds, {traits}, context.device.id or context.device.token)"
+    )
+    if kind != "identify" and ("email" in top_traits or "phone" in top_traits):
+        line += (
+            f"; a {kind}'s top-level traits do not identify a person, as in the Segment "
+            "Spec: put the person's email or phone in context.traits"
+        )
+    return line
+
+
 def parse_message(
     raw: object,
     options: IngestOptions,
@@ -692,8 +711,6 @@ def parse_message(
         if type(raw_anonymous) is str
         else _id_value(raw_anonymous, "anonymousId", errors)
     )
-    if user_id is None and anonymous_id is None and not errors:
-        errors.append("userId: either userId or anonymousId is required")
     reader.identity("user_id", user_id, "userId")
     reader.identity("anonymous_id", anonymous_id, "anonymousId")
 
@@ -794,6 +811,8 @@ def parse_message(
         reader.identity("anonymous_id", previous, "previousId")
         props = {"previous_id": previous}
 
+    if not reader.offered and raw_user is None and raw_anonymous is None:
+        errors.append(_no_identifier(kind, top_traits))
     occurred_at, received_at = _occurred_at(reader, message, now)
     channel = _channel(reader, message, context)
     direction = Direction.INBOUND

@@ -8,7 +8,6 @@ Pure: messages are read, not ingested.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -143,7 +142,15 @@ def build_message(
     traits: Mapping[str, Any] | None,
     now: Callable[[], dt.datetime],
 ) -> dict[str, Any]:
-    """The Segment Spec message `Hub.track()` or `Hub.identify()` ingests for its arguments."""
+    """
+    The Segment Spec message `Hub.track()` or `Hub.identify()` ingests for its arguments.
+
+    It carries the identifiers given and no others: an event known only by a phone number or
+    a loyalty card names the person by that, not by an anonymous id made up for it (which
+    would link whoever shares the made-up id's source, a placeholder email included). A call
+    with no identifier at all makes a message that reading rejects, saying which fields
+    identify.
+    """
     ctx: dict[str, Any] = dict(context or {})
     person: dict[str, Any] = dict(traits or {})
     if email is not None:
@@ -172,20 +179,6 @@ def build_message(
         message["userId"] = user_id
     if anonymous_id is not None:
         message["anonymousId"] = anonymous_id
-    if user_id is None and anonymous_id is None:
-        # The Segment Spec asks for one of them. A host that only knows an email, a phone or
-        # a loyalty card gets an anonymous id derived from those, so that calls about one
-        # person don't pile up new identities on their profile.
-        known = sorted(
-            [*(("email", email), ("phone", phone)), *((identities or {}).items())],
-            key=str,
-        )
-        message["anonymousId"] = (
-            "omk-"
-            + hashlib.blake2b(
-                repr([k for k in known if k[1] is not None]).encode(), digest_size=10
-            ).hexdigest()
-        )
     message["timestamp"] = timestamp if timestamp is not None else now()
     message["messageId"] = message_id or f"omk-{uuid.uuid4().hex}"
     return message

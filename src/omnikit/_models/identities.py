@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import Any
 
 import attrs
@@ -43,9 +44,28 @@ def _email(raw: str) -> str:
         )
     except email_validator.EmailNotValidError as exc:
         raise ValidationError(f"value: {raw!r} is not a valid email address ({exc})") from None
-    # Mailbox names are case-sensitive by the letter of RFC 5321 and case-insensitive in
-    # practice everywhere a retailer sends mail; stitching must treat Ana@ and ana@ as one.
-    return checked.normalized.lower()
+    # email-validator's normal form: the local part in Unicode NFC, the domain lower-cased
+    # (IDNA, UTS #46). Mailbox names are case-sensitive by the letter of RFC 5321 and
+    # case-insensitive in practice at every provider a retailer sends mail to, so an ASCII
+    # local part is lower-cased too: Ana@ and ana@ are one person. A non-ASCII local part is
+    # kept as it is: no provider-independent rule says which of its letters are equal.
+    local = checked.local_part
+    if local.isascii():
+        given = raw[: raw.rindex("@")].strip()
+        if not given.isascii():
+            # Spelled with characters that NFC turns into ASCII (U+212A KELVIN SIGN into "K"):
+            # a look-alike of an address that is someone else's, never folded into it.
+            odd = ", ".join(
+                f"U+{ord(c):04X} {unicodedata.name(c, '?')}"
+                for c in dict.fromkeys(given)
+                if not c.isascii()
+            )
+            raise ValidationError(
+                f"value: {raw!r} spells an ASCII address with look-alike characters ({odd}); "
+                "write it in plain ASCII"
+            )
+        local = local.lower()
+    return f"{local}@{checked.domain}"
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -61,15 +81,24 @@ def _phone(raw: str, region: str | None) -> str:
         raise ValidationError(f"value: {raw!r} is not a phone number{hint}") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(f"value: {raw!r} is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # An extension is part of who answers: colleagues behind one switchboard are not one
+    # person. Written as in RFC 3966 (`tel:` URIs), after the E.164 number.
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def normalize_identifier(kind: str, value: object, *, default_region: str | None = None) -> str:
     """
     Return the canonical form of *value* as an identifier of *kind*.
 
-    Emails are validated (syntax only, no DNS) and lower-cased; phones become E.164, read in
-    *default_region* when they carry no country code; every other kind is a trimmed string.
+    Emails are validated (syntax only, no DNS) and take email-validator's normal form: the
+    domain lower-cased, the local part in Unicode NFC and lower-cased when it is ASCII
+    (`Ana@Example.COM` is `ana@example.com`; `JOSÉ@example.com` keeps its case). An address
+    that only NFC makes ASCII (a KELVIN SIGN for a `K`) is refused, not folded into the ASCII
+    address it imitates. Phones become E.164, read in *default_region* when they carry no
+    country code, and keep an extension as in RFC 3966: `+1 650 253 0000 ext. 12` is
+    `+16502530000;ext=12`, another identity than `+16502530000`. Every other kind is a
+    trimmed string.
 
     Raises:
         ValidationError: If *value* is not a valid identifier of that kind.
@@ -112,9 +141,10 @@ class Identity:
     """
     One identifier of a person: a *kind* and its normalised *value*.
 
-    Constructing an `Identity` normalises the value (`Identity(kind="email",
-    value="Ana@Example.com").value == "ana@example.com"`); phones must then carry their
-    country code. `Identity.of()` reads national phone numbers in a default region.
+    Constructing an `Identity` normalises the value as `normalize_identifier` does
+    (`Identity(kind="email", value="Ana@Example.com").value == "ana@example.com"`); phones
+    must then carry their country code. `Identity.of()` reads national phone numbers in a
+    default region.
 
     Added in version 0.1.0.
     """
