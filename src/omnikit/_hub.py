@@ -757,7 +757,7 @@ class Hub(Personalization):
         Raises:
             NotFoundError: If *customer* is unknown.
 
-        Added in version 0.2.0.
+        Added in version 0.1.0.
         """
         record = self._record(customer)
         return [

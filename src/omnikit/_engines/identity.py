@@ -113,7 +113,7 @@ class IdentityRules:
             speaks for that customer, as their own browser or app does. Emails, phones,
             loyalty numbers and user ids can be known by anyone, so a claim of one does not.
 
-    Added in version 0.1.0. *verified_sources* and *session_kinds* added in version 0.2.0.
+    Added in version 0.1.0.
     """
 
     DEFAULT_BLOCKED_VALUES: ClassVar[frozenset[str]] = DEFAULT_BLOCKED_VALUES

@@ -164,7 +164,7 @@ class LinkRecord:
             customer's id; `None` otherwise.
         at: The event time of that touchpoint.
 
-    Added in version 0.2.0.
+    Added in version 0.1.0.
     """
 
     id: str

@@ -59,7 +59,7 @@ class Trust(enum.StrEnum):
     verified (a server-side call after the customer authenticated, the till scanning a card,
     a call-centre agent who checked); everything else only claims.
 
-    Added in version 0.2.0.
+    Added in version 0.1.0.
     """
 
     CLAIMED = "claimed"
@@ -215,7 +215,7 @@ class Touchpoint:
         trust: Whether its identifiers came from a verified source or are only claimed.
         customer_id: The customer it was resolved to, once stored.
 
-    Added in version 0.1.0. *trust* added in version 0.2.0.
+    Added in version 0.1.0.
     """
 
     message_id: str
