@@ -11,7 +11,7 @@ from omnikit._engines.identity import IdentityRules
 from omnikit._hub import CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
 from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
-from omnikit._models.customers import ChannelStats, Customer, MergeRecord, Stats
+from omnikit._models.customers import ChannelStats, Customer, LinkRecord, MergeRecord, Stats
 from omnikit._models.identities import Identity, IdentityKind
 from omnikit._models.orders import (
     Fulfilment,
@@ -30,6 +30,7 @@ from omnikit._models.touchpoints import (
     Location,
     Touchpoint,
     TouchpointType,
+    Trust,
 )
 from omnikit.errors import (
     ConflictError,
@@ -75,6 +76,7 @@ __all__ = [
     "IdentityRules",
     "IngestResult",
     "LineItem",
+    "LinkRecord",
     "Location",
     "MergeRecord",
     "NotFoundError",
@@ -97,6 +99,7 @@ __all__ = [
     "Touchpoint",
     "TouchpointType",
     "TransientDeliveryError",
+    "Trust",
     "ValidationError",
     "converters",
     "errors",

@@ -59,7 +59,7 @@ class AsyncHub:
     Every call runs the `Hub` verb of the same name (same arguments, same result, same
     errors; see `Hub` for each) in one of the hub's own threads, so the event loop never
     waits on the store. The verbs: `ingest`, `track`, `identify`, `set_consent`, `customer`,
-    `touchpoints`, `orders`, `merges`, `unmerge`, `forget`, `export`, `decide`, `recommend`,
+    `touchpoints`, `orders`, `merges`, `links`, `unmerge`, `forget`, `export`, `decide`, `recommend`,
     `bought_together`, `rfm`, `lead_scores`, `lead_score`, `refresh_segments`; and
     `customers`, an async iterator.
 
@@ -175,6 +175,7 @@ class AsyncHub:
     touchpoints = _awaited(Hub.touchpoints)
     orders = _awaited(Hub.orders)
     merges = _awaited(Hub.merges)
+    links = _awaited(Hub.links)
     unmerge = _awaited(Hub.unmerge)
     forget = _awaited(Hub.forget)
     export = _awaited(Hub.export)

@@ -24,14 +24,15 @@ from omnikit._engines.records import (
     CustomerRecord,
     EventKey,
     IdKey,
+    MergeRow,
     SplitRow,
 )
 from omnikit._models.channels import Channel, Channels
-from omnikit._models.customers import Customer, MergeRecord
+from omnikit._models.customers import Customer, LinkRecord, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
 from omnikit._models.orders import Order
 from omnikit._models.results import ForgetReport, IngestResult, Rejection
-from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
+from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType, Trust
 from omnikit._personalize import Personalization
 from omnikit.converters import make_converter, parse_datetime
 from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
@@ -211,7 +212,10 @@ class Hub(Personalization):
     # -- ingestion ---------------------------------------------------------------------------
 
     def ingest(
-        self, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | bytes
+        self,
+        payload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | bytes,
+        *,
+        source: str | None = None,
     ) -> IngestResult:
         """
         Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list.
@@ -223,6 +227,13 @@ class Hub(Personalization):
         resolved to a customer. A message id seen before changes nothing. In a batch, bad
         messages are reported in `IngestResult.rejected` with their index, and the good ones
         are accepted; retrying a whole batch neither loses nor duplicates anything.
+
+        Args:
+            payload: The message(s).
+            source: Where the host received them (`"pos"`, `"backend"`, `"web"`): it
+                becomes each touchpoint's `context.source`, and the touchpoints are verified
+                when it is one of `IdentityRules.verified_sources`; without it, they are
+                claims, whatever they say about themselves.
 
         Raises:
             ValidationError: If a single message (not a batch) is invalid.
@@ -236,11 +247,22 @@ class Hub(Personalization):
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
         options, cache = self.options, self._read_cache
+        trust = self.identity_rules.trust_of(source)
         for index, (message, size) in enumerate(messages):
             try:
                 if isinstance(message, ValidationError):
                     raise message
-                parsed.append(parse_message(message, options, now=now, size=size, cache=cache))
+                parsed.append(
+                    parse_message(
+                        message,
+                        options,
+                        now=now,
+                        size=size,
+                        cache=cache,
+                        source=source,
+                        trust=trust,
+                    )
+                )
             except ValidationError as exc:
                 if not is_batch:
                     raise
@@ -371,6 +393,7 @@ class Hub(Personalization):
         timestamp: dt.datetime | str | None = None,
         message_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        source: str | None = None,
     ) -> Touchpoint:
         """
         Record that the customer did *event*; return the stored touchpoint, resolved.
@@ -378,7 +401,9 @@ class Hub(Personalization):
         Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
         *identities* (`{"loyalty_id": "L-123"}`): at least one, and the event carries just
         those (a sale at the till known by its loyalty card, a call by the caller's phone).
-        Pass *message_id* to make retries safe; without one, each call is a new event.
+        Pass *message_id* to make retries safe; without one, each call is a new event. Name
+        the *source* as for `Hub.ingest()`: the identifiers are verified only when it is one
+        of `IdentityRules.verified_sources`.
 
         Raises:
             ValidationError: If the event is invalid or names no identifier.
@@ -403,7 +428,7 @@ class Hub(Personalization):
         message["event"] = event
         if properties is not None:
             message["properties"] = properties
-        return self._stored(message)
+        return self._stored(message, source)
 
     def identify(
         self,
@@ -418,9 +443,15 @@ class Hub(Personalization):
         timestamp: dt.datetime | str | None = None,
         message_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        source: str | None = None,
     ) -> Customer:
         """
         Tell the hub who the customer is and what is known about them; return the customer.
+
+        Name the *source* as for `Hub.ingest()`: after the customer authenticated, a source
+        in `IdentityRules.verified_sources` links these identifiers for certain; anything
+        else is a claim (a form, the browser), which never joins a session to a customer
+        holding verified identifiers.
 
         Raises:
             ValidationError: If an identifier or a trait is invalid, or none is given.
@@ -442,7 +473,7 @@ class Hub(Personalization):
             traits=traits,
             now=self.clock,
         )
-        tp = self._stored(message)
+        tp = self._stored(message, source)
         customer = self.customer(tp.customer_id or "")
         if customer is None:  # pragma: no cover - erased concurrently
             raise NotFoundError("customer", tp.customer_id)
@@ -509,9 +540,16 @@ class Hub(Personalization):
         return self._store.customer(customer_id)
 
     def _anchor(self, record: CustomerRecord) -> IdKey | None:
-        """The customer's best identity: what the hub's own touchpoints about them carry."""
+        """
+        The customer's best identity: what the hub's own touchpoints about them carry.
+
+        A verified one when they have any, so that what the hub records reaches them as
+        what it is: their own.
+        """
         return min(
-            record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
+            record.verified or record.members,
+            key=lambda k: (self.identity_rules.rank(k[0]), k[1]),
+            default=None,
         )
 
     def _decision_lock(self, customer_id: str) -> threading.Lock:
@@ -554,14 +592,17 @@ class Hub(Personalization):
             properties=dict(properties or {}),
             traits=dict(traits or {}),
             context=Context(source=source),
+            # As trusted as the identity it carries: it reaches the customer and changes no
+            # link (a verified touchpoint could take a claimed identity from them).
+            trust=Trust.VERIFIED if record.verified else Trust.CLAIMED,
         )
         self._ingest_chunk([tp])
         if reevaluate and self.segments:
             self._update_segments([record.id], now=self.clock())
         return tp
 
-    def _stored(self, message: Mapping[str, Any]) -> Touchpoint:
-        self.ingest(message)
+    def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:
+        self.ingest(message, source=source)
         tp = self._store.touchpoint(message["messageId"])
         if tp is None:  # pragma: no cover - erased concurrently
             raise NotFoundError("touchpoint", message["messageId"])
@@ -696,7 +737,34 @@ class Hub(Personalization):
         Added in version 0.1.0.
         """
         record = self._record(customer)
-        return [row.record for row in self._store.merges(record.id)]
+        return [
+            row.record for row in self._merge_rows(record.id) if isinstance(row.record, MergeRecord)
+        ]
+
+    def _merge_rows(self, customer_id: str) -> list[MergeRow]:
+        return [
+            row for row in self._store.merges(customer_id) if isinstance(row.record, MergeRecord)
+        ]
+
+    def links(self, customer: CustomerRef) -> list[LinkRecord]:
+        """
+        The audit trail of the identifiers that joined the customer after they existed.
+
+        Each record says which identifier joined, through which event and how far that event
+        was trusted, and, when a verified event took it from somebody who had only claimed it,
+        from whom. Merges are in `Hub.merges()`.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        return [
+            row.record
+            for row in self._store.merges(record.id)
+            if isinstance(row.record, LinkRecord)
+        ]
 
     def unmerge(self, customer: CustomerRef, merge_id: str | None = None) -> list[Customer]:
         """
@@ -713,7 +781,7 @@ class Hub(Personalization):
         Added in version 0.1.0.
         """
         record = self._record(customer)
-        rows = self._store.merges(record.id)
+        rows = self._merge_rows(record.id)
         if merge_id is None:
             if not rows:
                 raise NotFoundError("merge", record.id)
@@ -789,5 +857,6 @@ class Hub(Personalization):
             "customer": conv.unstructure(self._customer(record)),
             "touchpoints": conv.unstructure(touchpoints),
             "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
-            "merges": conv.unstructure([row.record for row in self._store.merges(record.id)]),
+            "merges": conv.unstructure([row.record for row in self._merge_rows(record.id)]),
+            "links": conv.unstructure(self.links(record.id)),
         }

@@ -123,6 +123,7 @@ touchpoints = st.builds(
     properties=json_objects,
     traits=json_objects,
     context=contexts,
+    trust=st.sampled_from(omnikit.Trust),
     customer_id=st.none() | st.text(min_size=1, max_size=5),
 )
 customers = st.builds(

@@ -71,6 +71,7 @@ touchpoints = st.builds(
         user_agent=maybe_text,
         extra=objects,
     ),
+    trust=st.sampled_from(omnikit.Trust),
 )
 
 

@@ -46,11 +46,12 @@ from omnikit._engines.records import (
     SplitRow,
     cluster_id_for,
     customer_id_for,
+    link_id_for,
     merge_id_for,
 )
-from omnikit._models.customers import MergeRecord
+from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.identities import Identity
-from omnikit._models.touchpoints import Touchpoint
+from omnikit._models.touchpoints import Touchpoint, Trust
 from omnikit.errors import ValidationError
 
 __all__ = ["IdentityRules", "Resolver", "replay_region"]
@@ -99,6 +100,18 @@ class IdentityRules:
             fiction, the device ids of emulators and opted-out advertising ids. `False`
             leaves only the host's own.
         source_priority: Trait sources, best first. Empty means the latest value wins.
+        verified_sources: The sources whose identifiers the host vouches for: a server-side
+            call after the customer authenticated, the till scanning a card, a call-centre
+            agent who checked. A touchpoint is verified when the host hands it over naming one
+            of them (`Hub.ingest(payload, source="pos")`); any other is a claim. A claim never
+            joins anything to a customer who holds verified identifiers, except through one
+            of that customer's *session_kinds*, and a verified identifier takes an identifier
+            away from a customer who held it on a claim alone. See "Trust" on the identity
+            resolution page.
+        session_kinds: Kinds a client holds rather than knows (a browser's anonymous id, a
+            device id, a push token): a claim carrying a customer's session identifier
+            speaks for that customer, as their own browser or app does. Emails, phones,
+            loyalty numbers and user ids can be known by anyone, so a claim of one does not.
 
     Added in version 0.1.0.
     """
@@ -116,6 +129,8 @@ class IdentityRules:
     blocked_identities: frozenset[Identity] = frozenset()
     default_blocklist: bool = True
     source_priority: tuple[str, ...] = ()
+    verified_sources: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    session_kinds: frozenset[str] = attrs.field(default=frozenset(WEAK_KINDS), converter=frozenset)
 
     _blocked_keys: frozenset[IdKey] = attrs.field(init=False, eq=False, repr=False)
     _blocklist: Blocklist = attrs.field(init=False, eq=False, repr=False)
@@ -160,6 +175,10 @@ class IdentityRules:
     def is_blocked(self, key: IdKey) -> bool:
         """Whether the identity *key* (normalised) must never link anyone."""
         return key in self._blocked_keys or key in self._blocklist
+
+    def trust_of(self, source: str | None) -> Trust:
+        """The trust of a touchpoint the host hands over from *source*."""
+        return Trust.VERIFIED if source in self.verified_sources else Trust.CLAIMED
 
     def survivorship(self) -> Survivorship:
         """The trait survivorship these rules ask for."""
@@ -288,9 +307,13 @@ class Resolver:
             self.late.append((tp, target))
             return
         cluster = self._union(touched, ids, key) if ids else None
-        owner = self._resolve(tp, key, ids, cluster)
+        owner, speaks = self._resolve(tp, key, ids, cluster)
         self.customers[owner].profile.apply(
-            tp, key[0], survivorship=self.survivorship, currency=self.currency
+            tp,
+            key[0],
+            survivorship=self.survivorship,
+            currency=self.currency,
+            claims_only=not speaks,
         )
         self.dirty_customers.add(owner)
         self.applied.append(tp)
@@ -300,7 +323,9 @@ class Resolver:
         """
         Attach *tp* if every identity it carries already belongs to one customer (most do).
 
-        Returns `False`, having changed nothing, when the general path must decide.
+        Returns `False`, having changed nothing, when the general path must decide: also when
+        trust has a say (a claim on a verified customer, a verified touchpoint confirming or
+        taking an identifier).
         """
         rows = self.rows
         first = rows.get(ids[0])
@@ -322,15 +347,23 @@ class Resolver:
                 or (row[1] != cluster and self.cluster(row[1]) != cluster)
             ):
                 return False
+        record = self.customers[owner]
+        verified = record.verified
+        if verified:
+            if tp.trust is Trust.VERIFIED:
+                if not verified.issuperset(ids):
+                    return False
+            elif self.rules.session_kinds.isdisjoint(k[0] for k in ids):
+                return False
+        elif tp.trust is Trust.VERIFIED:
+            return False
         row_ = self.clusters[cluster]
         if self.detect_late and (row_.max > key or cluster in self.replay):
             return False
         if key > row_.max:
             row_.max = key
             self.dirty_clusters.add(cluster)
-        self.customers[owner].profile.apply(
-            tp, key[0], survivorship=self.survivorship, currency=self.currency
-        )
+        record.profile.apply(tp, key[0], survivorship=self.survivorship, currency=self.currency)
         self.dirty_customers.add(owner)
         self.applied.append(tp)
         self.owners.append(owner)
@@ -383,18 +416,85 @@ class Resolver:
                     return True
         return False
 
+    def _owners(self, ids: Sequence[IdKey]) -> dict[IdKey, str | None]:
+        """The current owner of each of *ids*."""
+        rows = self.rows
+        owners: dict[IdKey, str | None] = {}
+        for k in ids:
+            owner = rows[k][0]
+            owners[k] = None if owner is None else self.customer(owner)
+        return owners
+
+    def _by_owner(self, owners: Mapping[IdKey, str | None]) -> dict[str, list[IdKey]]:
+        grouped: dict[str, list[IdKey]] = {}
+        for k, owner in owners.items():
+            if owner is not None:
+                grouped.setdefault(owner, []).append(k)
+        return grouped
+
+    def _speaks_for(self, owner: str, keys: Iterable[IdKey]) -> bool:
+        """Whether a claim reaching *owner* through *keys* may act for them."""
+        record = self.customers[owner]
+        if not record.verified:
+            return True  # nothing verified to protect: claims link as they always did
+        sessions = self.rules.session_kinds
+        return any(k[0] in sessions for k in keys)
+
+    def _takes(self, ids: Sequence[IdKey], owners: Mapping[IdKey, str | None]) -> set[IdKey]:
+        """
+        The identifiers a verified touchpoint takes from customers who hold them on a claim.
+
+        A customer reached only through members no verified touchpoint carried, none of them a
+        session, and holding members this touchpoint does not vouch for (the squatter's own
+        cookie), keeps those members and loses the claimed ones.
+        """
+        taken: set[IdKey] = set()
+        carried = set(ids)
+        sessions = self.rules.session_kinds
+        for owner, keys in self._by_owner(owners).items():
+            record = self.customers[owner]
+            if any(k in record.verified or k[0] in sessions for k in keys):
+                continue
+            if record.members <= carried:
+                continue
+            taken.update(keys)
+        return taken
+
     def _resolve(
         self, tp: Touchpoint, key: EventKey, ids: Sequence[IdKey], target: str | None
-    ) -> str:
-        rows, customers = self.rows, self.customers
+    ) -> tuple[str, bool]:
+        """
+        The customer *tp* belongs to, and whether it speaks for them (traits, consents).
+
+        It speaks for them unless every identifier it carries is a claim on a verified
+        customer: then it is kept in that customer's history, changing nothing they hold.
+        """
+        customers = self.customers
+        owners = self._owners(ids)
+        verified = tp.trust is Trust.VERIFIED
+        taken: set[IdKey] = set()
+        if verified:
+            taken = self._takes(ids, owners)
+        elif ids:
+            refused = {
+                k
+                for owner, keys in self._by_owner(owners).items()
+                if not self._speaks_for(owner, keys)
+                for k in keys
+            }
+            if refused:
+                usable = [k for k in ids if k not in refused]
+                if not usable:
+                    first = owners[ids[0]]
+                    assert first is not None  # noqa: S101 - refused identifiers have owners
+                    return first, False
+                ids = usable
         matched: list[str] = []
         members: set[IdKey] = set()
         counts: dict[str, int] = {}
         linked: list[IdKey] = []
         for k in ids:
-            owner = rows[k][0]
-            if owner is not None:
-                owner = self.customer(owner)
+            owner = None if k in taken else owners[k]
             if owner is not None and owner in matched:
                 linked.append(k)
                 continue
@@ -408,6 +508,7 @@ class Resolver:
             linked.append(k)
             if owner is not None:
                 matched.append(owner)
+        existed = bool(matched)
         if not matched:
             cid = customer_id_for(tp.message_id)
             record = CustomerRecord(
@@ -420,12 +521,49 @@ class Resolver:
             record = customers[matched[0]]
         else:
             record = self._merge(tp, matched, ids)
+        self._link(tp, record, linked, owners if taken else {}, existed=existed)
+        if verified:
+            record.verified.update(linked)
+        return record.id, True
+
+    def _link(
+        self,
+        tp: Touchpoint,
+        record: CustomerRecord,
+        linked: Sequence[IdKey],
+        holders: Mapping[IdKey, str | None],
+        *,
+        existed: bool,
+    ) -> None:
+        """Make *linked* members of *record*, taking them from their *holders* if need be."""
+        rows = self.rows
+        index = 0
         for k in linked:
-            if k not in record.members:
-                record.members.add(k)
-                rows[k] = (record.id, rows[k][1])
-                self.dirty_rows.add(k)
-        return record.id
+            if k in record.members:
+                continue
+            holder = holders.get(k)
+            if holder is not None and holder != record.id:
+                held = self.customers[holder]
+                held.members.discard(k)
+                held.verified.discard(k)
+                self.dirty_customers.add(holder)
+            else:
+                holder = None
+            record.members.add(k)
+            rows[k] = (record.id, rows[k][1])
+            self.dirty_rows.add(k)
+            if existed or holder is not None:
+                link = LinkRecord(
+                    id=link_id_for(tp.message_id, index),
+                    customer_id=record.id,
+                    identity=Identity.from_normalized(*k),
+                    message_id=tp.message_id,
+                    trust=tp.trust,
+                    taken_from=holder,
+                    at=tp.occurred_at,
+                )
+                index += 1
+                self.merges.append(MergeRow(record=link, root=record.id, cluster="", anchors=()))
 
     def _merge(self, tp: Touchpoint, matched: list[str], ids: Sequence[IdKey]) -> CustomerRecord:
         customers = self.customers
@@ -452,6 +590,7 @@ class Resolver:
                 self.rows[member] = (survivor.id, cluster)
                 self.dirty_rows.add(member)
             survivor.members |= record.members
+            survivor.verified |= record.verified
             del customers[record.id]
             self.customer_alias[record.id] = survivor.id
             self.deleted_customers.add(record.id)

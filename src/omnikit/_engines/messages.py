@@ -26,7 +26,14 @@ from omnikit._engines.profile import (
 )
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
-from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint, TouchpointType
+from omnikit._models.touchpoints import (
+    Context,
+    Direction,
+    Location,
+    Touchpoint,
+    TouchpointType,
+    Trust,
+)
 from omnikit.converters import parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
@@ -376,7 +383,10 @@ def _context(
     reader: _Reader,
     context: Mapping[str, Any],
     shared: dict[tuple[str | None, ...], Context] | None,
+    named_source: str | None = None,
 ) -> Context:
+    if named_source is not None:  # the host's word for where it came from wins over the message's
+        context = {**context, "source": named_source}
     if not context:
         return _EMPTY_CONTEXT
     errors = reader.errors
@@ -640,6 +650,8 @@ def parse_message(
     now: dt.datetime,
     size: int | None = None,
     cache: ReadCache | None = None,
+    source: str | None = None,
+    trust: Trust = Trust.CLAIMED,
 ) -> Touchpoint:
     """
     Read one Segment Spec message into a `Touchpoint`.
@@ -651,6 +663,8 @@ def parse_message(
         size: Its size in bytes when it was read from JSON text (then it holds only JSON
             values); otherwise it is measured (and Python values are converted).
         cache: What was read before; the caller keeps it between messages.
+        source: Where the host received it; replaces the message's own `context.source`.
+        trust: The trust of that source.
 
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
@@ -810,7 +824,7 @@ def parse_message(
             errors.append(f"context.direction: expected 'inbound' or 'outbound', got {stated!r}")
     elif name in _OUTBOUND_EVENTS:
         direction = Direction.OUTBOUND
-    ctx = _context(reader, context, None if cache is None else cache.contexts)
+    ctx = _context(reader, context, None if cache is None else cache.contexts, source)
     if errors:
         raise ValidationError(errors)
     return Touchpoint(
@@ -825,4 +839,5 @@ def parse_message(
         properties=props,
         traits=person_traits,
         context=ctx,
+        trust=trust,
     )

@@ -132,24 +132,32 @@ class ProfileState:
         *,
         survivorship: Survivorship = _LATEST,
         currency: str = "USD",
+        claims_only: bool = False,
     ) -> None:
-        """Fold one touchpoint (already validated) into the state."""
+        """
+        Fold one touchpoint (already validated) into the state.
+
+        With *claims_only* the touchpoint reached this customer only through identifiers it
+        claims (see `IdentityRules.verified_sources`): it counts as their activity and may
+        withdraw a consent, but sets no trait, preference or consent.
+        """
         mid = tp.message_id
         ctx = tp.context
-        if tp.traits:
+        if tp.traits and not claims_only:
             source = ctx.source or tp.channel
             for name, value in tp.traits.items():
                 self._set_trait(name, (value, at_us, mid, source), survivorship)
                 if name in PREFERENCE_TRAITS:
                     self._set_pref(name, (value, at_us, mid, 1))
-        if ctx.timezone:
+        if ctx.timezone and not claims_only:
             self._set_context_pref("timezone", ctx.timezone, at_us, mid)
-        if ctx.locale:
+        if ctx.locale and not claims_only:
             self._set_context_pref("language", ctx.locale, at_us, mid)
         name = tp.name
         if "consent" in ctx.extra or name in _CONSENT_EVENTS:  # where `consents_of` looks
             for consent in consents_of(tp):
-                self._set_consent(consent, at_us)
+                if not (claims_only and consent.granted):  # anyone may say "stop"
+                    self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
             self._seen(tp.channel, at_us)
         if name == "Order Completed":

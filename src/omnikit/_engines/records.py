@@ -13,7 +13,7 @@ from typing import TypeAlias
 import attrs
 
 from omnikit._engines.profile import ProfileState
-from omnikit._models.customers import MergeRecord
+from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.touchpoints import Touchpoint
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "MergeRow",
     "SplitRow",
     "customer_id_for",
+    "link_id_for",
     "merge_id_for",
 ]
 
@@ -55,6 +56,11 @@ def merge_id_for(message_id: str) -> str:
     return f"mrg_{_digest(message_id)}"
 
 
+def link_id_for(message_id: str, index: int) -> str:
+    """The id of the *index*-th identifier the touchpoint *message_id* linked to a customer."""
+    return f"lnk_{_digest(f'{message_id}#{index}')}"
+
+
 def cluster_id_for(key: IdKey) -> str:
     """A fresh id for the cluster an identity starts."""
     return f"cl_{_digest(key[0] + ':' + key[1])}"
@@ -75,13 +81,19 @@ class IdentityRow:
 
 @attrs.define(slots=True)
 class CustomerRecord:
-    """A stored customer: members, fold state, and where it sits in time and graph."""
+    """
+    A stored customer: members, fold state, and where it sits in time and graph.
+
+    *verified* holds the members a verified touchpoint carried (a subset of *members*); a
+    customer with any is protected from claims (see `IdentityRules.verified_sources`).
+    """
 
     id: str
     cluster: str | None
     first: EventKey
     members: set[IdKey]
     profile: ProfileState
+    verified: set[IdKey] = attrs.field(factory=set)
 
     def copy(self) -> CustomerRecord:
         """A copy that can change without changing this one."""
@@ -91,6 +103,7 @@ class CustomerRecord:
             first=self.first,
             members=set(self.members),
             profile=self.profile.copy(),
+            verified=set(self.verified),
         )
 
 
@@ -106,13 +119,13 @@ class ClusterRow:
 @attrs.define(slots=True, frozen=True)
 class MergeRow:
     """
-    A merge in the audit trail, as stored.
+    An entry of the audit trail, as stored: a merge, or an identifier joining a customer.
 
     *root* is the customer it now belongs to; *anchors* are the identities that anchored each
-    side, which an unmerge keeps apart.
+    side of a merge, which an unmerge keeps apart (none for a link).
     """
 
-    record: MergeRecord
+    record: MergeRecord | LinkRecord
     root: str
     cluster: str
     anchors: tuple[tuple[IdKey, IdKey], ...]

@@ -11,9 +11,9 @@ import attrs
 
 from omnikit._models.consent import Consent, Preferences, aware
 from omnikit._models.identities import Identity
-from omnikit._models.touchpoints import Touchpoint
+from omnikit._models.touchpoints import Touchpoint, Trust
 
-__all__ = ["ChannelStats", "Customer", "MergeRecord", "Stats"]
+__all__ = ["ChannelStats", "Customer", "LinkRecord", "MergeRecord", "Stats"]
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -145,4 +145,32 @@ class MergeRecord:
     merged_ids: tuple[str, ...]
     message_id: str
     via: tuple[Identity, ...]
+    at: dt.datetime = attrs.field(validator=aware)
+
+
+@attrs.define(frozen=True, kw_only=True)
+class LinkRecord:
+    """
+    One entry of the audit trail: an identifier joined a customer who existed before.
+
+    Attributes:
+        id: The entry's id (`"lnk_..."`).
+        customer_id: The customer the identifier joined (the survivor, after later merges).
+        identity: The identifier.
+        message_id: The touchpoint that carried it.
+        trust: Whether that touchpoint came from a verified source or only claimed it.
+        taken_from: When a verified touchpoint took the identifier from a customer who held
+            it on a claim alone (somebody typed another person's email first), that
+            customer's id; `None` otherwise.
+        at: The event time of that touchpoint.
+
+    Added in version 0.1.0.
+    """
+
+    id: str
+    customer_id: str
+    identity: Identity
+    message_id: str
+    trust: Trust
+    taken_from: str | None = None
     at: dt.datetime = attrs.field(validator=aware)

@@ -19,6 +19,7 @@ __all__ = [
     "Location",
     "Touchpoint",
     "TouchpointType",
+    "Trust",
 ]
 
 
@@ -46,6 +47,25 @@ class Direction(enum.StrEnum):
 
     INBOUND = "inbound"
     OUTBOUND = "outbound"
+
+
+class Trust(enum.StrEnum):
+    """
+    How far the identifiers a touchpoint carries can be believed.
+
+    The trust comes from the source the host names when it hands a touchpoint over
+    (`Hub.ingest(payload, source="pos")`), never from the message itself: a browser can write
+    anything into a message. Sources the host lists in `IdentityRules.verified_sources` are
+    verified (a server-side call after the customer authenticated, the till scanning a card,
+    a call-centre agent who checked); everything else only claims.
+
+    Added in version 0.1.0.
+    """
+
+    CLAIMED = "claimed"
+    """Whoever sent it says so: browser and app calls, form fields, unknown sources."""
+    VERIFIED = "verified"
+    """A source the host vouches for checked it."""
 
 
 class EcommerceEvent(enum.StrEnum):
@@ -192,6 +212,7 @@ class Touchpoint:
         properties: The event's properties.
         traits: Traits it carried (identify traits, or `context.traits`).
         context: Device, location, store, campaign, agent, ...
+        trust: Whether its identifiers came from a verified source or are only claimed.
         customer_id: The customer it was resolved to, once stored.
 
     Added in version 0.1.0.
@@ -208,6 +229,7 @@ class Touchpoint:
     properties: Mapping[str, Any] = attrs.field(factory=dict)
     traits: Mapping[str, Any] = attrs.field(factory=dict)
     context: Context = _EMPTY_CONTEXT
+    trust: Trust = Trust.CLAIMED
     customer_id: str | None = None
 
     def identity(self, kind: str) -> str | None:

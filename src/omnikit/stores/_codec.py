@@ -13,7 +13,14 @@ import json
 from typing import Any
 
 from omnikit._models.identities import Identity
-from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint, TouchpointType
+from omnikit._models.touchpoints import (
+    Context,
+    Direction,
+    Location,
+    Touchpoint,
+    TouchpointType,
+    Trust,
+)
 
 __all__ = ["encode", "touchpoint_from", "touchpoint_json", "touchpoint_text"]
 
@@ -66,6 +73,7 @@ _TP_FIELDS = (
     "properties",
     "traits",
     "context",
+    "trust",
 )
 
 
@@ -112,6 +120,7 @@ def touchpoint_json(tp: Touchpoint) -> dict[str, Any]:
             "user_agent": ctx.user_agent,
             "extra": ctx.extra,
         },
+        "trust": tp.trust.value,
     }
 
 
@@ -173,8 +182,11 @@ def touchpoint_text(tp: Touchpoint) -> str:
         f'"locale":{"null" if locale is None else _value(locale)},'
         f'"timezone":{"null" if timezone is None else _value(timezone)},'
         f'"user_agent":{"null" if user_agent is None else _value(user_agent)},'
-        f'"extra":{_object(ctx.extra)}}}}}'
+        f'"extra":{_object(ctx.extra)}}},"trust":{_value(tp.trust.value)}}}'
     )
+
+
+_TRUST = {t.value: t for t in Trust}
 
 
 def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
@@ -208,5 +220,7 @@ def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
             user_agent=ctx["user_agent"],
             extra=ctx["extra"],
         ),
+        # Touchpoints stored before trust levels existed were all claims.
+        trust=_TRUST.get(data.get("trust", ""), Trust.CLAIMED),
         customer_id=customer_id,
     )

@@ -26,7 +26,7 @@ from omnikit._engines.records import (
     MergeRow,
     SplitRow,
 )
-from omnikit._models.customers import MergeRecord
+from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
 from omnikit.errors import StoreUnavailableError
@@ -144,21 +144,38 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def merge_json(row: MergeRow) -> dict[str, Any]:
-    """A merge as stored."""
-    return {
+    """An entry of the audit trail as stored (a merge, or a link tagged as one)."""
+    data = {
         "record": default_converter().unstructure(row.record),
         "anchors": [[list(a), list(b)] for a, b in row.anchors],
     }
+    if isinstance(row.record, LinkRecord):
+        data["type"] = "link"
+    return data
 
 
 def merge_from(data: dict[str, Any], root: str, cluster: str) -> MergeRow:
-    """The merge `merge_json` stored."""
+    """The entry `merge_json` stored."""
+    conv = default_converter()
+    record: MergeRecord | LinkRecord = (
+        conv.structure(data["record"], LinkRecord)
+        if data.get("type") == "link"
+        else conv.structure(data["record"], MergeRecord)
+    )
     return MergeRow(
-        record=default_converter().structure(data["record"], MergeRecord),
+        record=record,
         root=root,
         cluster=cluster,
         anchors=tuple(((a[0], a[1]), (b[0], b[1])) for a, b in data["anchors"]),
     )
+
+
+def _members(record: CustomerRecord) -> list[tuple[str, ...]]:
+    """A customer's members as stored: `[kind, value]`, and `[kind, value, 1]` if verified."""
+    verified = record.verified
+    if not verified:
+        return sorted(record.members)  # pairs are written as arrays
+    return [(*key, 1) if key in verified else key for key in sorted(record.members)]  # type: ignore[misc]
 
 
 class SQLQueries:
@@ -261,12 +278,16 @@ class SQLQueries:
 
     def _record(self, row: Sequence[Any]) -> CustomerRecord:
         cid, cluster, first_us, first_mid, members, profile = row
+        # Members are [kind, value] pairs, with a third item, 1, for those a verified touchpoint
+        # carried.
+        pairs = self.d.load(members)
         return CustomerRecord(
             id=cid,
             cluster=cluster,
             first=(first_us, first_mid),
-            members={(k, v) for k, v in self.d.load(members)},
+            members={(m[0], m[1]) for m in pairs},
             profile=ProfileState.from_json(self.d.load(profile)),
+            verified={(m[0], m[1]) for m in pairs if len(m) > 2},
         )
 
     def customers(self, cur: Cursor, ids: Collection[str]) -> dict[str, CustomerRecord]:
@@ -416,7 +437,7 @@ class SQLQueries:
             record.cluster,
             record.first[0],
             record.first[1],
-            self.d.dump(sorted(record.members)),  # pairs are written as arrays
+            self.d.dump(_members(record)),
             self.d.dump(record.profile.to_json()),
         )
 
