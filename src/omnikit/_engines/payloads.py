@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -142,8 +143,13 @@ def build_message(
     traits_field: str,
     traits: Mapping[str, Any] | None,
     now: Callable[[], dt.datetime],
+    key: bytes = b"",
 ) -> dict[str, Any]:
-    """The Segment Spec message `Hub.track()` or `Hub.identify()` ingests for its arguments."""
+    """
+    The Segment Spec message `Hub.track()` or `Hub.identify()` ingests for its arguments.
+
+    An anonymous id derived from identifiers is keyed with the store's *key*.
+    """
     ctx: dict[str, Any] = dict(context or {})
     person: dict[str, Any] = dict(traits or {})
     if email is not None:
@@ -175,16 +181,17 @@ def build_message(
     if user_id is None and anonymous_id is None:
         # The Segment Spec asks for one of them. A host that only knows an email, a phone or
         # a loyalty card gets an anonymous id derived from those, so that calls about one
-        # person don't pile up new identities on their profile.
+        # person don't pile up new identities on their profile. Keyed: a plain hash of an
+        # email would confirm a guess of it.
         known = sorted(
             [*(("email", email), ("phone", phone)), *((identities or {}).items())],
             key=str,
         )
         message["anonymousId"] = (
             "omk-"
-            + hashlib.blake2b(
-                repr([k for k in known if k[1] is not None]).encode(), digest_size=10
-            ).hexdigest()
+            + hmac.new(
+                key, repr([k for k in known if k[1] is not None]).encode(), hashlib.sha256
+            ).hexdigest()[:20]
         )
     message["timestamp"] = timestamp if timestamp is not None else now()
     message["messageId"] = message_id or f"omk-{uuid.uuid4().hex}"
