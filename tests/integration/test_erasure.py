@@ -367,11 +367,11 @@ def test_sqlite_files_keep_nothing_of_an_erased_customer(tmp_path: Path) -> None
         report = hub.forget(quentin_)
 
         blob = sqlite_files(path)
-        assert report.scrubbed
         assert [] == traces(blob, [*PERSONAL, quentin_.id, *(f"q{n}" for n in range(1, 10))])
         assert [] == [h for h in unsalted_hashes(["home@example.net"]) if h.encode() in blob]
         assert b"home@example.net" in blob
         assert b"carla@example.net" in blob
+        assert report.scrubbed
 
 
 def test_a_reader_holding_the_log_delays_the_scrub_to_the_next_write(tmp_path: Path) -> None:
@@ -394,9 +394,9 @@ def test_a_reader_holding_the_log_delays_the_scrub_to_the_next_write(tmp_path: P
         reader.close()
         hub.ingest(msg("later", 90, anonymousId="someone"))
 
-        assert not report.scrubbed
-        assert EMAIL in held
         assert [] == traces(sqlite_files(path))
+        assert EMAIL in held
+        assert not report.scrubbed
 
 
 @pytest.mark.stores("memory")
@@ -439,22 +439,24 @@ def test_no_postgres_row_holds_an_erased_customer(store: Store) -> None:
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
                 [store.schema],
             ).fetchall()
-            assert len(tables) >= 9
+            assert len(tables) >= 8
             text = [
                 str(row)
                 for (table,) in tables
                 for row in conn.execute(f"SELECT t::text FROM {table} AS t").fetchall()
             ]
-        return "\n".join(text).encode()
+        return "\n".join(sorted(text)).encode()
 
     assert EMAIL in traces(rows())
 
     report = hub.forget(quentin_)
-    store.compact()
+    after = rows()
 
+    assert [] == traces(after, [*PERSONAL, quentin_.id])
+    assert b"carla@example.net" in after
     assert not report.scrubbed
-    assert [] == traces(rows(), [*PERSONAL, quentin_.id])
-    assert b"carla@example.net" in rows()
+    store.compact()
+    assert after == rows()
 
 
 # -- export holds what forget erases ---------------------------------------------------------
