@@ -82,8 +82,8 @@ class Hub(Personalization, Privacy):
     """
     One customer, seen the same way on every channel.
 
-    Ingest touchpoints, look customers up by any identifier, read their history, erase or
-    export them.
+    Ingest touchpoints, look customers up by any identifier, read their history, erase (and
+    suppress) or export them.
 
     ```python
     with omnikit.Hub.open("sqlite:///shop.db") as hub:
@@ -399,6 +399,8 @@ class Hub(Personalization, Privacy):
 
         Raises:
             ValidationError: If the event is invalid.
+            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
+                identifier under suppression (see `Hub.forget()`).
 
         Added in version 0.1.0.
         """
@@ -442,6 +444,8 @@ class Hub(Personalization, Privacy):
 
         Raises:
             ValidationError: If an identifier or a trait is invalid.
+            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
+                identifier under suppression (see `Hub.forget()`).
 
         Added in version 0.1.0.
         """

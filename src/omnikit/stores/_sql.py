@@ -241,13 +241,8 @@ class SQLQueries:
             "INSERT INTO omnikit_splits (a_kind, a_value, b_kind, b_value, merge_id, at_us) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         )
-        self.q_kinds = q(
-            "SELECT "
-            + ", ".join(
-                f"EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{kind}')"
-                for kind in SUPPRESSION_KINDS
-            )
-        )
+        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
+        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
         self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
         self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
         self.i_suppression = q(
@@ -255,23 +250,15 @@ class SQLQueries:
             "ON CONFLICT DO NOTHING"
         )
         self.d_suppression = q("DELETE FROM omnikit_suppressions WHERE digest = ?")
-        # What erasing a customer deletes, and an identity row with the splits that name it.
+        # What erasing a customer deletes; and an identity row, with the splits naming it.
+        by_customer = ("touchpoints customer_id", "customers id", "merges root", "aliases target")
         self.d_erased_customer = [
-            q(f"DELETE FROM omnikit_{table} WHERE {column} = ?")
-            for table, column in (
-                ("touchpoints", "customer_id"),
-                ("customers", "id"),
-                ("merges", "root"),
-                ("aliases", "target"),
-            )
+            q(f"DELETE FROM omnikit_{t} WHERE {c} = ?") for t, c in map(str.split, by_customer)
         ]
+        by_key = ("identities kind value", "splits a_kind a_value", "splits b_kind b_value")
         self.d_erased_identity = [
-            q(f"DELETE FROM omnikit_{table} WHERE {kind} = ? AND {value} = ?")
-            for table, kind, value in (
-                ("identities", "kind", "value"),
-                ("splits", "a_kind", "a_value"),
-                ("splits", "b_kind", "b_value"),
-            )
+            q(f"DELETE FROM omnikit_{t} WHERE {k} = ? AND {v} = ?")
+            for t, k, v in map(str.split, by_key)
         ]
 
     def _in(self, template: str, n: int) -> str:
@@ -501,13 +488,12 @@ class SQLQueries:
         for old, new in changes.reassign.items():
             for sql in (self.u_reassign_tps, self.u_reassign_merges, self.u_reassign_aliases):
                 cur.execute(sql, [new, old])
-        for sql in self.d_erased_customer:
-            for cid in sorted(changes.erased_customers):
-                cur.execute(sql, [cid])
+        if changes.erased_customers:
+            for sql in self.d_erased_customer:
+                run(sql, [[c] for c in sorted(changes.erased_customers)])
         if changes.erased_identities:
-            keys = sorted(changes.erased_identities)
             for sql in self.d_erased_identity:
-                run(sql, keys)
+                run(sql, sorted(changes.erased_identities))
         if changes.deleted_customers:
             run(self.d_customer, [[c] for c in sorted(changes.deleted_customers)])
         if changes.deleted_clusters:
