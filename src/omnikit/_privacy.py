@@ -116,7 +116,9 @@ class Privacy:
         """
         key = self._suppression_key
         if suppress and key is None:
-            raise ValidationError(f"suppress: the hub has no suppression_key; pass {_NO_KEY}")
+            raise ValidationError(
+                f"suppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+            )
         record = self._record(customer)
         now = self.clock()
         with self._transaction() as tx:
@@ -169,7 +171,9 @@ class Privacy:
         """
         key = self._suppression_key
         if key is None:
-            raise ValidationError(f"unsuppress: the hub has no suppression_key; pass {_NO_KEY}")
+            raise ValidationError(
+                f"unsuppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+            )
         given = [(k, v) for k, v in identifier.items() if v is not None]
         if len(given) != 1:
             raise ValidationError(
@@ -302,7 +306,7 @@ class Privacy:
             if key is None:
                 raise ValidationError(
                     "suppression_key: the store holds suppressed identifiers and this hub has "
-                    f"no key to recognise them; pass {_NO_KEY}"
+                    f"no key to recognise them; pass Hub(..., suppression_key=...), {_NO_KEY}"
                 )
             check = key_check(key)
             for tp in touchpoints:

@@ -547,3 +547,47 @@ def test_export_contains_everything_forget_deletes(hub: omnikit.Hub) -> None:
     for split in deleted["omnikit_splits"]:
         assert split[4] in exported  # the merge it undid
         assert split[1] in exported or split[3] in exported
+
+
+def test_opening_an_older_store_clears_what_its_erasures_left(tmp_path: Path) -> None:
+    """
+    A store written by a version whose `forget` left unlinked identities and clusters named
+    after identifiers loses those on upgrade; everything of the living stays.
+    """
+    from omnikit._engines.profile import ProfileState  # noqa: PLC0415
+    from omnikit.stores._sql import MIGRATIONS, Dialect  # noqa: PLC0415
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE omnikit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO omnikit_meta VALUES ('schema_version', '1')")
+        for statement in MIGRATIONS[0]:
+            conn.execute(Dialect().schema(statement))
+        profile = json.dumps(ProfileState().to_json())
+        conn.execute(
+            "INSERT INTO omnikit_customers VALUES ('cus_b', 'cl_b', 0, 'b1', ?, ?)",
+            [json.dumps([["user_id", "u-bob"]]), profile],
+        )
+        conn.executemany(
+            "INSERT INTO omnikit_identities VALUES (?, ?, ?, ?)",
+            [
+                ("user_id", "u-bob", "cus_b", "cl_b"),
+                ("loyalty_id", "L-BOB-2", None, "cl_b"),  # Bob's, left unlinked by a limit
+                ("loyalty_id", CARD2, None, "cl_gone"),  # an erased customer's
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO omnikit_clusters VALUES (?, 0, 'm', 1)",
+            [("cl_b",), ("cl_gone",), ("cl_x",)],
+        )
+
+    store = SQLiteStore(path)
+    with store.transaction() as tx:
+        rows = tx.identities(
+            [("user_id", "u-bob"), ("loyalty_id", "L-BOB-2"), ("loyalty_id", CARD2)]
+        )
+        clusters = tx.clusters(["cl_b", "cl_gone", "cl_x"])
+    store.close()
+
+    assert {("user_id", "u-bob"), ("loyalty_id", "L-BOB-2")} == set(rows)
+    assert {"cl_b"} == set(clusters)

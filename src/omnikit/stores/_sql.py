@@ -103,6 +103,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at_us {big} NOT NULL
         )""",
         "CREATE INDEX omnikit_suppressions_kind ON omnikit_suppressions (kind)",
+        # What erasures by earlier versions left: unlinked identities of clusters nobody is
+        # in any more, and clusters without identities (named after an erased identifier).
+        """DELETE FROM omnikit_identities WHERE owner IS NULL AND cluster NOT IN (
+            SELECT cluster FROM omnikit_customers WHERE cluster IS NOT NULL
+        )""",
+        "DELETE FROM omnikit_clusters WHERE id NOT IN (SELECT cluster FROM omnikit_identities)",
     ),
 )
 SUPPRESSION_KINDS = ("identity", "key", "message")
