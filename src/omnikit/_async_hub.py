@@ -59,9 +59,9 @@ class AsyncHub:
     Every call runs the `Hub` verb of the same name (same arguments, same result, same
     errors; see `Hub` for each) in one of the hub's own threads, so the event loop never
     waits on the store. The verbs: `ingest`, `track`, `identify`, `set_consent`, `customer`,
-    `touchpoints`, `orders`, `merges`, `links`, `unmerge`, `forget`, `export`, `decide`, `recommend`,
-    `bought_together`, `rfm`, `lead_scores`, `lead_score`, `refresh_segments`; and
-    `customers`, an async iterator.
+    `touchpoints`, `orders`, `merges`, `links`, `unmerge`, `forget`, `unsuppress`, `export`,
+    `decide`, `recommend`, `bought_together`, `rfm`, `lead_scores`, `lead_score`,
+    `refresh_segments`; and `customers`, an async iterator.
 
     The threads live as long as the hub, each with its own store connection (plus the one
     opening made: *max_threads* + 1 in all). Opening connects and migrates the schema in the
@@ -178,6 +178,7 @@ class AsyncHub:
     links = _awaited(Hub.links)
     unmerge = _awaited(Hub.unmerge)
     forget = _awaited(Hub.forget)
+    unsuppress = _awaited(Hub.unsuppress)
     export = _awaited(Hub.export)
     decide = _awaited(Hub.decide)
     recommend = _awaited(Hub.recommend)

@@ -31,11 +31,19 @@ from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
 from omnikit._models.orders import Order
-from omnikit._models.results import ForgetReport, IngestResult, Rejection
+from omnikit._models.results import IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType, Trust
 from omnikit._personalize import Personalization
+from omnikit._privacy import Privacy, suppression_key_bytes
 from omnikit.converters import make_converter, parse_datetime
-from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
+from omnikit.errors import (
+    ConflictError,
+    NotFoundError,
+    OmnikitError,
+    PolicyError,
+    StoreError,
+    ValidationError,
+)
 from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
@@ -71,12 +79,12 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
 
 
-class Hub(Personalization):
+class Hub(Personalization, Privacy):
     """
     One customer, seen the same way on every channel.
 
-    Ingest touchpoints, look customers up by any identifier, read their history, erase or
-    export them.
+    Ingest touchpoints, look customers up by any identifier, read their history, erase (and
+    suppress) or export them.
 
     ```python
     with omnikit.Hub.open("sqlite:///shop.db") as hub:
@@ -101,6 +109,9 @@ class Hub(Personalization):
         ruleset: The personalization rules `Hub.decide()` runs by default.
         segments: Dynamic segments kept current as events arrive (see `Segment`).
         places: Stores and other places rules can measure distances to.
+        suppression_key: The secret that keys the hashes of suppressed identifiers (see
+            `Hub.forget()`): at least 16 bytes, kept outside the store, the same for every
+            hub on it. Without one, `forget(..., suppress=True)` is refused.
 
     Added in version 0.1.0.
     """
@@ -121,6 +132,7 @@ class Hub(Personalization):
         ruleset: RuleSet | None = None,
         segments: Iterable[Segment] = (),
         places: Iterable[Place] = (),
+        suppression_key: bytes | str | None = None,
     ) -> None:
         known = Channels(channels)
         known.require(default_channel, field="default_channel")
@@ -135,12 +147,14 @@ class Hub(Personalization):
                 )
         if max_message_bytes < 256:
             raise ValidationError("max_message_bytes: must be at least 256")
+        self._suppression_key = suppression_key_bytes(suppression_key)
         self._owns_store = store is None or isinstance(store, str)
         if store is None:
             store = MemoryStore()
         elif isinstance(store, str):
             store = open_store(store)
         self._store: Store = store
+        self._secret = store.secret()
         self.identity_rules = identity_rules or IdentityRules()
         self.channels = known
         self.options = IngestOptions(
@@ -149,6 +163,7 @@ class Hub(Personalization):
             default_region=default_region,
             default_timezone=_zone(default_timezone),
             max_message_bytes=max_message_bytes,
+            id_key=self._secret,
         )
         self.currency = currency.upper()
         self.clock: Clock = clock or _utcnow
@@ -303,12 +318,15 @@ class Hub(Personalization):
         with self._transaction() as tx:
             seen = tx.seen(list(fresh))
             new = [tp for mid, tp in fresh.items() if mid not in seen]
+            dropped = self._suppressed(tx, new) if new else set()
+            if dropped:  # never stored
+                new = [tp for tp in new if tp.message_id not in dropped]
             if new:
                 touched = self._resolve(tx, new)
-        accepted = tuple(mid for mid in fresh if mid not in seen)  # in arrival order
-        result = IngestResult(
-            accepted=accepted,
+        result = IngestResult(  # in arrival order
+            accepted=tuple(mid for mid in fresh if mid not in seen and mid not in dropped),
             duplicates=tuple(duplicates) + tuple(mid for mid in fresh if mid in seen),
+            suppressed=tuple(mid for mid in fresh if mid in dropped),
         )
         return result, touched
 
@@ -407,6 +425,8 @@ class Hub(Personalization):
 
         Raises:
             ValidationError: If the event is invalid or names no identifier.
+            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
+                identifier under suppression (see `Hub.forget()`).
 
         Added in version 0.1.0.
         """
@@ -455,6 +475,8 @@ class Hub(Personalization):
 
         Raises:
             ValidationError: If an identifier or a trait is invalid, or none is given.
+            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
+                identifier under suppression (see `Hub.forget()`).
 
         Added in version 0.1.0.
         """
@@ -602,7 +624,12 @@ class Hub(Personalization):
         return tp
 
     def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:
-        self.ingest(message, source=source)
+        if self.ingest(message, source=source).suppressed:
+            raise PolicyError(
+                f"message {message['messageId']!r} was dropped: it names an identifier under "
+                "suppression (see Hub.unsuppress()) or repeats an erased message",
+                reason="suppressed",
+            )
         tp = self._store.touchpoint(message["messageId"])
         if tp is None:  # pragma: no cover - erased concurrently
             raise NotFoundError("touchpoint", message["messageId"])
@@ -813,50 +840,3 @@ class Hub(Personalization):
             sides.values(),
             key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id),
         )
-
-    # -- privacy -----------------------------------------------------------------------------
-
-    def forget(self, customer: CustomerRef) -> ForgetReport:
-        """
-        Erase the customer: profile, identities, touchpoints and merge history.
-
-        This is the right to erasure. Later events with the same identifiers start a new
-        profile.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        erased = self._store.forget(record.id)
-        return ForgetReport(
-            customer_id=record.id,
-            identities=len(record.members),
-            touchpoints=erased,
-            erased_at=self.clock(),
-        )
-
-    def export(self, customer: CustomerRef) -> dict[str, Any]:
-        """
-        Everything held about the customer, as JSON-ready data (data portability).
-
-        The profile, every touchpoint, their orders and the merge history.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        touchpoints = self._store.touchpoints(record.id)
-        conv = self.converter
-        return {
-            "format": "omnikit.export/1",
-            "exported_at": self.clock().isoformat(),
-            "customer": conv.unstructure(self._customer(record)),
-            "touchpoints": conv.unstructure(touchpoints),
-            "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
-            "merges": conv.unstructure([row.record for row in self._merge_rows(record.id)]),
-            "links": conv.unstructure(self.links(record.id)),
-        }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ def _needs_history(ruleset: RuleSet) -> bool:
 
 
 def _segment_message_id(
-    record: CustomerRecord, anchor: object, segment: str, *, entered: bool
+    record: CustomerRecord, anchor: object, segment: str, *, entered: bool, key: bytes
 ) -> str:
     """
     The id of the touchpoint saying a customer entered (or left) *segment*.
@@ -54,12 +55,13 @@ def _segment_message_id(
     Derived from the customer's best identity and the change before this one, not from the
     time or the customer id (which an earlier event arriving at the same moment can change):
     two threads or processes that both see the customer outside a segment record one entry,
-    the second being a duplicate.
+    the second being a duplicate. Keyed with the store's *key*: a plain hash of the identity
+    would confirm a guess of it.
     """
     previous = record.profile.segments.get(segment)
     after = "" if previous is None else str(previous[2])
-    key = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
-    return "omk-seg-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    text = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
+    return "omk-seg-" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Personalization:
@@ -77,6 +79,7 @@ class Personalization:
     _decision_lock: Callable[[str], AbstractContextManager[Any]]
     _anchor: Callable[[CustomerRecord], object]
     _stored_customer: Callable[[str], CustomerRecord | None]
+    _secret: bytes
     customers: Callable[[], Iterable[Customer]]
 
     def decide(
@@ -339,7 +342,7 @@ class Personalization:
                     properties={"segment": segment},
                     source="omnikit.segments",
                     message_id=_segment_message_id(
-                        record, self._anchor(record), segment, entered=joined
+                        record, self._anchor(record), segment, entered=joined, key=self._secret
                     ),
                 )
             if entered or left:

@@ -32,6 +32,15 @@ def typed_usage() -> None:
             report: omnikit.ForgetReport = hub.forget(found)
             del history, orders, merges, report
         del accepted, rejected, tp
+    with omnikit.Hub.open("sqlite:///shop.db", suppression_key=b"0123456789abcdef") as hub:
+        ana = hub.customer(email="ana@example.com")
+        if ana is not None:
+            erased: omnikit.ForgetReport = hub.forget(ana, suppress=True, scrub=False)
+            scrubbed: bool = hub.store.scrub() and erased.scrubbed
+            del scrubbed
+        lifted: bool = hub.unsuppress(email="ana@example.com")
+        dropped: tuple[str, ...] = hub.ingest({"type": "track", "event": "X"}).suppressed
+        del lifted, dropped
 
     rules = RuleSet(
         [

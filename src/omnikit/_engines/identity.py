@@ -375,7 +375,7 @@ class Resolver:
         if touched:
             target = max(touched, key=lambda c: (clusters[c].size, c))
         else:
-            target = cluster_id_for(ids[0])
+            target = cluster_id_for(key[1])
             clusters[target] = ClusterRow(id=target, max=key, size=0)
         row = clusters[target]
         for other in touched - {target}:

@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import functools
 import hashlib
+import hmac
 import json
 import math
 import types
@@ -79,6 +80,7 @@ class IngestOptions:
         default_region: Region for phone numbers without a country code (`"PT"`).
         default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
         max_message_bytes: The largest message accepted, as compact JSON.
+        id_key: The store's key, for the ids of messages that carry none.
     """
 
     channels: Channels = attrs.field(factory=Channels)
@@ -86,6 +88,7 @@ class IngestOptions:
     default_region: str | None = None
     default_timezone: dt.tzinfo | None = None
     max_message_bytes: int = 32 * 1024
+    id_key: bytes = attrs.field(default=b"", repr=False)
 
     @functools.cached_property
     def channel_names(self) -> frozenset[str]:
@@ -161,18 +164,19 @@ def _encode(message: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
         return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean
 
 
-def derive_message_id(message: Mapping[str, Any]) -> str:
+def derive_message_id(message: Mapping[str, Any], key: bytes = b"") -> str:
     """
     A message id derived from a message's content, for messages that carry none.
 
     `sentAt` and `receivedAt` are left out: a client that retries a send stamps them anew,
-    and the retry must still be recognised as the same message.
+    and the retry must still be recognised as the same message. The hash is keyed with the
+    store's *key*, so the id confirms no guess of the content (an email, say) elsewhere.
     """
     content = {k: v for k, v in message.items() if k not in {"sentAt", "receivedAt", "messageId"}}
     text = json.dumps(
         content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return "omk-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return "omk-" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mapping[str, Any]:
@@ -695,7 +699,7 @@ def parse_message(
 
     message_id = message.get("messageId")
     if message_id is None:
-        message_id = derive_message_id(message)
+        message_id = derive_message_id(message, options.id_key)
     elif not isinstance(message_id, str) or not message_id.strip():
         errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
     elif len(message_id) > 200:

@@ -25,6 +25,8 @@ __all__ = [
     "IdentityRow",
     "MergeRow",
     "SplitRow",
+    "SuppressionRow",
+    "cluster_id_for",
     "customer_id_for",
     "link_id_for",
     "merge_id_for",
@@ -61,9 +63,16 @@ def link_id_for(message_id: str, index: int) -> str:
     return f"lnk_{_digest(f'{message_id}#{index}')}"
 
 
-def cluster_id_for(key: IdKey) -> str:
-    """A fresh id for the cluster an identity starts."""
-    return f"cl_{_digest(key[0] + ':' + key[1])}"
+def cluster_id_for(message_id: str) -> str:
+    """
+    The id of the cluster that the touchpoint *message_id* starts.
+
+    Derived from the message id, as customer ids are, never from an identifier: a hash of an
+    email confirms a guess of it. (Clusters stored by earlier versions keep their old ids.)
+    The hash is personalised, so no message id can produce an old-style id.
+    """
+    digest = hashlib.blake2b(message_id.encode(), digest_size=10, person=b"omnikit.cluster")
+    return f"cl_{digest.hexdigest()}"
 
 
 @attrs.define(slots=True)
@@ -141,6 +150,21 @@ class SplitRow:
     at_us: int
 
 
+@attrs.define(slots=True, frozen=True)
+class SuppressionRow:
+    """
+    A keyed hash that outlives an erasure, so that what it names is dropped if it comes back.
+
+    *kind* is `"identity"` (an identifier under suppression, hashed with the host's key),
+    `"message"` (the id of an erased message, hashed with the store's own key) or `"key"`
+    (the check value of the host's key).
+    """
+
+    digest: str
+    kind: str
+    at_us: int
+
+
 @attrs.define(slots=True)
 class Changes:
     """
@@ -148,7 +172,8 @@ class Changes:
 
     A store applies them in this order: *relabel* (identities, customers, merges move to
     another cluster), *reassign* (touchpoints, merge roots and alias targets move to another
-    customer), the deletions, the upserts, then the inserts.
+    customer), the erasures (*erased_customers*, *erased_identities*), the deletions, the
+    upserts, the inserts, then the suppressions (*unsuppressed*, then *suppressions*).
     """
 
     relabel: dict[str, str] = attrs.field(factory=dict)
@@ -166,6 +191,14 @@ class Changes:
     """New touchpoints, each with the customer it belongs to (its own `customer_id` is unset)."""
     merges: list[MergeRow] = attrs.field(factory=list)
     splits: list[SplitRow] = attrs.field(factory=list)
+    erased_customers: set[str] = attrs.field(factory=set)
+    """Customers erased with their touchpoints, the merges rooted at them and their old ids."""
+    erased_identities: set[IdKey] = attrs.field(factory=set)
+    """Identity rows erased, with every unmerge split that names them."""
+    unsuppressed: set[str] = attrs.field(factory=set)
+    """Digests whose suppression is lifted."""
+    suppressions: list[SuppressionRow] = attrs.field(factory=list)
+    """Digests put under suppression (one already there stays as it was)."""
 
     def __bool__(self) -> bool:
         return any(getattr(self, a.name) for a in attrs.fields(Changes))

@@ -34,6 +34,8 @@ class IngestResult:
         duplicates: Message ids that were stored before (or earlier in the same batch):
             nothing changed for them.
         rejected: The messages that failed validation, with their index and error.
+        suppressed: Message ids dropped unstored because they repeat a message an erasure
+            removed, or carry an identifier under suppression (see `Hub.forget()`).
 
     Added in version 0.1.0.
     """
@@ -41,6 +43,7 @@ class IngestResult:
     accepted: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()
     rejected: tuple[Rejection, ...] = ()
+    suppressed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -54,9 +57,14 @@ class IngestResult:
         Added in version 0.1.0.
         """
         if self.rejected:
+            total = (
+                len(self.accepted)
+                + len(self.duplicates)
+                + len(self.rejected)
+                + len(self.suppressed)
+            )
             raise ExceptionGroup(
-                f"{len(self.rejected)} of {len(self.accepted) + len(self.duplicates) + len(self.rejected)} "
-                "messages rejected",
+                f"{len(self.rejected)} of {total} messages rejected",
                 [ValidationError(r.error.errors, prefix=f"[{r.index}]") for r in self.rejected],
             )
 
@@ -65,6 +73,7 @@ class IngestResult:
             accepted=self.accepted + other.accepted,
             duplicates=self.duplicates + other.duplicates,
             rejected=self.rejected + other.rejected,
+            suppressed=self.suppressed + other.suppressed,
         )
 
 
@@ -73,6 +82,16 @@ class ForgetReport:
     """
     What `Hub.forget()` erased.
 
+    Attributes:
+        customer_id: The customer's id.
+        identities: How many identifiers were erased, linked or left unlinked.
+        touchpoints: How many touchpoints were erased.
+        erased_at: When.
+        suppressed: How many identifiers were put under suppression.
+        scrubbed: Whether the store's files keep no copy of what was erased either (see
+            `CustomerStore.scrub()`): `False` on PostgreSQL until a `VACUUM FULL`, and on
+            SQLite while a reader keeps the write-ahead log from being truncated.
+
     Added in version 0.1.0.
     """
 
@@ -80,3 +99,5 @@ class ForgetReport:
     identities: int
     touchpoints: int
     erased_at: dt.datetime
+    suppressed: int = 0
+    scrubbed: bool = False

@@ -88,6 +88,30 @@ class IngestTransaction(Protocol):
         """Every touchpoint of those customers, in any order."""
         ...
 
+    def aliases(self, targets: Collection[str]) -> dict[str, str]:
+        """
+        The old ids that lead to those customers, each with the customer it leads to.
+
+        Added in version 0.1.0.
+        """
+        ...
+
+    def suppression_kinds(self) -> set[str]:
+        """
+        The kinds of suppression held (`SuppressionRow.kind`); empty, and cheap, when none.
+
+        Added in version 0.1.0.
+        """
+        ...
+
+    def suppressed(self, digests: Collection[str]) -> set[str]:
+        """
+        The subset of *digests* under suppression.
+
+        Added in version 0.1.0.
+        """
+        ...
+
     def apply(self, changes: Changes) -> None:
         """Write *changes* (see `Changes` for the order of its parts)."""
         ...
@@ -125,8 +149,27 @@ class CustomerStore(Protocol):
         """Every customer, in id order."""
         ...
 
-    def forget(self, customer_id: str) -> int:
-        """Erase the customer, their identities, touchpoints and merges; count touchpoints."""
+    def secret(self) -> bytes:
+        """
+        This store's own random key, made with the store and never changed.
+
+        The hub keys what it derives from data with it (ids of messages that carry none,
+        hashes of erased message ids), so that those ids confirm no guess outside the store.
+
+        Added in version 0.1.0.
+        """
+        ...
+
+    def scrub(self) -> bool:
+        """
+        After an erasure: remove what deleted rows left in the store's files, if it can now.
+
+        Returns whether nothing of them is left: the memory store, always; SQLite, once it has
+        rebuilt its file and truncated its write-ahead log; PostgreSQL, never (its dead rows
+        stay until a `VACUUM FULL`, see `PostgresStore.compact()`).
+
+        Added in version 0.1.0.
+        """
         ...
 
 

@@ -11,6 +11,7 @@ import abc
 import contextlib
 import datetime as dt
 import json
+import secrets
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -95,7 +96,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX omnikit_splits_b ON omnikit_splits (b_kind, b_value)",
     ),
+    (
+        """CREATE TABLE omnikit_suppressions (
+            digest TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            at_us {big} NOT NULL
+        )""",
+        "CREATE INDEX omnikit_suppressions_kind ON omnikit_suppressions (kind)",
+        # What erasures by earlier versions left: unlinked identities of clusters nobody is
+        # in any more, and clusters without identities (named after an erased identifier).
+        """DELETE FROM omnikit_identities WHERE owner IS NULL AND cluster NOT IN (
+            SELECT cluster FROM omnikit_customers WHERE cluster IS NOT NULL
+        )""",
+        "DELETE FROM omnikit_clusters WHERE id NOT IN (SELECT cluster FROM omnikit_identities)",
+    ),
 )
+SUPPRESSION_KINDS = ("identity", "key", "message")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -248,6 +264,25 @@ class SQLQueries:
             "INSERT INTO omnikit_splits (a_kind, a_value, b_kind, b_value, merge_id, at_us) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         )
+        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
+        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
+        self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
+        self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
+        self.i_suppression = q(
+            "INSERT INTO omnikit_suppressions (digest, kind, at_us) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING"
+        )
+        self.d_suppression = q("DELETE FROM omnikit_suppressions WHERE digest = ?")
+        # What erasing a customer deletes; and an identity row, with the splits naming it.
+        by_customer = ("touchpoints customer_id", "customers id", "merges root", "aliases target")
+        self.d_erased_customer = [
+            q(f"DELETE FROM omnikit_{t} WHERE {c} = ?") for t, c in map(str.split, by_customer)
+        ]
+        by_key = ("identities kind value", "splits a_kind a_value", "splits b_kind b_value")
+        self.d_erased_identity = [
+            q(f"DELETE FROM omnikit_{t} WHERE {k} = ? AND {v} = ?")
+            for t, k, v in map(str.split, by_key)
+        ]
 
     def _in(self, template: str, n: int) -> str:
         return template.replace("{in}", ", ".join([self.d.placeholder] * n))
@@ -325,6 +360,25 @@ class SQLQueries:
                 for ak, av, bk, bv, merge_id, at_us in cur.fetchall():
                     found.add(SplitRow(a=(ak, av), b=(bk, bv), merge_id=merge_id, at_us=at_us))
         return sorted(found, key=lambda s: (s.at_us, s.merge_id, s.a, s.b))
+
+    def suppression_kinds(self, cur: Cursor) -> set[str]:
+        cur.execute(self.q_kinds)
+        found = cur.fetchone()
+        return {kind for kind, held in zip(SUPPRESSION_KINDS, found, strict=True) if held}
+
+    def suppressed(self, cur: Cursor, digests: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(digests))):
+            cur.execute(self._in(self.q_suppressed, len(chunk)), chunk)
+            found.update(row[0] for row in cur.fetchall())
+        return found
+
+    def aliases(self, cur: Cursor, targets: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(targets)):
+            cur.execute(self._in(self.q_aliases, len(chunk)), chunk)
+            found.update((source, target) for source, target in cur.fetchall())
+        return found
 
     def cluster_identities(self, cur: Cursor, cluster: str) -> list[IdKey]:
         cur.execute(self.q_cluster_keys, [cluster])
@@ -461,6 +515,12 @@ class SQLQueries:
         for old, new in changes.reassign.items():
             for sql in (self.u_reassign_tps, self.u_reassign_merges, self.u_reassign_aliases):
                 cur.execute(sql, [new, old])
+        if changes.erased_customers:
+            for sql in self.d_erased_customer:
+                run(sql, [[c] for c in sorted(changes.erased_customers)])
+        if changes.erased_identities:
+            for sql in self.d_erased_identity:
+                run(sql, sorted(changes.erased_identities))
         if changes.deleted_customers:
             run(self.d_customer, [[c] for c in sorted(changes.deleted_customers)])
         if changes.deleted_clusters:
@@ -509,29 +569,10 @@ class SQLQueries:
             )
         if changes.splits:
             run(self.i_split, [[*s.a, *s.b, s.merge_id, s.at_us] for s in changes.splits])
-
-    def forget(self, cur: Cursor, customer_id: str) -> int | None:
-        record = self.customer(cur, customer_id)
-        if record is None:
-            return None
-        cid = record.id
-        cur.execute(self.d.sql("DELETE FROM omnikit_touchpoints WHERE customer_id = ?"), [cid])
-        erased = cur.rowcount if isinstance(getattr(cur, "rowcount", None), int) else 0  # type: ignore[attr-defined]
-        cur.execute(self.d_customer, [cid])
-        keys = sorted(record.members)
-        cur.executemany(
-            self.d.sql("DELETE FROM omnikit_identities WHERE kind = ? AND value = ? AND owner = ?"),
-            [[k, v, cid] for k, v in keys],
-        )
-        cur.executemany(
-            self.d.sql("DELETE FROM omnikit_splits WHERE a_kind = ? AND a_value = ?"), keys
-        )
-        cur.executemany(
-            self.d.sql("DELETE FROM omnikit_splits WHERE b_kind = ? AND b_value = ?"), keys
-        )
-        cur.execute(self.d.sql("DELETE FROM omnikit_merges WHERE root = ?"), [cid])
-        cur.execute(self.d.sql("DELETE FROM omnikit_aliases WHERE target = ?"), [cid])
-        return max(erased, 0)
+        if changes.unsuppressed:
+            run(self.d_suppression, [[d] for d in sorted(changes.unsuppressed)])
+        if changes.suppressions:
+            run(self.i_suppression, [[r.digest, r.kind, r.at_us] for r in changes.suppressions])
 
 
 def _too_new(url: str, version: int) -> None:
@@ -558,6 +599,7 @@ class SQLStore(abc.ABC):
         self._lock = threading.Lock()
         self._connections: list[Any] = []
         self._closed = False
+        self._secret = b""
 
     # -- the adapter's part ------------------------------------------------------------------
 
@@ -623,10 +665,21 @@ class SQLStore(abc.ABC):
                         ),
                         ["schema_version", str(SCHEMA_VERSION)],
                     )
+                self._secret = self._read_secret(cur)
             except BaseException:
                 self._rollback(conn)
                 raise
             self._commit(conn)
+
+    def _read_secret(self, cur: Cursor) -> bytes:
+        """The store's own key, made the first time the store opens."""
+        sql = self._dialect.sql
+        cur.execute(
+            sql("INSERT INTO omnikit_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+            ["secret", secrets.token_hex(32)],
+        )
+        cur.execute(sql("SELECT value FROM omnikit_meta WHERE key = ?"), ["secret"])
+        return bytes.fromhex(cur.fetchone()[0])
 
     def close(self) -> None:
         """Close every connection this store opened; the data stays."""
@@ -719,10 +772,13 @@ class SQLStore(abc.ABC):
         """How many touchpoints are stored per channel."""
         return self._read(self._queries.touchpoint_counts)  # type: ignore[no-any-return]
 
-    def forget(self, customer_id: str) -> int:
-        """Erase the customer, their identities, touchpoints and merges, in one transaction."""
-        with self.transaction() as tx:
-            return self._queries.forget(tx.cur, customer_id) or 0
+    def secret(self) -> bytes:
+        """This store's own random key (see `CustomerStore.secret`), read when it opened."""
+        return self._secret
+
+    @abc.abstractmethod
+    def scrub(self) -> bool:
+        """Overwrite what deleted rows left in the files, if it can (`CustomerStore.scrub`)."""
 
 
 class SQLTransaction:
@@ -761,6 +817,15 @@ class SQLTransaction:
 
     def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
         return self._run(self.store._queries.customer_touchpoints, ids)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def aliases(self, targets: Collection[str]) -> dict[str, str]:
+        return self._run(self.store._queries.aliases, targets)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def suppression_kinds(self) -> set[str]:
+        return self._run(self.store._queries.suppression_kinds)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def suppressed(self, digests: Collection[str]) -> set[str]:
+        return self._run(self.store._queries.suppressed, digests)  # type: ignore[no-any-return]  # noqa: SLF001
 
     def apply(self, changes: Changes) -> None:
         self._run(self.store._queries.apply, changes)  # noqa: SLF001

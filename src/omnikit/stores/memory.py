@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import secrets
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from omnikit._engines.records import (
     IdKey,
     MergeRow,
     SplitRow,
+    SuppressionRow,
 )
 
 if TYPE_CHECKING:
@@ -145,6 +147,9 @@ class MemoryStore:
         self._merges_by_root: dict[str, set[str]] = {}
         self._merges_by_cluster: dict[str, set[str]] = {}
         self._splits: dict[IdKey, set[SplitRow]] = {}
+        self._suppressions: dict[str, SuppressionRow] = {}
+        self._suppression_kinds: dict[str, set[str]] = {}
+        self._secret = secrets.token_bytes(32)
         self._journal: _Journal | None = None
 
     # -- transactions ------------------------------------------------------------------------
@@ -246,34 +251,13 @@ class MemoryStore:
                 counts[tp.channel] = counts.get(tp.channel, 0) + 1
         return counts
 
-    def forget(self, customer_id: str) -> int:
-        """Erase the customer, their identities, touchpoints and merges."""
-        with self.transaction():
-            journal = self._require_journal()
-            cid = self._resolve(customer_id)
-            record = self._customers.get(cid)
-            if record is None:
-                return 0
-            self._drop_customer(cid)
-            for key in record.members:
-                row = self._identities.get(key)
-                if row is not None and row[0] == cid:
-                    journal.remove(self._identities, key)
-                    journal.discard_member(self._cluster_keys, row[1], key)
-                for split in list(self._splits.get(key, ())):
-                    journal.discard_member(self._splits, split.a, split)
-                    journal.discard_member(self._splits, split.b, split)
-            mids = list(self._by_customer.get(cid, ()))
-            for mid in mids:
-                journal.remove(self._touchpoints, mid)
-                journal.remove(self._owner, mid)
-            journal.remove(self._by_customer, cid)
-            for merge_id in list(self._merges_by_root.get(cid, ())):
-                self._drop_merge(merge_id)
-            for source in list(self._alias_sources.get(cid, ())):
-                journal.remove(self._aliases, source)
-            journal.remove(self._alias_sources, cid)
-            return len(mids)
+    def secret(self) -> bytes:
+        """This store's own random key (see `CustomerStore.secret`)."""
+        return self._secret
+
+    def scrub(self) -> bool:
+        """Nothing to overwrite: what is deleted from memory is gone (see `CustomerStore.scrub`)."""
+        return True
 
     def close(self) -> None:
         """Nothing to release; the data stays until the store is garbage-collected."""
@@ -290,14 +274,56 @@ class MemoryStore:
         journal = self._require_journal()
         record = journal.remove(self._customers, cid)
         if record is not None and record.cluster is not None:
-            journal.discard_member(self._cluster_customers, record.cluster, cid)
+            self._discard(self._cluster_customers, record.cluster, cid)
+
+    def _discard(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+        """Discard *member* from the set at *key*, and the key with its set once empty."""
+        journal = self._require_journal()
+        journal.discard_member(table, key, member)
+        if not table.get(key, True):
+            journal.remove(table, key)
+
+    def _erase_customer(self, cid: str) -> None:
+        """Erase a customer with their touchpoints, the merges rooted at them, their old ids."""
+        journal = self._require_journal()
+        self._drop_customer(cid)
+        for mid in list(self._by_customer.get(cid, ())):
+            journal.remove(self._touchpoints, mid)
+            journal.remove(self._owner, mid)
+        journal.remove(self._by_customer, cid)
+        for merge_id in list(self._merges_by_root.get(cid, ())):
+            self._drop_merge(merge_id)
+        for source in list(self._alias_sources.get(cid, ())):
+            journal.remove(self._aliases, source)
+        journal.remove(self._alias_sources, cid)
+
+    def _erase_identity(self, key: IdKey) -> None:
+        """Erase an identity row, and every split that names it."""
+        journal = self._require_journal()
+        row = journal.remove(self._identities, key)
+        if row is not None:
+            self._discard(self._cluster_keys, row[1], key)
+        for split in list(self._splits.get(key, ())):
+            self._discard(self._splits, split.a, split)
+            self._discard(self._splits, split.b, split)
+
+    def _suppress(self, changes: Changes) -> None:
+        journal = self._require_journal()
+        for digest in changes.unsuppressed:
+            row = journal.remove(self._suppressions, digest)
+            if row is not None:
+                self._discard(self._suppression_kinds, row.kind, digest)
+        for row in changes.suppressions:
+            if row.digest not in self._suppressions:
+                journal.put(self._suppressions, row.digest, row)
+                journal.add_member(self._suppression_kinds, row.kind, row.digest)
 
     def _drop_merge(self, merge_id: str) -> None:
         journal = self._require_journal()
         merge = journal.remove(self._merges, merge_id)
         if merge is not None:
-            journal.discard_member(self._merges_by_root, merge.root, merge_id)
-            journal.discard_member(self._merges_by_cluster, merge.cluster, merge_id)
+            self._discard(self._merges_by_root, merge.root, merge_id)
+            self._discard(self._merges_by_cluster, merge.cluster, merge_id)
 
     def _put_merge(self, merge: MergeRow) -> None:
         journal = self._require_journal()
@@ -338,6 +364,10 @@ class MemoryStore:
                 journal.put(self._aliases, source, new)
                 journal.add_member(self._alias_sources, new, source)
             journal.remove(self._alias_sources, old)
+        for cid in changes.erased_customers:
+            self._erase_customer(cid)
+        for key in changes.erased_identities:
+            self._erase_identity(key)
         for cid in changes.deleted_customers:
             self._drop_customer(cid)
         for cluster in changes.deleted_clusters:
@@ -385,6 +415,8 @@ class MemoryStore:
         for split in changes.splits:
             journal.add_member(self._splits, split.a, split)
             journal.add_member(self._splits, split.b, split)
+        if changes.unsuppressed or changes.suppressions:
+            self._suppress(changes)
 
 
 class _MemoryTransaction:
@@ -440,6 +472,17 @@ class _MemoryTransaction:
             for cid in ids
             for mid in store._by_customer.get(cid, ())  # noqa: SLF001
         ]
+
+    def aliases(self, targets: Collection[str]) -> dict[str, str]:
+        sources = self._store._alias_sources  # noqa: SLF001
+        return {source: target for target in targets for source in sources.get(target, ())}
+
+    def suppression_kinds(self) -> set[str]:
+        return set(self._store._suppression_kinds)  # noqa: SLF001
+
+    def suppressed(self, digests: Collection[str]) -> set[str]:
+        table = self._store._suppressions  # noqa: SLF001
+        return {d for d in digests if d in table}
 
     def apply(self, changes: Changes) -> None:
         self._store._apply(changes)  # noqa: SLF001

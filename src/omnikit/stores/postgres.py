@@ -21,6 +21,17 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 __all__ = ["PostgresStore"]
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_TABLES = (
+    "touchpoints",
+    "identities",
+    "customers",
+    "clusters",
+    "aliases",
+    "merges",
+    "splits",
+    "suppressions",
+    "meta",
+)
 
 
 class _PostgresDialect(Dialect):
@@ -105,6 +116,33 @@ class PostgresStore(SQLStore):
 
     def _rollback(self, conn: Any) -> None:
         conn.execute("ROLLBACK")
+
+    def scrub(self) -> bool:
+        """
+        Nothing cheap removes deleted rows' bytes from PostgreSQL's files: returns `False`.
+
+        They stay in the tables' pages until reused or rewritten (`compact()`), and in the
+        write-ahead log until it is recycled (see the erasure guide).
+
+        Added in version 0.1.0.
+        """
+        return False
+
+    def compact(self) -> None:
+        """
+        Rewrite omnikit's tables (`VACUUM FULL`), so erased rows leave their data files.
+
+        PostgreSQL keeps a deleted row's bytes in its table's pages until they are reused or
+        the table is rewritten; run this after erasures, at a quiet time: it locks each table
+        while rewriting it. The write-ahead log, its archive, replicas and backups keep their
+        copies until they are recycled (see the erasure guide).
+
+        Added in version 0.1.0.
+        """
+        conn = self._conn()
+        with self._errors():
+            for table in _TABLES:
+                conn.execute(f"VACUUM FULL omnikit_{table}")
 
 
 def _redact(conninfo: str) -> str:

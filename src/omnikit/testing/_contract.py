@@ -28,7 +28,13 @@ from typing import Any
 import pytest
 
 from omnikit._engines.profile import ProfileState
-from omnikit._engines.records import Changes, ClusterRow, CustomerRecord, IdentityRow
+from omnikit._engines.records import (
+    Changes,
+    ClusterRow,
+    CustomerRecord,
+    IdentityRow,
+    SuppressionRow,
+)
 from omnikit._hub import Hub
 from omnikit._models.customers import Customer
 from omnikit.converters import default_converter
@@ -224,7 +230,79 @@ class StoreContract:
         assert store.touchpoint("m4") is not None
         assert store.touchpoint_counts() == {"web": 1}
 
+    def test_forget_leaves_no_identity_of_theirs(self, hub: Hub, store: Store) -> None:
+        """
+        Erasure leaves no identity row of the person, nor their cluster.
+
+        That includes identifiers a limit left unlinked; their next event is a new customer.
+        """
+        cards = [{"id": card, "type": "loyalty_id"} for card in ("L-1", "L-2")]
+        hub.ingest(_track("m1", 0, userId="u1", context={"externalIds": cards[:1]}))
+        hub.ingest(_track("m2", 1, userId="u1", context={"externalIds": cards[1:]}))
+        hub.ingest(_track("m3", 2, userId="u2", anonymousId="a2"))
+        customer = hub.customer(user_id="u1")
+        assert customer is not None
+        record = store.customer(customer.id)
+        assert record is not None
+        keys = [("user_id", "u1"), ("loyalty_id", "L-1"), ("loyalty_id", "L-2")]
+
+        report = hub.forget(customer)
+        again = hub.ingest(_track("m4", 3, userId="u1"))
+
+        with store.transaction() as tx:
+            assert {("user_id", "u1")} == set(tx.identities(keys))  # m4's, and no other
+            assert [] == tx.cluster_identities(record.cluster or "")
+            assert {} == tx.clusters([record.cluster or ""])
+        assert 3 == report.identities
+        assert ("m4",) == again.accepted
+        found = hub.customer(user_id="u1")
+        assert found is not None
+        assert found.id != customer.id
+        assert hub.customer(user_id="u2") is not None
+
     # -- the protocol ------------------------------------------------------------------------
+
+    def test_a_store_keeps_its_own_secret(self, store: Store) -> None:
+        """`secret()` is a random key of at least 16 bytes that does not change."""
+        secret = store.secret()
+
+        assert len(secret) >= 16
+        assert secret == store.secret()
+
+    def test_suppressions_are_kept_and_lifted(self, store: Store) -> None:
+        """Digests put under suppression are found by kind and by value, once; lifted, gone."""
+        rows = [
+            SuppressionRow(digest="d-identity", kind="identity", at_us=0),
+            SuppressionRow(digest="d-message", kind="message", at_us=0),
+        ]
+        with store.transaction() as tx:
+            assert set() == tx.suppression_kinds()
+            tx.apply(Changes(suppressions=rows))
+            tx.apply(Changes(suppressions=rows[:1]))
+        with pytest.raises(_BoomError), store.transaction() as tx:
+            tx.apply(Changes(unsuppressed={"d-message"}))
+            raise _BoomError
+
+        with store.transaction() as tx:
+            assert {"identity", "message"} == tx.suppression_kinds()
+            assert {"d-identity", "d-message"} == tx.suppressed(["d-identity", "d-message", "d"])
+            tx.apply(Changes(unsuppressed={"d-identity"}))
+            assert {"message"} == tx.suppression_kinds()
+            assert {"d-message"} == tx.suppressed(["d-identity", "d-message"])
+
+    def test_old_ids_lead_to_their_customer(self, hub: Hub, store: Store) -> None:
+        """`aliases()` names the ids of the profiles merged into a customer."""
+        hub.ingest(_track("m1", 0, anonymousId="a1"))
+        hub.ingest(_track("m2", 1, anonymousId="a2"))
+        absorbed = hub.customer(anonymous_id="a2")
+        hub.ingest(_track("m3", 2, anonymousId="a1", context={"traits": {"email": "x@a.com"}}))
+        hub.ingest(_track("m4", 3, anonymousId="a2", context={"traits": {"email": "x@a.com"}}))
+        survivor = hub.customer(anonymous_id="a1")
+        assert absorbed is not None
+        assert survivor is not None
+
+        with store.transaction() as tx:
+            assert {absorbed.id: survivor.id} == tx.aliases([survivor.id, "cus_nobody"])
 
     def test_a_failed_transaction_leaves_no_trace(self, store: Store) -> None:
         """Everything applied in a transaction that raises is rolled back."""

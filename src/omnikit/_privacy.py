@@ -1,0 +1,329 @@
+"""The hub's privacy verbs: forget (with suppression), unsuppress, export. Mixed into `Hub`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import cattrs
+
+from omnikit._engines.erasure import (
+    MIN_KEY_BYTES,
+    Erasure,
+    carried,
+    erased_identities,
+    erasure_changes,
+    identity_digest,
+    key_check,
+    message_digest,
+)
+from omnikit._engines.messages import ReadCache
+from omnikit._engines.orders import fold_orders
+from omnikit._engines.profile import from_us, to_us
+from omnikit._engines.records import Changes, CustomerRecord, EventKey, IdKey
+from omnikit._models.customers import LinkRecord, MergeRecord
+from omnikit._models.results import ForgetReport
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from omnikit._engines.identity import IdentityRules
+    from omnikit._hub import CustomerRef
+    from omnikit._models.customers import Customer
+    from omnikit.rules._segments import SegmentSet
+    from omnikit.stores import IngestTransaction, Store
+
+__all__ = ["Privacy", "suppression_key_bytes"]
+
+_NO_KEY = (
+    "a secret of at least 16 bytes that the host keeps outside the store, the same for every "
+    "hub on it (e.g. secrets.token_bytes(32), kept in a secret manager)"
+)
+
+
+def suppression_key_bytes(value: bytes | str | None) -> bytes | None:
+    """*value* as the key `Hub(suppression_key=...)` keeps, or a `ValidationError`."""
+    if value is None:
+        return None
+    if not isinstance(value, bytes | str):
+        raise ValidationError(f"suppression_key: expected {_NO_KEY}, got {type(value).__name__}")
+    key = value.encode() if isinstance(value, str) else value
+    if len(key) < MIN_KEY_BYTES:
+        raise ValidationError(f"suppression_key: expected {_NO_KEY}")
+    return key
+
+
+def _event_key(tp: Touchpoint) -> EventKey:
+    return (to_us(tp.occurred_at), tp.message_id)
+
+
+class Privacy:
+    """The privacy verbs of `Hub` (see there)."""
+
+    # Provided by Hub.
+    identity_rules: IdentityRules
+    currency: str
+    clock: Callable[[], dt.datetime]
+    converter: cattrs.Converter
+    segments: SegmentSet
+    _store: Store
+    _secret: bytes
+    _suppression_key: bytes | None
+    _blocked: dict[IdKey, bool]
+    _read_cache: ReadCache
+    _record: Callable[[CustomerRef], CustomerRecord]
+    _customer: Callable[..., Customer]
+    _transaction: Callable[[], Any]
+    _key: Callable[[str, object], IdKey]
+    _update_segments: Callable[..., object]
+
+    def forget(
+        self, customer: CustomerRef, *, suppress: bool = False, scrub: bool = True
+    ) -> ForgetReport:
+        """
+        Erase the customer: everything held about them, in every table of the store.
+
+        This is the right to erasure. Their profile, touchpoints, orders, merges and unmerge
+        records go, and every identifier they hold or that their touchpoints carry, linked or
+        left unlinked by a limit, unless another customer's touchpoints carry it too (a
+        household email another customer holds stays theirs). Others that shared a cluster
+        with them are recomputed as if the erased touchpoints had never arrived.
+
+        What remains is keyed hashes (HMAC-SHA256) only: of the erased message ids, so a
+        replay of those very messages is dropped and reported in `IngestResult.suppressed`
+        instead of bringing the person back; and with *suppress*, of their identifiers, so
+        any later message carrying one is dropped too ("delete and suppress"). Without
+        *suppress*, new messages about them start a new profile.
+
+        Then the store removes what the deletions left in its files (`Store.scrub()`): SQLite
+        rebuilds its file and truncates its write-ahead log; `ForgetReport.scrubbed` says
+        whether that completed. See the erasure guide for what PostgreSQL keeps, and how to
+        remove it.
+
+        Args:
+            customer: The customer, or their id.
+            suppress: Also drop every later message that carries one of their identifiers;
+                needs the hub's *suppression_key*.
+            scrub: Scrub the store's files now. When erasing many customers from a large
+                SQLite store, pass `False` and call `hub.store.scrub()` once after the last.
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+            ValidationError: If *suppress* is asked of a hub without a *suppression_key*, or
+                with another key than the store's suppressions were made with.
+
+        Added in version 0.1.0.
+        """
+        key = self._suppression_key
+        if suppress and key is None:
+            raise ValidationError(
+                f"suppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+            )
+        record = self._record(customer)
+        now = self.clock()
+        with self._transaction() as tx:
+            current = tx.customers([record.id]).get(record.id)
+            if current is None:  # pragma: no cover - erased concurrently
+                raise NotFoundError("customer", record.id)
+            if suppress:
+                self._check_key(tx)
+            erasure = self._gather(tx, current)
+            changes = erasure_changes(
+                self.identity_rules,
+                erasure,
+                currency=self.currency,
+                key_of=_event_key,
+                at_us=to_us(now),
+                store_key=self._secret,
+                suppression_key=key if suppress else None,
+            )
+            tx.apply(changes)
+        self._blocked.clear()  # caches of identifiers read, theirs among them
+        self._read_cache = ReadCache()
+        scrubbed = scrub and self._store.scrub()
+        if self.segments and changes.customers:
+            self._update_segments(set(changes.customers), now=now)
+        return ForgetReport(
+            customer_id=current.id,
+            identities=len(erasure.identities),
+            touchpoints=len(erasure.touchpoints),
+            erased_at=now,
+            suppressed=sum(1 for row in changes.suppressions if row.kind == "identity"),
+            scrubbed=scrubbed,
+        )
+
+    def unsuppress(self, /, **identifier: object) -> bool:
+        """
+        Lift the suppression of one identifier; return whether it was suppressed.
+
+        For a person who comes back and consents again: messages carrying the identifier are
+        accepted from now on (the messages erased before stay erased).
+
+        ```python
+        hub.unsuppress(email="ana@example.com")
+        ```
+
+        Raises:
+            ValidationError: If not exactly one identifier is given, it is invalid, or the hub
+                has no (or another) *suppression_key*.
+
+        Added in version 0.1.0.
+        """
+        key = self._suppression_key
+        if key is None:
+            raise ValidationError(
+                f"unsuppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+            )
+        given = [(k, v) for k, v in identifier.items() if v is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                "unsuppress: give exactly one identifier (e.g. email=..., phone=..., user_id=...)"
+            )
+        digest = identity_digest(key, self._key(*given[0]))
+        with self._transaction() as tx:
+            self._check_key(tx)
+            if digest not in tx.suppressed([digest]):
+                return False
+            tx.apply(Changes(unsuppressed={digest}))
+        return True
+
+    def export(self, customer: CustomerRef) -> dict[str, Any]:
+        """
+        Everything held about the customer, as JSON-ready data (access and portability).
+
+        Contains everything `forget()` would erase: the profile (`customer`), every
+        identifier held (`identities`, with `linked` false for those a limit left unlinked),
+        every touchpoint, their orders, the merges that built them, the identifiers that joined
+        them later (`links`), the unmerges that split them (`unmerges`: the identities kept
+        apart; another person's side shows its kind only) and the ids of profiles merged into
+        them (`former_ids`).
+
+        Raises:
+            NotFoundError: If *customer* is unknown.
+
+        Added in version 0.1.0.
+        """
+        record = self._record(customer)
+        with self._transaction() as tx:
+            current = tx.customers([record.id]).get(record.id)
+            if current is None:  # pragma: no cover - erased concurrently
+                raise NotFoundError("customer", record.id)
+            erasure = self._gather(tx, current)
+            merges = self._store.merges(current.id)
+        touchpoints = sorted(erasure.touchpoints, key=_event_key)
+        own = current.members | erasure.identities
+        conv = self.converter
+
+        def side(key: IdKey) -> dict[str, str | None]:
+            return {"kind": key[0], "value": key[1] if key in own else None}
+
+        return {
+            "format": "omnikit.export/1",
+            "exported_at": self.clock().isoformat(),
+            "customer": conv.unstructure(self._customer(current)),
+            "identities": [
+                {"kind": k, "value": v, "linked": (k, v) in current.members} for k, v in sorted(own)
+            ],
+            "touchpoints": conv.unstructure(touchpoints),
+            "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
+            "merges": conv.unstructure(
+                [row.record for row in merges if isinstance(row.record, MergeRecord)]
+            ),
+            "links": conv.unstructure(
+                [row.record for row in merges if isinstance(row.record, LinkRecord)]
+            ),
+            "unmerges": [
+                {
+                    "merge_id": s.merge_id,
+                    "at": from_us(s.at_us).isoformat(),
+                    "identities": [side(s.a), side(s.b)],
+                }
+                for s in erasure.splits
+            ],
+            "former_ids": sorted(erasure.former_ids),
+        }
+
+    # -- inside a transaction ----------------------------------------------------------------
+
+    def _gather(self, tx: IngestTransaction, record: CustomerRecord) -> Erasure:
+        """Everything held about *record*, and what erasing them must replay."""
+        touchpoints = tx.customer_touchpoints([record.id])
+        erasure = Erasure(
+            customer=record,
+            touchpoints=touchpoints,
+            identities=set(),
+            splits=[],
+            former_ids=sorted(tx.aliases([record.id])),
+        )
+        if record.cluster is None:
+            return erasure
+        erasure.others = {
+            cid: other
+            for cid, other in tx.cluster_customers(record.cluster).items()
+            if cid != record.id
+        }
+        erasure.remaining = tx.customer_touchpoints(list(erasure.others))
+        erasure.cluster_keys = tx.cluster_identities(record.cluster)
+        rows = tx.identities(carried(touchpoints) | record.members | set(erasure.cluster_keys))
+        erasure.identities = erased_identities(
+            record,
+            touchpoints,
+            erasure.remaining,
+            erasure.cluster_keys,
+            lambda key: rows[key].cluster if key in rows else None,
+        )
+        every = tx.splits(set(erasure.cluster_keys) | erasure.identities)
+        erasure.cluster_splits = every
+        erasure.splits = [
+            s for s in every if s.a in erasure.identities or s.b in erasure.identities
+        ]
+        return erasure
+
+    def _check_key(self, tx: IngestTransaction) -> None:
+        """Refuse a suppression key other than the one the store's suppressions were made with."""
+        key = self._suppression_key
+        if key is None or "identity" not in tx.suppression_kinds():
+            return
+        check = key_check(key)
+        if check not in tx.suppressed([check]):
+            raise ValidationError(
+                "suppression_key: not the key this store's suppressions were made with; "
+                "every hub on a store needs the same key"
+            )
+
+    def _suppressed(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
+        """
+        The message ids of *touchpoints* to drop: erased before, or naming a suppressed identifier.
+
+        Costs one query and no hashing when the store suppresses nothing.
+        """
+        kinds = tx.suppression_kinds()
+        if not kinds:
+            return set()
+        named: dict[str, list[str]] = {}
+        if "message" in kinds:
+            for tp in touchpoints:
+                named.setdefault(message_digest(self._secret, tp.message_id), []).append(
+                    tp.message_id
+                )
+        check = None
+        if "identity" in kinds:
+            key = self._suppression_key
+            if key is None:
+                raise ValidationError(
+                    "suppression_key: the store holds suppressed identifiers and this hub has "
+                    f"no key to recognise them; pass Hub(..., suppression_key=...), {_NO_KEY}"
+                )
+            check = key_check(key)
+            for tp in touchpoints:
+                for identity in tp.identities:
+                    digest = identity_digest(key, (identity.kind, identity.value))
+                    named.setdefault(digest, []).append(tp.message_id)
+        found = tx.suppressed([*named, *([check] if check else [])])
+        if check is not None and check not in found:
+            raise ValidationError(
+                "suppression_key: not the key this store's suppressions were made with; "
+                "every hub on a store needs the same key"
+            )
+        return {mid for digest in found for mid in named.get(digest, ())}
