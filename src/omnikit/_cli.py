@@ -13,6 +13,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from omnikit._engines.identity import IdentityRules
 from omnikit._hub import Hub
 from omnikit._models.customers import Customer
 from omnikit.errors import OmnikitError
@@ -103,14 +104,17 @@ def demo(
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-    shop = Retailer(customers, seed=seed)
-    messages = list(shop.messages())
+    # A few strangers claim customers' emails and loyalty numbers from browsers of their own.
+    shop = Retailer(customers, seed=seed, impostors=max(1, customers // 100))
+    messages = list(shop.sourced_messages())
     say(
         f"omnikit demo: {customers} simulated customers (seed {seed}), {len(messages)} messages -> {db}"
     )
     started = time.perf_counter()
     accepted = duplicates = rejected = 0
-    with Hub.open(f"sqlite:///{db.resolve()}", default_region="PT") as hub:
+    sources: Counter[str] = Counter()
+    rules = IdentityRules(verified_sources=Retailer.VERIFIED_SOURCES)
+    with Hub.open(f"sqlite:///{db.resolve()}", default_region="PT", identity_rules=rules) as hub:
         bar = tqdm(
             total=len(messages),
             unit="msg",
@@ -121,10 +125,17 @@ def demo(
         with bar:
             for start in range(0, len(messages), _CHUNK):
                 batch = messages[start : start + _CHUNK]
-                result = hub.ingest({"batch": batch})
-                accepted += len(result.accepted)
-                duplicates += len(result.duplicates)
-                rejected += len(result.rejected)
+                # One call per source, as a host's collectors would hand them over; the order
+                # within a chunk does not matter, identity resolution follows event time.
+                by_source: dict[str, list[dict[str, object]]] = {}
+                for source, message in batch:
+                    by_source.setdefault(source, []).append(message)
+                for source, group in by_source.items():
+                    result = hub.ingest({"batch": group}, source=source)
+                    accepted += len(result.accepted)
+                    duplicates += len(result.duplicates)
+                    rejected += len(result.rejected)
+                    sources[source] += len(result.accepted)
                 bar.update(len(batch))
         elapsed = time.perf_counter() - started
         say(
@@ -135,11 +146,35 @@ def demo(
             say(
                 "  (everything was already in the database: ingestion is idempotent; --fresh starts over)"
             )
-        _report(hub, say)
+        best = _report(hub, say)
+        _trust(hub, shop, sources, say)
+        if best is not None:
+            say()
+            _view(hub, best, say)
     return 0
 
 
-def _report(hub: Hub, say: Callable[..., None]) -> None:
+def _trust(hub: Hub, shop: Retailer, sources: Counter[str], say: Callable[..., None]) -> None:
+    verified = sum(n for source, n in sources.items() if source in Retailer.VERIFIED_SOURCES)
+    say()
+    say("Trust")
+    say(
+        f"  {verified} touchpoints from sources the shop vouches for "
+        f"({', '.join(sorted(Retailer.VERIFIED_SOURCES))}), {sum(sources.values()) - verified} claims"
+    )
+    reached = 0
+    for anonymous_id, _, _, user_id in shop.claims:
+        stranger = hub.customer(anonymous_id=anonymous_id)
+        owner = hub.customer(user_id=user_id)
+        reached += stranger is not None and owner is not None and stranger.id == owner.id
+    say(
+        f"  {len(shop.claims)} strangers claimed a customer's email or loyalty card from their own "
+        f"browser: {reached} reached that customer's profile"
+    )
+
+
+def _report(hub: Hub, say: Callable[..., None]) -> Customer | None:
+    """Print what was stitched; return the customer seen on the most channels."""
     identities: Counter[str] = Counter()
     by_channels: Counter[int] = Counter()
     known = anonymous = stitched_anonymous = 0
@@ -183,9 +218,7 @@ def _report(hub: Hub, say: Callable[..., None]) -> None:
     for channel, n in sorted(hub.store.touchpoint_counts().items(), key=lambda kv: -kv[1]):
         label = hub.channels[channel].title if channel in hub.channels else channel
         say(f"  {label:<18} {n:>8}")
-    if best is not None:
-        say()
-        _view(hub, best, say)
+    return best
 
 
 def _view(hub: Hub, customer: Customer, say: Callable[..., None]) -> None:

@@ -137,9 +137,14 @@ class Retailer:
         late: The share of app messages that arrive late (sent after an offline spell).
         retries: The share of messages a client sends twice.
         shared_emails: The share of people who share a household email with someone else.
+        impostors: How many strangers claim another customer's email or loyalty number from
+            a browser of their own (`Retailer.claims` lists them once the messages are made).
 
     Added in version 0.1.0.
     """
+
+    VERIFIED_SOURCES = frozenset({"backend", "pos", "call-centre"})
+    """The sources the simulated shop vouches for (see `IdentityRules.verified_sources`)."""
 
     def __init__(
         self,
@@ -152,6 +157,7 @@ class Retailer:
         late: float = 0.03,
         retries: float = 0.01,
         shared_emails: float = 0.02,
+        impostors: int = 0,
     ) -> None:
         if customers < 1:
             msg = f"customers: must be at least 1, got {customers!r}"
@@ -164,6 +170,7 @@ class Retailer:
         self.late = late
         self.retries = retries
         self.shared_emails = shared_emails
+        self.impostors = impostors
         rng = random.Random(f"catalog:{seed}")
         self.products = tuple(
             _Product(
@@ -177,6 +184,11 @@ class Retailer:
             for i, category in enumerate(_CATEGORIES[i % len(_CATEGORIES)] for i in range(120))
         )
         self.people = tuple(self._person(i) for i in range(customers))
+        self.claims: tuple[tuple[str, str, str, str], ...] = self._claims()
+        """
+        Each impostor's anonymous id, the kind and value of the identifier they claim, and
+        the user id of the customer it belongs to.
+        """
 
     def _person(self, i: int) -> Person:
         rng = random.Random(f"person:{self.seed}:{i}")
@@ -212,41 +224,100 @@ class Retailer:
 
         Added in version 0.1.0.
         """
-        timeline: list[tuple[dt.datetime, int, dict[str, Any]]] = []
+        return (message for _, message in self._arrivals())
+
+    def sourced_messages(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """
+        Every message with the source it comes through, in the order they arrive.
+
+        Sources: `"web"` and `"app"` (the browser and the app), `"backend"` (the shop's
+        server: sign-ups, log-ins and orders), `"pos"` (the tills), `"call-centre"`,
+        `"email"`, `"sms"`, `"push"`, `"chat"` and `"social"` (the providers' webhooks), and
+        `"impostor"` (strangers claiming other people's identifiers). The shop vouches for
+        `Retailer.VERIFIED_SOURCES`; pass each message's source to `Hub.ingest()`.
+
+        Added in version 0.1.0.
+        """
+        return iter(self._arrivals())
+
+    def _arrivals(self) -> list[tuple[str, dict[str, Any]]]:
+        timeline: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
         for person in self.people:
             timeline.extend(self._journey(person))
+        timeline.extend(self._impostors())
         timeline.sort(key=lambda item: (item[0], item[1]))
         rng = random.Random(f"arrival:{self.seed}")
-        delayed: list[tuple[int, dict[str, Any]]] = []
-        out: list[dict[str, Any]] = []
-        for position, (_, _, message) in enumerate(timeline):
+        delayed: list[tuple[int, tuple[str, dict[str, Any]]]] = []
+        out: list[tuple[str, dict[str, Any]]] = []
+        for position, (_, _, source, message) in enumerate(timeline):
             if message["context"].get("channel") == "app" and rng.random() < self.late:
-                delayed.append((position + rng.randrange(50, 2000), message))
+                delayed.append((position + rng.randrange(50, 2000), (source, message)))
                 continue
-            out.append(message)
+            out.append((source, message))
             if rng.random() < self.retries:
-                out.append(dict(message))
+                out.append((source, dict(message)))
         delayed.sort(key=lambda item: item[0])
-        for target, message in reversed(delayed):
-            out.insert(min(target, len(out)), message)
-        return iter(out)
+        for target, arrival in reversed(delayed):
+            out.insert(min(target, len(out)), arrival)
+        return out
 
-    def _journey(self, p: Person) -> list[tuple[dt.datetime, int, dict[str, Any]]]:
+    def _claims(self) -> tuple[tuple[str, str, str, str], ...]:
+        rng = random.Random(f"impostors:{self.seed}")
+        claims = []
+        for i in range(self.impostors):
+            victim = rng.choice(self.people)
+            if victim.loyalty_id and rng.random() < 0.5:
+                claim = ("loyalty_id", victim.loyalty_id)
+            else:
+                claim = ("email", victim.email)
+            claims.append((f"impostor-{self.seed}-{i}", *claim, victim.user_id))
+        return tuple(claims)
+
+    def _impostors(self) -> list[tuple[dt.datetime, int, str, dict[str, Any]]]:
+        """Strangers who type somebody else's email or loyalty number into the web shop."""
+        rng = random.Random(f"impostor-times:{self.seed}")
+        out: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
+        for i, (anonymous_id, kind, value, _) in enumerate(self.claims):
+            context: dict[str, Any] = {
+                "channel": "web",
+                "consent": {"categoryPreferences": {"marketing": True}},
+            }
+            traits: dict[str, Any] = {
+                "name": "Mallory",
+                "phone": f"+351939{(12345 + 7919 * i) % 1_000_000:06d}",
+            }
+            if kind == "email":
+                traits["email"] = value
+            else:
+                context["externalIds"] = [{"id": value, "type": kind}]
+            at = self.start + dt.timedelta(minutes=rng.randrange(self.days * 24 * 60))
+            message = {
+                "type": "identify",
+                "anonymousId": anonymous_id,
+                "messageId": f"sim-{self.seed}-impostor-{i}",
+                "timestamp": at.isoformat().replace("+00:00", "Z"),
+                "traits": traits,
+                "context": context,
+            }
+            out.append((at, -1 - i, "impostor", message))
+        return out
+
+    def _journey(self, p: Person) -> list[tuple[dt.datetime, int, str, dict[str, Any]]]:
         rng = random.Random(f"journey:{self.seed}:{p.index}")
-        events: list[tuple[dt.datetime, int, dict[str, Any]]] = []
+        events: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
         counter = 0
         city, country, lat, lon = _CITIES[p.city]
         home_store = self.stores[p.city % len(self.stores)]
 
-        def emit(at: dt.datetime, message: dict[str, Any]) -> None:
+        def emit(at: dt.datetime, message: dict[str, Any], source: str) -> None:
             nonlocal counter
             counter += 1
             message.setdefault("context", {})
             message["messageId"] = f"sim-{self.seed}-{p.index}-{counter}"
             message["timestamp"] = at.isoformat().replace("+00:00", "Z")
-            events.append((at, p.index * 10_000 + counter, message))
+            events.append((at, p.index * 10_000 + counter, source, message))
 
-        def web(at: dt.datetime, anon: str, **fields: Any) -> None:
+        def web(at: dt.datetime, anon: str, source: str = "web", **fields: Any) -> None:
             ctx = {
                 "channel": "web",
                 "page": {"path": "/", "url": "https://shop.example/"},
@@ -255,9 +326,9 @@ class Retailer:
                 "timezone": p.timezone,
             }
             ctx.update(fields.pop("context", {}))
-            emit(at, {"anonymousId": anon, "context": ctx, **fields})
+            emit(at, {"anonymousId": anon, "context": ctx, **fields}, source)
 
-        def app(at: dt.datetime, **fields: Any) -> None:
+        def app(at: dt.datetime, source: str = "app", **fields: Any) -> None:
             ctx = {
                 "channel": "app",
                 "device": {"id": p.app_device, "type": "ios" if p.index % 2 else "android"},
@@ -265,7 +336,7 @@ class Retailer:
                 "timezone": p.timezone,
             }
             ctx.update(fields.pop("context", {}))
-            emit(at, {"anonymousId": f"app-{p.app_device}", "context": ctx, **fields})
+            emit(at, {"anonymousId": f"app-{p.app_device}", "context": ctx, **fields}, source)
 
         def product() -> _Product:
             return rng.choice(self.products)
@@ -323,7 +394,16 @@ class Retailer:
                     "encoding": "none",
                 }
             ]
-        web(t, p.web_ids[0], type="identify", userId=p.user_id, traits=traits, context=signup)
+        # The shop's back end records the new account, with the browser's session id.
+        web(
+            t,
+            p.web_ids[0],
+            source="backend",
+            type="identify",
+            userId=p.user_id,
+            traits=traits,
+            context=signup,
+        )
         t += dt.timedelta(minutes=2)
         if rng.random() < 0.5:
             web(
@@ -338,7 +418,8 @@ class Retailer:
         cart: list[_Product] = []
         if p.app_device:
             t += dt.timedelta(hours=rng.randrange(2, 72))
-            app(t, type="identify", userId=p.user_id, traits={"email": p.email})
+            # Signing in on the app: the back end vouches for the app's session.
+            app(t, source="backend", type="identify", userId=p.user_id, traits={"email": p.email})
             for _ in range(rng.randrange(1, 4)):
                 item = product()
                 t += dt.timedelta(minutes=rng.randrange(1, 20))
@@ -412,6 +493,7 @@ class Retailer:
                             "fulfilment": {"option": "in_store", "store_id": store},
                         },
                     },
+                    "pos",
                 )
                 continue
             channel = "app" if p.app_device and rng.random() < 0.5 else "web"
@@ -428,7 +510,14 @@ class Retailer:
                     t, type="track", userId=p.user_id, event="Checkout Started", properties=checkout
                 )
                 t += dt.timedelta(minutes=rng.randrange(1, 10))
-                app(t, type="track", userId=p.user_id, event="Order Completed", properties=order)
+                app(
+                    t,
+                    source="backend",  # the order is the shop's own record
+                    type="track",
+                    userId=p.user_id,
+                    event="Order Completed",
+                    properties=order,
+                )
             else:
                 web(
                     t,
@@ -442,6 +531,7 @@ class Retailer:
                 web(
                     t,
                     p.web_ids[-1],
+                    source="backend",
                     type="track",
                     userId=p.user_id,
                     event="Order Completed",
@@ -460,6 +550,7 @@ class Retailer:
                         "order_id": order_id,
                     },
                 },
+                "email",
             )
             if pickup:
                 t += dt.timedelta(hours=rng.randrange(4, 48))
@@ -476,6 +567,7 @@ class Retailer:
                         },
                         "properties": {"order_id": order_id},
                     },
+                    "sms",
                 )
                 t += dt.timedelta(hours=rng.randrange(2, 72))
                 emit(
@@ -491,6 +583,7 @@ class Retailer:
                         },
                         "properties": {"order_id": order_id},
                     },
+                    "pos",
                 )
             else:
                 t += dt.timedelta(days=rng.randrange(1, 4))
@@ -503,6 +596,7 @@ class Retailer:
                         "context": {"channel": "email", "direction": "outbound"},
                         "properties": {"order_id": order_id},
                     },
+                    "backend",
                 )
 
         # 5. Marketing email and SMS, and what they do with them.
@@ -519,6 +613,7 @@ class Retailer:
                     },
                     "properties": {"email_subject": "New season"},
                 },
+                "email",
             )
 
         for _ in range(rng.randrange(0, 3)):
@@ -537,6 +632,7 @@ class Retailer:
                     "context": {"channel": "sms", "traits": {"phone": p.phone}},
                     "properties": {"body": rng.choice(("YES", "Is my order on its way?", "STOP"))},
                 },
+                "sms",
             )
         # 6. The call centre, social media and chat.
         if rng.random() < 0.3:
@@ -556,6 +652,7 @@ class Retailer:
                         "duration_s": rng.randrange(60, 900),
                     },
                 },
+                "call-centre",
             )
         if p.social_id:
             t += dt.timedelta(days=rng.randrange(1, 8))
@@ -580,6 +677,7 @@ class Retailer:
                     "context": ctx,
                     "properties": {"network": "instagram", "body": "Do you have this in blue?"},
                 },
+                "social",
             )
         if rng.random() < 0.2:
             t += dt.timedelta(days=rng.randrange(1, 8))
@@ -592,6 +690,7 @@ class Retailer:
                     "context": {"channel": "chat"},
                     "properties": {"topic": "returns"},
                 },
+                "chat",
             )
         if p.app_device and rng.random() < 0.5:
             t += dt.timedelta(days=rng.randrange(1, 6))
@@ -604,5 +703,6 @@ class Retailer:
                     "context": {"channel": "push", "device": {"id": p.app_device}},
                     "properties": {"title": "Back in stock"},
                 },
+                "push",
             )
         return events

@@ -67,10 +67,43 @@ def test_demo_prints_what_was_unified(tmp_path: Path) -> None:
         "Identities stitched",
         "Customers by number of channels used",
         "Touchpoints per channel",
+        "Trust",
         "One customer, 360 degrees",
     ):
         assert heading in text
     assert "0 rejected" in text
+    assert "1 strangers claimed a customer's email or loyalty card" in text
+    assert ": 0 reached that customer's profile" in text
+
+
+def test_simulated_impostors_never_reach_the_customers_they_claim(tmp_path: Path) -> None:
+    """
+    Strangers claiming customers' emails and loyalty cards from their own browsers stay
+    apart from those customers, when the shop's sources are handed over as such; naming
+    no source, every message is a claim and the same impostors do reach their victims.
+    """
+    shop = simulate.Retailer(60, seed=5, impostors=12)
+    messages = list(shop.sourced_messages())
+    rules = omnikit.IdentityRules(verified_sources=simulate.Retailer.VERIFIED_SOURCES)
+    trusted = omnikit.Hub(identity_rules=rules)
+    naive = omnikit.Hub(identity_rules=rules)
+    for source, message in messages:
+        trusted.ingest(message, source=source)
+    naive.ingest({"batch": [m for _, m in messages]})
+
+    def reached(hub: omnikit.Hub) -> int:
+        count = 0
+        for anonymous_id, _, _, user_id in shop.claims:
+            stranger = hub.customer(anonymous_id=anonymous_id)
+            owner = hub.customer(user_id=user_id)
+            assert stranger is not None
+            count += owner is not None and stranger.id == owner.id
+        return count
+
+    assert 12 == len(shop.claims)
+    assert {"backend", "pos", "call-centre", "web", "app", "impostor"} <= {s for s, _ in messages}
+    assert 0 == reached(trusted)
+    assert reached(naive) > 6
 
 
 def test_running_the_demo_again_is_idempotent(tmp_path: Path) -> None:

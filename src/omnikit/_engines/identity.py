@@ -65,6 +65,12 @@ WEAK_KINDS = ("push_token", "device_id", "anonymous_id")
 DEFAULT_LIMITS: Mapping[str, int] = {"user_id": 1, "loyalty_id": 1, "email": 5, "phone": 5}
 
 
+def _names(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):  # one name, not its letters
+        return frozenset({value})
+    return frozenset(value)
+
+
 def _frozen_limits(value: Mapping[str, int]) -> Mapping[str, int]:
     limits: dict[str, object] = dict(value)
     for kind, limit in limits.items():
@@ -129,8 +135,8 @@ class IdentityRules:
     blocked_identities: frozenset[Identity] = frozenset()
     default_blocklist: bool = True
     source_priority: tuple[str, ...] = ()
-    verified_sources: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    session_kinds: frozenset[str] = attrs.field(default=frozenset(WEAK_KINDS), converter=frozenset)
+    verified_sources: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    session_kinds: frozenset[str] = attrs.field(default=frozenset(WEAK_KINDS), converter=_names)
 
     _blocked_keys: frozenset[IdKey] = attrs.field(init=False, eq=False, repr=False)
     _blocklist: Blocklist = attrs.field(init=False, eq=False, repr=False)
