@@ -2,9 +2,9 @@
 A customer profile as a fold over their touchpoints.
 
 Every field is combined with an order-independent rule (latest wins by event time and message
-id, minimum, maximum, sum), so the profile is the same whatever order the touchpoints arrived
-in, two profiles merge by combining their states, and an unmerge recomputes each side from its
-touchpoints.
+id, minimum, maximum, sum, union by key), so the profile is the same whatever order the
+touchpoints arrived in, two profiles merge by combining their states, and an unmerge recomputes
+each side from its touchpoints.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ class Survivorship:
 
 _LATEST = Survivorship()
 _CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
+_ORDER_COMPLETED = "Order Completed"
+_ORDER_EVENTS = frozenset({_ORDER_COMPLETED, "Order Updated"})
+_REVENUE_FIELDS = ("revenue", "total")
+"""Where an order's revenue is read, first found first (the order's total reads the other way)."""
 SEGMENT_ENTERED = "Segment Entered"
 SEGMENT_EXITED = "Segment Exited"
 SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
@@ -78,6 +82,36 @@ def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
 
 def _add_amount(book: dict[str, str], currency: str, amount: Decimal) -> None:
     book[currency] = str(Decimal(book.get(currency, "0")) + amount)
+
+
+def _order_entry(
+    properties: Mapping[str, Any], *, completed: bool, at_us: int, mid: str, currency: str
+) -> Entry:
+    """
+    What one `Order Completed` or `Order Updated` event says about its order.
+
+    `(completed, amount, amount_us, amount_mid, currency, named, currency_us, currency_mid)`:
+    the amount is `None` when the event carries none (an update of the status only), and
+    *named* tells a currency the event names from the hub's default.
+    """
+    named = properties.get("currency")
+    amount = str(order_amount(properties, _REVENUE_FIELDS)) if carries_amount(properties) else None
+    if isinstance(named, str) and named.strip():
+        return (completed, amount, at_us, mid, named.upper(), True, at_us, mid)
+    return (completed, amount, at_us, mid, currency, False, at_us, mid)
+
+
+def _combine_orders(a: Entry, b: Entry) -> Entry:
+    """
+    Two accounts of one order as one.
+
+    Completed if either is, with the amount of the latest event that carries one and the
+    currency of the latest event that names one.
+    """
+    later = a[1] is None or (b[1] is not None and (b[2], b[3]) > (a[2], a[3]))
+    amount = b[1:4] if later else a[1:4]
+    currency = b[4:8] if (b[5], b[6], b[7]) > (a[5], a[6], a[7]) else a[4:8]
+    return (a[0] or b[0], *amount, *currency)
 
 
 class ProfileState:
@@ -94,6 +128,7 @@ class ProfileState:
         "first_us",
         "last_order_us",
         "last_us",
+        "order_book",
         "orders",
         "prefs",
         "refunds",
@@ -116,8 +151,12 @@ class ProfileState:
         self.count = 0
         # channel -> (first_us, last_us, count)
         self.channels: dict[str, tuple[int, int, int]] = {}
+        # Orders without an order id, each message one order (and profiles stored before
+        # orders were kept by id: every order they had).
         self.orders = 0
         self.revenue: dict[str, str] = {}
+        # order id -> `_order_entry`: an order is counted once, however many events name it.
+        self.order_book: dict[str, Entry] = {}
         self.refunds: dict[str, str] = {}
         self.last_order_us: int | None = None
         # segment id -> (member, at_us, message_id), from Segment Entered / Segment Exited
@@ -152,17 +191,33 @@ class ProfileState:
                 self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
             self._seen(tp.channel, at_us)
-        if name == "Order Completed":
-            self.orders += 1
-            amount = order_amount(tp.properties, ("revenue", "total"))
-            _add_amount(self.revenue, order_currency(tp.properties, currency), amount)
-            if self.last_order_us is None or at_us > self.last_order_us:
-                self.last_order_us = at_us
+        if name in _ORDER_EVENTS:
+            self._order(tp, at_us, currency)
         elif name == "Order Refunded":
             amount = order_amount(tp.properties, ("total", "revenue"))
             _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
         elif name in SEGMENT_EVENTS:
             self._set_segment(tp.properties["segment"], (name == SEGMENT_ENTERED, at_us, mid))
+
+    def _order(self, tp: Touchpoint, at_us: int, currency: str) -> None:
+        props = tp.properties
+        completed = tp.name == _ORDER_COMPLETED
+        order_id = order_id_of(props)
+        if order_id is not None:
+            entry = _order_entry(
+                props, completed=completed, at_us=at_us, mid=tp.message_id, currency=currency
+            )
+            self._set_order(order_id, entry)
+        elif completed:
+            self.orders += 1
+            amount = order_amount(props, _REVENUE_FIELDS)
+            _add_amount(self.revenue, order_currency(props, currency), amount)
+        if completed and (self.last_order_us is None or at_us > self.last_order_us):
+            self.last_order_us = at_us
+
+    def _set_order(self, order_id: str, entry: Entry) -> None:
+        current = self.order_book.get(order_id)
+        self.order_book[order_id] = entry if current is None else _combine_orders(current, entry)
 
     def _set_segment(self, segment: str, entry: Entry) -> None:
         current = self.segments.get(segment)
@@ -240,6 +295,8 @@ class ProfileState:
         self.orders += other.orders
         for currency, amount in other.revenue.items():
             _add_amount(self.revenue, currency, Decimal(amount))
+        for order_id, entry in other.order_book.items():
+            self._set_order(order_id, entry)  # a union: an order both hold counts once
         for currency, amount in other.refunds.items():
             _add_amount(self.refunds, currency, Decimal(amount))
         if other.last_order_us is not None and (
@@ -259,6 +316,7 @@ class ProfileState:
         new.channels = dict(self.channels)
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
+        new.order_book = dict(self.order_book)
         new.segments = dict(self.segments)
         return new
 
@@ -290,13 +348,23 @@ class ProfileState:
                     name: ChannelStats(first_seen=from_us(f), last_seen=from_us(la), touchpoints=n)
                     for name, (f, la, n) in sorted(self.channels.items())
                 },
-                orders=self.orders,
-                revenue={c: Decimal(a) for c, a in sorted(self.revenue.items())},
+                orders=self.orders + sum(1 for entry in self.order_book.values() if entry[0]),
+                revenue=self._net_revenue(),
                 refunds={c: Decimal(a) for c, a in sorted(self.refunds.items())},
                 last_order_at=None if self.last_order_us is None else from_us(self.last_order_us),
             ),
             segments=tuple(sorted(s for s, entry in self.segments.items() if entry[0])),
         )
+
+    def _net_revenue(self) -> dict[str, Decimal]:
+        """What the completed orders brought in, less what was refunded, per currency."""
+        gross = {c: Decimal(a) for c, a in self.revenue.items()}
+        for completed, amount, _, _, currency, *_ in self.order_book.values():
+            if completed:
+                gross[currency] = gross.get(currency, Decimal(0)) + Decimal(amount or 0)
+        for currency, refunded in self.refunds.items():
+            gross[currency] = gross.get(currency, Decimal(0)) - Decimal(refunded)
+        return dict(sorted(gross.items()))
 
     def _preferences(self) -> Preferences:
         values = {name: entry[0] for name, entry in self.prefs.items()}
@@ -322,13 +390,14 @@ class ProfileState:
             "orders": self.orders,
             "revenue": self.revenue,
             "refunds": self.refunds,
+            "order_book": self.order_book,
             "last_order": self.last_order_us,
             "segments": self.segments,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
-        """The state `to_json` produced."""
+        """The state `to_json` produced, by this version or an earlier one."""
         new = cls()
         new.traits = {k: tuple(v) for k, v in data["traits"].items()}
         new.consents = {k: tuple(v) for k, v in data["consents"].items()}
@@ -337,6 +406,7 @@ class ProfileState:
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
+        new.order_book = {k: tuple(v) for k, v in data.get("order_book", {}).items()}
         new.segments = {k: tuple(v) for k, v in data.get("segments", {}).items()}
         return new
 
@@ -348,6 +418,20 @@ def order_currency(properties: Mapping[str, Any], default: str) -> str:
     """The order's ISO currency code, upper-cased, or *default*."""
     currency = properties.get("currency")
     return currency.upper() if isinstance(currency, str) and currency.strip() else default
+
+
+def order_id_of(properties: Mapping[str, Any]) -> str | None:
+    """The order id an order event names, as text; `None` when it names none."""
+    value = properties.get("order_id")
+    return None if value is None or isinstance(value, bool) else str(value)
+
+
+def carries_amount(properties: Mapping[str, Any]) -> bool:
+    """Whether an order event says what the order is worth (a total, revenue or products)."""
+    if properties.get("total") is not None or properties.get("revenue") is not None:
+        return True
+    products = properties.get("products")
+    return isinstance(products, list) and any(isinstance(p, Mapping) for p in products)
 
 
 def order_amount(properties: Mapping[str, Any], fields: Sequence[str]) -> Decimal:

@@ -36,14 +36,22 @@ class Stats:
 
     Every figure is the same whatever order the touchpoints arrived in.
 
+    Changed in version 0.1.0: an order is counted once per `order_id`, and *revenue* is net
+    of refunds.
+
     Attributes:
         first_seen: The customer's earliest inbound touchpoint.
         last_seen: Their latest inbound touchpoint.
         touchpoints: How many inbound touchpoints they have.
         per_channel: First/last seen and count, per channel.
-        orders: How many `Order Completed` events they have.
-        revenue: What those orders brought in, per currency.
-        refunds: What `Order Refunded` events gave back, per currency.
+        orders: How many orders they completed: distinct `order_id`s of `Order Completed`
+            events (however many messages name one), and each such event without an
+            `order_id`.
+        revenue: What those orders brought in, net of refunds, per currency. An order's
+            amount is its latest `Order Completed` or `Order Updated` event's `revenue`
+            (else `total`, else the sum of its products).
+        refunds: What `Order Refunded` events gave back, per currency (already taken off
+            *revenue*).
         last_order_at: When they last completed an order.
 
     Added in version 0.1.0.
