@@ -18,7 +18,7 @@ from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
-from omnikit._engines.profile import to_us
+from omnikit._engines.profile import read_expiry, to_us
 from omnikit._engines.records import (
     Changes,
     CustomerRecord,
@@ -457,16 +457,17 @@ class Hub(Personalization):
         source: str = "",
         timestamp: dt.datetime | str | None = None,
         message_id: str | None = None,
+        expires_at: dt.datetime | str | None = None,
     ) -> Customer:
         """
         Record a customer's answer about *purpose* on *channel*; return the updated customer.
 
         The answer is stored as a `Consent Updated` touchpoint; *channel* `None` means every
-        channel.
+        channel. An answer with *expires_at* lapses then: from that moment it is no consent.
 
         Raises:
             NotFoundError: If *customer* is unknown.
-            ValidationError: If the channel or purpose is invalid.
+            ValidationError: If the channel, purpose or expiry is invalid.
 
         Added in version 0.1.0.
         """
@@ -478,6 +479,16 @@ class Hub(Personalization):
         properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
         if source:
             properties["source"] = source
+        if expires_at is not None:
+            expiry = read_expiry(
+                expires_at.isoformat() if isinstance(expires_at, dt.datetime) else expires_at
+            )
+            if expiry is None:
+                raise ValidationError(
+                    "expires_at: expected a time with a UTC offset ('2027-11-01T00:00:00Z'), "
+                    f"got {expires_at!r:.40}"
+                )
+            properties["expires_at"] = expiry.isoformat()
         moment = self.clock() if timestamp is None else parse_datetime(timestamp)
         # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
         # and no activity counted on a channel they may not have used.

@@ -149,7 +149,7 @@ class Personalization:
             segments=frozenset(profile.segments),
             places=self.places,
         )
-        data = decision_data(profile, event, context, segments=profile.segments)
+        data = decision_data(profile, event, context, segments=profile.segments, now=moment)
         decision = rules.decide(data, env, customer_id=stored.id, limit=limit)
         if record:
             self._record_decision(
@@ -213,9 +213,10 @@ class Personalization:
         profile = self._customer(stored)
         fitted = model or self.bought_together()
         orders = fold_orders(self._history(stored.id))
-        data = decision_data(profile)["customer"]
+        now = self._now()
+        data = decision_data(profile, now=now)["customer"]
         return fitted.recommend(
-            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=self._now())
+            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=now)
         )
 
     def bought_together(self) -> BoughtTogether:
@@ -327,7 +328,7 @@ class Personalization:
                 places=self.places,
             )
             members = self.segments.members_of(
-                decision_data(profile, segments=profile.segments), env
+                decision_data(profile, segments=profile.segments, now=now), env
             )
             current = set(profile.segments) & configured
             entered, left = sorted(members - current), sorted(current - members)

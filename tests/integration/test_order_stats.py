@@ -176,6 +176,7 @@ def test_profiles_stored_before_orders_were_kept_by_id_still_load() -> None:
     assert {"EUR": Decimal(25)} == found.stats.revenue
     assert {"EUR": Decimal(5)} == found.stats.refunds
     assert ("vip",) == found.segments
+    assert found.consents[0].expires_at is None
     state = ProfileState.from_json(old)
     assert state.to_json() == ProfileState.from_json(state.to_json()).to_json()
 

@@ -85,10 +85,11 @@ def test_consents_per_channel_and_purpose(hub: omnikit.Hub) -> None:
     customer = hub.customer(user_id="u1")
 
     assert customer is not None
-    assert customer.has_consent("push", "marketing")
-    assert not customer.has_consent("sms", "marketing")
-    assert not customer.has_consent("email", "marketing")
-    assert not customer.has_consent("push", "transactional")
+    now = T0 + dt.timedelta(days=1)
+    assert customer.has_consent("push", "marketing", now=now)
+    assert not customer.has_consent("sms", "marketing", now=now)
+    assert not customer.has_consent("email", "marketing", now=now)
+    assert not customer.has_consent("push", "transactional", now=now)
     sms = next(c for c in customer.consents if c.channel == "sms")
     assert "sms_stop" == sms.source
 

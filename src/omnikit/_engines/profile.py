@@ -142,7 +142,7 @@ class ProfileState:
         # is soon untracked by the garbage collector, which then never scans it again.
         # name -> (value, at_us, message_id, source)
         self.traits: dict[str, Entry] = {}
-        # "channel|purpose" -> (granted, at_us, message_id, source, channel, purpose)
+        # "channel|purpose" -> (granted, at_us, message_id, source, channel, purpose, expires_us)
         self.consents: dict[str, Entry] = {}
         # field -> (value, at_us, message_id, explicit)  (explicit: 1 from traits, 0 from context)
         self.prefs: dict[str, Entry] = {}
@@ -249,6 +249,7 @@ class ProfileState:
             consent.source,
             consent.channel,
             consent.purpose,
+            None if consent.expires_at is None else to_us(consent.expires_at),
         )
         current = self.consents.get(key)
         if current is None or _later(entry, current):
@@ -336,6 +337,7 @@ class ProfileState:
                     at=from_us(e[1]),
                     source=e[3],
                     message_id=e[2] or None,
+                    expires_at=None if e[6] is None else from_us(e[6]),
                 )
                 for _, e in sorted(self.consents.items())
             ),
@@ -400,7 +402,8 @@ class ProfileState:
         """The state `to_json` produced, by this version or an earlier one."""
         new = cls()
         new.traits = {k: tuple(v) for k, v in data["traits"].items()}
-        new.consents = {k: tuple(v) for k, v in data["consents"].items()}
+        # Consents stored before they could expire have six fields: they never expire.
+        new.consents = {k: (*v, None)[:7] for k, v in data["consents"].items()}
         new.prefs = {k: tuple(v) for k, v in data["prefs"].items()}
         new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
@@ -473,6 +476,7 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
             )
     if tp.name == "Consent Updated":
         props = tp.properties
+        expires = props.get("expires_at")
         found.append(
             Consent(
                 channel=props.get("channel"),
@@ -481,6 +485,8 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
                 at=tp.occurred_at,
                 source=props.get("source") or source,
                 message_id=tp.message_id,
+                # Ingestion checks it; one it can't read (stored before it did) has lapsed.
+                expires_at=None if expires is None else read_expiry(expires) or tp.occurred_at,
             )
         )
     elif tp.name == "Unsubscribed":
@@ -495,6 +501,18 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
             )
         )
     return found
+
+
+def read_expiry(value: object) -> dt.datetime | None:
+    """An ISO-8601 time with a UTC offset (a consent's `expires_at`), or `None` if it is not."""
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+            if moment.utcoffset() is not None:
+                return from_us(to_us(moment))  # in UTC, and within what a profile can keep
+        except (ValueError, OverflowError):
+            return None
+    return None
 
 
 def parse_quiet_hours(value: object) -> QuietHours:

@@ -87,7 +87,8 @@ class Customer:
             absorbed profiles still find this one.
         identities: Every identifier stitched to them.
         traits: What they told us or we learned (latest value wins, or by source priority).
-        consents: Their latest answer per channel and purpose.
+        consents: Their latest answer per channel and purpose (an answer past its
+            `expires_at` is kept, and is no consent: see `has_consent()`).
         preferences: Preferred channels, language, time zone, quiet hours.
         stats: First/last seen overall and per channel, orders, revenue, channels used.
         segments: The dynamic segments they are in now (`Segment Entered` / `Segment Exited`
@@ -111,12 +112,17 @@ class Customer:
         """Return the values of every identity of *kind* (`customer.identifiers("email")`)."""
         return tuple(i.value for i in self.identities if i.kind == kind)
 
-    def has_consent(self, channel: str, purpose: str) -> bool:
+    def has_consent(self, channel: str, purpose: str, *, now: dt.datetime) -> bool:
         """
         Return whether the customer's latest answer for *purpose* on *channel* is an opt-in.
 
         An answer for every channel (`channel=None`) counts as well; the latest answer wins.
-        No answer at all is not consent.
+        No answer at all is not consent, and nor is an opt-in past its `expires_at`.
+
+        Args:
+            channel: The channel of the contact.
+            purpose: What the contact is for.
+            now: The moment of the contact, against which expiry is judged.
 
         Added in version 0.1.0.
         """
@@ -124,7 +130,7 @@ class Customer:
         for consent in self.consents:
             if consent.covers(channel, purpose) and (latest is None or consent.at > latest.at):
                 latest = consent
-        return latest is not None and latest.granted
+        return latest is not None and latest.is_granted(now)
 
     def _repr_html_(self) -> str:
         from omnikit._jupyter import customer_html  # noqa: PLC0415 - only notebooks pay for it
