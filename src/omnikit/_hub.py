@@ -741,10 +741,9 @@ class Hub(Personalization):
             region = current.cluster if current is not None else row.cluster
             if region is None:  # pragma: no cover - a merged customer always has a cluster
                 raise StoreError(f"customer {record.id!r} has no cluster")
-            self._replay(tx, region)
+            replayed = self._replay(tx, region).customers
         if self.segments:
-            holders = [self._store.find(key) for a, b in row.anchors for key in (a, b)]
-            self._update_segments({h.id for h in holders if h is not None}, now=self.clock())
+            self._update_segments(replayed, now=self.clock())
         sides: dict[str, Customer] = {}
         for a, b in row.anchors:
             for key in (a, b):

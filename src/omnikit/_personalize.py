@@ -57,9 +57,15 @@ def _segment_message_id(
     the second being a duplicate.
     """
     previous = record.profile.segments.get(segment)
-    after = "" if previous is None else str(previous[2])
+    after = "" if previous is None else f"{previous[2]}|{previous[3]}"
     key = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
     return "omk-seg-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def _segment_revision(record: CustomerRecord, segment: str) -> int:
+    """The revision of the next change of *segment* for the customer: one past the latest."""
+    previous = record.profile.segments.get(segment)
+    return 1 if previous is None else int(previous[3]) + 1
 
 
 class Personalization:
@@ -337,7 +343,7 @@ class Personalization:
                     record,
                     SEGMENT_ENTERED if joined else SEGMENT_EXITED,
                     at=now,
-                    properties={"segment": segment},
+                    properties={"segment": segment, "revision": _segment_revision(record, segment)},
                     source="omnikit.segments",
                     message_id=_segment_message_id(
                         record, self._anchor(record), segment, entered=joined

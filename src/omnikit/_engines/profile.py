@@ -159,7 +159,7 @@ class ProfileState:
         self.order_book: dict[str, Entry] = {}
         self.refunds: dict[str, str] = {}
         self.last_order_us: int | None = None
-        # segment id -> (member, at_us, message_id), from Segment Entered / Segment Exited
+        # segment id -> (member, at_us, message_id, revision), from Segment Entered / Exited
         self.segments: dict[str, Entry] = {}
 
     # -- folding -----------------------------------------------------------------------------
@@ -197,7 +197,9 @@ class ProfileState:
             amount = order_amount(tp.properties, ("total", "revenue"))
             _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
         elif name in SEGMENT_EVENTS:
-            self._set_segment(tp.properties["segment"], (name == SEGMENT_ENTERED, at_us, mid))
+            props = tp.properties
+            entry = (name == SEGMENT_ENTERED, at_us, mid, segment_revision(props))
+            self._set_segment(props["segment"], entry)
 
     def _order(self, tp: Touchpoint, at_us: int, currency: str) -> None:
         props = tp.properties
@@ -220,8 +222,10 @@ class ProfileState:
         self.order_book[order_id] = entry if current is None else _combine_orders(current, entry)
 
     def _set_segment(self, segment: str, entry: Entry) -> None:
+        # The revision first: a hub's changes of one segment for one customer can share a
+        # moment (a bulk load decides them all at its start), and the next one must win.
         current = self.segments.get(segment)
-        if current is None or _later(entry, current):
+        if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
             self.segments[segment] = entry
 
     def _set_trait(self, name: str, entry: Entry, survivorship: Survivorship) -> None:
@@ -410,7 +414,8 @@ class ProfileState:
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
         new.order_book = {k: tuple(v) for k, v in data.get("order_book", {}).items()}
-        new.segments = {k: tuple(v) for k, v in data.get("segments", {}).items()}
+        # Segment entries stored before they had a revision have three fields: revision 0.
+        new.segments = {k: (*v, 0)[:4] for k, v in data.get("segments", {}).items()}
         return new
 
 
@@ -421,6 +426,17 @@ def order_currency(properties: Mapping[str, Any], default: str) -> str:
     """The order's ISO currency code, upper-cased, or *default*."""
     currency = properties.get("currency")
     return currency.upper() if isinstance(currency, str) and currency.strip() else default
+
+
+def segment_revision(properties: Mapping[str, Any]) -> int:
+    """
+    Which change of a customer's membership a `Segment Entered` / `Exited` event is.
+
+    A hub numbers its changes of one segment for one customer 1, 2, 3, ...: the highest is
+    the membership, whatever the times. Events from elsewhere carry none and count as 0.
+    """
+    revision = properties.get("revision")
+    return revision if type(revision) is int and revision > 0 else 0
 
 
 def order_id_of(properties: Mapping[str, Any]) -> str | None:
