@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import types
 import uuid
 import zoneinfo
@@ -158,7 +157,6 @@ class Hub(Personalization):
         self.ruleset = ruleset
         self.segments = SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
-        self._locks = tuple(threading.Lock() for _ in range(64))
         self._closed = False
 
     @classmethod
@@ -524,11 +522,21 @@ class Hub(Personalization):
             record.members, key=lambda k: (self.identity_rules.rank(k[0]), k[1]), default=None
         )
 
-    def _decision_lock(self, customer_id: str) -> threading.Lock:
-        """One customer's lock among a few shared ones (a lock per customer would never go)."""
-        return self._locks[hash(customer_id) % len(self._locks)]
-
     def _emit(
+        self, record: CustomerRecord, name: str, *, reevaluate: bool = False, **fields: Any
+    ) -> Touchpoint:
+        """
+        Store a touchpoint the hub itself makes about a customer (see `_own_touchpoint`).
+
+        With *reevaluate*, the customer's segments are evaluated again.
+        """
+        tp = self._own_touchpoint(record, name, **fields)
+        self._ingest_chunk([tp])
+        if reevaluate and self.segments:
+            self._update_segments([record.id], now=self.clock())
+        return tp
+
+    def _own_touchpoint(
         self,
         record: CustomerRecord,
         name: str,
@@ -539,10 +547,9 @@ class Hub(Personalization):
         channel: str | None = None,
         source: str = "omnikit",
         message_id: str | None = None,
-        reevaluate: bool = False,
     ) -> Touchpoint:
         """
-        Store a touchpoint the hub itself makes about a customer.
+        A touchpoint the hub itself makes about a customer.
 
         A decision, a segment change, computed traits: outbound, so it counts in no customer
         activity, and carrying the customer's best identity, so it reaches them whatever merges
@@ -552,7 +559,7 @@ class Hub(Personalization):
         if anchor is None:
             raise ConflictError(f"customer {record.id!r} has no identity to record {name!r} for")
         is_identify = traits is not None and name == "Identify"
-        tp = Touchpoint(
+        return Touchpoint(
             message_id=message_id or f"omk-{uuid.uuid4().hex}",
             type=TouchpointType.IDENTIFY if is_identify else TouchpointType.TRACK,
             name=name,
@@ -565,10 +572,6 @@ class Hub(Personalization):
             traits=dict(traits or {}),
             context=Context(source=source),
         )
-        self._ingest_chunk([tp])
-        if reevaluate and self.segments:
-            self._update_segments([record.id], now=self.clock())
-        return tp
 
     def _stored(self, message: Mapping[str, Any]) -> Touchpoint:
         self.ingest(message)

@@ -73,6 +73,8 @@ _REVENUE_FIELDS = ("revenue", "total")
 SEGMENT_ENTERED = "Segment Entered"
 SEGMENT_EXITED = "Segment Exited"
 SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
+EXPERIMENT_ASSIGNED = "Experiment Assigned"
+"""A hub's record of the keys a customer's experiment arms are drawn from (see `Env`)."""
 
 
 def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
@@ -125,6 +127,7 @@ class ProfileState:
         "channels",
         "consents",
         "count",
+        "experiments",
         "first_us",
         "last_order_us",
         "last_us",
@@ -161,6 +164,8 @@ class ProfileState:
         self.last_order_us: int | None = None
         # segment id -> (member, at_us, message_id, revision), from Segment Entered / Exited
         self.segments: dict[str, Entry] = {}
+        # experiment id -> (key, at_us, message_id): the earliest assignment wins
+        self.experiments: dict[str, Entry] = {}
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -200,6 +205,12 @@ class ProfileState:
             props = tp.properties
             entry = (name == SEGMENT_ENTERED, at_us, mid, segment_revision(props))
             self._set_segment(props["segment"], entry)
+        elif name == EXPERIMENT_ASSIGNED:
+            keys = tp.properties.get("assignments")
+            if isinstance(keys, dict):
+                for experiment, key in keys.items():
+                    if isinstance(key, str) and key:
+                        self._set_assignment(experiment, (key, at_us, mid))
 
     def _order(self, tp: Touchpoint, at_us: int, currency: str) -> None:
         props = tp.properties
@@ -227,6 +238,11 @@ class ProfileState:
         current = self.segments.get(segment)
         if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
             self.segments[segment] = entry
+
+    def _set_assignment(self, experiment: str, entry: Entry) -> None:
+        current = self.experiments.get(experiment)
+        if current is None or _later(current, entry):
+            self.experiments[experiment] = entry
 
     def _set_trait(self, name: str, entry: Entry, survivorship: Survivorship) -> None:
         current = self.traits.get(name)
@@ -310,6 +326,8 @@ class ProfileState:
             self.last_order_us = other.last_order_us
         for segment, entry in other.segments.items():
             self._set_segment(segment, entry)
+        for experiment, entry in other.experiments.items():
+            self._set_assignment(experiment, entry)
 
     def copy(self) -> ProfileState:
         """A copy that can change without changing this one."""
@@ -323,9 +341,14 @@ class ProfileState:
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
         new.order_book = dict(self.order_book)
         new.segments = dict(self.segments)
+        new.experiments = dict(self.experiments)
         return new
 
     # -- output ------------------------------------------------------------------------------
+
+    def assignments(self) -> dict[str, str]:
+        """The keys the customer's experiment arms are drawn from, by experiment id."""
+        return {experiment: entry[0] for experiment, entry in self.experiments.items()}
 
     def to_customer(self, customer_id: str, identities: Sequence[Identity]) -> Customer:
         """Build the public, immutable `Customer`."""
@@ -399,6 +422,7 @@ class ProfileState:
             "order_book": self.order_book,
             "last_order": self.last_order_us,
             "segments": self.segments,
+            "experiments": self.experiments,
         }
 
     @classmethod
@@ -416,6 +440,7 @@ class ProfileState:
         new.order_book = {k: tuple(v) for k, v in data.get("order_book", {}).items()}
         # Segment entries stored before they had a revision have three fields: revision 0.
         new.segments = {k: (*v, 0)[:4] for k, v in data.get("segments", {}).items()}
+        new.experiments = {k: tuple(v) for k, v in data.get("experiments", {}).items()}
         return new
 
 

@@ -152,6 +152,7 @@ def simulate(
                 history=History(history_then),
                 segments=frozenset(profile.segments),
                 places=known_places,
+                assignments=state.assignments(),
             )
             data = decision_data(profile, tp, _context_of(tp), segments=profile.segments, now=at)
             decision = ruleset.decide(data, env, customer_id=cid, limit=limit)
