@@ -47,7 +47,7 @@ def ingest(hub: omnikit.Hub, batches: list[list[dict[str, Any]]]) -> None:
         hub.ingest({"batch": batch}).raise_for_failures()
 
 
-@given(data=st.data(), stream=streams(max_size=24))
+@given(data=st.data(), stream=streams(max_size=16))
 def test_membership_is_what_the_final_profiles_say(
     data: st.DataObject, stream: list[dict[str, Any]]
 ) -> None:

@@ -36,9 +36,6 @@ class Stats:
 
     Every figure is the same whatever order the touchpoints arrived in.
 
-    Changed in version 0.1.0: an order is counted once per `order_id`, and *revenue* is net
-    of refunds.
-
     Attributes:
         first_seen: The customer's earliest inbound touchpoint.
         last_seen: Their latest inbound touchpoint.
