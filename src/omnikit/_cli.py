@@ -230,11 +230,14 @@ def _view(hub: Hub, customer: Customer, say: Callable[..., None]) -> None:
     say(f"  language     {prefs.language or '-'}; time zone {prefs.timezone or '-'}")
     if prefs.preferred_channels:
         say(f"  prefers      {', '.join(prefs.preferred_channels)}")
+    now = hub.clock()
     for consent in customer.consents:
         where = consent.channel or "all channels"
-        say(
-            f"  consent      {consent.purpose} on {where}: {'yes' if consent.granted else 'no'} ({consent.at:%Y-%m-%d})"
-        )
+        answer = "yes" if consent.granted else "no"
+        if consent.expires_at is not None:
+            lapse = "expired" if consent.is_expired(now) else "until"
+            answer += f", {lapse} {consent.expires_at:%Y-%m-%d}"
+        say(f"  consent      {consent.purpose} on {where}: {answer} ({consent.at:%Y-%m-%d})")
     stats = customer.stats
     revenue = ", ".join(f"{amount} {currency}" for currency, amount in stats.revenue.items()) or "-"
     say(f"  orders       {stats.orders} ({revenue})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import types
 import uuid
 import zoneinfo
@@ -18,7 +17,7 @@ from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
-from omnikit._engines.profile import to_us
+from omnikit._engines.profile import read_expiry, to_us
 from omnikit._engines.records import (
     Changes,
     CustomerRecord,
@@ -174,7 +173,6 @@ class Hub(Personalization, Privacy):
         self.ruleset = ruleset
         self.segments = SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
-        self._locks = tuple(threading.Lock() for _ in range(64))
         self._closed = False
 
     @classmethod
@@ -511,16 +509,17 @@ class Hub(Personalization, Privacy):
         source: str = "",
         timestamp: dt.datetime | str | None = None,
         message_id: str | None = None,
+        expires_at: dt.datetime | str | None = None,
     ) -> Customer:
         """
         Record a customer's answer about *purpose* on *channel*; return the updated customer.
 
         The answer is stored as a `Consent Updated` touchpoint; *channel* `None` means every
-        channel.
+        channel. An answer with *expires_at* lapses then: from that moment it is no consent.
 
         Raises:
             NotFoundError: If *customer* is unknown.
-            ValidationError: If the channel or purpose is invalid.
+            ValidationError: If the channel, purpose or expiry is invalid.
 
         Added in version 0.1.0.
         """
@@ -532,6 +531,16 @@ class Hub(Personalization, Privacy):
         properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
         if source:
             properties["source"] = source
+        if expires_at is not None:
+            expiry = read_expiry(
+                expires_at.isoformat() if isinstance(expires_at, dt.datetime) else expires_at
+            )
+            if expiry is None:
+                raise ValidationError(
+                    "expires_at: expected a time with a UTC offset ('2027-11-01T00:00:00Z'), "
+                    f"got {expires_at!r:.40}"
+                )
+            properties["expires_at"] = expiry.isoformat()
         moment = self.clock() if timestamp is None else parse_datetime(timestamp)
         # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
         # and no activity counted on a channel they may not have used.
@@ -574,11 +583,21 @@ class Hub(Personalization, Privacy):
             default=None,
         )
 
-    def _decision_lock(self, customer_id: str) -> threading.Lock:
-        """One customer's lock among a few shared ones (a lock per customer would never go)."""
-        return self._locks[hash(customer_id) % len(self._locks)]
-
     def _emit(
+        self, record: CustomerRecord, name: str, *, reevaluate: bool = False, **fields: Any
+    ) -> Touchpoint:
+        """
+        Store a touchpoint the hub itself makes about a customer (see `_own_touchpoint`).
+
+        With *reevaluate*, the customer's segments are evaluated again.
+        """
+        tp = self._own_touchpoint(record, name, **fields)
+        self._ingest_chunk([tp])
+        if reevaluate and self.segments:
+            self._update_segments([record.id], now=self.clock())
+        return tp
+
+    def _own_touchpoint(
         self,
         record: CustomerRecord,
         name: str,
@@ -589,10 +608,9 @@ class Hub(Personalization, Privacy):
         channel: str | None = None,
         source: str = "omnikit",
         message_id: str | None = None,
-        reevaluate: bool = False,
     ) -> Touchpoint:
         """
-        Store a touchpoint the hub itself makes about a customer.
+        A touchpoint the hub itself makes about a customer.
 
         A decision, a segment change, computed traits: outbound, so it counts in no customer
         activity, and carrying the customer's best identity, so it reaches them whatever merges
@@ -602,7 +620,7 @@ class Hub(Personalization, Privacy):
         if anchor is None:
             raise ConflictError(f"customer {record.id!r} has no identity to record {name!r} for")
         is_identify = traits is not None and name == "Identify"
-        tp = Touchpoint(
+        return Touchpoint(
             message_id=message_id or f"omk-{uuid.uuid4().hex}",
             type=TouchpointType.IDENTIFY if is_identify else TouchpointType.TRACK,
             name=name,
@@ -618,10 +636,6 @@ class Hub(Personalization, Privacy):
             # link (a verified touchpoint could take a claimed identity from them).
             trust=Trust.VERIFIED if record.verified else Trust.CLAIMED,
         )
-        self._ingest_chunk([tp])
-        if reevaluate and self.segments:
-            self._update_segments([record.id], now=self.clock())
-        return tp
 
     def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:
         if self.ingest(message, source=source).suppressed:
@@ -826,10 +840,9 @@ class Hub(Personalization, Privacy):
             region = current.cluster if current is not None else row.cluster
             if region is None:  # pragma: no cover - a merged customer always has a cluster
                 raise StoreError(f"customer {record.id!r} has no cluster")
-            self._replay(tx, region)
+            replayed = self._replay(tx, region).customers
         if self.segments:
-            holders = [self._store.find(key) for a, b in row.anchors for key in (a, b)]
-            self._update_segments({h.id for h in holders if h is not None}, now=self.clock())
+            self._update_segments(replayed, now=self.clock())
         sides: dict[str, Customer] = {}
         for a, b in row.anchors:
             for key in (a, b):

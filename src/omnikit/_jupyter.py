@@ -98,11 +98,12 @@ def customer_html(customer: Customer) -> str:
                         _e(c.channel or "all"),
                         "yes" if c.granted else "no",
                         _e(f"{c.at:%Y-%m-%d}"),
+                        _e("-" if c.expires_at is None else f"{c.expires_at:%Y-%m-%d}"),
                         _e(c.source),
                     ]
                     for c in customer.consents
                 ],
-                ["consent", "channel", "granted", "at", "source"],
+                ["consent", "channel", "granted", "at", "expires", "source"],
             )
         )
     out.append(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
-from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED
+from omnikit._engines.profile import EXPERIMENT_ASSIGNED, SEGMENT_ENTERED, SEGMENT_EXITED
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
-from omnikit.errors import ValidationError
+from omnikit.errors import NotFoundError, ValidationError
 from omnikit.rules._ast import Op, walk
 from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History, Place
@@ -25,8 +25,9 @@ from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
 from omnikit.rules._segments import SegmentSet
 
 if TYPE_CHECKING:
-    from omnikit._engines.records import CustomerRecord
+    from omnikit._engines.records import CustomerRecord, IdKey
     from omnikit._hub import CustomerRef
+    from omnikit.stores import IngestTransaction
 
 __all__ = ["Personalization"]
 
@@ -46,6 +47,61 @@ def _needs_history(ruleset: RuleSet) -> bool:
     return False
 
 
+def _experiment_ids(ruleset: RuleSet) -> frozenset[str]:
+    """The ids of the rule set's experiments, over groups and on rules."""
+    return frozenset(
+        [e.id for e in ruleset.experiments.values()]
+        + [rule.experiment.id for rule in ruleset.rules if rule.experiment is not None]
+    )
+
+
+_FACTS: weakref.WeakKeyDictionary[RuleSet, tuple[bool, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _facts(ruleset: RuleSet) -> tuple[bool, frozenset[str]]:
+    """Whether the rule set reads history, and its experiments' ids; worked out once."""
+    found = _FACTS.get(ruleset)
+    if found is None:
+        found = _FACTS[ruleset] = (_needs_history(ruleset), _experiment_ids(ruleset))
+    return found
+
+
+def _decision_properties(rules: RuleSet, decision: Decision) -> dict[str, Any] | None:
+    """What a recorded decision stores: the rules it chose with their actions; `None`: nothing."""
+    conv = default_converter()
+    holdouts = [o.rule_id for o in decision.outcomes if o.outcome is Outcome.HOLDOUT]
+    if not decision.chosen and not holdouts:
+        return None  # nothing was chosen, nobody was held out: nothing to act on or count
+    return {
+        "ruleset": rules.id,
+        "rules": list(decision.rule_ids),
+        "actions": conv.unstructure(list(decision.actions)),
+        "chosen": [
+            {
+                "rule_id": c.rule_id,
+                "actions": conv.unstructure(list(c.actions)),
+                "variant": c.variant,
+            }
+            for c in decision.chosen
+        ],
+        "variants": {c.rule_id: c.variant for c in decision.chosen if c.variant},
+        "holdouts": holdouts,
+        "event": decision.event,
+    }
+
+
+def _decision_channel(
+    event: Touchpoint | Mapping[str, Any] | str | None, context: Mapping[str, Any] | None
+) -> str | None:
+    """The channel a decision is recorded on: the context's, else the event's."""
+    channel = (context or {}).get("channel")
+    if not isinstance(channel, str) and isinstance(event, Touchpoint):
+        channel = event.channel
+    return channel if isinstance(channel, str) else None
+
+
 def _segment_message_id(
     record: CustomerRecord, anchor: object, segment: str, *, entered: bool, key: bytes
 ) -> str:
@@ -59,9 +115,15 @@ def _segment_message_id(
     would confirm a guess of it.
     """
     previous = record.profile.segments.get(segment)
-    after = "" if previous is None else str(previous[2])
+    after = "" if previous is None else f"{previous[2]}|{previous[3]}"
     text = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
     return "omk-seg-" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _segment_revision(record: CustomerRecord, segment: str) -> int:
+    """The revision of the next change of *segment* for the customer: one past the latest."""
+    previous = record.profile.segments.get(segment)
+    return 1 if previous is None else int(previous[3]) + 1
 
 
 class Personalization:
@@ -76,8 +138,10 @@ class Personalization:
     _history: Callable[[str], list[Touchpoint]]
     segments: SegmentSet
     _emit: Callable[..., Touchpoint]
-    _decision_lock: Callable[[str], AbstractContextManager[Any]]
-    _anchor: Callable[[CustomerRecord], object]
+    _own_touchpoint: Callable[..., Touchpoint]
+    _transaction: Callable[[], AbstractContextManager[IngestTransaction]]
+    _resolve: Callable[[IngestTransaction, list[Touchpoint]], set[str]]
+    _anchor: Callable[[CustomerRecord], IdKey | None]
     _stored_customer: Callable[[str], CustomerRecord | None]
     _secret: bytes
     customers: Callable[[], Iterable[Customer]]
@@ -105,10 +169,17 @@ class Personalization:
             ruleset: The rules; defaults to the hub's *ruleset*.
             now: The moment of decision (default: the hub's clock).
             record: Store the decision as a `Decision Made` touchpoint (what per-customer
-                caps count, and what analytics measure). One customer's recorded decisions
-                are made one at a time within a process, so threads never exceed a cap;
-                processes deciding for one customer at the same instant can.
+                caps count, and what analytics measure) with the rules it chose, their
+                actions and variants, and the rules it held out; a decision that chose
+                nobody and held out nobody stores nothing. The decision and its record are
+                one step of the store (one write transaction, which waits for other
+                writers), so a cap holds across threads, hubs and processes on every store.
             limit: The most rules to choose.
+
+        A customer's first decision by a rule set with experiments records their assignment
+        (an `Experiment Assigned` touchpoint, with the key their arms are drawn from), so
+        their arms survive merges and unmerges: after a merge, the earliest assignment of
+        each experiment holds.
 
         Raises:
             NotFoundError: If *customer* is unknown.
@@ -122,12 +193,90 @@ class Personalization:
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
         stored = self._record(customer)
-        # A recorded decision is what its caps count next time: one customer's capped
-        # decisions are made one at a time, so two threads can't both take the last one.
-        with self._decision_lock(stored.id) if record else contextlib.nullcontext():
+        needs_history, experiments = _facts(rules)
+        if not record and experiments <= stored.profile.experiments.keys():
+            history = self._history(stored.id) if needs_history else []
+            moment = now or self._now()
             return self._decide(
-                rules, stored, event, context, moment=now or self._now(), record=record, limit=limit
+                rules, stored, event, context, history=history, moment=moment, limit=limit
             )
+        return self._decide_and_record(
+            rules, stored, event, context, now=now, limit=limit, record=record
+        )
+
+    def _decide_and_record(
+        self,
+        rules: RuleSet,
+        stored: CustomerRecord,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        now: dt.datetime | None,
+        limit: int | None,
+        record: bool,
+    ) -> Decision:
+        """
+        Decide, and store what the decision writes, in one write transaction of the store.
+
+        What is written (the decision, which caps count; first experiment assignments) is
+        decided on what the store holds inside the transaction that writes it: one such
+        decision at a time per store, whatever the hubs and processes, so a cap holds and a
+        customer is assigned once.
+        """
+        needs_history, experiments = _facts(rules)
+        with self._transaction() as tx:
+            # The clock is read once the transaction holds the store: a decision recorded by
+            # a writer that went first is then never later than this one, and counts.
+            moment = now or self._now()
+            current = self._current(tx, stored)
+            assigned = dict.fromkeys(experiments - current.profile.experiments.keys(), current.id)
+            history = tx.customer_touchpoints([current.id]) if needs_history else []
+            decision = self._decide(
+                rules,
+                current,
+                event,
+                context,
+                history=history,
+                moment=moment,
+                limit=limit,
+                assigned=assigned,
+            )
+            made = []
+            if assigned:
+                made.append(
+                    self._own_touchpoint(
+                        current,
+                        EXPERIMENT_ASSIGNED,
+                        at=moment,
+                        properties={"ruleset": rules.id, "assignments": assigned},
+                        source="omnikit.experiments",
+                    )
+                )
+            properties = _decision_properties(rules, decision) if record else None
+            if properties is not None:
+                made.append(
+                    self._own_touchpoint(
+                        current,
+                        DECISION_EVENT,
+                        at=moment,
+                        properties=properties,
+                        channel=_decision_channel(event, context),
+                        source="omnikit.rules",
+                    )
+                )
+            if made:
+                self._resolve(tx, made)
+        return decision
+
+    def _current(self, tx: IngestTransaction, stored: CustomerRecord) -> CustomerRecord:
+        """*stored* as the transaction sees it (merged since into another customer, maybe)."""
+        anchor = self._anchor(stored)
+        row = tx.identities([anchor]).get(anchor) if anchor is not None else None
+        owner = stored.id if row is None or row.owner is None else row.owner
+        found = tx.customers([owner]).get(owner)
+        if found is None:
+            raise NotFoundError("customer", stored.id)
+        return found
 
     def _decide(
         self,
@@ -136,60 +285,25 @@ class Personalization:
         event: Touchpoint | Mapping[str, Any] | str | None,
         context: Mapping[str, Any] | None,
         *,
+        history: list[Touchpoint],
         moment: dt.datetime,
-        record: bool,
         limit: int | None,
+        assigned: Mapping[str, str] | None = None,
     ) -> Decision:
         profile = self._customer(stored)
         if isinstance(event, str):
             event = {"name": event}
-        history = History(self._history(stored.id)) if _needs_history(rules) else History()
         timezone = profile.preferences.timezone or (context or {}).get("timezone")
         env = Env(
             now=moment,
             timezone=timezone if isinstance(timezone, str) else None,
-            history=history,
+            history=History(history),
             segments=frozenset(profile.segments),
             places=self.places,
+            assignments={**stored.profile.assignments(), **(assigned or {})},
         )
-        data = decision_data(profile, event, context, segments=profile.segments)
-        decision = rules.decide(data, env, customer_id=stored.id, limit=limit)
-        if record:
-            self._record_decision(
-                stored, decision=decision, rules=rules, event=event, context=context, moment=moment
-            )
-        return decision
-
-    def _record_decision(
-        self,
-        stored: CustomerRecord,
-        *,
-        decision: Decision,
-        rules: RuleSet,
-        event: Touchpoint | Mapping[str, Any] | None,
-        context: Mapping[str, Any] | None,
-        moment: dt.datetime,
-    ) -> None:
-        conv = default_converter()
-        channel = (context or {}).get("channel")
-        if not isinstance(channel, str) and isinstance(event, Touchpoint):
-            channel = event.channel
-        properties = {
-            "ruleset": rules.id,
-            "rules": list(decision.rule_ids),
-            "actions": conv.unstructure(list(decision.actions)),
-            "variants": {c.rule_id: c.variant for c in decision.chosen if c.variant},
-            "holdouts": [o.rule_id for o in decision.outcomes if o.outcome is Outcome.HOLDOUT],
-            "event": decision.event,
-        }
-        self._emit(
-            stored,
-            DECISION_EVENT,
-            at=moment,
-            properties=properties,
-            channel=channel if isinstance(channel, str) else None,
-            source="omnikit.rules",
-        )
+        data = decision_data(profile, event, context, segments=profile.segments, now=moment)
+        return rules.decide(data, env, customer_id=stored.id, limit=limit)
 
     def recommend(
         self,
@@ -216,9 +330,10 @@ class Personalization:
         profile = self._customer(stored)
         fitted = model or self.bought_together()
         orders = fold_orders(self._history(stored.id))
-        data = decision_data(profile)["customer"]
+        now = self._now()
+        data = decision_data(profile, now=now)["customer"]
         return fitted.recommend(
-            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=self._now())
+            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=now)
         )
 
     def bought_together(self) -> BoughtTogether:
@@ -330,7 +445,7 @@ class Personalization:
                 places=self.places,
             )
             members = self.segments.members_of(
-                decision_data(profile, segments=profile.segments), env
+                decision_data(profile, segments=profile.segments, now=now), env
             )
             current = set(profile.segments) & configured
             entered, left = sorted(members - current), sorted(current - members)
@@ -339,7 +454,7 @@ class Personalization:
                     record,
                     SEGMENT_ENTERED if joined else SEGMENT_EXITED,
                     at=now,
-                    properties={"segment": segment},
+                    properties={"segment": segment, "revision": _segment_revision(record, segment)},
                     source="omnikit.segments",
                     message_id=_segment_message_id(
                         record, self._anchor(record), segment, entered=joined, key=self._secret

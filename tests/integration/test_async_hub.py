@@ -304,7 +304,6 @@ async def test_concurrent_ingests_enter_a_segment_once(store_url: str) -> None:
             assert 1 == names.count("Segment Entered"), f"c{i}"
 
 
-@pytest.mark.stores("memory", "sqlite")
 async def test_concurrent_decisions_keep_to_the_cap(store_url: str) -> None:
     """Threads deciding for one customer at once choose a capped rule only as often as allowed."""
     rules = RuleSet(

@@ -61,6 +61,7 @@ consents = st.builds(
     at=moments,
     source=st.text(max_size=5),
     message_id=st.none() | st.text(min_size=1, max_size=5),
+    expires_at=st.none() | moments,
 )
 quiet = st.builds(omnikit.QuietHours, start=st.times(), end=st.times())
 preferences = st.builds(

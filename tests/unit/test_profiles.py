@@ -85,10 +85,11 @@ def test_consents_per_channel_and_purpose(hub: omnikit.Hub) -> None:
     customer = hub.customer(user_id="u1")
 
     assert customer is not None
-    assert customer.has_consent("push", "marketing")
-    assert not customer.has_consent("sms", "marketing")
-    assert not customer.has_consent("email", "marketing")
-    assert not customer.has_consent("push", "transactional")
+    now = T0 + dt.timedelta(days=1)
+    assert customer.has_consent("push", "marketing", now=now)
+    assert not customer.has_consent("sms", "marketing", now=now)
+    assert not customer.has_consent("email", "marketing", now=now)
+    assert not customer.has_consent("push", "transactional", now=now)
     sms = next(c for c in customer.consents if c.channel == "sms")
     assert "sms_stop" == sms.source
 
@@ -175,7 +176,7 @@ def test_stats_count_inbound_activity_per_channel(hub: omnikit.Hub) -> None:
     assert T0 == stats.first_seen
     assert T0 + dt.timedelta(minutes=90) == stats.last_seen
     assert 1 == stats.orders
-    assert {"EUR": Decimal("19.90")} == stats.revenue
+    assert {"EUR": Decimal("14.90")} == stats.revenue  # net of the refund
     assert {"EUR": Decimal(5)} == stats.refunds
 
 

@@ -483,7 +483,7 @@ def test_money_in_conditions_is_a_number() -> None:
         user_id="u1",
         properties={"order_id": "o1", "revenue": "19.99", "currency": "EUR"},
     )
-    who = customer_data(hub.customer(user_id="u1"))  # type: ignore[arg-type]
+    who = customer_data(hub.customer(user_id="u1"), now=NOW)  # type: ignore[arg-type]
 
     assert 19.99 == who["stats"]["revenue"]
     assert {"EUR": 19.99} == who["stats"]["revenue_by_currency"]

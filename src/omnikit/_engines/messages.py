@@ -24,6 +24,7 @@ from omnikit._engines.profile import (
     SEGMENT_EVENTS,
     check_timezone,
     parse_quiet_hours,
+    read_expiry,
 )
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
@@ -544,6 +545,13 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         channel = properties.get("channel")
         if channel is not None and not isinstance(channel, str):
             errors.append(f"properties.channel: expected a channel name, got {kind_of(channel)}")
+        expires = properties.get("expires_at")
+        if expires is not None and read_expiry(expires) is None:
+            errors.append(
+                "properties.expires_at: expected an ISO-8601 time with a UTC offset "
+                f"('2027-11-01T00:00:00Z'), got "
+                f"{repr(expires)[:40] if isinstance(expires, str) else kind_of(expires)}"
+            )
     elif name in SEGMENT_EVENTS:
         segment = properties.get("segment")
         if not isinstance(segment, str) or not segment:

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from omnikit._engines.profile import order_amount, order_currency
+from omnikit._engines.profile import carries_amount, order_amount, order_currency, order_id_of
 from omnikit._models.orders import (
     Fulfilment,
     FulfilmentOption,
@@ -131,20 +131,26 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
 
     The events are `Order Completed`, `Order Updated`, `Order Cancelled`, `Order Refunded`, and
     the fulfilment events `Order Shipped`, `Order Ready for Pickup`, `Order Delivered` and
-    `Order Picked Up`. Events without an `order_id` are skipped.
+    `Order Picked Up`. An order is one `order_id`, however many messages name it: the latest
+    `Order Completed` or `Order Updated` event that carries an amount sets its total, as it
+    sets the customer's revenue. Orders never completed, and events without an `order_id`,
+    are skipped.
     """
     orders: dict[str, Order] = {}
+    completed: set[str] = set()
     ordered = sorted(
         (tp for tp in touchpoints if tp.name in ORDER_EVENTS),
         key=lambda tp: (tp.occurred_at, tp.message_id),
     )
     for tp in ordered:
         props = tp.properties
-        order_id = _text(props.get("order_id"))
+        order_id = order_id_of(props)
         if order_id is None:
             continue
         order = orders.get(order_id)
         if tp.name in {"Order Completed", "Order Updated"}:
+            if tp.name == "Order Completed":
+                completed.add(order_id)
             items = _items(props)
             fields: dict[str, Any] = {
                 "items": items or (order.items if order else ()),
@@ -168,12 +174,7 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
                     **fields,
                 )
             else:
-                if (
-                    not items
-                    and order.total
-                    and props.get("total") is None
-                    and props.get("revenue") is None
-                ):
+                if not carries_amount(props):  # a status update: the amount stands
                     fields["total"] = order.total
                 orders[order_id] = attrs.evolve(
                     order,
@@ -215,4 +216,7 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
                     fulfilment, status=stage, updated_at=tp.occurred_at, store_id=store_id
                 ),
             )
-    return sorted(orders.values(), key=lambda o: (o.placed_at, o.order_id))
+    return sorted(
+        (order for order in orders.values() if order.order_id in completed),
+        key=lambda o: (o.placed_at, o.order_id),
+    )

@@ -2,9 +2,9 @@
 A customer profile as a fold over their touchpoints.
 
 Every field is combined with an order-independent rule (latest wins by event time and message
-id, minimum, maximum, sum), so the profile is the same whatever order the touchpoints arrived
-in, two profiles merge by combining their states, and an unmerge recomputes each side from its
-touchpoints.
+id, minimum, maximum, sum, union by key), so the profile is the same whatever order the
+touchpoints arrived in, two profiles merge by combining their states, and an unmerge recomputes
+each side from its touchpoints.
 """
 
 from __future__ import annotations
@@ -66,9 +66,15 @@ class Survivorship:
 
 _LATEST = Survivorship()
 _CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
+_ORDER_COMPLETED = "Order Completed"
+_ORDER_EVENTS = frozenset({_ORDER_COMPLETED, "Order Updated"})
+_REVENUE_FIELDS = ("revenue", "total")
+"""Where an order's revenue is read, first found first (the order's total reads the other way)."""
 SEGMENT_ENTERED = "Segment Entered"
 SEGMENT_EXITED = "Segment Exited"
 SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
+EXPERIMENT_ASSIGNED = "Experiment Assigned"
+"""A hub's record of the keys a customer's experiment arms are drawn from (see `Env`)."""
 
 
 def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
@@ -78,6 +84,36 @@ def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
 
 def _add_amount(book: dict[str, str], currency: str, amount: Decimal) -> None:
     book[currency] = str(Decimal(book.get(currency, "0")) + amount)
+
+
+def _order_entry(
+    properties: Mapping[str, Any], *, completed: bool, at_us: int, mid: str, currency: str
+) -> Entry:
+    """
+    What one `Order Completed` or `Order Updated` event says about its order.
+
+    `(completed, amount, amount_us, amount_mid, currency, named, currency_us, currency_mid)`:
+    the amount is `None` when the event carries none (an update of the status only), and
+    *named* tells a currency the event names from the hub's default.
+    """
+    named = properties.get("currency")
+    amount = str(order_amount(properties, _REVENUE_FIELDS)) if carries_amount(properties) else None
+    if isinstance(named, str) and named.strip():
+        return (completed, amount, at_us, mid, named.upper(), True, at_us, mid)
+    return (completed, amount, at_us, mid, currency, False, at_us, mid)
+
+
+def _combine_orders(a: Entry, b: Entry) -> Entry:
+    """
+    Two accounts of one order as one.
+
+    Completed if either is, with the amount of the latest event that carries one and the
+    currency of the latest event that names one.
+    """
+    later = a[1] is None or (b[1] is not None and (b[2], b[3]) > (a[2], a[3]))
+    amount = b[1:4] if later else a[1:4]
+    currency = b[4:8] if (b[5], b[6], b[7]) > (a[5], a[6], a[7]) else a[4:8]
+    return (a[0] or b[0], *amount, *currency)
 
 
 class ProfileState:
@@ -91,9 +127,11 @@ class ProfileState:
         "channels",
         "consents",
         "count",
+        "experiments",
         "first_us",
         "last_order_us",
         "last_us",
+        "order_book",
         "orders",
         "prefs",
         "refunds",
@@ -107,7 +145,7 @@ class ProfileState:
         # is soon untracked by the garbage collector, which then never scans it again.
         # name -> (value, at_us, message_id, source)
         self.traits: dict[str, Entry] = {}
-        # "channel|purpose" -> (granted, at_us, message_id, source, channel, purpose)
+        # "channel|purpose" -> (granted, at_us, message_id, source, channel, purpose, expires_us)
         self.consents: dict[str, Entry] = {}
         # field -> (value, at_us, message_id, explicit)  (explicit: 1 from traits, 0 from context)
         self.prefs: dict[str, Entry] = {}
@@ -116,12 +154,18 @@ class ProfileState:
         self.count = 0
         # channel -> (first_us, last_us, count)
         self.channels: dict[str, tuple[int, int, int]] = {}
+        # Orders without an order id, each message one order (and profiles stored before
+        # orders were kept by id: every order they had).
         self.orders = 0
         self.revenue: dict[str, str] = {}
+        # order id -> `_order_entry`: an order is counted once, however many events name it.
+        self.order_book: dict[str, Entry] = {}
         self.refunds: dict[str, str] = {}
         self.last_order_us: int | None = None
-        # segment id -> (member, at_us, message_id), from Segment Entered / Segment Exited
+        # segment id -> (member, at_us, message_id, revision), from Segment Entered / Exited
         self.segments: dict[str, Entry] = {}
+        # experiment id -> (key, at_us, message_id): the earliest assignment wins
+        self.experiments: dict[str, Entry] = {}
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -160,22 +204,53 @@ class ProfileState:
                     self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
             self._seen(tp.channel, at_us)
-        if name == "Order Completed":
-            self.orders += 1
-            amount = order_amount(tp.properties, ("revenue", "total"))
-            _add_amount(self.revenue, order_currency(tp.properties, currency), amount)
-            if self.last_order_us is None or at_us > self.last_order_us:
-                self.last_order_us = at_us
+        if name in _ORDER_EVENTS:
+            self._order(tp, at_us, currency)
         elif name == "Order Refunded":
             amount = order_amount(tp.properties, ("total", "revenue"))
             _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
         elif name in SEGMENT_EVENTS:
-            self._set_segment(tp.properties["segment"], (name == SEGMENT_ENTERED, at_us, mid))
+            props = tp.properties
+            entry = (name == SEGMENT_ENTERED, at_us, mid, segment_revision(props))
+            self._set_segment(props["segment"], entry)
+        elif name == EXPERIMENT_ASSIGNED:
+            keys = tp.properties.get("assignments")
+            if isinstance(keys, dict):
+                for experiment, key in keys.items():
+                    if isinstance(key, str) and key:
+                        self._set_assignment(experiment, (key, at_us, mid))
+
+    def _order(self, tp: Touchpoint, at_us: int, currency: str) -> None:
+        props = tp.properties
+        completed = tp.name == _ORDER_COMPLETED
+        order_id = order_id_of(props)
+        if order_id is not None:
+            entry = _order_entry(
+                props, completed=completed, at_us=at_us, mid=tp.message_id, currency=currency
+            )
+            self._set_order(order_id, entry)
+        elif completed:
+            self.orders += 1
+            amount = order_amount(props, _REVENUE_FIELDS)
+            _add_amount(self.revenue, order_currency(props, currency), amount)
+        if completed and (self.last_order_us is None or at_us > self.last_order_us):
+            self.last_order_us = at_us
+
+    def _set_order(self, order_id: str, entry: Entry) -> None:
+        current = self.order_book.get(order_id)
+        self.order_book[order_id] = entry if current is None else _combine_orders(current, entry)
 
     def _set_segment(self, segment: str, entry: Entry) -> None:
+        # The revision first: a hub's changes of one segment for one customer can share a
+        # moment (a bulk load decides them all at its start), and the next one must win.
         current = self.segments.get(segment)
-        if current is None or _later(entry, current):
+        if current is None or (entry[3], entry[1], entry[2]) > (current[3], current[1], current[2]):
             self.segments[segment] = entry
+
+    def _set_assignment(self, experiment: str, entry: Entry) -> None:
+        current = self.experiments.get(experiment)
+        if current is None or _later(current, entry):
+            self.experiments[experiment] = entry
 
     def _set_trait(self, name: str, entry: Entry, survivorship: Survivorship) -> None:
         current = self.traits.get(name)
@@ -202,6 +277,7 @@ class ProfileState:
             consent.source,
             consent.channel,
             consent.purpose,
+            None if consent.expires_at is None else to_us(consent.expires_at),
         )
         current = self.consents.get(key)
         if current is None or _later(entry, current):
@@ -248,6 +324,8 @@ class ProfileState:
         self.orders += other.orders
         for currency, amount in other.revenue.items():
             _add_amount(self.revenue, currency, Decimal(amount))
+        for order_id, entry in other.order_book.items():
+            self._set_order(order_id, entry)  # a union: an order both hold counts once
         for currency, amount in other.refunds.items():
             _add_amount(self.refunds, currency, Decimal(amount))
         if other.last_order_us is not None and (
@@ -256,6 +334,8 @@ class ProfileState:
             self.last_order_us = other.last_order_us
         for segment, entry in other.segments.items():
             self._set_segment(segment, entry)
+        for experiment, entry in other.experiments.items():
+            self._set_assignment(experiment, entry)
 
     def copy(self) -> ProfileState:
         """A copy that can change without changing this one."""
@@ -267,10 +347,16 @@ class ProfileState:
         new.channels = dict(self.channels)
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
+        new.order_book = dict(self.order_book)
         new.segments = dict(self.segments)
+        new.experiments = dict(self.experiments)
         return new
 
     # -- output ------------------------------------------------------------------------------
+
+    def assignments(self) -> dict[str, str]:
+        """The keys the customer's experiment arms are drawn from, by experiment id."""
+        return {experiment: entry[0] for experiment, entry in self.experiments.items()}
 
     def to_customer(self, customer_id: str, identities: Sequence[Identity]) -> Customer:
         """Build the public, immutable `Customer`."""
@@ -286,6 +372,7 @@ class ProfileState:
                     at=from_us(e[1]),
                     source=e[3],
                     message_id=e[2] or None,
+                    expires_at=None if e[6] is None else from_us(e[6]),
                 )
                 for _, e in sorted(self.consents.items())
             ),
@@ -298,13 +385,23 @@ class ProfileState:
                     name: ChannelStats(first_seen=from_us(f), last_seen=from_us(la), touchpoints=n)
                     for name, (f, la, n) in sorted(self.channels.items())
                 },
-                orders=self.orders,
-                revenue={c: Decimal(a) for c, a in sorted(self.revenue.items())},
+                orders=self.orders + sum(1 for entry in self.order_book.values() if entry[0]),
+                revenue=self._net_revenue(),
                 refunds={c: Decimal(a) for c, a in sorted(self.refunds.items())},
                 last_order_at=None if self.last_order_us is None else from_us(self.last_order_us),
             ),
             segments=tuple(sorted(s for s, entry in self.segments.items() if entry[0])),
         )
+
+    def _net_revenue(self) -> dict[str, Decimal]:
+        """What the completed orders brought in, less what was refunded, per currency."""
+        gross = {c: Decimal(a) for c, a in self.revenue.items()}
+        for completed, amount, _, _, currency, *_ in self.order_book.values():
+            if completed:
+                gross[currency] = gross.get(currency, Decimal(0)) + Decimal(amount or 0)
+        for currency, refunded in self.refunds.items():
+            gross[currency] = gross.get(currency, Decimal(0)) - Decimal(refunded)
+        return dict(sorted(gross.items()))
 
     def _preferences(self) -> Preferences:
         values = {name: entry[0] for name, entry in self.prefs.items()}
@@ -330,22 +427,28 @@ class ProfileState:
             "orders": self.orders,
             "revenue": self.revenue,
             "refunds": self.refunds,
+            "order_book": self.order_book,
             "last_order": self.last_order_us,
             "segments": self.segments,
+            "experiments": self.experiments,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
-        """The state `to_json` produced."""
+        """The state `to_json` produced, by this version or an earlier one."""
         new = cls()
         new.traits = {k: tuple(v) for k, v in data["traits"].items()}
-        new.consents = {k: tuple(v) for k, v in data["consents"].items()}
+        # Consents stored before they could expire have six fields: they never expire.
+        new.consents = {k: (*v, None)[:7] for k, v in data["consents"].items()}
         new.prefs = {k: tuple(v) for k, v in data["prefs"].items()}
         new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
-        new.segments = {k: tuple(v) for k, v in data.get("segments", {}).items()}
+        new.order_book = {k: tuple(v) for k, v in data.get("order_book", {}).items()}
+        # Segment entries stored before they had a revision have three fields: revision 0.
+        new.segments = {k: (*v, 0)[:4] for k, v in data.get("segments", {}).items()}
+        new.experiments = {k: tuple(v) for k, v in data.get("experiments", {}).items()}
         return new
 
 
@@ -356,6 +459,31 @@ def order_currency(properties: Mapping[str, Any], default: str) -> str:
     """The order's ISO currency code, upper-cased, or *default*."""
     currency = properties.get("currency")
     return currency.upper() if isinstance(currency, str) and currency.strip() else default
+
+
+def segment_revision(properties: Mapping[str, Any]) -> int:
+    """
+    Which change of a customer's membership a `Segment Entered` / `Exited` event is.
+
+    A hub numbers its changes of one segment for one customer 1, 2, 3, ...: the highest is
+    the membership, whatever the times. Events from elsewhere carry none and count as 0.
+    """
+    revision = properties.get("revision")
+    return revision if type(revision) is int and revision > 0 else 0
+
+
+def order_id_of(properties: Mapping[str, Any]) -> str | None:
+    """The order id an order event names, as text; `None` when it names none."""
+    value = properties.get("order_id")
+    return None if value is None or isinstance(value, bool) else str(value)
+
+
+def carries_amount(properties: Mapping[str, Any]) -> bool:
+    """Whether an order event says what the order is worth (a total, revenue or products)."""
+    if properties.get("total") is not None or properties.get("revenue") is not None:
+        return True
+    products = properties.get("products")
+    return isinstance(products, list) and any(isinstance(p, Mapping) for p in products)
 
 
 def order_amount(properties: Mapping[str, Any], fields: Sequence[str]) -> Decimal:
@@ -397,6 +525,7 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
             )
     if tp.name == "Consent Updated":
         props = tp.properties
+        expires = props.get("expires_at")
         found.append(
             Consent(
                 channel=props.get("channel"),
@@ -405,6 +534,8 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
                 at=tp.occurred_at,
                 source=props.get("source") or source,
                 message_id=tp.message_id,
+                # Ingestion checks it; one it can't read (stored before it did) has lapsed.
+                expires_at=None if expires is None else read_expiry(expires) or tp.occurred_at,
             )
         )
     elif tp.name == "Unsubscribed":
@@ -419,6 +550,18 @@ def consents_of(tp: Touchpoint) -> list[Consent]:
             )
         )
     return found
+
+
+def read_expiry(value: object) -> dt.datetime | None:
+    """An ISO-8601 time with a UTC offset (a consent's `expires_at`), or `None` if it is not."""
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+            if moment.utcoffset() is not None:
+                return from_us(to_us(moment))  # in UTC, and within what a profile can keep
+        except (ValueError, OverflowError):
+            return None
+    return None
 
 
 def parse_quiet_hours(value: object) -> QuietHours:

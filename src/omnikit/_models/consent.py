@@ -61,6 +61,8 @@ class Consent:
         at: When the customer gave the answer.
         source: Where it was collected (`"web_signup"`, `"pos"`, `"sms_stop"`).
         message_id: The touchpoint that carried it, when there was one.
+        expires_at: When the answer lapses, if it does (consent given for a year); from
+            then on it is no consent, as if no answer had been given.
 
     Added in version 0.1.0.
     """
@@ -71,10 +73,27 @@ class Consent:
     at: dt.datetime = attrs.field(validator=aware)
     source: str = ""
     message_id: str | None = None
+    expires_at: dt.datetime | None = attrs.field(default=None, validator=aware)
 
     def covers(self, channel: str, purpose: str) -> bool:
         """Return whether this answer is about *purpose* on *channel*."""
         return self.purpose == purpose and (self.channel is None or self.channel == channel)
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        """
+        Return whether the answer has lapsed at *now* (never, without *expires_at*).
+
+        Added in version 0.1.0.
+        """
+        return self.expires_at is not None and now >= self.expires_at
+
+    def is_granted(self, now: dt.datetime) -> bool:
+        """
+        Return whether this answer is an opt-in still in force at *now*.
+
+        Added in version 0.1.0.
+        """
+        return self.granted and not self.is_expired(now)
 
 
 @attrs.define(frozen=True, kw_only=True)

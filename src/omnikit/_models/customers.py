@@ -41,9 +41,14 @@ class Stats:
         last_seen: Their latest inbound touchpoint.
         touchpoints: How many inbound touchpoints they have.
         per_channel: First/last seen and count, per channel.
-        orders: How many `Order Completed` events they have.
-        revenue: What those orders brought in, per currency.
-        refunds: What `Order Refunded` events gave back, per currency.
+        orders: How many orders they completed: distinct `order_id`s of `Order Completed`
+            events (however many messages name one), and each such event without an
+            `order_id`.
+        revenue: What those orders brought in, net of refunds, per currency. An order's
+            amount is its latest `Order Completed` or `Order Updated` event's `revenue`
+            (else `total`, else the sum of its products).
+        refunds: What `Order Refunded` events gave back, per currency (already taken off
+            *revenue*).
         last_order_at: When they last completed an order.
 
     Added in version 0.1.0.
@@ -79,7 +84,8 @@ class Customer:
             absorbed profiles still find this one.
         identities: Every identifier stitched to them.
         traits: What they told us or we learned (latest value wins, or by source priority).
-        consents: Their latest answer per channel and purpose.
+        consents: Their latest answer per channel and purpose (an answer past its
+            `expires_at` is kept, and is no consent: see `has_consent()`).
         preferences: Preferred channels, language, time zone, quiet hours.
         stats: First/last seen overall and per channel, orders, revenue, channels used.
         segments: The dynamic segments they are in now (`Segment Entered` / `Segment Exited`
@@ -103,12 +109,17 @@ class Customer:
         """Return the values of every identity of *kind* (`customer.identifiers("email")`)."""
         return tuple(i.value for i in self.identities if i.kind == kind)
 
-    def has_consent(self, channel: str, purpose: str) -> bool:
+    def has_consent(self, channel: str, purpose: str, *, now: dt.datetime) -> bool:
         """
         Return whether the customer's latest answer for *purpose* on *channel* is an opt-in.
 
         An answer for every channel (`channel=None`) counts as well; the latest answer wins.
-        No answer at all is not consent.
+        No answer at all is not consent, and nor is an opt-in past its `expires_at`.
+
+        Args:
+            channel: The channel of the contact.
+            purpose: What the contact is for.
+            now: The moment of the contact, against which expiry is judged.
 
         Added in version 0.1.0.
         """
@@ -116,7 +127,7 @@ class Customer:
         for consent in self.consents:
             if consent.covers(channel, purpose) and (latest is None or consent.at > latest.at):
                 latest = consent
-        return latest is not None and latest.granted
+        return latest is not None and latest.is_granted(now)
 
     def _repr_html_(self) -> str:
         from omnikit._jupyter import customer_html  # noqa: PLC0415 - only notebooks pay for it

@@ -150,7 +150,9 @@ class Order:
         placed_at: When it was placed.
         currency: ISO 4217 code.
         items: What was bought.
-        total: What the customer paid (Segment's `total`, else `revenue`, else the items' sum).
+        total: What the customer paid (Segment's `total`, else `revenue`, else the items' sum),
+            from the latest `Order Completed` or `Order Updated` event that carries an amount:
+            one order id is one order, however many messages name it.
         refunded: How much of it has been refunded.
         fulfilment: How the customer gets it, when known.
 

@@ -3,7 +3,8 @@ What conditions read: a customer, an event and a context, as JSON-shaped data.
 
 ```
 customer.id, customer.traits.<name>, customer.identities.<kind> (a list),
-customer.segments (a list), customer.consents.<channel>.<purpose> ("*" for every channel),
+customer.segments (a list), customer.consents.<channel>.<purpose> ("*" for every channel;
+    false once the answer has expired),
 customer.preferences.{preferred_channels, language, timezone, quiet_hours},
 customer.stats.{first_seen, last_seen, touchpoints, orders, revenue, refunds,
                 revenue_by_currency, last_order_at, channels, per_channel.<channel>}
@@ -17,6 +18,7 @@ every currency up; `revenue_by_currency` keeps them apart).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,9 +33,11 @@ def _number(amount: Any) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def customer_data(customer: Customer, segments: Iterable[str] = ()) -> dict[str, Any]:
+def customer_data(
+    customer: Customer, segments: Iterable[str] = (), *, now: dt.datetime
+) -> dict[str, Any]:
     """
-    The customer as conditions see it.
+    The customer as conditions see it at *now* (an answer past its expiry is no consent).
 
     Added in version 0.1.0.
     """
@@ -42,7 +46,7 @@ def customer_data(customer: Customer, segments: Iterable[str] = ()) -> dict[str,
         identities.setdefault(identity.kind, []).append(identity.value)
     consents: dict[str, dict[str, bool]] = {}
     for consent in sorted(customer.consents, key=lambda c: c.at):
-        consents.setdefault(consent.channel or "*", {})[consent.purpose] = consent.granted
+        consents.setdefault(consent.channel or "*", {})[consent.purpose] = consent.is_granted(now)
     prefs = customer.preferences
     stats = customer.stats
     return {
@@ -129,11 +133,16 @@ def decision_data(
     context: Mapping[str, Any] | None = None,
     *,
     segments: Iterable[str] = (),
+    now: dt.datetime,
 ) -> dict[str, Any]:
     """
-    `{"customer": ..., "event": ..., "context": ...}` for a rule set to decide on.
+    `{"customer": ..., "event": ..., "context": ...}` for a rule set to decide on at *now*.
 
     Added in version 0.1.0.
     """
-    who = customer_data(customer, segments) if isinstance(customer, Customer) else dict(customer)
+    who = (
+        customer_data(customer, segments, now=now)
+        if isinstance(customer, Customer)
+        else dict(customer)
+    )
     return {"customer": who, "event": event_data(event), "context": dict(context or {})}

@@ -120,8 +120,11 @@ class Env:
     """
     What a decision knows besides its data.
 
-    The time, the customer's history and segments, their time zone, and the places rules can
-    measure distances to.
+    The time, the customer's history and segments, their time zone, the places rules can
+    measure distances to, and the customer's experiment assignments: by experiment id, the
+    key their arm is drawn from (the customer id they had when first assigned, which a hub
+    records so that merges and unmerges keep their arm); other experiments draw from the
+    decision's customer id.
 
     Added in version 0.1.0.
     """
@@ -131,6 +134,7 @@ class Env:
     history: History = _EMPTY_HISTORY
     segments: frozenset[str] = frozenset()
     places: Mapping[str, Place] = attrs.field(factory=dict)
+    assignments: Mapping[str, str] = attrs.field(factory=dict)
 
     def local_now(self) -> dt.datetime:
         """The time now in the customer's time zone (UTC when unknown or invalid)."""

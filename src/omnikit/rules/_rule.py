@@ -194,7 +194,8 @@ class Experiment:
     Variants of a rule, and a holdout that gets nothing.
 
     Assignment is a stable hash of the customer and the experiment: a customer sees the same
-    arm on every channel.
+    arm on every channel. A hub records the key it hashed (the customer's id when first
+    assigned) in the profile, so the arm survives merges and unmerges.
 
     Added in version 0.1.0.
     """

@@ -505,7 +505,8 @@ class RuleSet:
         Args:
             data: What conditions read.
             env: The time, history, segments and places of the decision.
-            customer_id: Who it is for (experiments hash it; caps count their decisions).
+            customer_id: Who it is for (experiments hash it, unless `env.assignments` holds
+                the customer's key for one; caps count their decisions).
             limit: The most rules to choose.
             indexed: Evaluate only the rules the event can trigger (the default), or all.
 
@@ -635,7 +636,7 @@ class RuleSet:
                 continue
             group_experiment = self.experiments.get(rule.group) if rule.group is not None else None
             if group_experiment is not None:
-                arm = group_experiment.assign(customer_id or "")
+                arm = group_experiment.assign(_key(env, group_experiment, customer_id))
                 if arm is None:
                     outcomes[index] = RuleOutcome(
                         rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=group_experiment.id
@@ -658,9 +659,9 @@ class RuleSet:
             variant_id = None
             if group_experiment is not None:
                 variant_id = rule.id
-                actions = group_experiment.assign(customer_id or "").actions or actions  # type: ignore[union-attr]
+                actions = arm.actions or actions  # type: ignore[union-attr]
             if rule.experiment is not None:
-                variant = rule.experiment.assign(customer_id or "")
+                variant = rule.experiment.assign(_key(env, rule.experiment, customer_id))
                 if variant is None:
                     outcomes[index] = RuleOutcome(
                         rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=rule.experiment.id
@@ -703,6 +704,11 @@ def _event_name(data: Mapping[str, Any]) -> str | None:
     event = data.get("event")
     name = event.get("name") if type(event) is dict or isinstance(event, Mapping) else None
     return name if type(name) is str or isinstance(name, str) else None
+
+
+def _key(env: Env, experiment: Experiment, customer_id: str | None) -> str:
+    """What the customer's arm of *experiment* is drawn from (see `Env.assignments`)."""
+    return env.assignments.get(experiment.id) or customer_id or ""
 
 
 def _used(env: Env, rule: Rule, now: dt.datetime) -> int:

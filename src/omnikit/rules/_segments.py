@@ -26,7 +26,9 @@ class Segment:
 
     A hub keeps membership current: when ingestion changes a customer, their segments are
     evaluated again, and `Segment Entered` / `Segment Exited` touchpoints record each change,
-    for journeys and campaigns to trigger on and analytics to count.
+    for journeys and campaigns to trigger on and analytics to count. Each change carries a
+    revision (`properties.revision`, 1, 2, ... per customer and segment); the highest is the
+    membership, so it is what the final data says whatever order the events came in.
 
     Added in version 0.1.0.
     """

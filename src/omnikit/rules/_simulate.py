@@ -152,8 +152,9 @@ def simulate(
                 history=History(history_then),
                 segments=frozenset(profile.segments),
                 places=known_places,
+                assignments=state.assignments(),
             )
-            data = decision_data(profile, tp, _context_of(tp), segments=profile.segments)
+            data = decision_data(profile, tp, _context_of(tp), segments=profile.segments, now=at)
             decision = ruleset.decide(data, env, customer_id=cid, limit=limit)
             chosen = {c.rule_id: c for c in decision.chosen}
             if chosen:  # what the rule set's caps count on the customer's next events

@@ -11,8 +11,10 @@ import abc
 import contextlib
 import datetime as dt
 import json
+import os
 import secrets
 import threading
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -582,12 +584,24 @@ def _too_new(url: str, version: int) -> None:
     )
 
 
+_OPEN_STORES: weakref.WeakSet[SQLStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_OPEN_STORES):
+        store._forked()  # noqa: SLF001 - the stores' own hook
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX system has it
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class SQLStore(abc.ABC):
     """
     The `Store` methods, written once over a connection per thread.
 
     The adapters say how to connect, begin, commit and roll back, and which driver errors mean
-    what.
+    what. A process forked from one using the store opens its own connections.
     """
 
     url: str
@@ -598,8 +612,24 @@ class SQLStore(abc.ABC):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[Any] = []
+        self._inherited: list[Any] = []
         self._closed = False
         self._secret = b""
+        _OPEN_STORES.add(self)
+
+    def _forked(self) -> None:
+        """
+        In a forked child: leave the parent's connections be, and open new ones when needed.
+
+        A connection is a socket (or file handles) the child shares with the parent: using
+        it from both interleaves two conversations with the server, and closing it from the
+        child may end the parent's. The child keeps the inherited objects, untouched, so that
+        nothing closes them when they are collected. Runs while the child has one thread.
+        """
+        self._inherited.extend(self._connections)
+        self._connections = []
+        self._local = threading.local()
+        self._lock = threading.Lock()  # another thread of the parent may have held it
 
     # -- the adapter's part ------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ class PostgresStore(SQLStore):
     """
     Keeps everything in PostgreSQL tables (`omnikit_*`), optionally in their own schema.
 
-    Each thread gets its own connection. Writers serialise on a transaction-level advisory
+    Each thread gets its own connection, and a forked child process its own ones (psycopg
+    connections must not cross a fork). Writers serialise on a transaction-level advisory
     lock, so concurrent writers in any number of processes lose no update. The schema is
     created and migrated on open.
 
