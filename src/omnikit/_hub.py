@@ -15,7 +15,14 @@ import cattrs
 import phonenumbers
 
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
-from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
+from omnikit._engines.messages import (
+    MAX_FUTURE,
+    MAX_PAST,
+    IngestOptions,
+    ReadCache,
+    parse_message,
+    time_error,
+)
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
@@ -34,7 +41,14 @@ from omnikit._models.results import ForgetReport, IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
 from omnikit._personalize import Personalization
 from omnikit.converters import make_converter, parse_datetime
-from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
+from omnikit.errors import (
+    ConflictError,
+    NotFoundError,
+    OmnikitError,
+    StoreError,
+    StoreUnavailableError,
+    ValidationError,
+)
 from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
@@ -61,12 +75,18 @@ def event_key(tp: Touchpoint) -> EventKey:
     return (to_us(tp.occurred_at), tp.message_id)
 
 
+def _in_order(result: IngestResult) -> IngestResult:
+    """*result* with its rejections in payload order (the store's refusals come last)."""
+    ordered = tuple(sorted(result.rejected, key=lambda r: r.index))
+    return result if ordered == result.rejected else attrs.evolve(result, rejected=ordered)
+
+
 def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
     if value is None or isinstance(value, dt.tzinfo):
         return value
     try:
         return zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
 
 
@@ -94,6 +114,13 @@ class Hub(Personalization):
         default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
         max_message_bytes: The largest message accepted, as compact JSON (32 KB, as
             Segment's libraries).
+        max_past: How long before its receipt an event may have happened: 30 years by
+            default, for order histories loaded from the start of online retail; older
+            events are rejected (a date of 1970 or 0001 is a sender's placeholder). `None`
+            accepts any date a datetime holds.
+        max_future: How far after its receipt an event may say it happened: a day by
+            default (a device clock set to the wrong zone); later ones are rejected. `None`
+            accepts any date a datetime holds.
         currency: The currency of orders that don't name one.
         clock: Returns the current time; tests pass a frozen one.
         batch_size: Messages per store transaction when ingesting a batch.
@@ -114,6 +141,8 @@ class Hub(Personalization):
         default_region: str | None = None,
         default_timezone: str | dt.tzinfo | None = None,
         max_message_bytes: int = 32 * 1024,
+        max_past: dt.timedelta | None = MAX_PAST,
+        max_future: dt.timedelta | None = MAX_FUTURE,
         currency: str = "USD",
         clock: Clock | None = None,
         batch_size: int = 1000,
@@ -134,6 +163,9 @@ class Hub(Personalization):
                 )
         if max_message_bytes < 256:
             raise ValidationError("max_message_bytes: must be at least 256")
+        for name, span in (("max_past", max_past), ("max_future", max_future)):
+            if span is not None and span < dt.timedelta(0):
+                raise ValidationError(f"{name}: must not be negative (None for no bound)")
         self._owns_store = store is None or isinstance(store, str)
         if store is None:
             store = MemoryStore()
@@ -148,6 +180,8 @@ class Hub(Personalization):
             default_region=default_region,
             default_timezone=_zone(default_timezone),
             max_message_bytes=max_message_bytes,
+            max_past=max_past,
+            max_future=max_future,
         )
         self.currency = currency.upper()
         self.clock: Clock = clock or _utcnow
@@ -235,12 +269,13 @@ class Hub(Personalization):
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
+        indexes: list[int] = []  # each parsed message's index in the payload
         options, cache = self.options, self._read_cache
-        for index, (message, size) in enumerate(messages):
+        for index, (message, text) in enumerate(messages):
             try:
                 if isinstance(message, ValidationError):
                     raise message
-                parsed.append(parse_message(message, options, now=now, size=size, cache=cache))
+                parsed.append(parse_message(message, options, now=now, text=text, cache=cache))
             except ValidationError as exc:
                 if not is_batch:
                     raise
@@ -252,22 +287,79 @@ class Hub(Personalization):
                         message_id=message_id if isinstance(message_id, str) else None,
                     )
                 )
+            else:
+                indexes.append(index)
         result = IngestResult(rejected=tuple(rejected))
         for start in range(0, len(parsed), self.batch_size):
-            chunk = parsed[start : start + self.batch_size]
+            end = start + self.batch_size
+            committed: list[IngestResult] = []
             try:
-                done, changed = self._ingest_chunk(chunk)
+                changed = self._ingest_isolating(parsed[start:end], indexes[start:end], committed)
             except OmnikitError as exc:
-                exc.partial = result
+                exc.partial = _in_order(sum(committed, result))
                 raise
-            result += done
+            result = sum(committed, result)
             if self.segments and changed:
                 try:
                     self._update_segments(changed, now=now)
                 except OmnikitError as exc:
-                    exc.partial = result
+                    exc.partial = _in_order(result)
                     raise
-        return result
+        return _in_order(result)
+
+    def _ingest_isolating(
+        self, chunk: list[Touchpoint], indexes: list[int], committed: list[IngestResult]
+    ) -> set[str]:
+        """
+        Ingest *chunk* in one transaction, or isolate the messages the store refuses.
+
+        A store that refuses a transaction for what it holds (a `StoreError` that is not a
+        `StoreUnavailableError`) gets its halves, each in a transaction of its own, down to
+        the single messages it refuses: those are rejected, the rest stored. If it refuses
+        every one, the fault is the store's and its error is raised. Appends each result to
+        *committed*; returns the ids of the customers that changed.
+        """
+        try:
+            done, changed = self._ingest_chunk(chunk)
+        except StoreUnavailableError:
+            raise
+        except StoreError as error:
+            if len(chunk) == 1:
+                raise
+            before = len(committed)
+            changed = self._bisect(chunk, indexes, error, committed)
+            if not any(r.accepted or r.duplicates for r in committed[before:]):
+                del committed[before:]
+                raise
+            return changed
+        committed.append(done)
+        return changed
+
+    def _bisect(
+        self,
+        chunk: list[Touchpoint],
+        indexes: list[int],
+        error: StoreError,
+        committed: list[IngestResult],
+    ) -> set[str]:
+        if len(chunk) == 1:
+            refused = ValidationError(f"message: the store refused it ({error})")
+            rejection = Rejection(index=indexes[0], error=refused, message_id=chunk[0].message_id)
+            committed.append(IngestResult(rejected=(rejection,)))
+            return set()
+        middle = len(chunk) // 2
+        changed: set[str] = set()
+        for part, where in ((chunk[:middle], indexes[:middle]), (chunk[middle:], indexes[middle:])):
+            try:
+                done, touched = self._ingest_chunk(part)
+            except StoreUnavailableError:
+                raise
+            except StoreError as exc:
+                touched = self._bisect(part, where, exc, committed)
+            else:
+                committed.append(done)
+            changed |= touched
+        return changed
 
     def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
         fresh: dict[str, Touchpoint] = {}
@@ -478,7 +570,11 @@ class Hub(Personalization):
         properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
         if source:
             properties["source"] = source
-        moment = self.clock() if timestamp is None else parse_datetime(timestamp)
+        now = self.clock()
+        moment = now if timestamp is None else parse_datetime(timestamp)
+        problem = time_error(moment, "timestamp", self.options, now=now)
+        if problem is not None:
+            raise ValidationError(problem)
         # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
         # and no activity counted on a channel they may not have used.
         self._emit(

@@ -7,11 +7,9 @@ Pure: the caller passes `now` (for messages that carry no time) and the options.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import functools
 import hashlib
 import json
-import math
 import types
 from collections.abc import Mapping
 from typing import Any, Final
@@ -24,13 +22,23 @@ from omnikit._engines.profile import (
     check_timezone,
     parse_quiet_hours,
 )
+from omnikit._engines.values import check, encode, suspect
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
 from omnikit._models.touchpoints import Context, Direction, Location, Touchpoint, TouchpointType
-from omnikit.converters import parse_datetime, to_decimal
+from omnikit.converters import MAX_AMOUNT, parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
-__all__ = ["IngestOptions", "ReadCache", "derive_message_id", "kind_of", "parse_message"]
+__all__ = [
+    "MAX_FUTURE",
+    "MAX_PAST",
+    "IngestOptions",
+    "ReadCache",
+    "derive_message_id",
+    "kind_of",
+    "parse_message",
+    "time_error",
+]
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
@@ -59,6 +67,13 @@ _IDENTIFYING_TRAITS: Final = (
     ("email", "email", "traits.email", "context.traits.email"),
     ("phone", "phone", "traits.phone", "context.traits.phone"),
 )
+MAX_PAST: Final = dt.timedelta(days=10_958)
+"""30 years: order histories that retailers load go back a decade or two, not to 1970."""
+MAX_FUTURE: Final = dt.timedelta(days=1)
+"""A day: a device's clock set to the wrong zone is hours ahead, never days."""
+# Datetimes whose UTC time is in these bounds can be shown at any UTC offset, and a day added.
+_EARLIEST: Final = dt.datetime(1, 1, 3, tzinfo=dt.UTC)
+_LATEST: Final = dt.datetime(9999, 12, 29, tzinfo=dt.UTC)
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -72,6 +87,10 @@ class IngestOptions:
         default_region: Region for phone numbers without a country code (`"PT"`).
         default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
         max_message_bytes: The largest message accepted, as compact JSON.
+        max_past: How long before its receipt an event may have happened; `None` for no
+            bound but the years a datetime holds.
+        max_future: How long after its receipt an event may say it happened (a sender's
+            clock running ahead); `None` for no bound but the years a datetime holds.
     """
 
     channels: Channels = attrs.field(factory=Channels)
@@ -79,6 +98,8 @@ class IngestOptions:
     default_region: str | None = None
     default_timezone: dt.tzinfo | None = None
     max_message_bytes: int = 32 * 1024
+    max_past: dt.timedelta | None = MAX_PAST
+    max_future: dt.timedelta | None = MAX_FUTURE
 
     @functools.cached_property
     def channel_names(self) -> frozenset[str]:
@@ -101,57 +122,6 @@ def kind_of(value: object) -> str:
     if isinstance(value, Mapping):
         return "an object"
     return type(value).__name__
-
-
-def _jsonable(value: Any, path: str, errors: list[str]) -> Any:
-    """A JSON-ready copy of *value*: datetimes become ISO strings, decimals numbers."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            errors.append(f"{path}: expected a finite number, got {value!r}")
-        return value
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                errors.append(f"{path}: keys must be strings, got {k!r}")
-                continue
-            out[k] = _jsonable(v, f"{path}.{k}" if path else k, errors)
-        return out
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, f"{path}[{i}]", errors) for i, v in enumerate(value)]
-    if isinstance(value, dt.datetime):
-        if value.utcoffset() is None:
-            errors.append(f"{path}: datetime has no UTC offset")
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            errors.append(f"{path}: expected a finite number, got {value!r}")
-            return None
-        return (
-            int(value)
-            if value == value.to_integral_value() and "E" not in str(value)
-            else float(value)
-        )
-    errors.append(f"{path}: {type(value).__name__} is not JSON data")
-    return None
-
-
-def _encode(message: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    """Compact JSON of *message* (to measure it), converting Python values when needed."""
-    try:
-        return json.dumps(
-            message, separators=(",", ":"), allow_nan=False, ensure_ascii=False
-        ), message
-    except (TypeError, ValueError):
-        errors: list[str] = []
-        clean = _jsonable(message, "", errors)
-        if errors:
-            raise ValidationError(errors) from None
-        return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean
 
 
 def derive_message_id(message: Mapping[str, Any]) -> str:
@@ -282,6 +252,13 @@ class _Reader:
             self.errors.extend(f"{field}: {line}" for line in exc.errors)
             return None
 
+    def in_window(self, moment: dt.datetime, field: str, now: dt.datetime) -> dt.datetime:
+        """*moment*, with an error noted if it is not a time the hub accepts (`time_error`)."""
+        error = time_error(moment, field, self.options, now=now)
+        if error is not None:
+            self.errors.append(error)
+        return moment
+
 
 def _occurred_at(
     reader: _Reader, message: Mapping[str, Any], now: dt.datetime
@@ -292,16 +269,66 @@ def _occurred_at(
     given_received = None if get("receivedAt") is None else time(message, "receivedAt")
     original = None if get("originalTimestamp") is None else time(message, "originalTimestamp")
     sent = None if get("sentAt") is None else time(message, "sentAt")
-    received = given_received or now
+    received = now
+    if given_received is not None:
+        reader.in_window(given_received, "receivedAt", now)
+        received = given_received
     if timestamp is not None:
-        return timestamp, received
+        return reader.in_window(timestamp, "timestamp", now), received
     if original is not None:
         if sent is not None and given_received is not None:
             # Segment's clock-skew correction: the device's clock may be wrong, the gap between
             # the event and the send is not.
-            return received - (sent - original), received
-        return original, received
+            try:
+                original = received - (sent - original)
+            except OverflowError:
+                reader.errors.append(
+                    "originalTimestamp: corrected for the sender's clock (receivedAt - (sentAt "
+                    "- originalTimestamp)), it falls outside the years a date can have"
+                )
+                return received, received
+        return reader.in_window(original, "originalTimestamp", now), received
     return received, received
+
+
+def time_error(
+    moment: dt.datetime, field: str, options: IngestOptions, *, now: dt.datetime
+) -> str | None:
+    """
+    Why *moment* is not a time the hub accepts for an event it receives at *now*, or `None`.
+
+    It must be within the hub's *max_past* before *now* and *max_future* after, and in years
+    every store and reader can hold (its UTC time from 0001-01-03 to 9999-12-29).
+    """
+    gap = moment - now  # a timedelta, which unlike a datetime cannot overflow here
+    past, future = options.max_past, options.max_future
+    if past is not None and -gap > past:
+        return (
+            f"{field}: {moment.isoformat()} is more than {_span(past)} before now "
+            f"({now.isoformat()}); set the hub's max_past to accept older events"
+        )
+    if future is not None and gap > future:
+        return (
+            f"{field}: {moment.isoformat()} is more than {_span(future)} after now "
+            f"({now.isoformat()}); the sender's clock may be wrong (the hub's max_future "
+            "sets how far ahead an event may be)"
+        )
+    if not _EARLIEST <= moment <= _LATEST:
+        return (
+            f"{field}: {moment.isoformat()} is outside the times omnikit stores "
+            "(0001-01-03 to 9999-12-29 UTC)"
+        )
+    return None
+
+
+def _span(span: dt.timedelta) -> str:
+    """*span* in words: `30 years`, `1 day`, `2:00:00`."""
+    years = round(span.days / 365.25)
+    if years >= 1 and abs(span.total_seconds() - years * 365.25 * 86_400) < 86_400:
+        return f"{years} year{'s' * (years != 1)}"
+    if span.seconds == span.microseconds == 0:
+        return f"{span.days} day{'s' * (span.days != 1)}"
+    return str(span)
 
 
 def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, Any]) -> str:
@@ -480,8 +507,8 @@ def _context(
 def _number_error(value: object) -> str | None:
     """Why *value* is not a number (a numeric string is one), or `None` when it is."""
     kind = type(value)
-    if kind is int or (kind is float and value - value == 0):  # type: ignore[operator]
-        return None
+    if (kind is int or kind is float) and -MAX_AMOUNT < value < MAX_AMOUNT:  # type: ignore[operator]
+        return None  # NaN fails the comparison
     try:
         to_decimal(value)
     except ValidationError as exc:
@@ -507,7 +534,7 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
             continue
         kind = type(value)
         if check == _MONEY:
-            if kind is int or (kind is float and value - value == 0):
+            if (kind is int or kind is float) and -MAX_AMOUNT < value < MAX_AMOUNT:
                 continue
             reason = _number_error(value)
             if reason is not None:
@@ -515,6 +542,8 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         elif check == _QUANTITY:
             if kind is bool or not isinstance(value, int | float):
                 errors.append(f"properties.quantity: expected a number, got {value!r}")
+            elif not -MAX_AMOUNT < value < MAX_AMOUNT:
+                errors.append(f"properties.quantity: expected a number below 10**15, got {value!r}")
         elif check == _PRODUCTS:
             _check_products(value, errors)
         elif kind is not str and (isinstance(value, bool) or not isinstance(value, str | int)):
@@ -549,10 +578,12 @@ def _check_products(products: object, errors: list[str]) -> None:
                 errors.append(f"properties.products[{i}].price: {reason}")
         qty = product.get("quantity")
         if qty is not None and (
-            isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0
+            isinstance(qty, bool) or not isinstance(qty, int | float) or not 0 <= qty < MAX_AMOUNT
         ):
+            below = " below 10**15" if isinstance(qty, int | float) and qty > 0 else ""
             errors.append(
-                f"properties.products[{i}].quantity: expected a non-negative number, got {qty!r}"
+                f"properties.products[{i}].quantity: expected a non-negative number{below}, "
+                f"got {qty!r}"
             )
 
 
@@ -619,7 +650,7 @@ def parse_message(
     options: IngestOptions,
     *,
     now: dt.datetime,
-    size: int | None = None,
+    text: str | None = None,
     cache: ReadCache | None = None,
 ) -> Touchpoint:
     """
@@ -628,9 +659,11 @@ def parse_message(
     Args:
         raw: The message, as a mapping.
         options: How to read it.
-        now: The time to use when the message carries none.
-        size: Its size in bytes when it was read from JSON text (then it holds only JSON
-            values); otherwise it is measured (and Python values are converted).
+        now: When it is received: the time of a message that carries none, and the middle
+            of the window its times must be in.
+        text: The JSON text it was read from, if it was (then it holds only JSON values, its
+            numbers checked by `values.decode`); otherwise it is encoded, and Python values
+            are converted.
         cache: What was read before; the caller keeps it between messages.
 
     Raises:
@@ -641,20 +674,25 @@ def parse_message(
             raise ValidationError(f"expected a message object, got {kind_of(raw)}")
         raw = dict(raw)
     message: Mapping[str, Any] = raw
-    if size is None:
-        text, message = _encode(raw)
-        size = len(text.encode()) if len(text) * 4 > options.max_message_bytes else len(text)
-    if size > options.max_message_bytes:
-        raise ValidationError(
-            f"message is {size} bytes, over the {options.max_message_bytes}-byte limit"
-        )
+    if text is None:
+        text, message = encode(raw)
+    limit = options.max_message_bytes
+    # Counted in characters while even four bytes each would be under the limit.
+    if len(text) * 4 > limit and not text.isascii():
+        size = len(text.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(text)
+    if size > limit:
+        raise ValidationError(f"message is {size} bytes, over the {limit}-byte limit")
+    if suspect(text):
+        check(message)
 
     reader = _Reader(options, {} if cache is None else cache.identities)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
         raise ValidationError("type: required field is missing")
-    if kind not in _TYPES:
+    if type(kind) is not str or kind not in _TYPES:
         raise ValidationError(
             f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})"
         )

@@ -1,0 +1,271 @@
+"""
+The JSON values a message may hold: what every store keeps and every reader reads back.
+
+- Strings, keys included, hold no NUL character (PostgreSQL's text and jsonb refuse it) and no
+  lone surrogate (UTF-8 cannot encode one, so SQLite and PostgreSQL refuse it).
+- Numbers are finite (JSON has no NaN or Infinity, PostgreSQL's jsonb refuses them), and
+  integers are below 2**64 in magnitude: every 64-bit identifier fits, and no integer is too
+  long to print (Python refuses to turn one of more than 4,300 digits into text).
+- A message nests at most `MAX_DEPTH` levels of objects and lists (the message is the first),
+  so that reading, storing and exporting it never runs out of stack.
+
+JSON text is decoded under these rules and Python values are converted to JSON ones; a quick
+look at the text (`suspect`) spares the common message a walk over its values. Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from omnikit.errors import ValidationError
+
+__all__ = ["MAX_DEPTH", "MAX_INT", "check", "decode", "encode", "suspect"]
+
+MAX_DEPTH: Final = 32
+"""The most levels of objects and lists a message nests, itself included."""
+MAX_INT: Final = 2**64
+"""Integers are accepted when their magnitude is below this."""
+_MAX_ERRORS: Final = 20
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+class _Unstorable:
+    """A number read from JSON text that no store keeps, standing in for it until reported."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _RefusedNumberError(Exception):
+    """Raised by the strict decoder's hooks; never leaves this module."""
+
+
+def _abbreviated(text: str) -> str:
+    return text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
+
+
+def _int_problem(text: str) -> str | None:
+    if len(text) <= 21 and -MAX_INT < int(text) < MAX_INT:  # 2**64 has 20 digits, and a sign
+        return None
+    return f"integer {_abbreviated(text)} is out of range (integers are kept below 2**64)"
+
+
+def _float_problem(text: str) -> str | None:
+    value = float(text)
+    if value - value == 0:
+        return None
+    return f"expected a finite number, got {_abbreviated(text)}"
+
+
+def _strict_int(text: str) -> int:
+    if _int_problem(text) is not None:
+        raise _RefusedNumberError
+    return int(text)
+
+
+def _strict_float(text: str) -> float:
+    if _float_problem(text) is not None:
+        raise _RefusedNumberError
+    return float(text)
+
+
+def _strict_constant(_: str) -> Any:
+    raise _RefusedNumberError
+
+
+def _marked_int(text: str) -> int | _Unstorable:
+    problem = _int_problem(text)
+    return int(text) if problem is None else _Unstorable(problem)
+
+
+def _marked_float(text: str) -> float | _Unstorable:
+    problem = _float_problem(text)
+    return float(text) if problem is None else _Unstorable(problem)
+
+
+def _marked_constant(text: str) -> _Unstorable:
+    return _Unstorable(f"expected a finite number, got {text} (not a JSON number)")
+
+
+_STRICT: Final = json.JSONDecoder(
+    parse_int=_strict_int, parse_float=_strict_float, parse_constant=_strict_constant
+)
+_MARKING: Final = json.JSONDecoder(
+    parse_int=_marked_int, parse_float=_marked_float, parse_constant=_marked_constant
+)
+
+
+def decode(text: str, where: str) -> tuple[Any, bool]:
+    """
+    The JSON value *text* holds, and whether its numbers are all ones a store keeps.
+
+    When some are not (NaN, Infinity, `1e999`, integers of 2**64 or more), they come back as
+    stand-ins that `encode` and `check` report with their path, and the flag is `False`.
+
+    Raises:
+        ValidationError: If *text* is not JSON, or nests deeper than the decoder goes; the
+            error names *where* (`payload`, `line 3`).
+    """
+    try:
+        try:
+            return _STRICT.decode(text), True
+        except _RefusedNumberError:
+            return _MARKING.decode(text), False
+    except RecursionError:
+        raise ValidationError(f"{where}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise ValidationError(f"{where}: not valid JSON ({exc})") from None
+
+
+def encode(message: Mapping[str, Any]) -> tuple[str, Any]:
+    """
+    Compact JSON text of *message*, and the JSON value that text holds.
+
+    Python values are converted (datetimes to ISO strings, decimals to numbers, tuples to
+    lists, keys to strings as `json.dumps` writes them), so what is stored is what a store
+    reads back.
+
+    Raises:
+        ValidationError: Listing each value that is not JSON data or that no store keeps.
+    """
+    try:
+        text = json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        errors: list[str] = []
+        clean = _walk(message, "", 1, errors)
+        if errors:
+            raise ValidationError(_bounded(errors)) from None
+        text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
+    value, storable = decode(text, "message")
+    if not storable:
+        check(value)
+    return text, value
+
+
+def suspect(text: str) -> bool:
+    """
+    Whether the JSON text of a message may hold a string or a nesting no store keeps.
+
+    A quick look that `check` confirms: most messages pass it without a walk over their values.
+    """
+    return (
+        "\\u0000" in text  # JSON text escapes a NUL; `json.dumps` does too
+        or "\\ud" in text  # an escaped surrogate, lone or paired: `check` tells
+        or "\\uD" in text
+        or (not text.isascii() and _SURROGATE.search(text) is not None)
+        or text.count("{") + text.count("[") > MAX_DEPTH
+    )
+
+
+def check(message: object) -> None:
+    """
+    Raise if *message* holds a value no store keeps.
+
+    Raises:
+        ValidationError: Listing each such value's path and why.
+    """
+    errors: list[str] = []
+    _walk(message, "", 1, errors)
+    if errors:
+        raise ValidationError(_bounded(errors))
+
+
+def _bounded(errors: list[str]) -> list[str]:
+    if len(errors) <= _MAX_ERRORS:
+        return errors
+    return [*errors[:_MAX_ERRORS], f"message: {len(errors) - _MAX_ERRORS} more problems"]
+
+
+def _shown(path: str) -> str:
+    if not path:
+        return "message"
+    return path if len(path) <= 80 else f"{path[:77]}..."
+
+
+def _text_problem(text: str) -> str | None:
+    """Why no store keeps the string *text*, or `None` when they all do."""
+    if "\x00" in text:
+        return "contains a NUL character (\\x00), which PostgreSQL cannot store"
+    if not text.isascii():
+        found = _SURROGATE.search(text)
+        if found is not None:
+            return (
+                f"contains a lone surrogate ({ascii(found.group())[1:-1]}), which is not "
+                "Unicode text and cannot be stored as UTF-8"
+            )
+    return None
+
+
+def _walk(value: Any, path: str, depth: int, errors: list[str]) -> Any:
+    """A JSON-ready copy of *value*, appending to *errors* each value no store keeps."""
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        if problem is not None:
+            errors.append(f"{_shown(path)}: {problem}")
+        return value
+    if isinstance(value, int):
+        if not -MAX_INT < value < MAX_INT:
+            digits = len(str(abs(value))) if value.bit_length() < 14_000 else None
+            size = f"a {digits}-digit integer" if digits else "an integer of more than 4,000 digits"
+            errors.append(f"{_shown(path)}: {size} is out of range (integers are kept below 2**64)")
+        return value
+    if isinstance(value, float):
+        if value - value != 0:
+            errors.append(f"{_shown(path)}: expected a finite number, got {value!r}")
+        return value
+    if isinstance(value, _Unstorable):
+        errors.append(f"{_shown(path)}: {value.reason}")
+        return None
+    if isinstance(value, Mapping | list | tuple) and depth > MAX_DEPTH:
+        errors.append(f"{_shown(path)}: nested more than {MAX_DEPTH} levels deep")
+        return None
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                errors.append(f"{_shown(path)}: keys must be strings, got {k!r}")
+                continue
+            problem = _text_problem(k)
+            if problem is not None:
+                errors.append(f"{_shown(path)}: the key {k!a} {problem}")
+                k = ascii(k)  # noqa: PLW2901 - the path must not carry what the key holds
+            where = f"{path}.{k}" if path else k
+            out[k] = _walk(v, where, depth + 1, errors)
+        return out
+    if isinstance(value, list | tuple):
+        return [_walk(v, f"{path}[{i}]", depth + 1, errors) for i, v in enumerate(value)]
+    return _python(value, path, errors)
+
+
+def _python(value: object, path: str, errors: list[str]) -> Any:
+    """The JSON value of a Python value that is not JSON data: a datetime, a decimal."""
+    if isinstance(value, dt.datetime):
+        if value.utcoffset() is None:
+            errors.append(f"{_shown(path)}: datetime has no UTC offset")
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            errors.append(f"{_shown(path)}: expected a finite number, got {value!r}")
+            return None
+        if value == value.to_integral_value() and "E" not in str(value):
+            number: int | float = int(value)
+            if not -MAX_INT < number < MAX_INT:
+                errors.append(f"{_shown(path)}: {value} is out of range")
+            return number
+        as_float = float(value)
+        if as_float - as_float != 0:
+            errors.append(f"{_shown(path)}: {value!r} is out of range for a JSON number")
+        return as_float
+    errors.append(f"{_shown(path)}: {type(value).__name__} is not JSON data")
+    return None
