@@ -14,15 +14,9 @@ import attrs
 import cattrs
 import phonenumbers
 
+from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
-from omnikit._engines.messages import (
-    MAX_FUTURE,
-    MAX_PAST,
-    IngestOptions,
-    ReadCache,
-    parse_message,
-    time_error,
-)
+from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
@@ -33,6 +27,7 @@ from omnikit._engines.records import (
     IdKey,
     SplitRow,
 )
+from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
@@ -46,7 +41,6 @@ from omnikit.errors import (
     NotFoundError,
     OmnikitError,
     StoreError,
-    StoreUnavailableError,
     ValidationError,
 )
 from omnikit.rules._domain import Place
@@ -73,12 +67,6 @@ def _utcnow() -> dt.datetime:
 def event_key(tp: Touchpoint) -> EventKey:
     """A touchpoint's place in time: event time, then message id."""
     return (to_us(tp.occurred_at), tp.message_id)
-
-
-def _in_order(result: IngestResult) -> IngestResult:
-    """*result* with its rejections in payload order (the store's refusals come last)."""
-    ordered = tuple(sorted(result.rejected, key=lambda r: r.index))
-    return result if ordered == result.rejected else attrs.evolve(result, rejected=ordered)
 
 
 def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
@@ -294,72 +282,20 @@ class Hub(Personalization):
             end = start + self.batch_size
             committed: list[IngestResult] = []
             try:
-                changed = self._ingest_isolating(parsed[start:end], indexes[start:end], committed)
+                changed = store_isolating(
+                    self._ingest_chunk, parsed[start:end], indexes[start:end], committed
+                )
             except OmnikitError as exc:
-                exc.partial = _in_order(sum(committed, result))
+                exc.partial = in_order(sum(committed, result))
                 raise
             result = sum(committed, result)
             if self.segments and changed:
                 try:
                     self._update_segments(changed, now=now)
                 except OmnikitError as exc:
-                    exc.partial = _in_order(result)
+                    exc.partial = in_order(result)
                     raise
-        return _in_order(result)
-
-    def _ingest_isolating(
-        self, chunk: list[Touchpoint], indexes: list[int], committed: list[IngestResult]
-    ) -> set[str]:
-        """
-        Ingest *chunk* in one transaction, or isolate the messages the store refuses.
-
-        A store that refuses a transaction for what it holds (a `StoreError` that is not a
-        `StoreUnavailableError`) gets its halves, each in a transaction of its own, down to
-        the single messages it refuses: those are rejected, the rest stored. If it refuses
-        every one, the fault is the store's and its error is raised. Appends each result to
-        *committed*; returns the ids of the customers that changed.
-        """
-        try:
-            done, changed = self._ingest_chunk(chunk)
-        except StoreUnavailableError:
-            raise
-        except StoreError as error:
-            if len(chunk) == 1:
-                raise
-            before = len(committed)
-            changed = self._bisect(chunk, indexes, error, committed)
-            if not any(r.accepted or r.duplicates for r in committed[before:]):
-                del committed[before:]
-                raise
-            return changed
-        committed.append(done)
-        return changed
-
-    def _bisect(
-        self,
-        chunk: list[Touchpoint],
-        indexes: list[int],
-        error: StoreError,
-        committed: list[IngestResult],
-    ) -> set[str]:
-        if len(chunk) == 1:
-            refused = ValidationError(f"message: the store refused it ({error})")
-            rejection = Rejection(index=indexes[0], error=refused, message_id=chunk[0].message_id)
-            committed.append(IngestResult(rejected=(rejection,)))
-            return set()
-        middle = len(chunk) // 2
-        changed: set[str] = set()
-        for part, where in ((chunk[:middle], indexes[:middle]), (chunk[middle:], indexes[middle:])):
-            try:
-                done, touched = self._ingest_chunk(part)
-            except StoreUnavailableError:
-                raise
-            except StoreError as exc:
-                touched = self._bisect(part, where, exc, committed)
-            else:
-                committed.append(done)
-            changed |= touched
-        return changed
+        return in_order(result)
 
     def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
         fresh: dict[str, Touchpoint] = {}
@@ -572,7 +508,10 @@ class Hub(Personalization):
             properties["source"] = source
         now = self.clock()
         moment = now if timestamp is None else parse_datetime(timestamp)
-        problem = time_error(moment, "timestamp", self.options, now=now)
+        options = self.options
+        problem = time_error(
+            moment, "timestamp", now=now, max_past=options.max_past, max_future=options.max_future
+        )
         if problem is not None:
             raise ValidationError(problem)
         # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,

@@ -102,9 +102,15 @@ def nest(depth: int, leaf: Any, *, as_list: bool) -> Any:
 
 
 deep = st.builds(nest, st.integers(20, 3000), leaves, as_list=st.booleans())
+keys = texts | st.integers() | st.sampled_from([None, True, 1.5, float("nan"), (1, 2)])
 shallow = st.recursive(
     leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)  # Python values, as a host passes them
+        | st.dictionaries(texts, children, max_size=4)
+        | st.dictionaries(keys, children, max_size=3)
+    ),
     max_leaves=12,
 )
 json_values = st.integers(0, 7).flatmap(lambda n: deep if n == 0 else shallow)

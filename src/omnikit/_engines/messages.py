@@ -22,6 +22,7 @@ from omnikit._engines.profile import (
     check_timezone,
     parse_quiet_hours,
 )
+from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
 from omnikit._engines.values import check, encode, suspect
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
@@ -30,14 +31,11 @@ from omnikit.converters import MAX_AMOUNT, parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
 __all__ = [
-    "MAX_FUTURE",
-    "MAX_PAST",
     "IngestOptions",
     "ReadCache",
     "derive_message_id",
     "kind_of",
     "parse_message",
-    "time_error",
 ]
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
@@ -67,13 +65,6 @@ _IDENTIFYING_TRAITS: Final = (
     ("email", "email", "traits.email", "context.traits.email"),
     ("phone", "phone", "traits.phone", "context.traits.phone"),
 )
-MAX_PAST: Final = dt.timedelta(days=10_958)
-"""30 years: order histories that retailers load go back a decade or two, not to 1970."""
-MAX_FUTURE: Final = dt.timedelta(days=1)
-"""A day: a device's clock set to the wrong zone is hours ahead, never days."""
-# Datetimes whose UTC time is in these bounds can be shown at any UTC offset, and a day added.
-_EARLIEST: Final = dt.datetime(1, 1, 3, tzinfo=dt.UTC)
-_LATEST: Final = dt.datetime(9999, 12, 29, tzinfo=dt.UTC)
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -132,10 +123,13 @@ def derive_message_id(message: Mapping[str, Any]) -> str:
     and the retry must still be recognised as the same message.
     """
     content = {k: v for k, v in message.items() if k not in {"sentAt", "receivedAt", "messageId"}}
-    text = json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return "omk-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    try:
+        text = json.dumps(
+            content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+    except TypeError:  # keys of several types (1 and "a") do not sort: keep their order
+        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "omk-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mapping[str, Any]:
@@ -254,7 +248,10 @@ class _Reader:
 
     def in_window(self, moment: dt.datetime, field: str, now: dt.datetime) -> dt.datetime:
         """*moment*, with an error noted if it is not a time the hub accepts (`time_error`)."""
-        error = time_error(moment, field, self.options, now=now)
+        options = self.options
+        error = time_error(
+            moment, field, now=now, max_past=options.max_past, max_future=options.max_future
+        )
         if error is not None:
             self.errors.append(error)
         return moment
@@ -289,46 +286,6 @@ def _occurred_at(
                 return received, received
         return reader.in_window(original, "originalTimestamp", now), received
     return received, received
-
-
-def time_error(
-    moment: dt.datetime, field: str, options: IngestOptions, *, now: dt.datetime
-) -> str | None:
-    """
-    Why *moment* is not a time the hub accepts for an event it receives at *now*, or `None`.
-
-    It must be within the hub's *max_past* before *now* and *max_future* after, and in years
-    every store and reader can hold (its UTC time from 0001-01-03 to 9999-12-29).
-    """
-    gap = moment - now  # a timedelta, which unlike a datetime cannot overflow here
-    past, future = options.max_past, options.max_future
-    if past is not None and -gap > past:
-        return (
-            f"{field}: {moment.isoformat()} is more than {_span(past)} before now "
-            f"({now.isoformat()}); set the hub's max_past to accept older events"
-        )
-    if future is not None and gap > future:
-        return (
-            f"{field}: {moment.isoformat()} is more than {_span(future)} after now "
-            f"({now.isoformat()}); the sender's clock may be wrong (the hub's max_future "
-            "sets how far ahead an event may be)"
-        )
-    if not _EARLIEST <= moment <= _LATEST:
-        return (
-            f"{field}: {moment.isoformat()} is outside the times omnikit stores "
-            "(0001-01-03 to 9999-12-29 UTC)"
-        )
-    return None
-
-
-def _span(span: dt.timedelta) -> str:
-    """*span* in words: `30 years`, `1 day`, `2:00:00`."""
-    years = round(span.days / 365.25)
-    if years >= 1 and abs(span.total_seconds() - years * 365.25 * 86_400) < 86_400:
-        return f"{years} year{'s' * (years != 1)}"
-    if span.seconds == span.microseconds == 0:
-        return f"{span.days} day{'s' * (span.days != 1)}"
-    return str(span)
 
 
 def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, Any]) -> str:

@@ -9,8 +9,9 @@ The JSON values a message may hold: what every store keeps and every reader read
 - A message nests at most `MAX_DEPTH` levels of objects and lists (the message is the first),
   so that reading, storing and exporting it never runs out of stack.
 
-JSON text is decoded under these rules and Python values are converted to JSON ones; a quick
-look at the text (`suspect`) spares the common message a walk over its values. Pure.
+JSON text is decoded under these rules (its numbers by the decoder's hooks), and Python values
+are held to them too, those that are not JSON data (datetimes, decimals) converted. A quick
+look at a message's text (`suspect`) spares the common message a walk over its values. Pure.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ MAX_INT: Final = 2**64
 """Integers are accepted when their magnitude is below this."""
 _MAX_ERRORS: Final = 20
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_DIGITS_TO_ZEROS: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_RUN_OF_20: Final = b"0" * 20
 
 
 class _Unstorable:
@@ -124,16 +127,16 @@ def decode(text: str, where: str) -> tuple[Any, bool]:
         raise ValidationError(f"{where}: not valid JSON ({exc})") from None
 
 
-def encode(message: Mapping[str, Any]) -> tuple[str, Any]:
+def encode(message: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     """
-    Compact JSON text of *message*, and the JSON value that text holds.
+    Compact JSON text of *message* (to measure and screen it), and the message to read.
 
-    Python values are converted (datetimes to ISO strings, decimals to numbers, tuples to
-    lists, keys to strings as `json.dumps` writes them), so what is stored is what a store
-    reads back.
+    The message is *message* itself when it holds only JSON data; otherwise its Python
+    values are converted (datetimes to ISO strings, decimals to numbers).
 
     Raises:
-        ValidationError: Listing each value that is not JSON data or that no store keeps.
+        ValidationError: Listing each value that is not JSON data or that no store keeps
+            (the strings and nesting `suspect` looks for are left to `check`).
     """
     try:
         text = json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
@@ -142,11 +145,11 @@ def encode(message: Mapping[str, Any]) -> tuple[str, Any]:
         clean = _walk(message, "", 1, errors)
         if errors:
             raise ValidationError(_bounded(errors)) from None
-        text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
-    value, storable = decode(text, "message")
-    if not storable:
-        check(value)
-    return text, value
+        return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean
+    # An integer of 2**64 or more is a run of at least 20 digits in the text.
+    if _RUN_OF_20 in text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZEROS):
+        check(message)
+    return text, message
 
 
 def suspect(text: str) -> bool:
@@ -214,9 +217,15 @@ def _walk(value: Any, path: str, depth: int, errors: list[str]) -> Any:
         return value
     if isinstance(value, int):
         if not -MAX_INT < value < MAX_INT:
-            digits = len(str(abs(value))) if value.bit_length() < 14_000 else None
-            size = f"a {digits}-digit integer" if digits else "an integer of more than 4,000 digits"
-            errors.append(f"{_shown(path)}: {size} is out of range (integers are kept below 2**64)")
+            # Python prints no integer of more than 4,300 digits (about 14,000 bits).
+            shown = (
+                f"integer {_abbreviated(str(int(value)))}"
+                if value.bit_length() < 14_000
+                else "an integer of more than 4,000 digits"
+            )
+            errors.append(
+                f"{_shown(path)}: {shown} is out of range (integers are kept below 2**64)"
+            )
         return value
     if isinstance(value, float):
         if value - value != 0:
@@ -230,20 +239,42 @@ def _walk(value: Any, path: str, depth: int, errors: list[str]) -> Any:
         return None
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                errors.append(f"{_shown(path)}: keys must be strings, got {k!r}")
+        for key, v in value.items():
+            k = _key(key, path, errors)
+            if k is None:
                 continue
             problem = _text_problem(k)
             if problem is not None:
                 errors.append(f"{_shown(path)}: the key {k!a} {problem}")
-                k = ascii(k)  # noqa: PLW2901 - the path must not carry what the key holds
+                k = ascii(k)  # the path must not carry what the key holds
             where = f"{path}.{k}" if path else k
             out[k] = _walk(v, where, depth + 1, errors)
         return out
     if isinstance(value, list | tuple):
         return [_walk(v, f"{path}[{i}]", depth + 1, errors) for i, v in enumerate(value)]
     return _python(value, path, errors)
+
+
+def _key(key: object, path: str, errors: list[str]) -> str | None:
+    """*key* as `json.dumps` writes it (`1`, `true`, `null` are keys too), or `None`."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool):
+        return json.dumps(key)
+    if isinstance(key, int) and -MAX_INT < key < MAX_INT:
+        return str(int(key))
+    if isinstance(key, float) and key - key == 0:
+        return float.__repr__(key)
+    errors.append(f"{_shown(path)}: keys must be strings, got {_kind(key)}")
+    return None
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, int):
+        return "an integer of 2**64 or more"
+    if isinstance(value, float):
+        return repr(value)
+    return type(value).__name__
 
 
 def _python(value: object, path: str, errors: list[str]) -> Any:
