@@ -36,13 +36,7 @@ from omnikit._models.results import ForgetReport, IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
 from omnikit._personalize import Personalization
 from omnikit.converters import make_converter, parse_datetime
-from omnikit.errors import (
-    ConflictError,
-    NotFoundError,
-    OmnikitError,
-    StoreError,
-    ValidationError,
-)
+from omnikit.errors import ConflictError, NotFoundError, OmnikitError, StoreError, ValidationError
 from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet

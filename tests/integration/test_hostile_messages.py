@@ -267,7 +267,7 @@ def test_newline_delimited_json_splits_at_newlines_only(hub: omnikit.Hub) -> Non
     Strings may hold U+2028 or a file separator; and a broken first line is rejected alone.
     """
     lines = [
-        "{broken",
+        '{"type":"track","event":"Product Viewed","anonymousId":"a1","messageId":"cut',
         json.dumps(track("m1", properties={"text": "a\u2028b\x1cc"}), ensure_ascii=False),
         json.dumps(track("m2")),
     ]
@@ -278,6 +278,13 @@ def test_newline_delimited_json_splits_at_newlines_only(hub: omnikit.Hub) -> Non
     assert ("m1", "m2") == result.accepted
     assert errors_of(result)[0][0].startswith("line 1: not valid JSON")
     assert "a\u2028b\x1cc" == tp.properties["text"]
+
+
+@pytest.mark.stores("memory")
+def test_a_broken_document_over_several_lines_is_refused_whole(hub: omnikit.Hub) -> None:
+    """Pretty-printed JSON that is broken is one bad payload, not lines of a batch."""
+    with pytest.raises(ValidationError, match="payload: not valid JSON"):
+        hub.ingest('{\n  "type": "track",\n  "event": \n}')
 
 
 # -- time --------------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ def test_hostile_payloads_raise_only_omnikit_errors(hubs: _Hubs) -> None:
     Any JSON, alone or beside valid messages, as values or text: omnikit errors only, the
     valid messages stored, and the store readable afterwards.
     """
-    examples = settings().max_examples if hubs.kind != "postgres" else 25
+    examples = settings().max_examples if hubs.kind != "postgres" else 50
 
     @settings(
         max_examples=examples,

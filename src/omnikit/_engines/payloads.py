@@ -85,8 +85,8 @@ def read_payload(payload: object) -> tuple[Iterable[tuple[Any, str | None]], boo
     message of a batch envelope) or holds a number no store keeps (`values.decode`): the
     reader then encodes it, converting and checking its values.
 
-    Text that is not one JSON document but has several lines, the first opening an object,
-    is newline-delimited JSON: it is decoded a line at a time, as the caller reads it (a
+    Text that is not one JSON document but has several lines, the first or second of them an
+    object, is newline-delimited JSON: it is decoded a line at a time, as the caller reads it (a
     decoded message is dropped as soon as it is parsed instead of living as long as the
     payload does, which keeps thousands of short-lived objects away from the garbage
     collector's oldest generation), and a line that is not JSON is rejected alone.
@@ -110,13 +110,19 @@ def read_payload(payload: object) -> tuple[Iterable[tuple[Any, str | None]], boo
         # on its own so that a broken line spoils only itself. Lines end at "\n" only: a JSON
         # string may hold the other characters `str.splitlines()` splits at.
         lines = [line for line in payload.split("\n") if line.strip()]
-        if len(lines) > 1 and lines[0].lstrip().startswith("{"):
+        if len(lines) > 1 and (_whole_object(lines[0]) or _whole_object(lines[1])):
             return _lines(lines), True
         raise
     messages, is_batch = unpack(document)
     if is_batch:
         return ((message, None) for message in messages), True
     return [(messages[0], payload if storable else None)], False
+
+
+def _whole_object(line: str) -> bool:
+    """Whether *line* looks like a message of its own (a pretty-printed object's lines do not)."""
+    stripped = line.strip()
+    return stripped.startswith("{") and stripped.endswith("}")
 
 
 def _lines(lines: list[str]) -> Iterator[tuple[Any, str | None]]:
