@@ -13,6 +13,7 @@ import attrs
 import cattrs
 import phonenumbers
 
+from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
@@ -26,6 +27,7 @@ from omnikit._engines.records import (
     MergeRow,
     SplitRow,
 )
+from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
 from omnikit._models.identities import Identity, normalize_identifier
@@ -74,7 +76,7 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return value
     try:
         return zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
 
 
@@ -102,6 +104,13 @@ class Hub(Personalization, Privacy):
         default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
         max_message_bytes: The largest message accepted, as compact JSON (32 KB, as
             Segment's libraries).
+        max_past: How long before its receipt an event may have happened: 30 years by
+            default, for order histories loaded from the start of online retail; older
+            events are rejected (a date of 1970 or 0001 is a sender's placeholder). `None`
+            accepts any date a datetime holds.
+        max_future: How far after its receipt an event may say it happened: a day by
+            default (a device clock set to the wrong zone); later ones are rejected. `None`
+            accepts any date a datetime holds.
         currency: The currency of orders that don't name one.
         clock: Returns the current time; tests pass a frozen one.
         batch_size: Messages per store transaction when ingesting a batch.
@@ -125,6 +134,8 @@ class Hub(Personalization, Privacy):
         default_region: str | None = None,
         default_timezone: str | dt.tzinfo | None = None,
         max_message_bytes: int = 32 * 1024,
+        max_past: dt.timedelta | None = MAX_PAST,
+        max_future: dt.timedelta | None = MAX_FUTURE,
         currency: str = "USD",
         clock: Clock | None = None,
         batch_size: int = 1000,
@@ -147,6 +158,9 @@ class Hub(Personalization, Privacy):
         if max_message_bytes < 256:
             raise ValidationError("max_message_bytes: must be at least 256")
         self._suppression_key = suppression_key_bytes(suppression_key)
+        for name, span in (("max_past", max_past), ("max_future", max_future)):
+            if span is not None and span < dt.timedelta(0):
+                raise ValidationError(f"{name}: must not be negative (None for no bound)")
         self._owns_store = store is None or isinstance(store, str)
         if store is None:
             store = MemoryStore()
@@ -163,6 +177,8 @@ class Hub(Personalization, Privacy):
             default_timezone=_zone(default_timezone),
             max_message_bytes=max_message_bytes,
             id_key=self._secret,
+            max_past=max_past,
+            max_future=max_future,
         )
         self.currency = currency.upper()
         self.clock: Clock = clock or _utcnow
@@ -259,9 +275,10 @@ class Hub(Personalization, Privacy):
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
+        indexes: list[int] = []  # each parsed message's index in the payload
         options, cache = self.options, self._read_cache
         trust = self.identity_rules.trust_of(source)
-        for index, (message, size) in enumerate(messages):
+        for index, (message, text) in enumerate(messages):
             try:
                 if isinstance(message, ValidationError):
                     raise message
@@ -270,7 +287,7 @@ class Hub(Personalization, Privacy):
                         message,
                         options,
                         now=now,
-                        size=size,
+                        text=text,
                         cache=cache,
                         source=source,
                         trust=trust,
@@ -287,22 +304,27 @@ class Hub(Personalization, Privacy):
                         message_id=message_id if isinstance(message_id, str) else None,
                     )
                 )
+            else:
+                indexes.append(index)
         result = IngestResult(rejected=tuple(rejected))
         for start in range(0, len(parsed), self.batch_size):
-            chunk = parsed[start : start + self.batch_size]
+            end = start + self.batch_size
+            committed: list[IngestResult] = []
             try:
-                done, changed = self._ingest_chunk(chunk)
+                changed = store_isolating(
+                    self._ingest_chunk, parsed[start:end], indexes[start:end], committed
+                )
             except OmnikitError as exc:
-                exc.partial = result
+                exc.partial = in_order(sum(committed, result))
                 raise
-            result += done
+            result = sum(committed, result)
             if self.segments and changed:
                 try:
                     self._update_segments(changed, now=now)
                 except OmnikitError as exc:
-                    exc.partial = result
+                    exc.partial = in_order(result)
                     raise
-        return result
+        return in_order(result)
 
     def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
         fresh: dict[str, Touchpoint] = {}
@@ -541,7 +563,14 @@ class Hub(Personalization, Privacy):
                     f"got {expires_at!r:.40}"
                 )
             properties["expires_at"] = expiry.isoformat()
-        moment = self.clock() if timestamp is None else parse_datetime(timestamp)
+        now = self.clock()
+        moment = now if timestamp is None else parse_datetime(timestamp)
+        options = self.options
+        problem = time_error(
+            moment, "timestamp", now=now, max_past=options.max_past, max_future=options.max_future
+        )
+        if problem is not None:
+            raise ValidationError(problem)
         # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
         # and no activity counted on a channel they may not have used.
         self._emit(

@@ -38,6 +38,8 @@ T = TypeVar("T")
 
 
 def _describe(value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 200:  # about 60 digits
+        return f"an integer of {value.bit_length()} bits"  # too long to show, maybe to print
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -96,12 +98,19 @@ def _structure_time(value: object, _: type) -> dt.time:
     raise ValidationError(f"expected a time of day like '21:30', got {_describe(value)}")
 
 
+MAX_AMOUNT = 10**15
+"""`to_decimal` reads numbers below this in magnitude: more than any order in any currency."""
+
+
 def to_decimal(value: object) -> decimal.Decimal:
     """
     Read a money amount or other exact number: an int, a float, or a numeric string.
 
+    Numbers of `MAX_AMOUNT` (10**15) or more in magnitude are refused: no order comes near,
+    and `"1e999999999"` would overflow the first sum it entered.
+
     Raises:
-        ValidationError: If *value* is not a finite number.
+        ValidationError: If *value* is not a finite number below 10**15 in magnitude.
 
     Added in version 0.1.0.
     """
@@ -124,6 +133,8 @@ def to_decimal(value: object) -> decimal.Decimal:
         raise ValidationError(f"expected a number, got {_describe(value)}")
     if not result.is_finite():
         raise ValidationError(f"expected a finite number, got {_describe(value)}")
+    if result.adjusted() >= 15:  # the exponent of MAX_AMOUNT
+        raise ValidationError(f"expected a number below 10**15, got {_describe(value)}")
     return result
 
 

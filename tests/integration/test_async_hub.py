@@ -33,7 +33,7 @@ def _viewed(n: int, anonymous_id: str) -> dict[str, object]:
         "event": "Product Viewed",
         "messageId": f"m-{anonymous_id}-{n}",
         "anonymousId": anonymous_id,
-        "timestamp": f"2026-11-0{1 + n % 9}T10:00:00Z",
+        "timestamp": f"2026-10-2{1 + n % 9}T10:00:00Z",  # the days before T0
         "properties": {"product_id": f"p{n}"},
     }
 

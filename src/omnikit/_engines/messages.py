@@ -7,12 +7,10 @@ Pure: the caller passes `now` (for messages that carry no time) and the options.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import functools
 import hashlib
 import hmac
 import json
-import math
 import types
 from collections.abc import Mapping
 from typing import Any, Final
@@ -26,6 +24,8 @@ from omnikit._engines.profile import (
     parse_quiet_hours,
     read_expiry,
 )
+from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._engines.values import check, encode, suspect
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
 from omnikit._models.touchpoints import (
@@ -36,10 +36,16 @@ from omnikit._models.touchpoints import (
     TouchpointType,
     Trust,
 )
-from omnikit.converters import parse_datetime, to_decimal
+from omnikit.converters import MAX_AMOUNT, parse_datetime, to_decimal
 from omnikit.errors import ValidationError
 
-__all__ = ["IngestOptions", "ReadCache", "derive_message_id", "kind_of", "parse_message"]
+__all__ = [
+    "IngestOptions",
+    "ReadCache",
+    "derive_message_id",
+    "kind_of",
+    "parse_message",
+]
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
@@ -82,6 +88,10 @@ class IngestOptions:
         default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
         max_message_bytes: The largest message accepted, as compact JSON.
         id_key: The store's key, for the ids of messages that carry none.
+        max_past: How long before its receipt an event may have happened; `None` for no
+            bound but the years a datetime holds.
+        max_future: How long after its receipt an event may say it happened (a sender's
+            clock running ahead); `None` for no bound but the years a datetime holds.
     """
 
     channels: Channels = attrs.field(factory=Channels)
@@ -90,6 +100,8 @@ class IngestOptions:
     default_timezone: dt.tzinfo | None = None
     max_message_bytes: int = 32 * 1024
     id_key: bytes = attrs.field(default=b"", repr=False)
+    max_past: dt.timedelta | None = MAX_PAST
+    max_future: dt.timedelta | None = MAX_FUTURE
 
     @functools.cached_property
     def channel_names(self) -> frozenset[str]:
@@ -114,57 +126,6 @@ def kind_of(value: object) -> str:
     return type(value).__name__
 
 
-def _jsonable(value: Any, path: str, errors: list[str]) -> Any:
-    """A JSON-ready copy of *value*: datetimes become ISO strings, decimals numbers."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            errors.append(f"{path}: expected a finite number, got {value!r}")
-        return value
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                errors.append(f"{path}: keys must be strings, got {k!r}")
-                continue
-            out[k] = _jsonable(v, f"{path}.{k}" if path else k, errors)
-        return out
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, f"{path}[{i}]", errors) for i, v in enumerate(value)]
-    if isinstance(value, dt.datetime):
-        if value.utcoffset() is None:
-            errors.append(f"{path}: datetime has no UTC offset")
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            errors.append(f"{path}: expected a finite number, got {value!r}")
-            return None
-        return (
-            int(value)
-            if value == value.to_integral_value() and "E" not in str(value)
-            else float(value)
-        )
-    errors.append(f"{path}: {type(value).__name__} is not JSON data")
-    return None
-
-
-def _encode(message: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    """Compact JSON of *message* (to measure it), converting Python values when needed."""
-    try:
-        return json.dumps(
-            message, separators=(",", ":"), allow_nan=False, ensure_ascii=False
-        ), message
-    except (TypeError, ValueError):
-        errors: list[str] = []
-        clean = _jsonable(message, "", errors)
-        if errors:
-            raise ValidationError(errors) from None
-        return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean
-
-
 def derive_message_id(message: Mapping[str, Any], key: bytes = b"") -> str:
     """
     A message id derived from a message's content, for messages that carry none.
@@ -174,10 +135,16 @@ def derive_message_id(message: Mapping[str, Any], key: bytes = b"") -> str:
     store's *key*, so the id confirms no guess of the content (an email, say) elsewhere.
     """
     content = {k: v for k, v in message.items() if k not in {"sentAt", "receivedAt", "messageId"}}
-    text = json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    try:
+        text = json.dumps(
+            content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+    except TypeError:  # keys of several types (1 and "a") do not sort: keep their order
+        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
+    return (
+        "omk-"
+        + hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
     )
-    return "omk-" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mapping[str, Any]:
@@ -296,6 +263,16 @@ class _Reader:
             self.errors.extend(f"{field}: {line}" for line in exc.errors)
             return None
 
+    def in_window(self, moment: dt.datetime, field: str, now: dt.datetime) -> dt.datetime:
+        """*moment*, with an error noted if it is not a time the hub accepts (`time_error`)."""
+        options = self.options
+        error = time_error(
+            moment, field, now=now, max_past=options.max_past, max_future=options.max_future
+        )
+        if error is not None:
+            self.errors.append(error)
+        return moment
+
 
 def _occurred_at(
     reader: _Reader, message: Mapping[str, Any], now: dt.datetime
@@ -306,15 +283,25 @@ def _occurred_at(
     given_received = None if get("receivedAt") is None else time(message, "receivedAt")
     original = None if get("originalTimestamp") is None else time(message, "originalTimestamp")
     sent = None if get("sentAt") is None else time(message, "sentAt")
-    received = given_received or now
+    received = now
+    if given_received is not None:
+        reader.in_window(given_received, "receivedAt", now)
+        received = given_received
     if timestamp is not None:
-        return timestamp, received
+        return reader.in_window(timestamp, "timestamp", now), received
     if original is not None:
         if sent is not None and given_received is not None:
             # Segment's clock-skew correction: the device's clock may be wrong, the gap between
             # the event and the send is not.
-            return received - (sent - original), received
-        return original, received
+            try:
+                original = received - (sent - original)
+            except OverflowError:
+                reader.errors.append(
+                    "originalTimestamp: corrected for the sender's clock (receivedAt - (sentAt "
+                    "- originalTimestamp)), it falls outside the years a date can have"
+                )
+                return received, received
+        return reader.in_window(original, "originalTimestamp", now), received
     return received, received
 
 
@@ -497,8 +484,8 @@ def _context(
 def _number_error(value: object) -> str | None:
     """Why *value* is not a number (a numeric string is one), or `None` when it is."""
     kind = type(value)
-    if kind is int or (kind is float and value - value == 0):  # type: ignore[operator]
-        return None
+    if (kind is int or kind is float) and -MAX_AMOUNT < value < MAX_AMOUNT:  # type: ignore[operator]
+        return None  # NaN fails the comparison
     try:
         to_decimal(value)
     except ValidationError as exc:
@@ -524,7 +511,7 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
             continue
         kind = type(value)
         if check == _MONEY:
-            if kind is int or (kind is float and value - value == 0):
+            if (kind is int or kind is float) and -MAX_AMOUNT < value < MAX_AMOUNT:
                 continue
             reason = _number_error(value)
             if reason is not None:
@@ -532,6 +519,8 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
         elif check == _QUANTITY:
             if kind is bool or not isinstance(value, int | float):
                 errors.append(f"properties.quantity: expected a number, got {value!r}")
+            elif not -MAX_AMOUNT < value < MAX_AMOUNT:
+                errors.append(f"properties.quantity: expected a number below 10**15, got {value!r}")
         elif check == _PRODUCTS:
             _check_products(value, errors)
         elif kind is not str and (isinstance(value, bool) or not isinstance(value, str | int)):
@@ -573,10 +562,12 @@ def _check_products(products: object, errors: list[str]) -> None:
                 errors.append(f"properties.products[{i}].price: {reason}")
         qty = product.get("quantity")
         if qty is not None and (
-            isinstance(qty, bool) or not isinstance(qty, int | float) or qty < 0
+            isinstance(qty, bool) or not isinstance(qty, int | float) or not 0 <= qty < MAX_AMOUNT
         ):
+            below = " below 10**15" if isinstance(qty, int | float) and qty > 0 else ""
             errors.append(
-                f"properties.products[{i}].quantity: expected a non-negative number, got {qty!r}"
+                f"properties.products[{i}].quantity: expected a non-negative number{below}, "
+                f"got {qty!r}"
             )
 
 
@@ -660,7 +651,7 @@ def parse_message(
     options: IngestOptions,
     *,
     now: dt.datetime,
-    size: int | None = None,
+    text: str | None = None,
     cache: ReadCache | None = None,
     source: str | None = None,
     trust: Trust = Trust.CLAIMED,
@@ -671,9 +662,11 @@ def parse_message(
     Args:
         raw: The message, as a mapping.
         options: How to read it.
-        now: The time to use when the message carries none.
-        size: Its size in bytes when it was read from JSON text (then it holds only JSON
-            values); otherwise it is measured (and Python values are converted).
+        now: When it is received: the time of a message that carries none, and the middle
+            of the window its times must be in.
+        text: The JSON text it was read from, if it was (then it holds only JSON values, its
+            numbers checked by `values.decode`); otherwise it is encoded, and Python values
+            are converted.
         cache: What was read before; the caller keeps it between messages.
         source: Where the host received it; replaces the message's own `context.source`.
         trust: The trust of that source.
@@ -686,20 +679,25 @@ def parse_message(
             raise ValidationError(f"expected a message object, got {kind_of(raw)}")
         raw = dict(raw)
     message: Mapping[str, Any] = raw
-    if size is None:
-        text, message = _encode(raw)
-        size = len(text.encode()) if len(text) * 4 > options.max_message_bytes else len(text)
-    if size > options.max_message_bytes:
-        raise ValidationError(
-            f"message is {size} bytes, over the {options.max_message_bytes}-byte limit"
-        )
+    if text is None:
+        text, message = encode(raw)
+    limit = options.max_message_bytes
+    # Counted in characters while even four bytes each would be under the limit.
+    if len(text) * 4 > limit and not text.isascii():
+        size = len(text.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(text)
+    if size > limit:
+        raise ValidationError(f"message is {size} bytes, over the {limit}-byte limit")
+    if suspect(text):
+        check(message)
 
     reader = _Reader(options, {} if cache is None else cache.identities)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
         raise ValidationError("type: required field is missing")
-    if kind not in _TYPES:
+    if type(kind) is not str or kind not in _TYPES:
         raise ValidationError(
             f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})"
         )

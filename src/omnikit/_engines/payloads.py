@@ -8,12 +8,12 @@ Pure: messages are read, not ingested.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from omnikit._engines.messages import kind_of
+from omnikit._engines.values import decode
 from omnikit.errors import ValidationError
 
 __all__ = ["build_message", "read_payload", "unpack"]
@@ -76,14 +76,23 @@ def _with_envelope(message: object, sent_at: object, context: Mapping[str, Any] 
     return merged
 
 
-def read_payload(payload: object) -> tuple[Iterable[tuple[Any, int | None]], bool]:
+def read_payload(payload: object) -> tuple[Iterable[tuple[Any, str | None]], bool]:
     """
-    The messages of *payload* with their sizes when read from JSON text, and batch-ness.
+    The messages of *payload*, each with the JSON text it was read from, and batch-ness.
 
-    Newline-delimited JSON is decoded a line at a time, as the caller reads it: a decoded
-    message is dropped as soon as it is parsed instead of living as long as the payload does
-    (which keeps thousands of short-lived objects away from the garbage collector's oldest
-    generation).
+    A message's text is `None` when it was not read from text of its own (a Python value, a
+    message of a batch envelope) or holds a number no store keeps (`values.decode`): the
+    reader then encodes it, converting and checking its values.
+
+    Text that is not one JSON document but has several lines, the first or second of them an
+    object, is newline-delimited JSON: it is decoded a line at a time, as the caller reads it (a
+    decoded message is dropped as soon as it is parsed instead of living as long as the
+    payload does, which keeps thousands of short-lived objects away from the garbage
+    collector's oldest generation), and a line that is not JSON is rejected alone.
+
+    Raises:
+        ValidationError: If *payload* is not UTF-8 text or not JSON, or a batch envelope is
+            malformed.
     """
     if isinstance(payload, bytes | bytearray):
         try:
@@ -93,37 +102,40 @@ def read_payload(payload: object) -> tuple[Iterable[tuple[Any, int | None]], boo
     if not isinstance(payload, str):
         given, is_batch = unpack(payload)
         return ((message, None) for message in given), is_batch
-    lines = [line for line in payload.splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
-        try:
-            first = json.loads(lines[0])
-        except ValueError:
-            first = None
-        if isinstance(first, dict) and "type" in first:  # newline-delimited messages
-            return _lines(lines, first), True
     try:
-        document = json.loads(payload)
-    except ValueError as exc:
-        raise ValidationError(f"payload: not valid JSON ({exc})") from None
+        document, storable = decode(payload, "payload")
+    except ValidationError:
+        # Not one JSON document: newline-delimited messages, if it looks like them, each read
+        # on its own so that a broken line spoils only itself. Lines end at "\n" only: a JSON
+        # string may hold the other characters `str.splitlines()` splits at.
+        lines = [line for line in payload.split("\n") if line.strip()]
+        if len(lines) > 1 and (_whole_object(lines[0]) or _whole_object(lines[1])):
+            return _lines(lines), True
+        raise
     messages, is_batch = unpack(document)
     if is_batch:
         return ((message, None) for message in messages), True
-    size = len(payload) if payload.isascii() else len(payload.encode())
-    return [(messages[0], size)], False
+    return [(messages[0], payload if storable else None)], False
 
 
-def _lines(lines: list[str], first: dict[str, Any]) -> Iterator[tuple[Any, int]]:
-    """Each line's message (or the error saying why it is none) and its size in bytes."""
+def _whole_object(line: str) -> bool:
+    """Whether *line* looks like a message of its own (a pretty-printed object's lines do not)."""
+    stripped = line.strip()
+    return stripped.startswith("{") and stripped.endswith("}")
+
+
+def _lines(lines: list[str]) -> Iterator[tuple[Any, str | None]]:
+    """Each line's message (or the error saying why it is none) and its text."""
     for number, line in enumerate(lines, start=1):
         message: Any
-        if number == 1:
-            message = first
+        text: str | None = None
+        try:
+            message, storable = decode(line, f"line {number}")
+        except ValidationError as exc:
+            message = exc
         else:
-            try:
-                message = json.loads(line)
-            except ValueError as exc:
-                message = ValidationError(f"line {number}: not valid JSON ({exc})")
-        yield message, len(line) if line.isascii() else len(line.encode())
+            text = line if storable else None
+        yield message, text
 
 
 def build_message(

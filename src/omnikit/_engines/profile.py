@@ -592,10 +592,13 @@ def check_timezone(value: object) -> str:
         return value
     if not isinstance(value, str):
         raise ValidationError(f"expected a time zone name, got {type(value).__name__}")
+    unknown = f"unknown time zone {_shown(value)}"
+    if len(value) > 64:  # the longest IANA name has 32 characters: spare the file system
+        raise ValidationError(unknown)
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {value!r}") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
+        raise ValidationError(unknown) from None
     if len(_KNOWN_ZONES) >= 4096:  # only zone names get here, but some file systems ignore case
         _KNOWN_ZONES.clear()
     _KNOWN_ZONES.add(value)
@@ -603,3 +606,8 @@ def check_timezone(value: object) -> str:
 
 
 _KNOWN_ZONES: set[str] = set()
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -79,6 +79,8 @@ class SQLiteStore(SQLStore):
             raise StoreError(f"sqlite {str(self.path)!r}: {text}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite {str(self.path)!r}: {exc}") from exc
+        except UnicodeEncodeError as exc:  # text UTF-8 cannot hold (a lone surrogate)
+            raise StoreError(f"sqlite {str(self.path)!r}: {exc}") from exc
 
     def _connect(self) -> Any:
         conn = sqlite3.connect(

@@ -1,0 +1,97 @@
+"""
+Storing a batch chunk by chunk, and isolating the messages a store refuses.
+
+A store that refuses a transaction for what it holds (a `StoreError` that is not a
+`StoreUnavailableError`) would refuse it on every retry, and the valid messages in it would
+never get in. The chunk's halves are tried instead, each in a transaction of its own, down to
+the single messages the store refuses: those are rejected, the rest stored, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from omnikit._models.results import IngestResult, Rejection
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.errors import StoreError, StoreUnavailableError, ValidationError
+
+__all__ = ["in_order", "store_isolating"]
+
+IngestChunk = Callable[[list[Touchpoint]], tuple[IngestResult, set[str]]]
+"""Stores a chunk in one transaction; returns what it did and the customers that changed."""
+
+
+def in_order(result: IngestResult) -> IngestResult:
+    """*result* with its rejections in payload order (the store's refusals come last)."""
+    ordered = tuple(sorted(result.rejected, key=lambda r: r.index))
+    return result if ordered == result.rejected else attrs.evolve(result, rejected=ordered)
+
+
+def store_isolating(
+    ingest_chunk: IngestChunk,
+    chunk: list[Touchpoint],
+    indexes: list[int],
+    committed: list[IngestResult],
+) -> set[str]:
+    """
+    Store *chunk* in one transaction, or isolate the messages the store refuses.
+
+    If the store refuses every message of *chunk* on its own, the fault is the store's, not
+    the messages': its error is raised. Appends the result of each transaction (and of each
+    message refused) to *committed*; returns the ids of the customers that changed.
+
+    Args:
+        ingest_chunk: Stores a chunk in one transaction.
+        chunk: The messages, read.
+        indexes: Each message's index in the payload, for its rejection.
+        committed: Where to append what was done, which the caller reports even when an
+            error is raised.
+
+    Raises:
+        StoreUnavailableError: As soon as the store is unavailable.
+        StoreError: If the store refuses every message of the chunk.
+    """
+    try:
+        done, changed = ingest_chunk(chunk)
+    except StoreUnavailableError:
+        raise
+    except StoreError as error:
+        if len(chunk) == 1:
+            raise
+        before = len(committed)
+        changed = _bisect(ingest_chunk, chunk, indexes, error, committed)
+        if not any(r.accepted or r.duplicates for r in committed[before:]):
+            del committed[before:]
+            raise
+        return changed
+    committed.append(done)
+    return changed
+
+
+def _bisect(
+    ingest_chunk: IngestChunk,
+    chunk: list[Touchpoint],
+    indexes: list[int],
+    error: StoreError,
+    committed: list[IngestResult],
+) -> set[str]:
+    if len(chunk) == 1:
+        refused = ValidationError(f"message: the store refused it ({error})")
+        rejection = Rejection(index=indexes[0], error=refused, message_id=chunk[0].message_id)
+        committed.append(IngestResult(rejected=(rejection,)))
+        return set()
+    middle = len(chunk) // 2
+    changed: set[str] = set()
+    for part, where in ((chunk[:middle], indexes[:middle]), (chunk[middle:], indexes[middle:])):
+        try:
+            done, touched = ingest_chunk(part)
+        except StoreUnavailableError:
+            raise
+        except StoreError as exc:
+            touched = _bisect(ingest_chunk, part, where, exc, committed)
+        else:
+            committed.append(done)
+        changed |= touched
+    return changed
