@@ -135,7 +135,7 @@ def demo(
                     accepted += len(result.accepted)
                     duplicates += len(result.duplicates)
                     rejected += len(result.rejected)
-                    sources[source] += len(result.accepted)
+                    sources[source] += len(group)
                 bar.update(len(batch))
         elapsed = time.perf_counter() - started
         say(
@@ -159,7 +159,7 @@ def _trust(hub: Hub, shop: Retailer, sources: Counter[str], say: Callable[..., N
     say()
     say("Trust")
     say(
-        f"  {verified} touchpoints from sources the shop vouches for "
+        f"  {verified} messages from sources the shop vouches for "
         f"({', '.join(sorted(Retailer.VERIFIED_SOURCES))}), {sum(sources.values()) - verified} claims"
     )
     reached = 0
