@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import threading
 import types
 import uuid
@@ -28,7 +29,7 @@ from omnikit._engines.records import (
 )
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, MergeRecord
-from omnikit._models.identities import Identity, normalize_identifier
+from omnikit._models.identities import Identity, IdentityKind, normalize_identifier
 from omnikit._models.orders import Order
 from omnikit._models.results import ForgetReport, IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
@@ -98,7 +99,8 @@ class Hub(Personalization):
         clock: Returns the current time; tests pass a frozen one.
         batch_size: Messages per store transaction when ingesting a batch.
         ruleset: The personalization rules `Hub.decide()` runs by default.
-        segments: Dynamic segments kept current as events arrive (see `Segment`).
+        segments: Dynamic segments kept current as events arrive (see `Segment`); a
+            `SegmentSet` to give them their own operations or limits.
         places: Stores and other places rules can measure distances to.
 
     Added in version 0.1.0.
@@ -118,7 +120,7 @@ class Hub(Personalization):
         clock: Clock | None = None,
         batch_size: int = 1000,
         ruleset: RuleSet | None = None,
-        segments: Iterable[Segment] = (),
+        segments: Iterable[Segment] | SegmentSet = (),
         places: Iterable[Place] = (),
     ) -> None:
         known = Channels(channels)
@@ -156,7 +158,7 @@ class Hub(Personalization):
         self._blocked: dict[IdKey, bool] = {}
         self._read_cache = ReadCache()
         self.ruleset = ruleset
-        self.segments = SegmentSet(segments)
+        self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
         self._locks = tuple(threading.Lock() for _ in range(64))
         self._closed = False
@@ -599,7 +601,19 @@ class Hub(Personalization):
         key = self._key(kind, value)
         if self.identity_rules.is_blocked(key):
             return None
-        return self._store.find(key)
+        record = self._store.find(key)
+        if record is None and not self._known_kind(kind):
+            raise _unknown_kind(kind, self._declared_kinds())
+        return record
+
+    def _declared_kinds(self) -> set[str]:
+        rules = self.identity_rules
+        declared = {*_BUILT_IN_KINDS, *rules.priority, *rules.limits}
+        return declared | {identity.kind for identity in rules.blocked_identities}
+
+    def _known_kind(self, kind: str) -> bool:
+        """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
+        return kind in self._declared_kinds() or self._store.has_identity_kind(kind)
 
     def _record(self, customer: CustomerRef) -> CustomerRecord:
         record = self._lookup(customer, {})
@@ -636,7 +650,10 @@ class Hub(Personalization):
             identifier: One identifier, as `kind=value`.
 
         Raises:
-            ValidationError: If not exactly one identifier is given, or it is invalid.
+            ValidationError: If not exactly one identifier is given, or it is invalid, or it
+                finds nobody and its kind is unknown: neither built in, nor declared in
+                `IdentityRules`, nor held by any stored identity (a misspelt kind such as
+                `loyalty=` for `loyalty_id=`); the message names close kinds.
 
         Added in version 0.1.0.
         """
@@ -790,3 +807,21 @@ class Hub(Personalization):
             "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
             "merges": conv.unstructure([row.record for row in self._store.merges(record.id)]),
         }
+
+
+_BUILT_IN_KINDS = frozenset(
+    value for name, value in vars(IdentityKind).items() if name.isupper() and isinstance(value, str)
+)
+
+
+def _unknown_kind(kind: str, known: set[str]) -> ValidationError:
+    """A lookup by a kind nobody has: name it, the kinds it may be a slip for, and the fix."""
+    close = difflib.get_close_matches(kind, sorted(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(f'{c}=' for c in close)}?" if close else ""
+    return ValidationError(
+        f"{kind}: no identity of this kind is known (not built in, not declared in "
+        f"IdentityRules, none stored){hint} Known kinds: {', '.join(sorted(known))}. To look "
+        f"customers up by a kind of your own, ingest identities of it (context.externalIds "
+        f"with type {kind!r}) or declare it: Hub(identity_rules=IdentityRules(priority=(..., "
+        f"{kind!r})))"
+    )
