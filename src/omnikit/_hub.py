@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import threading
 import types
 import uuid
@@ -29,7 +28,12 @@ from omnikit._engines.records import (
 )
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, MergeRecord
-from omnikit._models.identities import Identity, IdentityKind, normalize_identifier
+from omnikit._models.identities import (
+    BUILT_IN_KINDS,
+    Identity,
+    normalize_identifier,
+    unknown_kind,
+)
 from omnikit._models.orders import Order
 from omnikit._models.results import ForgetReport, IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType
@@ -603,12 +607,12 @@ class Hub(Personalization):
             return None
         record = self._store.find(key)
         if record is None and not self._known_kind(kind):
-            raise _unknown_kind(kind, self._declared_kinds())
+            raise unknown_kind(kind, self._declared_kinds())
         return record
 
     def _declared_kinds(self) -> set[str]:
         rules = self.identity_rules
-        declared = {*_BUILT_IN_KINDS, *rules.priority, *rules.limits}
+        declared = {*BUILT_IN_KINDS, *rules.priority, *rules.limits}
         return declared | {identity.kind for identity in rules.blocked_identities}
 
     def _known_kind(self, kind: str) -> bool:
@@ -807,21 +811,3 @@ class Hub(Personalization):
             "orders": conv.unstructure(fold_orders(touchpoints, currency=self.currency)),
             "merges": conv.unstructure([row.record for row in self._store.merges(record.id)]),
         }
-
-
-_BUILT_IN_KINDS = frozenset(
-    value for name, value in vars(IdentityKind).items() if name.isupper() and isinstance(value, str)
-)
-
-
-def _unknown_kind(kind: str, known: set[str]) -> ValidationError:
-    """A lookup by a kind nobody has: name it, the kinds it may be a slip for, and the fix."""
-    close = difflib.get_close_matches(kind, sorted(known), n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(f'{c}=' for c in close)}?" if close else ""
-    return ValidationError(
-        f"{kind}: no identity of this kind is known (not built in, not declared in "
-        f"IdentityRules, none stored){hint} Known kinds: {', '.join(sorted(known))}. To look "
-        f"customers up by a kind of your own, ingest identities of it (context.externalIds "
-        f"with type {kind!r}) or declare it: Hub(identity_rules=IdentityRules(priority=(..., "
-        f"{kind!r})))"
-    )

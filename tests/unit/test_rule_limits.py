@@ -190,13 +190,14 @@ def test_a_json_rule_file_nested_100k_deep_is_refused() -> None:
 LAUGHS = """
 rules:
   - id: laughs
-    condition: {"in": ["lol", &l9 [&l8 [&l7 [&l6 [&l5 [&l4 [&l3 [&l2 [&l1 [lol, lol, lol, lol,
+    condition: {"==": [1, {lol: &l9 [&l8 [&l7 [&l6 [&l5 [&l4 [&l3 [&l2 [&l1 [lol, lol, lol, lol,
                 lol, lol, lol, lol, lol, lol], *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1],
                 *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2], *l3, *l3, *l3, *l3, *l3, *l3, *l3,
                 *l3, *l3], *l4, *l4, *l4, *l4, *l4, *l4, *l4, *l4, *l4], *l5, *l5, *l5, *l5, *l5,
                 *l5, *l5, *l5, *l5], *l6, *l6, *l6, *l6, *l6, *l6, *l6, *l6, *l6], *l7, *l7, *l7,
-                *l7, *l7, *l7, *l7, *l7, *l7], *l8, *l8, *l8, *l8, *l8, *l8, *l8, *l8, *l8]]}
+                *l7, *l7, *l7, *l7, *l7, *l7], *l8, *l8, *l8, *l8, *l8, *l8, *l8, *l8, *l8], x: 1}]}
 """
+"""A billion values, in an object a condition compares with (objects are values)."""
 
 
 def test_a_yaml_billion_laughs_is_refused() -> None:

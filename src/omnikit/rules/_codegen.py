@@ -38,7 +38,8 @@ from omnikit.rules._runtime import (
     _Delegate,
     _Raiser,
 )
-from omnikit.rules.jsonlogic import _FORMS, _OPERATIONS, static_cost
+from omnikit.rules._walk import static_cost
+from omnikit.rules.jsonlogic import _FORMS, _OPERATIONS
 
 _EXACT: Final = float(_js.MAX_EXACT_INTEGER)
 

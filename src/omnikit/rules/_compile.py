@@ -45,7 +45,7 @@ from omnikit.rules._ast import Node, to_jsonlogic
 from omnikit.rules._codegen import _Generator, _Needs, _Scope
 from omnikit.rules._limits import DEFAULT_LIMITS, Limits
 from omnikit.rules._runtime import _MAX_DEPTH, _MAX_SIZE, bind
-from omnikit.rules.jsonlogic import _measure, static_cost
+from omnikit.rules._walk import _measure, static_cost
 
 __all__ = [
     "Batch",

@@ -28,7 +28,7 @@ import attrs
 from omnikit._models.touchpoints import Direction, Touchpoint
 from omnikit.errors import RuleError, ValidationError
 from omnikit.rules import _js
-from omnikit.rules.jsonlogic import current_meter
+from omnikit.rules._meter import current_meter
 
 __all__ = ["DOMAIN_OPERATIONS", "Env", "History", "Operation", "Place"]
 

@@ -26,23 +26,25 @@ from omnikit.rules._ast import MAX_SIZE as _MAX_SIZE
 from omnikit.rules._ast import Node, to_jsonlogic
 from omnikit.rules._js import UNDEFINED
 from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._walk import (
+    _ITERATING,
+    _measure,
+    _unknown_operation,
+    _UnknownOperationError,
+    static_cost,
+)
 from omnikit.rules.jsonlogic import (
     _FORMS,
-    _ITERATING,
     _all_items,
     _exported,
     _filter_items,
     _map_items,
-    _measure,
     _none_items,
     _operation_table,
     _reduce_items,
     _Run,
     _some_items,
-    _unknown_operation,
-    _UnknownOperationError,
     _visiting,
-    static_cost,
 )
 
 __all__ = ["Trace", "trace"]

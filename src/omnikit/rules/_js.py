@@ -32,17 +32,42 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from omnikit.errors import RuleError, RuleLimitError
+from omnikit.errors import RuleError
+from omnikit.rules._meter import (
+    CHARACTERS_PER_UNIT,
+    FREE_SIZE,
+    KEYS_PER_UNIT,
+    MAX_LENGTH,
+    WORK_EXCEEDED,
+    Meter,
+    _max_length,
+    _too_long,
+    items_cost,
+    path_cost,
+    spend,
+    text_cost,
+)
+from omnikit.rules._utf16 import (
+    _from_utf16,
+    _string_less,
+    _utf16,
+    code_units,
+    join_surrogates,
+    string_includes,
+    utf16_length,
+)
 
 __all__ = [
     "CHARACTERS_PER_UNIT",
     "FREE_SIZE",
+    "KEYS_PER_UNIT",
     "MAX_EXACT_INTEGER",
     "MAX_LENGTH",
     "UNDEFINED",
     "WORK_EXCEEDED",
+    "Meter",
     "add",
     "canonical_number",
     "code_units",
@@ -57,6 +82,7 @@ __all__ = [
     "less_than_or_equal",
     "loose_equals",
     "parse_float",
+    "path_cost",
     "property_of",
     "remainder",
     "spend",
@@ -76,56 +102,6 @@ __all__ = [
 MAX_EXACT_INTEGER: Final = 2**53
 """Every integer up to this size is a double; larger ints are rounded to one before use."""
 
-MAX_LENGTH: Final = 2**20
-"""
-The longest string (in characters) or array (in items) an operation builds, by default.
-
-A bound on memory and time; V8 allows strings of 2**29 - 24 code units and throws
-`RangeError: Invalid string length` past that.
-"""
-
-FREE_SIZE: Final = 64
-"""Strings and arrays up to this many characters or items cost no work to read."""
-
-CHARACTERS_PER_UNIT: Final = 16
-"""How many characters of a longer string one unit of work pays for."""
-
-WORK_EXCEEDED: Final = "rule evaluation exceeded its work limit (max_work)"
-
-
-class Meter(Protocol):
-    """What a metered helper charges: the work left, and the longest value it may build."""
-
-    work: int
-    max_length: int
-
-
-def text_cost(length: int) -> int:
-    """The work of reading or building a string of *length* characters."""
-    return length >> 4 if length > FREE_SIZE else 0
-
-
-def items_cost(count: int) -> int:
-    """The work of reading *count* array items (or values of nested arrays)."""
-    return count if count > FREE_SIZE else 0
-
-
-def spend(meter: Meter | None, units: int) -> None:
-    """Charge *units* of work to *meter*; `RuleLimitError` when none is left."""
-    if meter is not None and units:
-        meter.work -= units
-        if meter.work < 0:
-            raise RuleLimitError(WORK_EXCEEDED)
-
-
-def _max_length(meter: Meter | None) -> int:
-    return MAX_LENGTH if meter is None else meter.max_length
-
-
-def _too_long(limit: int) -> RuleLimitError:
-    return RuleLimitError(f"a string would be longer than {limit} characters (max_length)")
-
-
 _INF: Final = math.inf
 _NAN: Final = math.nan
 
@@ -138,8 +114,6 @@ _DECIMAL: Final = re.compile(
     r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)", re.ASCII
 )
 _NON_DECIMAL: Final = re.compile(r"0(?:[xX]([0-9a-fA-F]+)|[oO]([0-7]+)|[bB]([01]+))", re.ASCII)
-_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 class _Undefined:
@@ -567,87 +541,6 @@ def _array_to_string(array: list[Any], meter: Meter | None = None) -> str:
     return "".join(parts)
 
 
-def _utf16(text: str) -> bytes:
-    """*text* as UTF-16 code units (little-endian), lone surrogates kept."""
-    return text.encode("utf-16-le", "surrogatepass")
-
-
-def _from_utf16(units: bytes) -> str:
-    """Code units back to a string: a high-low surrogate pair becomes its one character."""
-    return units.decode("utf-16-le", "surrogatepass")
-
-
-def _has_astral(text: str) -> bool:
-    return not text.isascii() and max(text) > "\uffff"
-
-
-def _split_astral(match: re.Match[str]) -> str:
-    point = ord(match.group()) - 0x10000
-    return chr(0xD800 + (point >> 10)) + chr(0xDC00 + (point & 0x3FF))
-
-
-def code_units(text: str) -> str:
-    """
-    *text* with every character above U+FFFF written as its two surrogates, as UTF-16 has it.
-
-    Indexing, slicing and comparing the result then works as JavaScript does on *text*.
-    """
-    if _has_astral(text):
-        return _ASTRAL.sub(_split_astral, text)
-    return text
-
-
-def join_surrogates(units: str) -> str:
-    """
-    *units* with each high-low surrogate pair joined into the one character it encodes.
-
-    JavaScript strings are UTF-16, so a pair is that character there; in Python it would be
-    two lone surrogates, unequal to the character.
-    """
-    if units.isascii():
-        return units
-    return _from_utf16(_utf16(units))
-
-
-def utf16_length(text: str, meter: Meter | None = None) -> int:
-    """
-    JavaScript's `text.length`: characters above U+FFFF count twice.
-
-    Strings are UTF-16 in JavaScript, so `"\U0001f600"` has length 2 there.
-    """
-    if text.isascii():
-        return len(text)
-    spend(meter, text_cost(len(text)))
-    return len(_utf16(text)) >> 1
-
-
-def string_includes(haystack: str, needle: str, meter: Meter | None = None) -> bool:
-    """
-    `haystack.indexOf(needle) !== -1`, matching UTF-16 code units as JavaScript does.
-
-    A lone surrogate in *needle* can match half of a character of *haystack*.
-    """
-    spend(meter, text_cost(len(haystack) + len(needle)))
-    if not needle.isascii() and _SURROGATE.search(needle):
-        units = _utf16(haystack)
-        wanted = _utf16(needle)
-        found = units.find(wanted)
-        while found % 2:  # half a code unit: not a match
-            found = units.find(wanted, found + 1)
-        return found >= 0
-    return needle in haystack
-
-
-def _string_less(left: str, right: str, meter: Meter | None) -> bool:
-    spend(meter, text_cost(len(left) + len(right)))
-    if left.isascii() or right.isascii():
-        # Code points and UTF-16 code units order the same unless both sides hold
-        # characters beyond ASCII (an astral character sorts below U+E000 in UTF-16).
-        return left < right
-    # Big-endian code units compare byte by byte as the units themselves do.
-    return left.encode("utf-16-be", "surrogatepass") < right.encode("utf-16-be", "surrogatepass")
-
-
 def substr(text: str, start: Any, length: Any = UNDEFINED, meter: Meter | None = None) -> str:
     """
     `String.prototype.substr(start, length)`, on UTF-16 code units.
@@ -684,15 +577,6 @@ def _array_index(key: str) -> int:
     if 0 < len(key) <= 10 and key[0] != "0" and key.isascii() and key.isdigit():
         return int(key)
     return -1
-
-
-KEYS_PER_UNIT: Final = 8
-"""How many keys of a path one unit of work pays for (a path of fewer is free to walk)."""
-
-
-def path_cost(text: str, keys: int) -> int:
-    """The work of splitting a `var` path of *text* into *keys* keys and walking them."""
-    return text_cost(len(text)) + keys // KEYS_PER_UNIT
 
 
 def costs_to_read(key: str) -> bool:

@@ -20,6 +20,8 @@ from omnikit.errors import RuleLimitError
 from omnikit.rules import _js, jsonlogic
 from omnikit.rules._js import UNDEFINED
 from omnikit.rules._limits import Limits
+from omnikit.rules._meter import call_custom
+from omnikit.rules._walk import _unknown_operation, _UnknownOperationError
 from omnikit.rules.jsonlogic import (
     _OPERATIONS,
     _exported,
@@ -27,9 +29,6 @@ from omnikit.rules.jsonlogic import (
     _operation_table,
     _Run,
     _too_many,
-    _unknown_operation,
-    _UnknownOperationError,
-    call_custom,
 )
 
 _DEFAULTS: Final = jsonlogic.apply.__kwdefaults__ or {}
