@@ -129,6 +129,10 @@ def _interpreted(
     return run
 
 
+_SHARED_METER: Final = "(_sb or (_sb := _State(_L, _sbk)))"
+"""The meter of a function's shared comparisons (`Batch.source`), made when first needed."""
+
+
 def _condition(
     generator: _Generator, plan: _Plan, *, test: bool, shared: bool = False
 ) -> tuple[list[str], str]:
@@ -146,7 +150,7 @@ def _condition(
     scope = _Scope(
         "data",
         top=True,
-        meter="_sb" if shared else "_st",
+        meter=_SHARED_METER if shared else "_st",
         undefined=plan.needs.undefined,
         shared=shared,
     )
@@ -276,7 +280,9 @@ class Batch:
 
         The shared part (reads, and the comparisons of safe conditions) is charged to `_sb`,
         made with the static cost of the costliest safe condition held back: if it stops,
-        the function runs each condition on its own, as the interpreter would.
+        the function runs each condition on its own, as the interpreter would. `_sb` is
+        made only when a comparison takes a slow path (the fast paths charge nothing), unless
+        the held-back cost alone is past the limit: then it is made, and stops, at once.
         """
         conditions = [self.condition(node) for node in nodes]
         held_back = max((c.cost for c in conditions if c.safe), default=0)
@@ -305,7 +311,11 @@ class Batch:
             "    held = []",
             "    failed = []",
             "    try:",
-            f"        _sb = _State(_L, {held_back})",
+            *(
+                ["        _sb = None", f"        _sbk = {held_back}"]
+                if held_back <= self.generator.limits.max_work
+                else [f"        _sb = _State(_L, {held_back})"]
+            ),
             *(f"        {line}" for line in self.generator.prologue(used)),
             "    except Exception:",
             f"        return {name}_fallback(data, env, _out)",
