@@ -1,12 +1,21 @@
-"""Shared fixtures: stores of every kind, hubs on them, a frozen clock."""
+"""
+Shared fixtures: stores of every kind, hubs on them, a frozen clock, the conformance suites.
+
+The conformance suites are never copied into the repository. They are read from the folder
+`OMNIKIT_CONFORMANCE_DIR` names, by default `shared/conformance` beside the repository
+(`../shared/conformance`). Where a suite is missing, the tests that read it skip, saying
+how to get it; with `OMNIKIT_REQUIRE_CONFORMANCE=1` (as `.ci/run` sets) they fail instead.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,6 +32,41 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+CONFORMANCE_DIR = Path(
+    os.environ.get("OMNIKIT_CONFORMANCE_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+)
+JSONLOGIC_SUITE = CONFORMANCE_DIR / "jsonlogic" / "tests.json"
+
+
+def _jsonlogic_cases() -> list[Any]:
+    """The suite's `[rule, data, expected]` cases as parameters, or one that says it is missing."""
+    if not JSONLOGIC_SUITE.is_file():
+        return [pytest.param(None, id="suite-missing")]
+    entries = json.loads(JSONLOGIC_SUITE.read_text(encoding="utf-8"))
+    return [
+        pytest.param(tuple(entry), id=f"case-{index:03d}")
+        for index, entry in enumerate(entries)
+        if not isinstance(entry, str)
+    ]
+
+
+@pytest.fixture(name="jsonlogic_suite")
+def _jsonlogic_suite() -> Path:
+    """The path of the official JsonLogic suite; a skip (or, in CI, a failure) without it."""
+    if JSONLOGIC_SUITE.is_file():
+        return JSONLOGIC_SUITE
+    reason = (
+        f"the JsonLogic conformance suite is not at {JSONLOGIC_SUITE}: put "
+        "https://jsonlogic.com/tests.json there (jsonlogic/tests.json in the shared "
+        "conformance folder beside the repository), or set OMNIKIT_CONFORMANCE_DIR to a "
+        "folder holding jsonlogic/tests.json"
+    )
+    if os.environ.get("OMNIKIT_REQUIRE_CONFORMANCE"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
 
 STORE_KINDS = ("memory", "sqlite", "postgres")
 
@@ -68,7 +112,13 @@ def _hub(store: Store, clock: FrozenClock) -> Iterator[omnikit.Hub]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that uses a store once per store kind, unless it picks its own."""
+    """
+    Run every test that uses a store once per store kind, unless it picks its own.
+
+    A test that takes `jsonlogic_case` runs once per case of the JsonLogic suite.
+    """
+    if "jsonlogic_case" in metafunc.fixturenames:
+        metafunc.parametrize("jsonlogic_case", _jsonlogic_cases())
     if "store_url" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("stores")
         kinds = marker.args if marker else STORE_KINDS

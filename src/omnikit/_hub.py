@@ -30,7 +30,12 @@ from omnikit._engines.records import (
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
-from omnikit._models.identities import Identity, normalize_identifier
+from omnikit._models.identities import (
+    BUILT_IN_KINDS,
+    Identity,
+    normalize_identifier,
+    unknown_kind,
+)
 from omnikit._models.orders import Order
 from omnikit._models.results import IngestResult, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType, Trust
@@ -115,7 +120,8 @@ class Hub(Personalization, Privacy):
         clock: Returns the current time; tests pass a frozen one.
         batch_size: Messages per store transaction when ingesting a batch.
         ruleset: The personalization rules `Hub.decide()` runs by default.
-        segments: Dynamic segments kept current as events arrive (see `Segment`).
+        segments: Dynamic segments kept current as events arrive (see `Segment`); a
+            `SegmentSet` to give them their own operations or limits.
         places: Stores and other places rules can measure distances to.
         suppression_key: The secret that keys the hashes of suppressed identifiers (see
             `Hub.forget()`): at least 16 bytes, kept outside the store, the same for every
@@ -140,7 +146,7 @@ class Hub(Personalization, Privacy):
         clock: Clock | None = None,
         batch_size: int = 1000,
         ruleset: RuleSet | None = None,
-        segments: Iterable[Segment] = (),
+        segments: Iterable[Segment] | SegmentSet = (),
         places: Iterable[Place] = (),
         suppression_key: bytes | str | None = None,
     ) -> None:
@@ -187,7 +193,7 @@ class Hub(Personalization, Privacy):
         self._blocked: dict[IdKey, bool] = {}
         self._read_cache = ReadCache()
         self.ruleset = ruleset
-        self.segments = SegmentSet(segments)
+        self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
         self._closed = False
 
@@ -711,7 +717,19 @@ class Hub(Personalization, Privacy):
         key = self._key(kind, value)
         if self.identity_rules.is_blocked(key):
             return None
-        return self._store.find(key)
+        record = self._store.find(key)
+        if record is None and not self._known_kind(kind):
+            raise unknown_kind(kind, self._declared_kinds())
+        return record
+
+    def _declared_kinds(self) -> set[str]:
+        rules = self.identity_rules
+        declared = {*BUILT_IN_KINDS, *rules.priority, *rules.limits}
+        return declared | {identity.kind for identity in rules.blocked_identities}
+
+    def _known_kind(self, kind: str) -> bool:
+        """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
+        return kind in self._declared_kinds() or self._store.has_identity_kind(kind)
 
     def _record(self, customer: CustomerRef) -> CustomerRecord:
         record = self._lookup(customer, {})
@@ -748,7 +766,10 @@ class Hub(Personalization, Privacy):
             identifier: One identifier, as `kind=value`.
 
         Raises:
-            ValidationError: If not exactly one identifier is given, or it is invalid.
+            ValidationError: If not exactly one identifier is given, or it is invalid, or it
+                finds nobody and its kind is unknown: neither built in, nor declared in
+                `IdentityRules`, nor held by any stored identity (a misspelt kind such as
+                `loyalty=` for `loyalty_id=`); the message names close kinds.
 
         Added in version 0.1.0.
         """

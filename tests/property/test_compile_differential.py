@@ -34,6 +34,7 @@ from omnikit.rules import (
     Env,
     Experiment,
     History,
+    Limits,
     Outcome,
     Rule,
     RuleSet,
@@ -47,10 +48,9 @@ from omnikit.rules import (
 from omnikit.rules import _compile as compiler
 from omnikit.rules._compile import bind, compile_condition, compile_many, generated_source
 from omnikit.rules._domain import DOMAIN_OPERATIONS
-from omnikit.rules._rules import Chosen, Decision, RuleOutcome, _used
+from omnikit.rules._rules import Chosen, Decision, RuleOutcome, _for_rule, _used
 from oracle.jsonlogic import strategies as values
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "jsonlogic" / "tests.json"
 SCALE = int(os.environ.get("OMNIKIT_DIFFERENTIAL_SCALE", "1"))
 NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -330,10 +330,10 @@ def test_custom_operations_replace_plain_ones_as_in_the_interpreter(case: tuple[
     assert_same(*case, operations=REPLACING)
 
 
-def test_conformance_suite_through_the_compiler() -> None:
+def test_conformance_suite_through_the_compiler(jsonlogic_suite: Path) -> None:
     """Every case of the official JsonLogic suite gives the interpreter's answer, compiled."""
-    assert SUITE.is_file(), f"the JsonLogic suite is missing: expected {SUITE}"
-    cases = [entry for entry in json.loads(SUITE.read_text("utf-8")) if not isinstance(entry, str)]
+    entries = json.loads(jsonlogic_suite.read_text("utf-8"))
+    cases = [entry for entry in entries if not isinstance(entry, str)]
     for rule, data, _expected in cases:
         node = node_of(rule)
         expected = interpreted(node, data, {})
@@ -344,6 +344,36 @@ def test_conformance_suite_through_the_compiler() -> None:
 
 
 # --- limits, fallbacks and the source ---------------------------------------------------------
+
+
+@examples(600)
+@given(rules, any_data, st.integers(1, 400), st.sampled_from([2, 8, 64, 1000]))
+def test_compiled_rules_count_work_as_the_interpreter(
+    rule: Any, data: Any, max_work: int, max_length: int
+) -> None:
+    """
+    With a small budget, the compiled condition stops exactly where the interpreter stops:
+    both count the same work, by size, and refuse the same long values.
+    """
+    node = node_of(rule)
+    limits = Limits(max_work=max_work, max_length=max_length)
+    expected = answer(
+        lambda: jsonlogic.apply(
+            to_jsonlogic(node),
+            data,
+            operations=bind(CUSTOM, ENV),
+            max_work=max_work,
+            max_length=max_length,
+        )
+    )
+    actual = answer(lambda: compile_condition(node, CUSTOM, limits)(data, ENV))
+    many = answer(lambda: compile_many([node], CUSTOM, limits)(data, ENV))
+
+    assert same(expected, actual), (rule, data, expected, actual)
+    if isinstance(expected, OmnikitError):
+        assert ([], [type(expected)]) == (many[0], [type(e) for _, e in many[1]])
+    else:
+        assert (([0] if _js.truthy(expected) else []), []) == many
 
 
 def test_work_limit_is_kept() -> None:
@@ -603,9 +633,12 @@ def reference_decide(
             actions = variant.actions or actions
         score = float(rule.priority)
         if rule.score is not None:
-            raw = _js.to_number(
-                jsonlogic.apply(to_jsonlogic(rule.score), data, operations=operations)
-            )
+            try:
+                raw = _js.to_number(
+                    jsonlogic.apply(to_jsonlogic(rule.score), data, operations=operations)
+                )
+            except OmnikitError as exc:  # the error names the rule and its score
+                raise _for_rule(exc, rule.id, "score") from exc
             score = raw if raw == raw else float("-inf")
         if rule.group is not None:
             groups.add(rule.group)
@@ -648,6 +681,8 @@ def _rule(  # noqa: PLR0917 - one argument per thing a rule can have
 ) -> Rule:
     if event is not None:
         condition = {"and": [{"==": [{"var": "event.name"}, event]}, condition]}
+    elif not (isinstance(condition, bool) or (isinstance(condition, dict) and len(condition) == 1)):
+        condition = {"!!": [condition]}  # a rule's condition is an operation: the same test
     return Rule(
         id=f"r{index}",
         condition=condition,

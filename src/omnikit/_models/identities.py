@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import email_validator
@@ -13,7 +14,14 @@ import phonenumbers
 
 from omnikit.errors import ValidationError
 
-__all__ = ["Identity", "IdentityKind", "is_identity_kind", "normalize_identifier"]
+__all__ = [
+    "BUILT_IN_KINDS",
+    "Identity",
+    "IdentityKind",
+    "is_identity_kind",
+    "normalize_identifier",
+    "unknown_kind",
+]
 
 
 class IdentityKind:
@@ -183,3 +191,27 @@ class Identity:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+BUILT_IN_KINDS: Final = frozenset(
+    value for name, value in vars(IdentityKind).items() if name.isupper() and isinstance(value, str)
+)
+
+
+def unknown_kind(kind: str, known: set[str]) -> ValidationError:
+    """
+    The error for a lookup by a kind nobody has.
+
+    It names the kind, the *known* kinds it may be a slip for, and how to declare one's own.
+
+    Added in version 0.1.0.
+    """
+    close = difflib.get_close_matches(kind, sorted(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(f'{c}=' for c in close)}?" if close else ""
+    return ValidationError(
+        f"{kind}: no identity of this kind is known (not built in, not declared in "
+        f"IdentityRules, none stored){hint} Known kinds: {', '.join(sorted(known))}. To look "
+        f"customers up by a kind of your own, ingest identities of it (context.externalIds "
+        f"with type {kind!r}) or declare it: Hub(identity_rules=IdentityRules(priority=(..., "
+        f"{kind!r})))"
+    )

@@ -52,6 +52,7 @@ from omnikit.rules._decision import (
 )
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
 from omnikit.rules._explain import Trace
+from omnikit.rules._limits import Limits
 from omnikit.rules._recommend import (
     BoughtTogether,
     Content,
@@ -80,6 +81,7 @@ __all__ = [
     "Expr",
     "History",
     "LeadScoring",
+    "Limits",
     "Literal",
     "Node",
     "Op",

@@ -179,15 +179,26 @@ def from_jsonlogic(
                 ("visit", value[i], _label(path, i), depth + 1) for i in reversed(range(len(value)))
             )
         else:
-            _check_json(value, path, rule_id)
+            size += _check_json(value, path, rule_id, max_size - size)
+            if size > max_size:
+                raise RuleLimitError(f"rule has more than {max_size} nodes", rule_id=rule_id)
             results.append(Literal(value))
     return results[0]
 
 
-def _check_json(value: Any, path: str, rule_id: str | None) -> None:
+def _check_json(value: Any, path: str, rule_id: str | None, room: int) -> int:
+    """
+    Check that *value* is JSON; return how many values it holds beside itself.
+
+    Counting stops past *room*, so that a value which holds itself ends the walk.
+    """
     stack = [value]
+    count = -1
     while stack:
         item = stack.pop()
+        count += 1
+        if count > room:
+            break
         if item is None or isinstance(item, str | bool | int | float):
             continue
         if isinstance(item, dict):
@@ -202,6 +213,7 @@ def _check_json(value: Any, path: str, rule_id: str | None) -> None:
             raise RuleSyntaxError(
                 f"{type(item).__name__} is not a JSON value", path=path or "rule", rule_id=rule_id
             )
+    return count
 
 
 def to_jsonlogic(node: Node) -> Any:

@@ -12,6 +12,13 @@ Python comparison when the other side has the literal's type; data paths are rea
 with dictionary lookups); anything unusual takes the interpreter's own helpers, so the
 answer is the same. For many conditions at once (`hoist`), pure comparisons are made once,
 up front, and shared. `_compile` puts the pieces together into functions.
+
+Work is counted as the interpreter counts it: a condition's static cost is paid when its
+`_State` is made, and every helper whose time grows with a value's size is handed the
+meter (`_st`, or `_sb` for comparisons made up front) and charges it. The fast paths do
+only what costs nothing (comparing with a literal, reading a key or a near index), and a
+data path whose reading can cost work (a string's `length`, a far index, a long path) is
+read by the interpreter's `var`, metered, where the condition reads it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any, Final
 from omnikit.errors import OmnikitError
 from omnikit.rules import _js
 from omnikit.rules._js import UNDEFINED
+from omnikit.rules._limits import Limits
 from omnikit.rules._runtime import (
     _RUNTIME,
     _custom,
@@ -30,13 +38,12 @@ from omnikit.rules._runtime import (
     _Delegate,
     _Raiser,
 )
+from omnikit.rules._walk import static_cost
 from omnikit.rules.jsonlogic import _FORMS, _OPERATIONS
 
 _EXACT: Final = float(_js.MAX_EXACT_INTEGER)
 
 _ITERATING: Final = frozenset({"map", "filter", "reduce", "all", "none", "some"})
-_COUNTED: Final = frozenset({"merge", "missing", "missing_some"})
-"""Plain operations whose work depends on the data: conditions with them count work."""
 _COMPARISONS: Final = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _EQUALITIES: Final = frozenset({"==", "!=", "===", "!=="})
 _SHAREABLE: Final = _EQUALITIES | frozenset(_COMPARISONS) | {"in"}
@@ -53,13 +60,28 @@ def _operation(logic: Any) -> tuple[str, list[Any]] | None:
     return None
 
 
+def inline_path(path: Any) -> list[str] | None:
+    """
+    The keys of a `var` path that generated code reads itself, or `None`.
+
+    Its reading must cost no work, as in the interpreter: a short path of few keys (free to
+    split and walk) none of which can cost anything to read (see `_js.costs_to_read`).
+    """
+    text = _js.to_string(path)
+    if len(text) > _js.FREE_SIZE:
+        return None
+    keys = text.split(".")
+    if _js.path_cost(text, len(keys)) or any(_js.costs_to_read(key) for key in keys):
+        return None
+    return keys
+
+
 class _Needs:
     """What a condition needs from its generated code besides plain expressions."""
 
-    __slots__ = ("counts", "undefined")
+    __slots__ = ("undefined",)
 
     def __init__(self, logic: Any, operations: Mapping[str, Any]) -> None:
-        self.counts = False
         self.undefined = False
         stack = [logic]
         while stack:
@@ -74,23 +96,14 @@ class _Needs:
             stack.extend(values)
             if operator in _FORMS:
                 if operator in _ITERATING:
-                    self.counts = True
                     if operator in {"map", "reduce"} and len(values) < 2:
                         self.undefined = True
                 elif operator in {"and", "or"} and not values:
                     self.undefined = True
             elif operator in operations or operator not in _OPERATIONS:
                 continue
-            elif operator in _COUNTED:
-                self.counts = True
-                self.undefined |= operator != "merge"  # logic found in the data
-            elif operator == "log":
-                self.undefined = True
-
-    @property
-    def state(self) -> bool:
-        """Whether the generated code carries a `_State`."""
-        return self.counts or self.undefined
+            elif operator in {"missing", "missing_some", "log"}:
+                self.undefined = True  # `missing` runs logic found in the data
 
 
 # --- generating code ---------------------------------------------------------------------
@@ -126,16 +139,22 @@ class _Expr:
 
 
 class _Scope:
-    """Where code is generated: the data's name, and what the condition needs."""
+    """Where code is generated: the data's name, the meter's, and what the condition needs."""
 
-    __slots__ = ("counts", "data", "top", "undefined")
+    __slots__ = ("data", "meter", "shared", "top", "undefined")
 
-    def __init__(self, data: str, *, top: bool, counts: bool, undefined: bool) -> None:
+    def __init__(
+        self, data: str, *, top: bool, meter: str, undefined: bool, shared: bool = False
+    ) -> None:
         self.data = data
         self.top = top
         """*data* is the condition's data, whose paths are read up front."""
-        self.counts = counts
+        self.meter = meter
+        """What helpers charge: `_st`, the condition's state, or `_sb`, the batch's."""
         self.undefined = undefined
+        """The condition carries `_st` and tracks `undefined` in it."""
+        self.shared = shared
+        """Its comparisons are made up front, shared with other conditions (`atom()`)."""
 
 
 class _Path:
@@ -163,11 +182,14 @@ class _Generator:
     else is evaluated (`f(_t) if g(_t := value) else h(_t)`), so one name serves all.
     """
 
-    def __init__(self, operations: Mapping[str, Callable[..., Any]], *, hoist: bool) -> None:
+    def __init__(
+        self, operations: Mapping[str, Callable[..., Any]], *, hoist: bool, limits: Limits
+    ) -> None:
         self.operations = operations
         self.hoist = hoist
         """Make pure comparisons once, up front (see `atom()`): for many conditions."""
-        self.namespace: dict[str, Any] = dict(_RUNTIME)
+        self.limits = limits
+        self.namespace: dict[str, Any] = {**_RUNTIME, "_L": limits}
         self.functions: list[str] = []
         self.root = _Path(None, "", 0)
         self._paths: dict[tuple[str, ...], _Path] = {}
@@ -211,7 +233,11 @@ class _Generator:
         if operator in self.operations:
             return False
         if operator == "var":
-            return len(values) <= 2 and all(_scalar(value) for value in values)
+            return (
+                len(values) <= 2
+                and all(_scalar(value) for value in values)
+                and (not values or values[0] in {None, ""} or inline_path(values[0]) is not None)
+            )
         if operator in _SHAREABLE or operator in {"!", "!!", "and", "or", "if", "?:"}:
             return all(self.pure(value) for value in values)
         return False
@@ -384,7 +410,7 @@ class _Generator:
             elif operator in {"if", "?:"} and values:
                 code = self.branches(values, scope, test=True)
             if code is not None:
-                return self.charge(code, scope)
+                return code
         return self.truth(self.value(logic, scope))
 
     def truth(self, expr: _Expr) -> str:
@@ -397,20 +423,13 @@ class _Generator:
                 pass
         return f"_truthy({expr.code})"
 
-    def charge(self, code: str, scope: _Scope, units: int = 1) -> str:
-        """*code*, paying for its evaluation first where work is counted."""
-        if not scope.counts:
-            return code
-        return f"(_spend(_st, {units}) or {code})"
-
     # -- values ------------------------------------------------------------------------------
 
     def value(self, logic: Any, scope: _Scope) -> _Expr:
         """Python source for the value of *logic*."""
         if isinstance(logic, list):
             items = [self.value(item, scope).code for item in logic]
-            code = "[" + ", ".join(items) + "]"
-            return _Expr(self.charge(code, scope, len(logic)) if logic else code)
+            return _Expr("[" + ", ".join(items) + "]")
         found = _operation(logic)
         if found is None:
             return self.constant(logic)
@@ -419,20 +438,14 @@ class _Generator:
             expr = self.form(operator, values, scope)
         elif operator in self.operations:
             args = [self.value(value, scope).code for value in values]
-            if scope.undefined:
-                fn = self.custom(operator, exporting=True)
-                expr = _Expr(f"{fn}(_st, env{''.join(', ' + a for a in args)})")
-            else:
-                fn = self.custom(operator, exporting=False)
-                expr = _Expr(f"{fn}(env{''.join(', ' + a for a in args)})")
+            fn = self.custom(operator, exporting=scope.undefined)
+            expr = _Expr(f"{fn}({scope.meter}, env{''.join(', ' + a for a in args)})")
         elif operator in _OPERATIONS:
             expr = self.operation(operator, values, scope, logic)
         else:
             raiser = self.name("_e", _Raiser(operator, logic, self.logic))
             args = [self.value(value, scope).code for value in values]
             expr = _Expr(f"{raiser}({', '.join(args)})")
-        if scope.counts:
-            return _Expr(self.charge(expr.code, scope), _BOOL if expr.kind == _BOOL else _ANY)
         return expr
 
     def guard(self, expr: _Expr, kind: str) -> tuple[str, str]:
@@ -514,16 +527,18 @@ class _Generator:
             initial = self.value(values[2], scope).code if len(values) > 2 else "None"
             return _Expr(f"_reduce_u({items}, {initial}, _st)")
         test = operator not in {"map", "reduce"}
-        body = self.body(values[1] if has_logic else UNDEFINED, scope, test=test)
+        logic = values[1] if has_logic else UNDEFINED
+        body = self.body(logic, scope, test=test)
+        cost = static_cost(logic) if has_logic else 0  # paid again for each item
         if operator == "reduce":
             initial = self.value(values[2], scope).code if len(values) > 2 else "None"
-            return _Expr(f"_reduce({items}, {initial}, {body}, env, _st)")
+            return _Expr(f"_reduce({items}, {initial}, {body}, env, _st, {cost})")
         kind = _BOOL if operator in {"all", "none", "some"} else _ANY
-        return _Expr(f"_{operator}({items}, {body}, env, _st)", kind)
+        return _Expr(f"_{operator}({items}, {body}, env, _st, {cost})", kind)
 
     def body(self, logic: Any, outer: _Scope, *, test: bool) -> str:
         """A function `(item, env, state)` giving *logic* on an item: an iterating body."""
-        scope = _Scope("_d", top=False, counts=outer.counts, undefined=outer.undefined)
+        scope = _Scope("_d", top=False, meter=outer.meter, undefined=outer.undefined)
         name = self.name("_b", None)
         if logic is UNDEFINED:
             code = "False" if test else "_U"
@@ -542,7 +557,7 @@ class _Generator:
             self.hoist
             and operator in _SHAREABLE
             and scope.top
-            and not scope.counts
+            and scope.shared
             and self.pure(logic)
         ):
             return self.atom(logic, lambda: self.inline(operator, values, scope))
@@ -553,28 +568,27 @@ class _Generator:
         inline = None
         if operator == "var":
             inline = self.var(args, scope)
-        elif operator in _EQUALITIES and len(args) == 2:
-            inline = self.equality(operator, args[0], args[1])
-        elif operator in _COMPARISONS and len(args) == 2:
-            inline = self.comparison(operator, args[0], args[1])
         elif operator in {"!", "!!"} and len(args) == 1:
             truth = self.truth(args[0])
             inline = _Expr(f"(not {truth})" if operator == "!" else truth, _BOOL)
-        elif operator == "in" and len(args) == 2 and not scope.counts:
-            inline = self.membership(values[1], args[0])
+        elif operator in _EQUALITIES and len(args) == 2:
+            inline = self.equality(operator, args[0], args[1], scope.meter)
+        elif operator in _COMPARISONS and len(args) == 2:
+            inline = self.comparison(operator, args[0], args[1], scope.meter)
+        elif operator == "in" and len(args) == 2:
+            inline = self.membership(values[1], args[0], scope.meter)
         if inline is not None:
             return inline
         codes = ", ".join(arg.code for arg in args)
         if operator == "var":
-            return _Expr(f"_var({scope.data}, {codes})")
+            return _Expr(f"_var({scope.meter}, {scope.data}, {codes})")
         if operator in {"missing", "missing_some"}:
             if self.delegate is None:
                 self.delegate = self.name("_m", None)
             return _Expr(f"{self.delegate}.{operator}(_st, env, {scope.data}, {codes})")
         kind = _BOOL if operator in _EQUALITIES or operator in _COMPARISONS else _ANY
         kind = _BOOL if operator in {"!", "!!", "in"} else kind
-        state = "_st" if operator in {"log", "merge"} else "None"
-        return _Expr(f"{self.plain(operator)}([{codes}], None, {state})", kind)
+        return _Expr(f"{self.plain(operator)}([{codes}], None, {scope.meter})", kind)
 
     def var(self, args: list[_Expr], scope: _Scope) -> _Expr | None:
         if len(args) > 2 or (args and args[0].kind != _CONST):
@@ -587,7 +601,9 @@ class _Generator:
             return _Expr(scope.data, simple=True)
         if type(path) not in {str, int, float, bool}:
             return None
-        keys = _js.to_string(path).split(".")
+        keys = inline_path(path)
+        if keys is None:
+            return None
         fixed = default is None or default.kind == _CONST
         none = default is None or default.value is None
         if scope.top:
@@ -614,10 +630,11 @@ class _Generator:
             )
         return _Expr(f"_walk({data}, {self.constant(tuple(keys)).code}, {fallback})")
 
-    def equality(self, operator: str, left: _Expr, right: _Expr) -> _Expr:
+    def equality(self, operator: str, left: _Expr, right: _Expr, meter: str) -> _Expr:
         strict = operator in {"===", "!=="}
         negate = operator in {"!=", "!=="}
         helper = "_seq" if strict else "_leq"
+        more = "" if strict else f", {meter}"  # `===` converts nothing: it costs nothing
         code = None
         for value, other, literal_left in ((right, left, False), (left, right, True)):
             if value.kind != _CONST:
@@ -632,6 +649,7 @@ class _Generator:
                 kind = "number" if _plain_number(literal) else type(literal).__name__
                 test, then = self.guard(other, kind)
                 args = f"{value.code}, {then}" if literal_left else f"{then}, {value.code}"
+                args += more
                 fast = f"{then} {'is' if kind == 'bool' else '=='} {value.code}"
                 slow = f"{helper}({args})"
                 if negate:
@@ -641,7 +659,7 @@ class _Generator:
             if code is not None:
                 break
         if code is None:
-            code = f"{helper}({left.code}, {right.code})"
+            code = f"{helper}({left.code}, {right.code}{more})"
         return _Expr(f"(not {code})" if negate else code, _BOOL)
 
     def guarded(self, test: str, fast: str, slow: str) -> _Expr:
@@ -649,7 +667,7 @@ class _Generator:
         split = (test, fast, slow) if test in self._flags else None
         return _Expr(f"(({fast}) if {test} else {slow})", _BOOL, split=split)
 
-    def comparison(self, operator: str, left: _Expr, right: _Expr) -> _Expr:
+    def comparison(self, operator: str, left: _Expr, right: _Expr, meter: str) -> _Expr:
         helper = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}[operator]
         symbol = _COMPARISONS[operator]
         for value, other, literal_left in ((right, left, False), (left, right, True)):
@@ -658,20 +676,22 @@ class _Generator:
             test, then = self.guard(other, "number")
             pair = (value.code, then) if literal_left else (then, value.code)
             return self.guarded(
-                test, f"{pair[0]} {symbol} {pair[1]}", f"{helper}({pair[0]}, {pair[1]})"
+                test, f"{pair[0]} {symbol} {pair[1]}", f"{helper}({pair[0]}, {pair[1]}, {meter})"
             )
-        return _Expr(f"{helper}({left.code}, {right.code})", _BOOL)
+        return _Expr(f"{helper}({left.code}, {right.code}, {meter})", _BOOL)
 
-    def membership(self, haystack: Any, needle: _Expr) -> _Expr | None:
-        """`in` a literal array of strings: a set lookup for a string needle."""
+    def membership(self, haystack: Any, needle: _Expr, meter: str) -> _Expr | None:
+        """`in` a short literal array of strings (free to search): a set lookup for a string."""
         if not (
-            isinstance(haystack, list) and haystack and all(type(item) is str for item in haystack)
+            isinstance(haystack, list)
+            and 0 < len(haystack) <= _js.FREE_SIZE
+            and all(type(item) is str for item in haystack)
         ):
             return None
         strings = self.constant(frozenset(haystack)).code
         items = self.constant(list(haystack)).code
         test, then = self.guard(needle, "str")
-        return self.guarded(test, f"{then} in {strings}", f"_in_list({then}, {items})")
+        return self.guarded(test, f"{then} in {strings}", f"_in_list({then}, {items}, {meter})")
 
 
 def _scalar(value: Any) -> bool:

@@ -19,11 +19,14 @@ type the literal has, `and`/`or` are Python conditional expressions that keep Js
 deciding operand, and data paths are read up front with dictionary lookups. Anything
 unusual takes the interpreter's own helpers, so the answer is the same.
 
-Where the interpreter counts work (`max_work`), that is, in conditions that iterate
-(`map`, `filter`, ...), `merge` or look for `missing` keys, the generated code counts it in
-the same places. Other conditions cannot reach the limit: they do at most one unit of work
-per node, and a condition has far fewer nodes than the limit. Conditions nested deeper than
-Python's parser likes, and any that fail to compile, are run by the interpreter.
+Work (`max_work`, `max_length`, see `Limits`) is counted as the interpreter counts it: the
+condition's static cost when it starts, then what iterating and the sizes of values cost,
+charged by the interpreter's own helpers. Conditions compiled together share their reads
+and their comparisons with literals, made up front: those are charged to one meter for the
+function, which holds back what the costliest of those conditions pays up front, so a
+condition that the interpreter would stop stops the function's shared part, and the
+conditions are then run one by one. Conditions nested deeper than Python's parser likes,
+and any that fail to compile, are run by the interpreter.
 
 The pieces: `_codegen` writes the source, `_runtime` holds the helpers it calls, and this
 module puts them together (`compile_condition`, `compile_many`, `Batch`), with the
@@ -40,8 +43,9 @@ from omnikit.errors import RuleLimitError
 from omnikit.rules import _js, jsonlogic
 from omnikit.rules._ast import Node, to_jsonlogic
 from omnikit.rules._codegen import _Generator, _Needs, _Scope
+from omnikit.rules._limits import DEFAULT_LIMITS, Limits
 from omnikit.rules._runtime import _MAX_DEPTH, _MAX_SIZE, bind
-from omnikit.rules.jsonlogic import _measure
+from omnikit.rules._walk import _measure, static_cost
 
 __all__ = [
     "Batch",
@@ -93,39 +97,63 @@ class _Plan:
     what `apply()` raises), or nested deeper than the compiler takes.
     """
 
-    __slots__ = ("depth", "fallback", "logic", "needs")
+    __slots__ = ("cost", "depth", "fallback", "logic", "needs")
 
     def __init__(self, node: Node, operations: Mapping[str, Any]) -> None:
         self.logic = to_jsonlogic(node)
         self.fallback = False
         self.depth = 0
+        self.cost = 0
         try:
             self.depth = _measure(self.logic, max_depth=_MAX_DEPTH, max_size=_MAX_SIZE)
+            self.cost = static_cost(self.logic)
         except RuleLimitError:
             self.fallback = True
         self.fallback |= self.depth > _MAX_COMPILED_DEPTH
         self.needs = _Needs(self.logic, operations)
 
 
-def _interpreted(logic: Any, operations: Mapping[str, Callable[..., Any]]) -> Compiled:
+def _interpreted(
+    logic: Any, operations: Mapping[str, Callable[..., Any]], limits: Limits
+) -> Compiled:
     """The condition run by the interpreter, for what the compiler leaves to it."""
+    work, length = limits.max_work, limits.max_length
     if not operations:
-        return lambda data, _env: jsonlogic.apply(logic, data)
+        return lambda data, _env: jsonlogic.apply(logic, data, max_work=work, max_length=length)
 
     def run(data: Any, env: Any) -> Any:
-        return jsonlogic.apply(logic, data, operations=bind(operations, env))
+        return jsonlogic.apply(
+            logic, data, operations=bind(operations, env), max_work=work, max_length=length
+        )
 
     return run
 
 
-def _condition(generator: _Generator, plan: _Plan, *, test: bool) -> tuple[list[str], str]:
-    """Statements to set a condition up and the expression that evaluates it."""
+_SHARED_METER: Final = "(_sb or (_sb := _State(_L, _sbk)))"
+"""The meter of a function's shared comparisons (`Batch.source`), made when first needed."""
+
+
+def _condition(
+    generator: _Generator, plan: _Plan, *, test: bool, shared: bool = False
+) -> tuple[list[str], str]:
+    """
+    Statements to set a condition up and the expression that evaluates it.
+
+    *shared*: the condition is pure (see `_Condition.safe`) and compiled with others: its
+    comparisons are made up front and charged to the function's meter, `_sb`.
+    """
     generator.begin(plan.logic)
     if plan.fallback:
-        run = generator.name("_f", _interpreted(plan.logic, generator.operations))
+        run = generator.name("_f", _interpreted(plan.logic, generator.operations, generator.limits))
         code = f"{run}(data, env)"
         return [], f"_truthy({code})" if test else code
-    scope = _Scope("data", top=True, counts=plan.needs.counts, undefined=plan.needs.undefined)
+    scope = _Scope(
+        "data",
+        top=True,
+        meter=_SHARED_METER if shared else "_st",
+        undefined=plan.needs.undefined,
+        shared=shared,
+    )
     if test and not plan.needs.undefined:
         code = generator.test(plan.logic, scope)
     else:
@@ -135,7 +163,7 @@ def _condition(generator: _Generator, plan: _Plan, *, test: bool) -> tuple[list[
         if test:
             code = f"_truthy({code})"
     generator.end(plan.depth)
-    setup = ["_st = _State()"] if plan.needs.state else []
+    setup = [] if shared else [f"_st = _State(_L, {plan.cost})"]
     return setup, code
 
 
@@ -148,9 +176,9 @@ def _build(source: str, namespace: dict[str, Any], name: str) -> Any:
 
 
 def _source_one(
-    plan: _Plan, operations: Mapping[str, Callable[..., Any]]
+    plan: _Plan, operations: Mapping[str, Callable[..., Any]], limits: Limits
 ) -> tuple[str, dict[str, Any]]:
-    generator = _Generator(operations, hoist=False)
+    generator = _Generator(operations, hoist=False, limits=limits)
     setup, code = _condition(generator, plan, test=False)
     generator.namespace["_logic"] = plan.logic
     lines = [
@@ -159,7 +187,7 @@ def _source_one(
         *(f"        {line}" for line in generator.prologue(generator.used)),
         *(f"        {line}" for line in setup),
         f"        return {code}",
-        "    except RecursionError as _exc:",
+        "    except (RecursionError, MemoryError) as _exc:",
         "        raise _too_deep(_exc) from _exc",
         "    except _Unknown as _exc:",
         "        raise _failure(_logic, _exc) from None",
@@ -167,13 +195,18 @@ def _source_one(
     return "\n".join([*generator.functions, *lines, ""]), generator.namespace
 
 
-def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) -> Compiled:
+def compile_condition(
+    node: Node,
+    operations: Mapping[str, Callable[..., Any]],
+    limits: Limits = DEFAULT_LIMITS,
+) -> Compiled:
     """
     A function that evaluates *node* on `(data, env)` exactly as `jsonlogic.apply()` would.
 
     Args:
         node: The condition.
         operations: Operations beside JsonLogic's, `fn(env, *arguments)`, by name.
+        limits: What one evaluation may do (`apply()`'s *max_work* and *max_length*).
 
     Returns:
         `run(data, env)`: the condition's value, or the exception `apply()` raises.
@@ -182,30 +215,34 @@ def compile_condition(node: Node, operations: Mapping[str, Callable[..., Any]]) 
     """
     plan = _Plan(node, operations)
     if plan.fallback:
-        return _interpreted(plan.logic, operations)
+        return _interpreted(plan.logic, operations, limits)
     try:
-        source, namespace = _source_one(plan, operations)
+        source, namespace = _source_one(plan, operations, limits)
         run: Compiled = _build(source, namespace, "_one")
     except (SyntaxError, RecursionError, MemoryError, ValueError):
-        return _interpreted(plan.logic, operations)
+        return _interpreted(plan.logic, operations, limits)
     return run
 
 
 class _Condition:
     """A condition generated in a batch: how a function of the batch evaluates it."""
 
-    __slots__ = ("code", "interpreted", "logic", "safe", "setup", "used")
+    __slots__ = ("code", "cost", "interpreted", "logic", "safe", "setup", "used")
 
     def __init__(self, generator: _Generator, plan: _Plan) -> None:
-        self.setup, self.code = _condition(generator, plan, test=True)
+        self.safe = not plan.fallback and not plan.needs.undefined and generator.pure(plan.logic)
+        """
+        Its comparisons are made up front, metered by the function: what is left cannot
+        raise. Its static cost is held back from that meter (`Batch.source`).
+        """
+        self.cost = plan.cost
+        self.setup, self.code = _condition(generator, plan, test=True, shared=self.safe)
         self.used = generator.used
-        self.safe = not plan.fallback and not plan.needs.state and generator.pure(plan.logic)
-        """Its comparisons are made up front: what is left cannot raise."""
         # The condition itself (not a copy): errors find their path in it by identity.
         self.logic = (
             generator.constant(plan.logic).code if isinstance(plan.logic, (dict, list)) else "None"
         )
-        self.interpreted = _interpreted(plan.logic, generator.operations)
+        self.interpreted = _interpreted(plan.logic, generator.operations, generator.limits)
 
 
 class Batch:
@@ -217,9 +254,11 @@ class Batch:
     function reads and compares up front only what its conditions need.
     """
 
-    def __init__(self, operations: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(
+        self, operations: Mapping[str, Callable[..., Any]], limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self.operations = operations
-        self.generator = _Generator(operations, hoist=True)
+        self.generator = _Generator(operations, hoist=True, limits=limits)
         self._conditions: dict[int, tuple[Node, _Condition]] = {}
         self._defined = 0  # how many of the generator's functions the namespace has
         self._count = 0
@@ -236,8 +275,17 @@ class Batch:
         return condition
 
     def source(self, nodes: Sequence[Node], name: str) -> str:
-        """The source of `name(data, env, _out)`, evaluating *nodes*."""
+        """
+        The source of `name(data, env, _out)`, evaluating *nodes*.
+
+        The shared part (reads, and the comparisons of safe conditions) is charged to `_sb`,
+        made with the static cost of the costliest safe condition held back: if it stops,
+        the function runs each condition on its own, as the interpreter would. `_sb` is
+        made only when a comparison takes a slow path (the fast paths charge nothing), unless
+        the held-back cost alone is past the limit: then it is made, and stops, at once.
+        """
         conditions = [self.condition(node) for node in nodes]
+        held_back = max((c.cost for c in conditions if c.safe), default=0)
         blocks: list[str] = []
         used: set[str] = set()
         for index, condition in enumerate(conditions):
@@ -263,7 +311,12 @@ class Batch:
             "    held = []",
             "    failed = []",
             "    try:",
-            *(f"        {line}" for line in self.generator.prologue(used) or ["pass"]),
+            *(
+                ["        _sb = None", f"        _sbk = {held_back}"]
+                if held_back <= self.generator.limits.max_work
+                else [f"        _sb = _State(_L, {held_back})"]
+            ),
+            *(f"        {line}" for line in self.generator.prologue(used)),
             "    except Exception:",
             f"        return {name}_fallback(data, env, _out)",
             *blocks,
@@ -309,7 +362,9 @@ def _one_by_one(
 
 
 def compile_many(
-    nodes: Sequence[Node], operations: Mapping[str, Callable[..., Any]]
+    nodes: Sequence[Node],
+    operations: Mapping[str, Callable[..., Any]],
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CompiledMany:
     """
     One function that evaluates many conditions on the same `(data, env)`.
@@ -321,6 +376,7 @@ def compile_many(
     Args:
         nodes: The conditions, in the order their indices refer to.
         operations: Operations beside JsonLogic's, `fn(env, *arguments)`, by name.
+        limits: What one evaluation of each condition may do.
 
     Returns:
         `run(data, env) -> (held, failed)`: the indices of the conditions whose value is
@@ -330,11 +386,11 @@ def compile_many(
 
     Added in version 0.1.0.
     """
-    return Batch(operations).function(nodes)
+    return Batch(operations, limits).function(nodes)
 
 
 def generated_source(node: Node | Sequence[Node], operations: Mapping[str, Any]) -> str:
     """The Python source `compile_condition()` (or, for a list, `compile_many()`) would run."""
     if isinstance(node, Node):
-        return _source_one(_Plan(node, operations), operations)[0]
+        return _source_one(_Plan(node, operations), operations, DEFAULT_LIMITS)[0]
     return Batch(operations).source(node, "_many0")

@@ -154,13 +154,17 @@ class Decision:
         """
         Explain every rule considered: its outcome, and its condition traced.
 
-        The trace shows which parts of the condition held or failed, with what values.
+        The trace shows which parts of the condition held or failed, with what values. Each
+        condition is evaluated once more, as the decision evaluated it, within the rule
+        set's limits: an explanation costs what the decision did, and a condition that
+        stopped at a limit in the decision stops at the same place, shown in its trace.
 
         Added in version 0.1.0.
         """
         if self._ruleset is None or self._env is None:
             return Explanation(decision=self, rules=())
         ops = bind(self._ruleset.operations, self._env)
+        limits = self._ruleset.limits
         rules = []
         for outcome in self.outcomes:
             rule = self._ruleset.rule(outcome.rule_id)
@@ -170,7 +174,7 @@ class Decision:
                     description=rule.description,
                     outcome=outcome.outcome,
                     detail=outcome.detail,
-                    condition=trace(rule.condition, self._data, ops),
+                    condition=trace(rule.condition, self._data, ops, limits),
                 )
             )
         return Explanation(decision=self, rules=tuple(rules))

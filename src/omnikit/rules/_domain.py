@@ -5,12 +5,19 @@ Recency (`days_since`), counts and sums of a customer's events in a time window,
 membership, distances (`within_km`), and the local time in the customer's time zone. Each is
 an operation `fn(env, *args)`: it gets the evaluated arguments, like a JsonLogic custom
 operation, plus the `Env` of the decision (the time, the customer's history, the places).
+
+They take little time whatever they are given: numbers and dates are read only from short
+values (an array or a long string is not one), and each call (`CALL_COST` units), the
+touchpoints they read from the history and the names they look up are charged to the work
+of the evaluation that calls them (see `Limits`).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import difflib
+import functools
 import math
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -19,8 +26,9 @@ from typing import Any, Final
 import attrs
 
 from omnikit._models.touchpoints import Direction, Touchpoint
-from omnikit.errors import ValidationError
+from omnikit.errors import RuleError, ValidationError
 from omnikit.rules import _js
+from omnikit.rules._meter import current_meter
 
 __all__ = ["DOMAIN_OPERATIONS", "Env", "History", "Operation", "Place"]
 
@@ -69,7 +77,7 @@ class History:
     Added in version 0.1.0.
     """
 
-    __slots__ = ("_by_name", "_times")
+    __slots__ = ("_all", "_by_name", "_times")
 
     def __init__(self, touchpoints: Iterable[Touchpoint] = ()) -> None:
         events = sorted(touchpoints, key=lambda tp: tp.occurred_at)
@@ -77,6 +85,7 @@ class History:
         self._by_name: dict[str, list[tuple[float, Touchpoint]]] = {}
         for stamp, tp in zip(self._times, events, strict=True):
             self._by_name.setdefault(tp.name, []).append((stamp, tp))
+        self._all = list(zip(self._times, events, strict=True))
 
     def events(
         self,
@@ -90,19 +99,16 @@ class History:
         The touchpoints named *name* (any, if `None`) with POSIX time in [*since*, *until*].
 
         With *inbound_only*, only what the customer did: not what the brand sent or recorded.
+        Called from a rule's evaluation, each touchpoint found is charged to its work.
         """
-        if name is None:
-            pool = sorted(
-                (item for items in self._by_name.values() for item in items), key=lambda i: i[0]
-            )
-        else:
-            pool = self._by_name.get(name, [])
+        pool = self._all if name is None else self._by_name.get(name, [])
         start = 0 if since is None else bisect.bisect_left(pool, since, key=lambda item: item[0])
         end = (
             len(pool)
             if until is None
             else bisect.bisect_right(pool, until, key=lambda item: item[0])
         )
+        _js.spend(current_meter(), 1 + max(end - start, 0))
         found = [tp for _, tp in pool[start:end]]
         if inbound_only:
             return [tp for tp in found if tp.direction is Direction.INBOUND]
@@ -146,8 +152,21 @@ class Env:
         return self.now.astimezone(dt.UTC)
 
 
+_SHORT: Final = 64
+"""The longest string read as a date or a number: no date or sensible number is longer."""
+
+
+def _number(value: Any) -> float:
+    """A number from a short value, as JavaScript's ToNumber reads it; NaN from anything else."""
+    if isinstance(value, (list, dict)) or (isinstance(value, str) and len(value) > _SHORT):
+        return math.nan
+    return _js.to_number(value)
+
+
 def _moment(value: Any) -> dt.datetime | None:
     """A JS-ish date: an ISO string, or a number of milliseconds since the epoch."""
+    if isinstance(value, str) and len(value) > _SHORT:
+        return None
     if isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value)
@@ -182,7 +201,7 @@ def hours_since(env: Env, value: Any = None, *_: Any) -> float | None:
 def _window(env: Env, days: Any) -> float | None:
     if days is None:
         return None
-    number = _js.to_number(days)
+    number = _number(days)
     if number != number:  # noqa: PLR0124 - NaN: no window
         return None
     return env.now.timestamp() - float(number) * _DAY_S
@@ -217,7 +236,7 @@ def sum_events(env: Env, name: Any = None, field: Any = None, days: Any = None, 
         return 0
     total = 0.0
     for tp in _matching(env, name, days):
-        number = _js.to_number(tp.properties.get(field))
+        number = _number(tp.properties.get(field))
         if number == number:  # noqa: PLR0124 - skip NaN (missing or not a number)
             total += number
     return int(total) if total.is_integer() and abs(total) < 2**53 else total
@@ -228,10 +247,12 @@ def in_segment(env: Env, segment: Any = None, *_: Any) -> bool:
     return isinstance(segment, str) and segment in env.segments
 
 
-def _point(env: Env, value: Any) -> tuple[float, float] | None:
+def _point(env: Env, value: Any, operation: str) -> tuple[float, float] | None:
     if isinstance(value, str):
         place = env.places.get(value)
-        return None if place is None else (place.latitude, place.longitude)
+        if place is None:
+            raise _unknown_place(env, value, operation)
+        return (place.latitude, place.longitude)
     if isinstance(value, list) and len(value) == 2:
         lat, lon = value
     elif isinstance(value, dict):
@@ -245,9 +266,30 @@ def _point(env: Env, value: Any) -> tuple[float, float] | None:
     return (float(lat), float(lon))
 
 
+def _unknown_place(env: Env, name: str, operation: str) -> RuleError:
+    shown = name if len(name) <= _SHORT else name[: _SHORT - 1] + "…"
+    known = sorted(env.places)
+    close = difflib.get_close_matches(name, known, n=3) if len(name) <= _SHORT else []
+    hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") if known else "none"
+    return RuleError(
+        f"{operation}: no place {shown!r} is known{hint}; known places: {listed}. Register "
+        f"it: Hub(places=[Place(id={shown!r}, latitude=..., longitude=...)]), or Env(places=...)"
+    )
+
+
 def distance_km(env: Env, a: Any = None, b: Any = None, *_: Any) -> float | None:
-    """The great-circle (haversine) distance between two places, or null."""
-    p, q = _point(env, a), _point(env, b)
+    """
+    The great-circle (haversine) distance between two places, or null.
+
+    A place is `[latitude, longitude]`, an object with `latitude` and `longitude`, or the id
+    of a known place (`Env.places`); an id that names no known place raises `RuleError`.
+    """
+    return _distance(env, a, b, "distance_km")
+
+
+def _distance(env: Env, a: Any, b: Any, operation: str) -> float | None:
+    p, q = _point(env, a, operation), _point(env, b, operation)
     if p is None or q is None:
         return None
     lat1, lon1, lat2, lon2 = map(math.radians, (*p, *q))
@@ -259,9 +301,13 @@ def distance_km(env: Env, a: Any = None, b: Any = None, *_: Any) -> float | None
 
 
 def within_km(env: Env, a: Any = None, b: Any = None, km: Any = None, *_: Any) -> bool:
-    """Whether two places are at most *km* apart; false when either is unknown."""
-    distance = distance_km(env, a, b)
-    limit = _js.to_number(km)
+    """
+    Whether two places are at most *km* apart; false when either is not a place.
+
+    An id that names no known place raises `RuleError`, as in `distance_km`.
+    """
+    distance = _distance(env, a, b, "within_km")
+    limit = _number(km)
     return distance is not None and limit == limit and distance <= limit  # noqa: PLR0124
 
 
@@ -280,16 +326,36 @@ def local_weekday(env: Env, *_: Any) -> int:
     return env.local_now().isoweekday()
 
 
+CALL_COST: Final = 4
+"""The work a call of one of omnikit's operations costs, besides what it reads."""
+
+
+def _charged(function: Operation) -> Operation:
+    """*function*, charging `CALL_COST` to the evaluation that calls it."""
+
+    @functools.wraps(function)
+    def operation(env: Env, *arguments: Any) -> Any:
+        _js.spend(current_meter(), CALL_COST)
+        return function(env, *arguments)
+
+    return operation
+
+
 DOMAIN_OPERATIONS: Final[Mapping[str, Operation]] = {
-    "days_since": days_since,
-    "hours_since": hours_since,
-    "count_events": count_events,
-    "sum_events": sum_events,
-    "in_segment": in_segment,
-    "distance_km": distance_km,
-    "within_km": within_km,
-    "local_hour": local_hour,
-    "local_time": local_time,
-    "local_weekday": local_weekday,
+    name: _charged(function)
+    for name, function in dict[str, Operation](
+        {
+            "days_since": days_since,
+            "hours_since": hours_since,
+            "count_events": count_events,
+            "sum_events": sum_events,
+            "in_segment": in_segment,
+            "distance_km": distance_km,
+            "within_km": within_km,
+            "local_hour": local_hour,
+            "local_time": local_time,
+            "local_weekday": local_weekday,
+        }
+    ).items()
 }
 """The operations omnikit adds to JsonLogic, by name."""

@@ -16,7 +16,16 @@ makes them:
 | object | `dict`; any other Python object is an opaque object |
 
 Where JavaScript throws a `TypeError` (an object whose own `toString` is not a function) these
-raise `RuleError`; a string longer than `MAX_STRING_LENGTH` raises `RuleLimitError`.
+raise `RuleError`.
+
+Work is metered: a helper whose time grows with the size of a value takes an optional *meter*
+(the state of an evaluation: its `work` left and its `max_length`) and charges it, in the
+units `max_work` counts, before or while it does the work. Strings and arrays of up to
+`FREE_SIZE` characters or items cost nothing to read (that much costs no more than one
+operation); longer strings cost a unit per `CHARACTERS_PER_UNIT` characters, longer arrays a
+unit per item; turning an array into a string costs a unit per item, whatever its length.
+Building a string or array longer than the meter's `max_length` (without a meter,
+`MAX_LENGTH`) raises `RuleLimitError`, as does running out of work.
 """
 
 from __future__ import annotations
@@ -25,29 +34,62 @@ import math
 import re
 from typing import Any, Final
 
-from omnikit.errors import RuleError, RuleLimitError
+from omnikit.errors import RuleError
+from omnikit.rules._meter import (
+    CHARACTERS_PER_UNIT,
+    FREE_SIZE,
+    KEYS_PER_UNIT,
+    MAX_LENGTH,
+    WORK_EXCEEDED,
+    Meter,
+    _max_length,
+    _too_long,
+    items_cost,
+    path_cost,
+    spend,
+    text_cost,
+)
+from omnikit.rules._utf16 import (
+    _from_utf16,
+    _string_less,
+    _utf16,
+    code_units,
+    join_surrogates,
+    string_includes,
+    utf16_length,
+)
 
 __all__ = [
+    "CHARACTERS_PER_UNIT",
+    "FREE_SIZE",
+    "KEYS_PER_UNIT",
     "MAX_EXACT_INTEGER",
-    "MAX_STRING_LENGTH",
+    "MAX_LENGTH",
     "UNDEFINED",
+    "WORK_EXCEEDED",
+    "Meter",
     "add",
     "canonical_number",
     "code_units",
+    "costs_to_read",
     "divide",
     "format_number",
     "greater_than",
     "greater_than_or_equal",
+    "items_cost",
     "join_surrogates",
     "less_than",
     "less_than_or_equal",
     "loose_equals",
     "parse_float",
+    "path_cost",
     "property_of",
     "remainder",
+    "spend",
     "strict_equals",
     "string_includes",
     "substr",
+    "text_cost",
     "to_boolean",
     "to_integer_or_infinity",
     "to_number",
@@ -59,13 +101,6 @@ __all__ = [
 
 MAX_EXACT_INTEGER: Final = 2**53
 """Every integer up to this size is a double; larger ints are rounded to one before use."""
-
-MAX_STRING_LENGTH: Final = 2**24
-"""
-The longest string a rule may build, in UTF-16 code units: a bound on memory and time.
-
-V8 allows 2**29 - 24 and throws `RangeError: Invalid string length` past that.
-"""
 
 _INF: Final = math.inf
 _NAN: Final = math.nan
@@ -79,9 +114,6 @@ _DECIMAL: Final = re.compile(
     r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)", re.ASCII
 )
 _NON_DECIMAL: Final = re.compile(r"0(?:[xX]([0-9a-fA-F]+)|[oO]([0-7]+)|[bB]([01]+))", re.ASCII)
-_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-_SURROGATE_PAIR: Final = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 class _Undefined:
@@ -198,7 +230,8 @@ def _number_to_double(value: Any) -> float:
     return float(value)
 
 
-def _string_to_number(text: str) -> float:
+def _string_to_number(text: str, meter: Meter | None = None) -> float:
+    spend(meter, text_cost(len(text)))
     text = text.strip(_WHITESPACE)
     if not text:
         return 0.0
@@ -215,7 +248,7 @@ def _string_to_number(text: str) -> float:
     return _int_to_double(int(binary, 2))
 
 
-def to_number(value: Any) -> float:
+def to_number(value: Any, meter: Meter | None = None) -> float:
     """
     JavaScript's ToNumber (unary `+`): `"0x10"` is 16, `" 2 "` is 2, `""` and `null` are 0.
 
@@ -225,17 +258,17 @@ def to_number(value: Any) -> float:
     if kind == _NUMBER:
         return _number_to_double(value)
     if kind == _STRING:
-        return _string_to_number(value)
+        return _string_to_number(value, meter)
     if kind == _BOOLEAN:
         return 1.0 if value else 0.0
     if kind == _NULL:
         return 0.0
     if kind == _UNDEFINED_KIND:
         return _NAN
-    return _string_to_number(_object_to_string(value))
+    return _string_to_number(_object_to_string(value, meter), meter)
 
 
-def parse_float(value: Any) -> float:
+def parse_float(value: Any, meter: Meter | None = None) -> float:
     """
     JavaScript's global `parseFloat`: the longest decimal prefix after leading whitespace.
 
@@ -245,17 +278,19 @@ def parse_float(value: Any) -> float:
     kind = _kind(value)
     if kind == _NUMBER:
         return _number_to_double(value) + 0.0
-    match = _DECIMAL.match(to_string(value).lstrip(_WHITESPACE))
+    text = to_string(value, meter)
+    spend(meter, text_cost(len(text)))
+    match = _DECIMAL.match(text.lstrip(_WHITESPACE))
     return float(match.group()) if match is not None else _NAN
 
 
-def to_integer_or_infinity(value: Any) -> float:
+def to_integer_or_infinity(value: Any, meter: Meter | None = None) -> float:
     """
     JavaScript's ToIntegerOrInfinity: NaN is 0, infinities stay, the rest is truncated.
 
     `String.prototype.substr` reads its arguments this way.
     """
-    number = to_number(value)
+    number = to_number(value, meter)
     if number != number or number == 0:  # noqa: PLR0124 (NaN test)
         return 0.0
     if number in (_INF, -_INF):
@@ -279,14 +314,14 @@ def canonical_number(number: float) -> int | float:
     return number
 
 
-def divide(left: Any, right: Any) -> float:
+def divide(left: Any, right: Any, meter: Meter | None = None) -> float:
     """
     JavaScript's `/`: dividing by zero gives an infinity or NaN, never an error.
 
     Both sides go through ToNumber first.
     """
-    dividend = to_number(left)
-    divisor = to_number(right)
+    dividend = to_number(left, meter)
+    divisor = to_number(right, meter)
     if divisor == 0:
         if dividend == 0 or dividend != dividend:  # noqa: PLR0124 (NaN test)
             return _NAN
@@ -294,14 +329,14 @@ def divide(left: Any, right: Any) -> float:
     return dividend / divisor
 
 
-def remainder(left: Any, right: Any) -> float:
+def remainder(left: Any, right: Any, meter: Meter | None = None) -> float:
     """
     JavaScript's `%`: the sign of the dividend, NaN for a zero divisor or an infinite dividend.
 
     Both sides go through ToNumber first; the remainder is exact, as `math.fmod`'s.
     """
-    dividend = to_number(left)
-    divisor = to_number(right)
+    dividend = to_number(left, meter)
+    divisor = to_number(right, meter)
     if divisor == 0 or dividend in (_INF, -_INF) or divisor != divisor:  # noqa: PLR0124
         return _NAN
     if divisor in (_INF, -_INF):
@@ -309,16 +344,21 @@ def remainder(left: Any, right: Any) -> float:
     return math.fmod(dividend, divisor)
 
 
-def add(left: Any, right: Any) -> Any:
+def add(left: Any, right: Any, meter: Meter | None = None) -> Any:
     """
     JavaScript's binary `+`: string concatenation if either primitive is a string, else a sum.
 
     json-logic-js's `substr` uses it, to add a negative end to a length.
     """
-    left = to_primitive(left)
-    right = to_primitive(right)
+    left = to_primitive(left, meter)
+    right = to_primitive(right, meter)
     if isinstance(left, str) or isinstance(right, str):
-        return to_string(left) + to_string(right)
+        left, right = to_string(left, meter), to_string(right, meter)
+        length = len(left) + len(right)
+        if length > _max_length(meter):
+            raise _too_long(_max_length(meter))
+        spend(meter, text_cost(length))
+        return left + right
     return to_number(left) + to_number(right)
 
 
@@ -342,6 +382,9 @@ def format_number(number: float) -> str:
         return str(int(number))
     # repr() gives the shortest digits that round-trip, as ECMAScript asks for.
     text = repr(number)
+    if "e" not in text and not number.is_integer():
+        # A fraction Python writes without an exponent (from 1e-4 up to 1e16): as JavaScript.
+        return text
     sign = ""
     if text[0] == "-":
         sign = "-"
@@ -379,7 +422,7 @@ def _int_to_string(value: int) -> str:
     return format_number(_int_to_double(int(value)))
 
 
-def to_string(value: Any) -> str:
+def to_string(value: Any, meter: Meter | None = None) -> str:
     """
     JavaScript's `String(value)`: `null` is `"null"`, `[1, [2, null]]` is `"1,2,"`.
 
@@ -401,23 +444,23 @@ def to_string(value: Any) -> str:
         return "null"
     if kind == _UNDEFINED_KIND:
         return "undefined"
-    return _object_to_string(value)
+    return _object_to_string(value, meter)
 
 
-def to_primitive(value: Any) -> Any:
+def to_primitive(value: Any, meter: Meter | None = None) -> Any:
     """
     JavaScript's ToPrimitive: arrays and objects become strings, primitives stay as they are.
 
     An object with its own `toString` cannot be converted: that raises `RuleError`.
     """
     if _kind(value) == _OBJECT:
-        return _object_to_string(value)
+        return _object_to_string(value, meter)
     return value
 
 
-def _object_to_string(value: Any) -> str:
+def _object_to_string(value: Any, meter: Meter | None = None) -> str:
     if isinstance(value, list):
-        return _array_to_string(value)
+        return _array_to_string(value, meter)
     if isinstance(value, dict) and "toString" in value:
         # An own `toString` that JSON made is never a function: OrdinaryToPrimitive gives up.
         raise RuleError("cannot convert an object with its own 'toString' to a primitive value")
@@ -430,23 +473,30 @@ def _element_to_string(item: Any) -> str:
     return to_string(item)
 
 
-def _checked_join(parts: list[str]) -> str:
-    length = sum(map(len, parts)) + len(parts) - 1
-    if length > MAX_STRING_LENGTH:
-        raise RuleLimitError(f"a string would be longer than {MAX_STRING_LENGTH} characters")
-    return ",".join(parts)
-
-
-def _array_to_string(array: list[Any]) -> str:
+def _array_to_string(array: list[Any], meter: Meter | None = None) -> str:
     """
     `Array.prototype.join(",")`, as V8 runs it: an array met again inside itself gives "".
 
     Writes every piece into one list, with its own stack, so that deep nesting needs no
     recursion and costs time in proportion to the result. An array met a second time (data
-    can share them) is joined once and its string reused.
+    can share them) is joined once and its string reused. Each item visited and the length
+    of the result are charged to *meter* (an item costs a unit: numbers take time to
+    write); the result may not exceed its `max_length`.
     """
+    limit = _max_length(meter)
     if not any(isinstance(item, list) for item in array):
-        return _checked_join([_element_to_string(item) for item in array])
+        spend(meter, len(array))
+        if len(array) > limit + 1:
+            raise _too_long(limit)
+        pieces = [_element_to_string(item) for item in array]
+        length = sum(map(len, pieces)) + len(pieces) - 1
+        if length > limit:
+            raise _too_long(limit)
+        spend(meter, text_cost(length))
+        return ",".join(pieces)
+    # Items visited are paid for as they are visited: nesting may be deep, not long.
+    budget = limit + 1 if meter is None else meter.work + 1
+    visits = 0
     parts: list[str] = []
     length = 0
     done: dict[int, tuple[int, int] | str] = {}
@@ -456,6 +506,11 @@ def _array_to_string(array: list[Any]) -> str:
     while stack:
         frame = stack[-1]
         for item in frame[1]:
+            visits += 1
+            if visits > budget:
+                if meter is None:
+                    raise _too_long(limit)
+                spend(meter, visits)
             if frame[3]:
                 parts.append(",")
                 length += 1
@@ -476,104 +531,43 @@ def _array_to_string(array: list[Any]) -> str:
                 text = _element_to_string(item)
             parts.append(text)
             length += len(text)
-            if length > MAX_STRING_LENGTH:
-                raise RuleLimitError(
-                    f"a string would be longer than {MAX_STRING_LENGTH} characters"
-                )
+            if length > limit:
+                raise _too_long(limit)
         else:
             stack.pop()
             active.discard(id(frame[0]))
             done[id(frame[0])] = (frame[2], len(parts))
+    spend(meter, visits + text_cost(length))
     return "".join(parts)
 
 
-def _has_astral(text: str) -> bool:
-    return not text.isascii() and max(text) > "\uffff"
-
-
-def _split_astral(match: re.Match[str]) -> str:
-    point = ord(match.group()) - 0x10000
-    return chr(0xD800 + (point >> 10)) + chr(0xDC00 + (point & 0x3FF))
-
-
-def _join_pair(match: re.Match[str]) -> str:
-    pair = match.group()
-    high, low = pair[0], pair[1]
-    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
-
-
-def code_units(text: str) -> str:
-    """
-    *text* with every character above U+FFFF written as its two surrogates, as UTF-16 has it.
-
-    Indexing, slicing and comparing the result then works as JavaScript does on *text*.
-    """
-    if _has_astral(text):
-        return _ASTRAL.sub(_split_astral, text)
-    return text
-
-
-def join_surrogates(units: str) -> str:
-    """
-    *units* with each high-low surrogate pair joined into the one character it encodes.
-
-    JavaScript strings are UTF-16, so a pair is that character there; in Python it would be
-    two lone surrogates, unequal to the character.
-    """
-    if units.isascii():
-        return units
-    return _SURROGATE_PAIR.sub(_join_pair, units)
-
-
-def utf16_length(text: str) -> int:
-    """
-    JavaScript's `text.length`: characters above U+FFFF count twice.
-
-    Strings are UTF-16 in JavaScript, so `"\U0001f600"` has length 2 there.
-    """
-    if text.isascii():
-        return len(text)
-    return len(text) + len(_ASTRAL.findall(text))
-
-
-def string_includes(haystack: str, needle: str) -> bool:
-    """
-    `haystack.indexOf(needle) !== -1`, matching UTF-16 code units as JavaScript does.
-
-    A lone surrogate in *needle* can match half of a character of *haystack*.
-    """
-    if not needle.isascii() and _SURROGATE.search(needle):
-        return code_units(needle) in code_units(haystack)
-    return needle in haystack
-
-
-def _string_less(left: str, right: str) -> bool:
-    if _has_astral(left) or _has_astral(right):
-        return code_units(left) < code_units(right)
-    return left < right
-
-
-def substr(text: str, start: Any, length: Any = UNDEFINED) -> str:
+def substr(text: str, start: Any, length: Any = UNDEFINED, meter: Meter | None = None) -> str:
     """
     `String.prototype.substr(start, length)`, on UTF-16 code units.
 
     A negative *start* counts from the end; a missing *length* runs to the end.
     """
-    units = code_units(text)
-    size = len(units)
-    begin = to_integer_or_infinity(start)
+    spend(meter, text_cost(len(text)))
+    ascii_only = text.isascii()
+    units = b"" if ascii_only else _utf16(text)
+    size = len(text) if ascii_only else len(units) >> 1
+    begin = to_integer_or_infinity(start, meter)
     if begin == -_INF:
         begin = 0.0
     elif begin < 0:
         begin = max(size + begin, 0.0)
     else:
         begin = min(begin, size)
-    count = size if length is UNDEFINED else to_integer_or_infinity(length)
+    count = size if length is UNDEFINED else to_integer_or_infinity(length, meter)
     count = min(max(count, 0), size)
     end = min(begin + count, size)
     if begin >= end:
         return ""
-    return join_surrogates(units[int(begin) : int(end)])
+    if end - begin > _max_length(meter):
+        raise _too_long(_max_length(meter))
+    if ascii_only:
+        return text[int(begin) : int(end)]
+    return _from_utf16(units[2 * int(begin) : 2 * int(end)])
 
 
 def _array_index(key: str) -> int:
@@ -585,12 +579,23 @@ def _array_index(key: str) -> int:
     return -1
 
 
-def property_of(value: Any, key: str) -> Any:
+def costs_to_read(key: str) -> bool:
+    """
+    Whether reading *key* of a value can cost work.
+
+    It can for the `length` of a string, or a character far into one; reading a
+    dictionary's key or an array's item never does.
+    """
+    return key == "length" or _array_index(key) > FREE_SIZE
+
+
+def property_of(value: Any, key: str, meter: Meter | None = None) -> Any:
     """
     `value[key]` for a JSON value, or `UNDEFINED`: own keys, array indices, `length`.
 
     The properties every JavaScript value inherits (`constructor`, `toString`, ...) are
-    functions, which JSON cannot hold, so they are not found here.
+    functions, which JSON cannot hold, so they are not found here. Only the keys
+    `costs_to_read()` names can charge *meter*.
     """
     if isinstance(value, dict):
         return value.get(key, UNDEFINED)
@@ -603,31 +608,36 @@ def property_of(value: Any, key: str) -> Any:
         return UNDEFINED
     if isinstance(value, str):
         if key == "length":
-            return utf16_length(value)
+            return utf16_length(value, meter)
         index = _array_index(key)
-        if index >= 0:
-            units = code_units(value)
-            if index < len(units):
-                return join_surrogates(units[index])
-        return UNDEFINED
+        if index < 0:
+            return UNDEFINED
+        if value.isascii():
+            return value[index] if index < len(value) else UNDEFINED
+        # The code unit at *index* lies within the first index + 1 characters.
+        spend(meter, text_cost(index))
+        units = _utf16(value[: index + 1])
+        if len(units) >> 1 <= index:
+            return UNDEFINED
+        return _from_utf16(units[2 * index : 2 * index + 2])
     return UNDEFINED
 
 
 # --- equality and comparison --------------------------------------------------------------
 
 
-def _numbers_equal(left: Any, right: Any) -> bool:
+def _numbers_equal(left: Any, right: Any, meter: Meter | None) -> bool:
     if type(left) in _DOUBLES and type(right) in _DOUBLES:
         try:
             return float(left) == float(right)
         except OverflowError:
             pass
-    return to_number(left) == to_number(right)
+    return to_number(left, meter) == to_number(right, meter)
 
 
-def _same_kind_equals(kind: int, left: Any, right: Any) -> bool:
+def _same_kind_equals(kind: int, left: Any, right: Any, meter: Meter | None = None) -> bool:
     if kind == _NUMBER:
-        return _numbers_equal(left, right)
+        return _numbers_equal(left, right, meter)
     if kind in (_STRING, _BOOLEAN):
         return bool(left == right)
     if kind == _OBJECT:
@@ -639,7 +649,7 @@ def strict_equals(left: Any, right: Any) -> bool:
     """
     JavaScript's `===`: no coercion; `1` and `true` differ, `NaN` equals nothing.
 
-    Arrays and objects are equal only to themselves.
+    Arrays and objects are equal only to themselves. It costs no work: nothing is converted.
     """
     if type(left) is str and type(right) is str:
         return left == right
@@ -649,7 +659,7 @@ def strict_equals(left: Any, right: Any) -> bool:
     return _same_kind_equals(kind, left, right)
 
 
-def loose_equals(left: Any, right: Any) -> bool:
+def loose_equals(left: Any, right: Any, meter: Meter | None = None) -> bool:
     """
     JavaScript's `==` (IsLooselyEqual): `null == undefined`, `"1" == 1`, `[1, 2] == "1,2"`.
 
@@ -661,7 +671,7 @@ def loose_equals(left: Any, right: Any) -> bool:
     right_kind = _kind(right)
     while True:
         if left_kind == right_kind:
-            return _same_kind_equals(left_kind, left, right)
+            return _same_kind_equals(left_kind, left, right, meter)
         if left_kind in (_NULL, _UNDEFINED_KIND):
             return right_kind in (_NULL, _UNDEFINED_KIND)
         if right_kind in (_NULL, _UNDEFINED_KIND):
@@ -671,14 +681,21 @@ def loose_equals(left: Any, right: Any) -> bool:
         elif right_kind == _BOOLEAN:
             right, right_kind = (1 if right else 0), _NUMBER
         elif left_kind == _OBJECT:
-            left, left_kind = _object_to_string(left), _STRING
+            left, left_kind = _object_to_string(left, meter), _STRING
         elif right_kind == _OBJECT:
-            right, right_kind = _object_to_string(right), _STRING
+            right, right_kind = _object_to_string(right, meter), _STRING
         else:  # a number and a string
-            return to_number(left) == to_number(right)
+            return to_number(left, meter) == to_number(right, meter)
 
 
-def less_than(left: Any, right: Any) -> bool:
+def _primitives(left: Any, right: Any, meter: Meter | None) -> tuple[Any, Any, bool]:
+    """Both sides as primitives, and whether they compare as strings (else as numbers)."""
+    left = to_primitive(left, meter)
+    right = to_primitive(right, meter)
+    return left, right, isinstance(left, str) and isinstance(right, str)
+
+
+def less_than(left: Any, right: Any, meter: Meter | None = None) -> bool:
     """
     JavaScript's `<`: two strings compare by UTF-16 code units, anything else as numbers.
 
@@ -689,16 +706,13 @@ def less_than(left: Any, right: Any) -> bool:
             return float(left) < float(right)
         except OverflowError:
             pass
-    elif type(left) is str and type(right) is str:
-        return _string_less(left, right)
-    left = to_primitive(left)
-    right = to_primitive(right)
-    if isinstance(left, str) and isinstance(right, str):
-        return _string_less(left, right)
-    return to_number(left) < to_number(right)
+    left, right, strings = _primitives(left, right, meter)
+    if strings:
+        return _string_less(left, right, meter)
+    return to_number(left, meter) < to_number(right, meter)
 
 
-def less_than_or_equal(left: Any, right: Any) -> bool:
+def less_than_or_equal(left: Any, right: Any, meter: Meter | None = None) -> bool:
     """
     JavaScript's `<=`: false whenever either side is NaN.
 
@@ -709,16 +723,13 @@ def less_than_or_equal(left: Any, right: Any) -> bool:
             return float(left) <= float(right)
         except OverflowError:
             pass
-    elif type(left) is str and type(right) is str:
-        return not _string_less(right, left)
-    left = to_primitive(left)
-    right = to_primitive(right)
-    if isinstance(left, str) and isinstance(right, str):
-        return not _string_less(right, left)
-    return to_number(left) <= to_number(right)
+    left, right, strings = _primitives(left, right, meter)
+    if strings:
+        return not _string_less(right, left, meter)
+    return to_number(left, meter) <= to_number(right, meter)
 
 
-def greater_than(left: Any, right: Any) -> bool:
+def greater_than(left: Any, right: Any, meter: Meter | None = None) -> bool:
     """
     JavaScript's `>`.
 
@@ -729,16 +740,13 @@ def greater_than(left: Any, right: Any) -> bool:
             return float(left) > float(right)
         except OverflowError:
             pass
-    elif type(left) is str and type(right) is str:
-        return _string_less(right, left)
-    left = to_primitive(left)
-    right = to_primitive(right)
-    if isinstance(left, str) and isinstance(right, str):
-        return _string_less(right, left)
-    return to_number(left) > to_number(right)
+    left, right, strings = _primitives(left, right, meter)
+    if strings:
+        return _string_less(right, left, meter)
+    return to_number(left, meter) > to_number(right, meter)
 
 
-def greater_than_or_equal(left: Any, right: Any) -> bool:
+def greater_than_or_equal(left: Any, right: Any, meter: Meter | None = None) -> bool:
     """
     JavaScript's `>=`: false whenever either side is NaN.
 
@@ -749,10 +757,7 @@ def greater_than_or_equal(left: Any, right: Any) -> bool:
             return float(left) >= float(right)
         except OverflowError:
             pass
-    elif type(left) is str and type(right) is str:
-        return not _string_less(left, right)
-    left = to_primitive(left)
-    right = to_primitive(right)
-    if isinstance(left, str) and isinstance(right, str):
-        return not _string_less(left, right)
-    return to_number(left) >= to_number(right)
+    left, right, strings = _primitives(left, right, meter)
+    if strings:
+        return not _string_less(left, right, meter)
+    return to_number(left, meter) >= to_number(right, meter)

@@ -152,6 +152,8 @@ def nearest_place(
 
     Added in version 0.1.0.
     """
+    if isinstance(location, str):
+        return None  # not a location: a store id names a place only in a rule's places
     env = Env(now=dt.datetime.now(dt.UTC))
     best: tuple[Place, float] | None = None
     for place in places:

@@ -18,10 +18,10 @@ import attrs
 
 from omnikit._models.consent import aware
 from omnikit.errors import RuleError, RuleSyntaxError, ValidationError
-from omnikit.rules._ast import Literal, Node, Op, from_jsonlogic
+from omnikit.rules._ast import Array, Literal, Node, Op, from_jsonlogic
 from omnikit.rules._builder import Expr
 
-__all__ = ["Action", "Cap", "Experiment", "Rule", "Variant", "as_condition"]
+__all__ = ["Action", "Cap", "Experiment", "Rule", "Variant", "as_condition", "checked_condition"]
 
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -41,10 +41,64 @@ def as_condition(value: Any) -> Node:
     return from_jsonlogic(value, operations=None)
 
 
+_JSONLOGIC_EXAMPLE: Final = (
+    '{"==": [{"var": "customer.traits.tier"}, "gold"]}, or in Python '
+    'customer.traits["tier"] == "gold"'
+)
+
+
+def checked_condition(value: Any) -> Node:
+    """
+    A condition node, as `as_condition()` makes it, refused where it is surely a mistake.
+
+    Text (`"customer.traits.tier == 'gold'"`, even `"false"`) is a string to JsonLogic, true
+    whenever it is not empty; so is any value that is not an operation, `true` or `false`
+    (a number, `null`, an object, an array of conditions): each would hold for everyone, or
+    for no one, whatever the customer.
+
+    Raises:
+        RuleSyntaxError: Naming what was given and how to write it.
+
+    Added in version 0.1.0.
+    """
+    node = as_condition(value)
+    if isinstance(node, Literal) and isinstance(node.value, str):
+        raise RuleSyntaxError(
+            f"a condition is JsonLogic or a builder expression, not text: {_short(node.value)} "
+            f"would be a string, true for everyone. Write it as {_JSONLOGIC_EXAMPLE}",
+        )
+    if isinstance(node, Array):
+        raise RuleSyntaxError(
+            "a condition is one operation, not an array: an array is true whenever it is not "
+            'empty. Combine conditions with {"and": [...]} or {"or": [...]} (& or | in Python)',
+        )
+    if isinstance(node, Literal) and not isinstance(node.value, bool):
+        raise RuleSyntaxError(
+            f"a condition is an operation, true or false, not {_short(node.value)}, which "
+            f"decides the same whatever the customer. Write it as {_JSONLOGIC_EXAMPLE}",
+        )
+    return node
+
+
+def _checked_score(value: Any) -> Node:
+    node = as_condition(value)
+    if isinstance(node, Literal) and isinstance(node.value, str):
+        raise RuleSyntaxError(
+            f"a score is a number or a condition giving one, not text: {_short(node.value)}. "
+            'Write a number (10), or JsonLogic ({"var": "customer.stats.revenue"})',
+        )
+    return node
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 def _named(part: str, value: Any, rule: Any) -> Node:
     """*value* as a condition; an error raised for it names the rule and the part."""
     try:
-        return as_condition(value)
+        return checked_condition(value) if part == "condition" else _checked_score(value)
     except RuleSyntaxError as exc:
         if exc.rule_id is not None:
             raise
@@ -100,6 +154,34 @@ def text(field: str) -> Any:
 def _check_type(_instance: object, _attribute: object, value: Any) -> None:
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValidationError(f"type: {value!r} is not an action type (lower-case, digits, '_')")
+
+
+def _actions(value: Any) -> tuple[Action, ...]:
+    """*value* as a tuple of actions; anything else is refused with how to write it."""
+    if isinstance(value, Action):
+        raise ValidationError(
+            f"actions: expected a list of actions, got one; write ({_action_hint(value)},)"
+        )
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise ValidationError(
+            f"actions: expected a list of actions such as (Action.offer('gold-15'),), "
+            f"got {_short(value)}"
+        )
+    actions = tuple(value)
+    for index, action in enumerate(actions):
+        if not isinstance(action, Action):
+            raise ValidationError(
+                f"actions[{index}]: expected an Action, got {_short(action)}; write "
+                f"{_action_hint(action)} (or Action.content, Action.tag, ...; in a rule "
+                "file, {type: offer, id: ...})"
+            )
+    return actions
+
+
+def _action_hint(value: Any) -> str:
+    if isinstance(value, Action):
+        return repr(value)
+    return f"Action.offer({value!r})" if isinstance(value, str) else "Action.offer('gold-15')"
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -180,7 +262,7 @@ class Variant:
 
     id: str = attrs.field(validator=text("id"))
     weight: float = attrs.field(default=1.0, validator=number("weight", low=0, inclusive=False))
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Action, ...] = attrs.field(default=(), converter=_actions)
 
 
 def _share(_instance: object, _attribute: object, value: float) -> None:
@@ -237,8 +319,10 @@ class Rule:
 
     Attributes:
         id: Unique in its rule set.
-        condition: When the rule applies: a builder expression, JsonLogic, or a node.
-        actions: What to do when it is chosen.
+        condition: When the rule applies: a builder expression, JsonLogic, or a node; an
+            operation, `true` or `false` (text, numbers, objects and arrays are refused:
+            they would decide the same for everyone, see `checked_condition`).
+        actions: What to do when it is chosen: `Action`s (anything else is refused).
         description: For people.
         priority: Higher is considered first (ties: by id).
         score: For the best-score strategy: a number, or a condition giving one (evaluated
@@ -260,7 +344,7 @@ class Rule:
         default=Literal(value=True),
         converter=attrs.Converter(_condition, takes_self=True),  # type: ignore[misc]
     )
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Action, ...] = attrs.field(default=(), converter=_actions)
     description: str = ""
     priority: int = attrs.field(default=0, validator=number("priority", integer=True))
     score: Node | None = attrs.field(

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import attrs
 
-from omnikit.errors import RuleSyntaxError, ValidationError
+from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules import _js
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Op, walk
 from omnikit.rules._compile import Batch, Compiled, CompiledMany, compile_condition
@@ -39,7 +39,9 @@ from omnikit.rules._decision import (
     _set_strategy,
 )
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
+from omnikit.rules._limits import DEFAULT_LIMITS, Limits
 from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant, as_condition
+from omnikit.rules._runtime import _State
 
 __all__ = [
     "Action",
@@ -82,14 +84,14 @@ class _Prepared:
     """What a decision chooses when the rule is plain."""
 
 
-def _prepared(rule: Rule, operations: Mapping[str, Operation]) -> _Prepared:
+def _prepared(rule: Rule, operations: Mapping[str, Operation], limits: Limits) -> _Prepared:
     def outcome(outcome: Outcome) -> RuleOutcome:
         return RuleOutcome(rule_id=rule.id, outcome=outcome)
 
     windowed = rule.starts_at is not None or rule.ends_at is not None
     return _Prepared(
         rule=rule,
-        score=None if rule.score is None else compile_condition(rule.score, operations),
+        score=None if rule.score is None else compile_condition(rule.score, operations, limits),
         windowed=windowed,
         plain=not windowed
         and rule.group is None
@@ -167,6 +169,9 @@ class RuleSet:
         experiments: Experiments over exclusive groups, by group: each variant's id names a
             rule of the group, the only one of the group a customer in that arm can get (its
             actions replaced by the variant's, if it has any); the holdout gets none of them.
+        limits: What one evaluation of a condition or score may do (see `Limits`): a
+            condition past them has the outcome `error` with the reason, a score past them
+            makes `decide()` raise `RuleLimitError` naming the rule.
 
     Raises:
         ValidationError: Duplicate rule ids.
@@ -184,8 +189,12 @@ class RuleSet:
         strategy: Strategy | str = Strategy.ALL_MATCHES,
         operations: Mapping[str, Operation] | None = None,
         experiments: Mapping[str, Experiment] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.id = id
+        if not isinstance(limits, Limits):
+            raise ValidationError(f"limits: expected omnikit.rules.Limits, got {limits!r}")
+        self.limits = limits
         self.strategy = Strategy(strategy)
         self.rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: (-r.priority, r.id)))
         self.operations: dict[str, Operation] = {**DOMAIN_OPERATIONS, **(operations or {})}
@@ -303,9 +312,17 @@ class RuleSet:
         return ruleset_to_data(self)
 
     @classmethod
-    def from_data(cls, data: Any, *, operations: Mapping[str, Operation] | None = None) -> RuleSet:
+    def from_data(
+        cls,
+        data: Any,
+        *,
+        operations: Mapping[str, Operation] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> RuleSet:
         """
         A rule set from data, e.g. parsed JSON or YAML.
+
+        *limits* are the host's to set, never the file's (see `RuleSet`).
 
         Raises:
             ValidationError: Each problem, naming the rule (index and id) and the path.
@@ -314,7 +331,7 @@ class RuleSet:
         """
         from omnikit.rules._serialize import ruleset_from_data  # noqa: PLC0415
 
-        return ruleset_from_data(data, operations=operations)
+        return ruleset_from_data(data, operations=operations, limits=limits)
 
     def dumps(self, format: str = "json") -> str:
         """
@@ -333,15 +350,24 @@ class RuleSet:
         format: str = "json",
         *,
         operations: Mapping[str, Operation] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> RuleSet:
         """
         A rule set from `"json"` or `"yaml"` text.
+
+        The text is checked before it is built: nesting deeper than 128 levels, YAML aliases
+        that refer to themselves, more than 100 of them, or a document that expands to more
+        than a million values are refused, as is a rule past its own limits.
+
+        Raises:
+            ValidationError: The text is not valid, is refused as above, or a rule in it is
+                wrong; each problem names the rule (index and id) and the path inside it.
 
         Added in version 0.1.0.
         """
         from omnikit.rules._serialize import load  # noqa: PLC0415
 
-        return load(text, format=format, operations=operations)
+        return load(text, format=format, operations=operations, limits=limits)
 
     def save(self, path: str | Path) -> None:
         """
@@ -356,10 +382,14 @@ class RuleSet:
 
     @classmethod
     def load(
-        cls, path: str | Path, *, operations: Mapping[str, Operation] | None = None
+        cls,
+        path: str | Path,
+        *,
+        operations: Mapping[str, Operation] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> RuleSet:
         """
-        Read a rule set from a `.json`, `.yaml` or `.yml` file.
+        Read a rule set from a `.json`, `.yaml` or `.yml` file (checked as `loads()` does).
 
         Added in version 0.1.0.
         """
@@ -367,7 +397,10 @@ class RuleSet:
 
         source = Path(path)
         return cls.loads(
-            source.read_text(encoding="utf-8"), format_of(source), operations=operations
+            source.read_text(encoding="utf-8"),
+            format_of(source),
+            operations=operations,
+            limits=limits,
         )
 
     def __len__(self) -> int:
@@ -389,7 +422,7 @@ class RuleSet:
     def _compile(self) -> tuple[_Bucket, _Bucket, dict[str, _Bucket]]:
         if self._buckets is None:
             ops = dict(self.operations)
-            prepared = [_prepared(rule, ops) for rule in self.rules]
+            prepared = [_prepared(rule, ops, self.limits) for rule in self.rules]
             by_event: dict[str, list[_Prepared]] = {}
             always: list[_Prepared] = []
             for item in prepared:
@@ -401,7 +434,7 @@ class RuleSet:
                         by_event.setdefault(name, []).append(item)
             order = {rule.id: i for i, rule in enumerate(self.rules)}
             buckets: dict[tuple[str, ...], _Bucket] = {}  # events with the same rules share one
-            batch = Batch(ops)  # each condition generated once, in one namespace
+            batch = Batch(ops, self.limits)  # each condition generated once, in one namespace
 
             def bucket(items: list[_Prepared]) -> _Bucket:
                 key = tuple(item.rule.id for item in items)
@@ -671,10 +704,7 @@ class RuleSet:
                     continue
                 variant_id = variant.id
                 actions = variant.actions or actions
-            score = float(rule.priority)
-            if item.score is not None:
-                raw = _js.to_number(item.score(data, env))
-                score = raw if raw == raw else float("-inf")  # noqa: PLR0124 - NaN scores last
+            score = float(rule.priority) if item.score is None else self._score(item, data, env)
             if rule.group is not None:
                 groups.add(rule.group)
             chosen.append(Chosen(rule_id=rule.id, actions=actions, score=score, variant=variant_id))
@@ -689,6 +719,26 @@ class RuleSet:
         if self.strategy is Strategy.BEST_SCORE:
             chosen.sort(key=lambda c: -c.score)
         return chosen, outcomes
+
+    def _score(self, item: _Prepared, data: Mapping[str, Any], env: Env) -> float:
+        """The rule's score: its condition's value as a number; an error names the rule."""
+        assert item.score is not None  # noqa: S101 - for mypy: called for scored rules
+        try:
+            raw = _js.to_number(item.score(data, env), _State(self.limits))
+        except OmnikitError as exc:
+            raise _for_rule(exc, item.rule.id, "score") from exc
+        return raw if raw == raw else float("-inf")  # noqa: PLR0124 - NaN scores last
+
+
+def _for_rule(exc: OmnikitError, rule_id: str, part: str) -> RuleError:
+    """*exc*, raised evaluating *part* of a rule, as the same kind of error naming the rule."""
+    if isinstance(exc, RuleError) and exc.rule_id is not None:
+        return exc
+    if isinstance(exc, RuleSyntaxError):
+        path = f"{part}.{exc.path}" if exc.path else part
+        return RuleSyntaxError(exc.reason, path=path, rule_id=rule_id)
+    kind = RuleLimitError if isinstance(exc, RuleLimitError) else RuleError
+    return kind(f"{part}: {exc}", rule_id=rule_id)
 
 
 def _channel(data: Mapping[str, Any]) -> Any:

@@ -2,9 +2,10 @@
 What compiled conditions call at run time: the helpers of generated code, by fixed name.
 
 The source `_codegen` writes is made of templates and generated names; every call it makes
-goes to a helper here, under the name `_RUNTIME` gives it (`_truthy`, `_spend`, `_map`, ...).
+goes to a helper here, under the name `_RUNTIME` gives it (`_truthy`, `_spend_on`, `_map`, ...).
 They are the interpreter's own steps (`jsonlogic`, `_js`), cut to what generated code needs:
-counting work against `max_work` as the interpreter counts it, making and exporting
+counting work against `max_work` as the interpreter counts it (a condition's static cost up
+front, then what iterating and sizes cost, charged by the same helpers), making and exporting
 JavaScript's `undefined`, wrapping custom operations as `apply()` wraps them, running the
 logic found in the data through the interpreter, and raising what `apply()` raises.
 """
@@ -12,25 +13,27 @@ logic found in the data through the interpreter, and raising what `apply()` rais
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NoReturn
 
-from omnikit.errors import OmnikitError, RuleError, RuleLimitError
+from omnikit.errors import RuleLimitError
 from omnikit.rules import _js, jsonlogic
 from omnikit.rules._js import UNDEFINED
+from omnikit.rules._limits import Limits
+from omnikit.rules._meter import call_custom
+from omnikit.rules._walk import _unknown_operation, _UnknownOperationError
 from omnikit.rules.jsonlogic import (
     _OPERATIONS,
     _exported,
+    _in_list,
     _operation_table,
     _Run,
-    _unknown_operation,
-    _UnknownOperationError,
+    _too_many,
 )
 
-_LIMITS: Final = jsonlogic.apply.__kwdefaults__ or {}
-_MAX_DEPTH: Final[int] = _LIMITS.get("max_depth", 64)
-_MAX_SIZE: Final[int] = _LIMITS.get("max_size", 10_000)
-_MAX_WORK: Final[int] = _LIMITS.get("max_work", 1_000_000)
+_DEFAULTS: Final = jsonlogic.apply.__kwdefaults__ or {}
+_MAX_DEPTH: Final[int] = _DEFAULTS.get("max_depth", 64)
+_MAX_SIZE: Final[int] = _DEFAULTS.get("max_size", 10_000)
 
 
 def bind(operations: Mapping[str, Callable[..., Any]], env: Any) -> dict[str, Callable[..., Any]]:
@@ -43,22 +46,27 @@ def bind(operations: Mapping[str, Callable[..., Any]], env: Any) -> dict[str, Ca
 
 class _State:
     """
-    What one evaluation of a condition carries where it counts work or can make `undefined`.
+    What one evaluation of a condition carries: the work left, and `undefined`.
 
-    The work left, and whether JavaScript's `undefined` has been made (then the result and
-    custom operations' arguments are exported, as apply() does). It has the attributes of
-    the interpreter's run that `log` and `merge` use.
+    The work left (the *meter* `_js` helpers charge, with the longest value it may build),
+    and whether JavaScript's `undefined` has been made (then the result and custom
+    operations' arguments are exported, as apply() does). It has the attributes of the
+    interpreter's run that plain operations use. Made with the condition's static cost
+    paid, as `apply()` pays it.
     """
 
-    __slots__ = ("undefined_seen", "work")
+    __slots__ = ("max_length", "undefined_seen", "work")
 
-    def __init__(self) -> None:
-        self.work = _MAX_WORK
+    def __init__(self, limits: Limits, cost: int = 0) -> None:
+        self.work = limits.max_work - cost
+        self.max_length = limits.max_length
         self.undefined_seen = False
+        if self.work < 0:
+            _out_of_work()
 
 
 def _out_of_work() -> NoReturn:
-    raise RuleLimitError("rule evaluation exceeded its work limit (max_work)")
+    raise RuleLimitError(_js.WORK_EXCEEDED)
 
 
 def _spend(state: _State, units: int) -> None:
@@ -113,38 +121,59 @@ def _or_default(value: Any, default: Any) -> Any:
 _VAR: Final[Callable[..., Any]] = _OPERATIONS["var"]
 
 
-def _var(data: Any, *arguments: Any) -> Any:
-    return _VAR(list(arguments), data, None)
+def _var(meter: Any, data: Any, *arguments: Any) -> Any:
+    return _VAR(list(arguments), data, meter)
 
 
-def _in_list(needle: Any, haystack: list[Any]) -> bool:
-    strict_equals = _js.strict_equals
-    return any(strict_equals(needle, item) for item in haystack)
+def _each(items: list[Any], body: Any, env: Any, state: _State, cost: int) -> Iterator[Any]:
+    """*body* on each item, each paid for before it runs (as the interpreter's `_each`)."""
+    for item in items:
+        if cost:
+            state.work -= cost
+            if state.work < 0:
+                _out_of_work()
+        yield body(item, env, state)
 
 
-def _map(items: Any, body: Any, env: Any, state: _State) -> Any:
+def _map(items: Any, body: Any, env: Any, state: _State, cost: int) -> Any:
     if not isinstance(items, list):
         return []
-    return [body(item, env, state) for item in items]
+    if len(items) > state.max_length:
+        _too_many(state.max_length)
+    if not cost:
+        return [body(item, env, state) for item in items]
+    return list(_each(items, body, env, state, cost))
 
 
 def _map_without_logic(items: Any, state: _State) -> Any:
     if not isinstance(items, list):
         return []
+    if len(items) > state.max_length:
+        _too_many(state.max_length)
     state.undefined_seen = True
     return [UNDEFINED] * len(items)
 
 
-def _filter(items: Any, body: Any, env: Any, state: _State) -> Any:
+def _filter(items: Any, body: Any, env: Any, state: _State, cost: int) -> Any:
     if not isinstance(items, list):
         return []
-    return [item for item in items if body(item, env, state)]
+    values = _each(items, body, env, state, cost)
+    kept = [item for item, value in zip(items, values, strict=True) if value]
+    if len(kept) > state.max_length:
+        _too_many(state.max_length)
+    return kept
 
 
-def _reduce(items: Any, accumulator: Any, body: Any, env: Any, state: _State) -> Any:
+def _reduce(  # noqa: PLR0917 - generated code calls it so
+    items: Any, accumulator: Any, body: Any, env: Any, state: _State, cost: int
+) -> Any:
     if not isinstance(items, list):
         return accumulator
     for item in items:
+        if cost:
+            state.work -= cost
+            if state.work < 0:
+                _out_of_work()
         accumulator = body({"current": item, "accumulator": accumulator}, env, state)
     return accumulator
 
@@ -156,47 +185,45 @@ def _reduce_without_logic(items: Any, accumulator: Any, state: _State) -> Any:
     return UNDEFINED if items else accumulator
 
 
-def _all(items: Any, body: Any, env: Any, state: _State) -> bool:
+def _all(items: Any, body: Any, env: Any, state: _State, cost: int) -> bool:
     if not isinstance(items, list) or not items:
         return False
-    return all(body(item, env, state) for item in items)
+    return all(_each(items, body, env, state, cost))
 
 
-def _none(items: Any, body: Any, env: Any, state: _State) -> bool:
+def _none(items: Any, body: Any, env: Any, state: _State, cost: int) -> bool:
     if not isinstance(items, list) or not items:
         return True
-    return not any(body(item, env, state) for item in items)
+    return not any(_each(items, body, env, state, cost))
 
 
-def _some(items: Any, body: Any, env: Any, state: _State) -> bool:
+def _some(items: Any, body: Any, env: Any, state: _State, cost: int) -> bool:
     if not isinstance(items, list) or not items:
         return False
-    return any(body(item, env, state) for item in items)
+    return any(_each(items, body, env, state, cost))
 
 
 def _custom(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A custom operation as apply() wraps it: foreign exceptions become `RuleError`."""
+    """
+    A custom operation as apply() wraps it: foreign exceptions become `RuleError`.
 
-    def call(env: Any, *arguments: Any) -> Any:
-        try:
-            return fn(env, *arguments)
-        except OmnikitError:
-            raise
-        except Exception as exc:
-            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+    It is called with the evaluation's meter first, made current for the operation.
+    """
+
+    def call(meter: Any, env: Any, *arguments: Any) -> Any:
+        return call_custom(name, fn, meter, (env, *arguments))
 
     return call
 
 
 def _custom_exporting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """A custom operation in a condition that can make `undefined`: it gets `null` instead."""
-    guarded = _custom(name, fn)
 
     def call(state: _State, env: Any, *arguments: Any) -> Any:
         if state.undefined_seen:
             seen: dict[int, Any] = {}
-            arguments = tuple(_exported(argument, seen) for argument in arguments)
-        return guarded(env, *arguments)
+            arguments = tuple(_exported(argument, seen, state) for argument in arguments)
+        return call_custom(name, fn, state, (env, *arguments))
 
     return call
 
@@ -224,6 +251,7 @@ class _Delegate:
             max_depth=_MAX_DEPTH,
             max_size=_MAX_SIZE,
             max_work=state.work,
+            max_length=state.max_length,
         )
         run.undefined_seen = state.undefined_seen
         try:
@@ -237,9 +265,11 @@ class _Delegate:
         if self.var_replaced or any(isinstance(key, (dict, list)) for key in keys):
             return self.run("missing", list(arguments), data, env, state)
         _spend(state, len(keys))
+        if len(keys) > state.max_length:
+            _too_many(state.max_length)
         missing = []
         for key in keys:
-            value = _VAR([key], data, None)
+            value = _VAR([key], data, state)
             if value is None or (isinstance(value, str) and not value):
                 missing.append(key)
         return missing
@@ -262,8 +292,11 @@ class _Raiser:
         raise _unknown_operation(_UnknownOperationError(self.operator, self.node), self.logic)
 
 
-def _too_deep(exc: RecursionError) -> RuleLimitError:
-    error = RuleLimitError("rule evaluation nested too deeply for Python's stack")
+def _too_deep(exc: RecursionError | MemoryError) -> RuleLimitError:
+    if isinstance(exc, MemoryError):
+        error = RuleLimitError("rule evaluation ran out of memory")
+    else:
+        error = RuleLimitError("rule evaluation nested too deeply for Python's stack")
     error.__cause__ = exc
     return error
 
@@ -274,7 +307,7 @@ def _failure(logic: Any, exc: Exception) -> Exception:
         error: Exception = _unknown_operation(exc, logic)
         error.__suppress_context__ = True
         return error
-    if isinstance(exc, RecursionError):
+    if isinstance(exc, (RecursionError, MemoryError)):
         return _too_deep(exc)
     return exc
 
@@ -295,7 +328,6 @@ _RUNTIME: Final[dict[str, Any]] = {
     "_ordef": _or_default,
     "_var": _var,
     "_in_list": _in_list,
-    "_spend": _spend,
     "_spend_on": _spend_on,
     "_undefined": _undefined,
     "_finish": _finish,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -12,9 +13,12 @@ from omnikit.rules import _js
 from omnikit.rules._ast import Node, Op, walk
 from omnikit.rules._compile import Compiled, compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._rule import as_condition, text
+from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._rule import checked_condition, text
 
 __all__ = ["Segment", "SegmentSet"]
+
+_logger: Final = logging.getLogger("omnikit.rules")
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -34,7 +38,7 @@ class Segment:
     """
 
     id: str = attrs.field(validator=text("id"))
-    condition: Node = attrs.field(converter=as_condition)
+    condition: Node = attrs.field(converter=checked_condition)
     description: str = ""
 
 
@@ -42,19 +46,30 @@ class SegmentSet:
     """
     Segments compiled once, evaluated together.
 
+    Args:
+        segments: The segments; ids must be unique.
+        operations: Extra operations, `fn(env, *arguments)`, by name.
+        limits: What one evaluation of a segment's condition may do (see `Limits`): past
+            them, the condition does not hold.
+
     Added in version 0.1.0.
     """
 
     def __init__(
-        self, segments: Iterable[Segment], *, operations: Mapping[str, Operation] | None = None
+        self,
+        segments: Iterable[Segment],
+        *,
+        operations: Mapping[str, Operation] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.segments = tuple(segments)
         ids = [s.id for s in self.segments]
         if len(set(ids)) != len(ids):
             raise ValidationError("segments: two segments have the same id")
         ops = {**DOMAIN_OPERATIONS, **(operations or {})}
+        self.limits = limits
         self._compiled: list[tuple[str, Compiled]] = [
-            (s.id, compile_condition(s.condition, ops)) for s in self.segments
+            (s.id, compile_condition(s.condition, ops, limits)) for s in self.segments
         ]
 
     def __bool__(self) -> bool:
@@ -73,7 +88,8 @@ class SegmentSet:
         """
         The ids of the segments whose condition holds for *data*.
 
-        A condition that raises doesn't hold.
+        A condition that raises doesn't hold (one past its limits included); the reason is
+        logged as a warning on the `omnikit.rules` logger, naming the segment.
 
         Added in version 0.1.0.
         """
@@ -82,6 +98,6 @@ class SegmentSet:
             try:
                 if _js.truthy(run(data, env)):
                     found.add(segment_id)
-            except RuleError:
-                continue
+            except RuleError as exc:
+                _logger.warning("segment %r: its condition failed: %s", segment_id, exc)
         return frozenset(found)

@@ -1,11 +1,21 @@
-"""Rule sets to and from JSON and YAML, with errors that name the rule and the path."""
+"""
+Rule sets to and from JSON and YAML, with errors that name the rule and the path.
+
+Rule files come from people and from other systems, so their text is checked before
+anything is built from it: JSON for how deeply it nests (a scan, before `json.loads`,
+which recurses), YAML as it is composed into nodes (how deeply, how many aliases, no alias
+inside the node it names) and, before those nodes become Python values, for how many values
+they stand for once every alias is expanded (a "billion laughs" document is a few lines).
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import cattrs
 
@@ -14,16 +24,45 @@ from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, Validatio
 from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._decision import Strategy
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
-from omnikit.rules._rule import Experiment, Rule, as_condition
+from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._rule import (
+    Action,
+    Experiment,
+    Rule,
+    _checked_score,
+    as_condition,
+    checked_condition,
+)
 from omnikit.rules._rules import RuleSet
 
 __all__ = ["dump", "load", "rules_converter", "ruleset_from_data", "ruleset_to_data"]
 
 FORMAT = "omnikit.rules/1"
 
+MAX_NESTING: Final = 128
+"""How deeply a rule file may nest: a condition's 64 levels, and the file's own around it."""
+MAX_ALIASES: Final = 100
+"""How many YAML aliases (`*name`) a rule file may use."""
+MAX_VALUES: Final = 1_000_000
+"""How many values a YAML rule file may stand for, every alias expanded."""
+
 
 def _structure_node(value: Any, _: type) -> Node:
     return as_condition(value)
+
+
+def _structure_action(value: Any, _: type) -> Action:
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"expected an action such as {{type: offer, id: {_example_id(value)}}}, got {value!r}"
+        )
+    return structure(value, Action, converter=_PLAIN)
+
+
+def _example_id(value: Any) -> str:
+    return (
+        value if isinstance(value, str) and value.isprintable() and len(value) < 40 else "gold-15"
+    )
 
 
 def rules_converter() -> cattrs.Converter:
@@ -34,9 +73,11 @@ def rules_converter() -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, Node), to_jsonlogic
     )
     conv.register_structure_hook(Node, _structure_node)
+    conv.register_structure_hook(Action, _structure_action)
     return conv
 
 
+_PLAIN = make_converter()
 _CONVERTER = rules_converter()
 
 
@@ -62,7 +103,12 @@ def ruleset_to_data(ruleset: RuleSet) -> dict[str, Any]:
     return out
 
 
-def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None = None) -> RuleSet:
+def ruleset_from_data(
+    data: Any,
+    *,
+    operations: Mapping[str, Operation] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> RuleSet:
     """
     A rule set from data `ruleset_to_data` wrote (or a person did).
 
@@ -89,23 +135,20 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
     for index, raw in enumerate(raw_rules):
         name = raw.get("id") if isinstance(raw, Mapping) else None
         where = f"rules[{index}]" + (f" ({name!r})" if isinstance(name, str) else "")
+        wrong = _wrong_parts(raw, known) if isinstance(raw, Mapping) else {}
+        errors.extend(f"{where}.{line}" for line in wrong.values())
+        # The other fields are checked too, without the parts already found wrong.
+        fields = {k: v for k, v in raw.items() if k not in wrong} if wrong else raw
         try:
-            rules.append(structure(raw, Rule, converter=_CONVERTER))
+            rule = structure(fields, Rule, converter=_CONVERTER)
         except ValidationError as exc:
             errors.extend(
                 f"{where}.{line}" if not line.startswith("[") else f"{where}{line}"
                 for line in exc.errors
             )
-        if isinstance(raw, Mapping):
-            for part in ("condition", "score"):
-                if raw.get(part) is None:
-                    continue
-                try:
-                    from_jsonlogic(raw[part], operations=known)
-                except RuleSyntaxError as exc:
-                    errors.append(f"{where}.{part}.{exc.path}: {exc.reason}")
-                except RuleLimitError as exc:
-                    errors.append(f"{where}.{part}: {exc}")
+        else:
+            if not wrong:
+                rules.append(rule)
     experiments: dict[str, Experiment] = {}
     raw_experiments = data.get("experiments", {})
     if not isinstance(raw_experiments, Mapping):
@@ -126,6 +169,7 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
             strategy=strategy,
             operations=operations,
             experiments=experiments,
+            limits=limits,
         )
     except RuleError as exc:
         position = next((i for i, r in enumerate(rules) if r.id == exc.rule_id), None)
@@ -133,6 +177,21 @@ def ruleset_from_data(data: Any, *, operations: Mapping[str, Operation] | None =
         raise ValidationError(
             f"{where}.{getattr(exc, 'path', '') or 'condition'}: {str(exc).split(': ', 2)[-1]}"
         ) from None
+
+
+def _wrong_parts(raw: Mapping[str, Any], known: frozenset[str]) -> dict[str, str]:
+    """What is wrong with a rule's condition and score, by part: `"part.path: reason"`."""
+    wrong = {}
+    for part, check in (("condition", checked_condition), ("score", _checked_score)):
+        if raw.get(part) is None:
+            continue
+        try:
+            check(from_jsonlogic(raw[part], operations=known))
+        except RuleSyntaxError as exc:
+            wrong[part] = f"{part}.{exc.path}: {exc.reason}" if exc.path else f"{part}: {exc}"
+        except RuleLimitError as exc:
+            wrong[part] = f"{part}: {exc}"
+    return wrong
 
 
 def dump(ruleset: RuleSet, *, format: str = "json") -> str:
@@ -147,23 +206,143 @@ def dump(ruleset: RuleSet, *, format: str = "json") -> str:
 
 
 def load(
-    text: str, *, format: str = "json", operations: Mapping[str, Operation] | None = None
+    text: str,
+    *,
+    format: str = "json",
+    operations: Mapping[str, Operation] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RuleSet:
-    """A rule set from JSON or YAML text."""
+    """A rule set from JSON or YAML text, checked before it is built (see the module)."""
     if format == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError(f"not valid JSON ({exc})") from None
+        data = _load_json(text)
     elif format == "yaml":
-        yaml = _yaml()
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"not valid YAML ({exc})") from None
+        data = _load_yaml(text)
     else:
         raise ValidationError(f"format: expected 'json' or 'yaml', got {format!r}")
-    return ruleset_from_data(data, operations=operations)
+    return ruleset_from_data(data, operations=operations, limits=limits)
+
+
+def _too_deep() -> ValidationError:
+    return ValidationError(
+        f"the rule file nests deeper than {MAX_NESTING} levels; a condition may nest 64 deep"
+    )
+
+
+def _load_json(text: str) -> Any:
+    if _json_depth(text) > MAX_NESTING:
+        raise _too_deep()
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"not valid JSON ({exc})") from None
+    except RecursionError:  # text the scan could not read: it is not JSON anyway
+        raise _too_deep() from None
+
+
+_scanstring: Final[Callable[[str, int], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_JSON_TOKEN: Final = re.compile(r'["\[\]{}]')
+_DEPTH_STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_depth(text: str) -> int:
+    """How deeply the arrays and objects of JSON *text* nest (strings skipped), in one pass."""
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, _json_brackets(text))), default=0)
+
+
+def _json_brackets(text: str) -> Iterator[str]:
+    position = 0
+    while (found := _JSON_TOKEN.search(text, position)) is not None:
+        bracket = found.group()
+        if bracket != '"':
+            yield bracket
+            position = found.end()
+            continue
+        try:
+            position = _scanstring(text, found.end())[1]
+        except ValueError:  # an unfinished string: json.loads will say where
+            return
+
+
+def _load_yaml(text: str) -> Any:
+    yaml = _yaml()
+    loader = None
+    try:
+        loader = _safe_loader(yaml)(text)  # reading starts here: it can refuse the text
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"not valid YAML ({exc})") from None
+    except RecursionError:  # pragma: no cover - the loader stops at MAX_NESTING first
+        raise _too_deep() from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _safe_loader(yaml: Any) -> Any:
+    """PyYAML's safe loader, bounded: nesting, aliases, and the values they expand to."""
+
+    class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.depth = 0
+            self.aliases = 0
+            self.open_anchors: dict[str, int] = {}
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise ValidationError(f"the rule file uses more than {MAX_ALIASES} aliases")
+                if self.open_anchors.get(event.anchor):
+                    raise ValidationError(
+                        f"the alias *{event.anchor} is inside the value it names: "
+                        "a rule file cannot refer to itself"
+                    )
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _too_deep()
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                self.open_anchors[anchor] = self.open_anchors.get(anchor, 0) + 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+                if anchor is not None:
+                    self.open_anchors[anchor] -= 1
+
+        def construct_document(self, node: Any) -> Any:
+            if _expanded_size(yaml, node, {}) > MAX_VALUES:
+                raise ValidationError(
+                    f"the rule file stands for more than {MAX_VALUES} values once its "
+                    "aliases are expanded"
+                )
+            return super().construct_document(node)
+
+    return BoundedLoader
+
+
+def _expanded_size(yaml: Any, node: Any, sizes: dict[int, int]) -> int:
+    """How many values *node* stands for, each alias counted in full (shared nodes once)."""
+    key = id(node)
+    found = sizes.get(key)
+    if found is not None:
+        return found
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            size += _expanded_size(yaml, child, sizes)
+            if size > MAX_VALUES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for name, value in node.value:
+            size += _expanded_size(yaml, name, sizes) + _expanded_size(yaml, value, sizes)
+            if size > MAX_VALUES:
+                break
+    sizes[key] = size
+    return size
 
 
 def format_of(path: Path) -> str:

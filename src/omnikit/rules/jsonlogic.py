@@ -27,15 +27,17 @@ Differences from the reference, all on purpose:
 - `method` is not an operation (json-logic-js 2.x dropped it too): it would let a rule call
   any method of any value.
 - Bounds: a rule is checked against *max_depth* and *max_size* before it runs; evaluation
-  stops after *max_work* units of work, or before it builds a string longer than 2**24
-  code units (V8 allows 2**29 - 24); logic that `missing` finds in the data and runs counts
-  towards *max_depth*. Each raises `RuleLimitError`.
+  stops after *max_work* units of work, counted by size (see `apply()`), or before it
+  builds a string or array longer than *max_length* (V8 allows strings of 2**29 - 24 code
+  units); logic that `missing` finds in the data and runs counts towards *max_depth*. Each
+  raises `RuleLimitError`.
 - Errors: where json-logic-js throws (an unknown operation, `{"*": []}`, ...) `apply()`
   raises a `RuleError`. Nothing else leaves it: an exception from a custom operation comes
   out as a `RuleError` caused by it.
 - Operation names are looked up as they are. json-logic-js reads a name with dots as a path
   into its table of operations, so that `var.prototype.constructor` is `var` there.
-- `log` writes to the `omnikit.rules.jsonlogic` logger at INFO level, not to the console.
+- `log` writes to the `omnikit.rules.jsonlogic` logger at INFO level, not to the console,
+  and shortens what it writes (`reprlib`).
 - Custom operations get plain Python arguments (`undefined` as `None`) and no `this`.
 - Without *data*, a rule reads `null`, where json-logic-js reads `undefined`; the two differ
   only to `===` (`{"===": [{"var": ""}, null]}`).
@@ -45,13 +47,22 @@ from __future__ import annotations
 
 import logging
 import math
+import reprlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NoReturn
 
-from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError
+from omnikit.errors import RuleError, RuleLimitError
 
 from . import _js
 from ._js import UNDEFINED
+from ._meter import call_custom
+from ._walk import (
+    _measure,
+    _measure_sized,
+    _unknown_operation,
+    _UnknownOperationError,
+    static_cost,
+)
 
 __all__ = ["apply", "is_logic", "uses_data"]
 
@@ -62,9 +73,23 @@ _Step = Callable[[list[Any], Any, "_Run"], Any]
 
 
 class _Run:
-    """The state of one `apply()`: its operations, what is left of its limits."""
+    """
+    The state of one `apply()`: its operations, what is left of its limits.
 
-    __slots__ = ("depth", "max_depth", "max_size", "operations", "undefined_seen", "work")
+    It is the *meter* the helpers of `_js` charge (`work`, `max_length`); `costs` keeps the
+    cost of each iteration's logic, by the identity of that logic, once worked out.
+    """
+
+    __slots__ = (
+        "costs",
+        "depth",
+        "max_depth",
+        "max_length",
+        "max_size",
+        "operations",
+        "undefined_seen",
+        "work",
+    )
 
     def __init__(
         self,
@@ -74,26 +99,35 @@ class _Run:
         max_depth: int,
         max_size: int,
         max_work: int,
+        max_length: int = _js.MAX_LENGTH,
     ) -> None:
         self.operations = operations
         self.depth = depth
         self.max_depth = max_depth
         self.max_size = max_size
+        self.max_length = max_length
         self.work = max_work
         self.undefined_seen = False
-
-
-class _UnknownOperationError(Exception):
-    """Raised deep in evaluation; `apply()` turns it into a `RuleSyntaxError` with a path."""
-
-    def __init__(self, operator: Any, node: dict[Any, Any]) -> None:
-        self.operator = operator
-        self.node = node
-        super().__init__(operator)
+        self.costs: dict[int, int] = {}
 
 
 def _out_of_work() -> NoReturn:
-    raise RuleLimitError("rule evaluation exceeded its work limit (max_work)")
+    raise RuleLimitError(_js.WORK_EXCEEDED)
+
+
+def _too_many(limit: int) -> NoReturn:
+    raise RuleLimitError(f"an array would be longer than {limit} items (max_length)")
+
+
+def _body_cost(logic: Any, run: _Run) -> int:
+    """The static cost of *logic*, applied to each item of an array: worked out once a run."""
+    if not isinstance(logic, (dict, list)):
+        return 0
+    key = id(logic)
+    cost = run.costs.get(key)
+    if cost is None:
+        cost = run.costs[key] = static_cost(logic)
+    return cost
 
 
 # --- the evaluator ------------------------------------------------------------------------
@@ -104,9 +138,6 @@ def _evaluate(logic: Any, data: Any, run: _Run) -> Any:
         if len(logic) != 1:
             return logic
         ((operator, values),) = logic.items()
-        run.work -= 1
-        if run.work < 0:
-            _out_of_work()
         if not isinstance(values, list):
             values = [values]
         operation = run.operations.get(operator)
@@ -135,9 +166,6 @@ def _evaluate(logic: Any, data: Any, run: _Run) -> Any:
             raise _UnknownOperationError(operator, logic)
         return operation(arguments, data, run)
     if isinstance(logic, list):
-        run.work -= len(logic)
-        if run.work < 0:
-            _out_of_work()
         return [
             _evaluate(item, data, run) if isinstance(item, (dict, list)) else item for item in logic
         ]
@@ -149,10 +177,12 @@ def _evaluate_found(logic: Any, data: Any, run: _Run) -> Any:
     Evaluate *logic* that came out of data, as `missing` does, within the run's limits.
 
     json-logic-js runs a `missing` key that looks like logic, so data can hold logic too.
+    Reading it costs a unit per value it holds, each time it is found.
     """
     if not isinstance(logic, (dict, list)):
         return logic
-    depth = _measure(logic, max_depth=run.max_depth, max_size=run.max_size)
+    depth, size = _measure_sized(logic, max_depth=run.max_depth, max_size=run.max_size)
+    _js.spend(run, size)
     if run.depth + depth > run.max_depth:
         raise RuleLimitError(
             f"logic read from data nests deeper than {run.max_depth} levels (max_depth)"
@@ -218,61 +248,111 @@ def _form_or(values: list[Any], data: Any, run: _Run) -> Any:
 def _scope(values: list[Any], data: Any, run: _Run) -> tuple[Any, Any]:
     """The array an iterating form walks (evaluated) and the logic it applies (not)."""
     items = _evaluate(values[0], data, run) if values else UNDEFINED
-    logic = values[1] if len(values) > 1 else UNDEFINED
+    return _visiting(items, run), values[1] if len(values) > 1 else UNDEFINED
+
+
+def _visiting(items: Any, run: _Run) -> Any:
+    """*items*, after paying a unit for each item an iterating form will visit."""
     if isinstance(items, list):
         run.work -= len(items)
         if run.work < 0:
             _out_of_work()
-    return items, logic
+    return items
+
+
+def _each(items: list[Any], logic: Any, run: _Run) -> Iterator[Any]:
+    """*logic* evaluated on each item in turn, each paid for before it is evaluated."""
+    cost = _body_cost(logic, run)
+    for item in items:
+        if cost:
+            run.work -= cost
+            if run.work < 0:
+                _out_of_work()
+        yield _evaluate(logic, item, run)
 
 
 def _form_filter(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
+    return _filter_items(items, logic, run)
+
+
+def _filter_items(items: Any, logic: Any, run: _Run) -> Any:
     if not isinstance(items, list):
         return []
-    return [item for item in items if _js.truthy(_evaluate(logic, item, run))]
+    values = _each(items, logic, run)
+    kept = [item for item, value in zip(items, values, strict=True) if _js.truthy(value)]
+    if len(kept) > run.max_length:
+        _too_many(run.max_length)
+    return kept
 
 
 def _form_map(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
+    return _map_items(items, logic, run)
+
+
+def _map_items(items: Any, logic: Any, run: _Run) -> Any:
     if not isinstance(items, list):
         return []
+    if len(items) > run.max_length:
+        _too_many(run.max_length)
     if logic is UNDEFINED:
         run.undefined_seen = True
-    return [_evaluate(logic, item, run) for item in items]
+    return list(_each(items, logic, run))
 
 
 def _form_reduce(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
     accumulator = _evaluate(values[2], data, run) if len(values) > 2 else None
+    return _reduce_items(items, logic, accumulator, run)
+
+
+def _reduce_items(items: Any, logic: Any, accumulator: Any, run: _Run) -> Any:
     if not isinstance(items, list):
         return accumulator
     if logic is UNDEFINED:
         run.undefined_seen = True
+    cost = _body_cost(logic, run)
     for item in items:
+        if cost:
+            run.work -= cost
+            if run.work < 0:
+                _out_of_work()
         accumulator = _evaluate(logic, {"current": item, "accumulator": accumulator}, run)
     return accumulator
 
 
 def _form_all(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
+    return _all_items(items, logic, run)
+
+
+def _all_items(items: Any, logic: Any, run: _Run) -> Any:
     if not isinstance(items, list) or not items:
         return False
-    return all(_js.truthy(_evaluate(logic, item, run)) for item in items)
+    return all(_js.truthy(value) for value in _each(items, logic, run))
 
 
 def _form_none(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
+    return _none_items(items, logic, run)
+
+
+def _none_items(items: Any, logic: Any, run: _Run) -> Any:
     if not isinstance(items, list) or not items:
         return True
-    return not any(_js.truthy(_evaluate(logic, item, run)) for item in items)
+    return not any(_js.truthy(value) for value in _each(items, logic, run))
 
 
 def _form_some(values: list[Any], data: Any, run: _Run) -> Any:
     items, logic = _scope(values, data, run)
+    return _some_items(items, logic, run)
+
+
+def _some_items(items: Any, logic: Any, run: _Run) -> Any:
     if not isinstance(items, list) or not items:
         return False
-    return any(_js.truthy(_evaluate(logic, item, run)) for item in items)
+    return any(_js.truthy(value) for value in _each(items, logic, run))
 
 
 _FORMS: Final[dict[Any, _Step]] = {
@@ -292,9 +372,9 @@ _FORMS: Final[dict[Any, _Step]] = {
 # --- operations: they get their arguments evaluated ----------------------------------------
 
 
-def _op_loose_equals(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_loose_equals(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, right = _pair(arguments)
-    return _js.loose_equals(left, right)
+    return _js.loose_equals(left, right, run)
 
 
 def _op_strict_equals(arguments: list[Any], _data: Any, _run: _Run) -> Any:
@@ -302,9 +382,9 @@ def _op_strict_equals(arguments: list[Any], _data: Any, _run: _Run) -> Any:
     return _js.strict_equals(left, right)
 
 
-def _op_loose_differs(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_loose_differs(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, right = _pair(arguments)
-    return not _js.loose_equals(left, right)
+    return not _js.loose_equals(left, right, run)
 
 
 def _op_strict_differs(arguments: list[Any], _data: Any, _run: _Run) -> Any:
@@ -312,30 +392,30 @@ def _op_strict_differs(arguments: list[Any], _data: Any, _run: _Run) -> Any:
     return not _js.strict_equals(left, right)
 
 
-def _op_greater_than(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_greater_than(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, right = _pair(arguments)
-    return _js.greater_than(left, right)
+    return _js.greater_than(left, right, run)
 
 
-def _op_greater_than_or_equal(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_greater_than_or_equal(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, right = _pair(arguments)
-    return _js.greater_than_or_equal(left, right)
+    return _js.greater_than_or_equal(left, right, run)
 
 
-def _op_less_than(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_less_than(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, middle = _pair(arguments)
     right = _argument(arguments, 2)
     if right is UNDEFINED:
-        return _js.less_than(left, middle)
-    return _js.less_than(left, middle) and _js.less_than(middle, right)
+        return _js.less_than(left, middle, run)
+    return _js.less_than(left, middle, run) and _js.less_than(middle, right, run)
 
 
-def _op_less_than_or_equal(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_less_than_or_equal(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, middle = _pair(arguments)
     right = _argument(arguments, 2)
     if right is UNDEFINED:
-        return _js.less_than_or_equal(left, middle)
-    return _js.less_than_or_equal(left, middle) and _js.less_than_or_equal(middle, right)
+        return _js.less_than_or_equal(left, middle, run)
+    return _js.less_than_or_equal(left, middle, run) and _js.less_than_or_equal(middle, right, run)
 
 
 def _op_truthy(arguments: list[Any], _data: Any, _run: _Run) -> Any:
@@ -346,84 +426,110 @@ def _op_not(arguments: list[Any], _data: Any, _run: _Run) -> Any:
     return not _js.truthy(_argument(arguments, 0))
 
 
-def _op_remainder(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_remainder(arguments: list[Any], _data: Any, run: _Run) -> Any:
     left, right = _pair(arguments)
-    return _js.canonical_number(_js.remainder(left, right))
+    return _js.canonical_number(_js.remainder(left, right, run))
 
 
-def _op_log(arguments: list[Any], _data: Any, run: _Run) -> Any:
+_PREVIEW: Final = reprlib.Repr()
+"""How `log` shows a value: shortened, so that a huge or self-sharing value logs quickly."""
+_PREVIEW.maxstring = _PREVIEW.maxother = 200
+_PREVIEW.maxlist = _PREVIEW.maxdict = 20
+
+
+def _op_log(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     value = _argument(arguments, 0)
-    if value is UNDEFINED:
+    if value is UNDEFINED and run is not None:
         run.undefined_seen = True
-    _logger.info("%r", value)
+    if _logger.isEnabledFor(logging.INFO):
+        _logger.info("%s", _PREVIEW.repr(value))
     return value
 
 
-def _op_in(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _in_list(needle: Any, haystack: list[Any], meter: _js.Meter | None = None) -> bool:
+    """
+    Whether *haystack* holds an item `===` to *needle*.
+
+    Searching for a string is quick: it costs nothing up to 64 items, then a unit an item;
+    for anything else, a unit an item.
+    """
+    count = len(haystack)
+    _js.spend(meter, _js.items_cost(count) if type(needle) is str else count)
+    if type(needle) is str and needle not in haystack:
+        return False  # quickly: an item `===` to a string is `==` to it in Python too
+    strict_equals = _js.strict_equals
+    return any(strict_equals(needle, item) for item in haystack)
+
+
+def _op_in(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     needle, haystack = _pair(arguments)
     if not _js.to_boolean(haystack):
         return False
     if isinstance(haystack, str):
-        return _js.string_includes(haystack, _js.to_string(needle))
+        return _js.string_includes(haystack, _js.to_string(needle, run), run)
     if isinstance(haystack, list):
-        return any(_js.strict_equals(needle, item) for item in haystack)
+        return _in_list(needle, haystack, run)
     if isinstance(haystack, dict) and "indexOf" in haystack:
         raise RuleError("'in': the object's own 'indexOf' is not a function")
     return False
 
 
-def _op_cat(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_cat(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     parts = [
-        "" if argument is None or argument is UNDEFINED else _js.to_string(argument)
+        "" if argument is None or argument is UNDEFINED else _js.to_string(argument, run)
         for argument in arguments
     ]
-    if sum(map(len, parts)) > _js.MAX_STRING_LENGTH:
-        raise RuleLimitError(f"'cat' would make a string over {_js.MAX_STRING_LENGTH} characters")
+    length = sum(map(len, parts))
+    limit = _js.MAX_LENGTH if run is None else run.max_length
+    if length > limit:
+        raise RuleLimitError(f"'cat' would make a string over {limit} characters (max_length)")
+    _js.spend(run, _js.text_cost(length))
     return _js.join_surrogates("".join(parts))
 
 
-def _op_substr(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_substr(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     source, start = _pair(arguments)
     end = _argument(arguments, 2)
-    if _js.less_than(end, 0):
+    if _js.less_than(end, 0, run):
         # json-logic-js emulates PHP here: a negative end drops that many characters.
-        head = _js.substr(_js.to_string(source), start)
-        return _js.substr(head, 0, _js.add(_js.utf16_length(head), end))
-    return _js.substr(_js.to_string(source), start, end)
+        head = _js.substr(_js.to_string(source, run), start, meter=run)
+        length = _js.add(_js.utf16_length(head, run), end, run)
+        return _js.substr(head, 0, length, meter=run)
+    return _js.substr(_js.to_string(source, run), start, end, meter=run)
 
 
-def _op_add(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_add(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     total = 0.0
     for argument in arguments:
-        total += _js.parse_float(argument)
+        total += _js.parse_float(argument, run)
     return _js.canonical_number(total)
 
 
-def _op_multiply(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_multiply(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     if not arguments:
         raise RuleError("'*' needs at least one argument")
     product = arguments[0]
     for argument in arguments[1:]:
-        product = _js.parse_float(product) * _js.parse_float(argument)
+        product = _js.parse_float(product, run) * _js.parse_float(argument, run)
     if len(arguments) == 1:
         return product
     return _js.canonical_number(product)
 
 
-def _op_subtract(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_subtract(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     left, right = _pair(arguments)
     if right is UNDEFINED:
-        return _js.canonical_number(-_js.to_number(left))
-    return _js.canonical_number(_js.to_number(left) - _js.to_number(right))
+        return _js.canonical_number(-_js.to_number(left, run))
+    return _js.canonical_number(_js.to_number(left, run) - _js.to_number(right, run))
 
 
-def _op_divide(arguments: list[Any], _data: Any, _run: _Run) -> Any:
+def _op_divide(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
     left, right = _pair(arguments)
-    return _js.canonical_number(_js.divide(left, right))
+    return _js.canonical_number(_js.divide(left, right, run))
 
 
-def _op_min(arguments: list[Any], _data: Any, _run: _Run) -> Any:
-    numbers = [_js.to_number(argument) for argument in arguments]
+def _op_min(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
+    numbers = [_js.to_number(argument, run) for argument in arguments]
     lowest = math.inf
     for number in numbers:
         if number != number:  # noqa: PLR0124 (NaN test)
@@ -433,8 +539,8 @@ def _op_min(arguments: list[Any], _data: Any, _run: _Run) -> Any:
     return _js.canonical_number(lowest)
 
 
-def _op_max(arguments: list[Any], _data: Any, _run: _Run) -> Any:
-    numbers = [_js.to_number(argument) for argument in arguments]
+def _op_max(arguments: list[Any], _data: Any, run: _Run | None) -> Any:
+    numbers = [_js.to_number(argument, run) for argument in arguments]
     highest = -math.inf
     for number in numbers:
         if number != number:  # noqa: PLR0124 (NaN test)
@@ -445,19 +551,22 @@ def _op_max(arguments: list[Any], _data: Any, _run: _Run) -> Any:
 
 
 def _op_merge(arguments: list[Any], _data: Any, run: _Run) -> Any:
+    length = sum(len(argument) if isinstance(argument, list) else 1 for argument in arguments)
+    if length > run.max_length:
+        _too_many(run.max_length)
+    run.work -= length
+    if run.work < 0:
+        _out_of_work()
     merged: list[Any] = []
     for argument in arguments:
         if isinstance(argument, list):
             merged.extend(argument)
         else:
             merged.append(argument)
-    run.work -= len(merged)
-    if run.work < 0:
-        _out_of_work()
     return merged
 
 
-def _op_var(arguments: list[Any], data: Any, _run: _Run) -> Any:
+def _op_var(arguments: list[Any], data: Any, run: _Run | None) -> Any:
     path, default = _pair(arguments)
     if default is UNDEFINED:
         default = None
@@ -466,10 +575,13 @@ def _op_var(arguments: list[Any], data: Any, _run: _Run) -> Any:
         return default if value is UNDEFINED else value
     if path is UNDEFINED or path is None or (isinstance(path, str) and not path):
         return data
-    for key in (path if isinstance(path, str) else _js.to_string(path)).split("."):
+    text = path if isinstance(path, str) else _js.to_string(path, run)
+    keys = text.split(".")
+    _js.spend(run, _js.path_cost(text, len(keys)))
+    for key in keys:
         if data is None or data is UNDEFINED:
             return default
-        data = _js.property_of(data, key)
+        data = _js.property_of(data, key, run)
         if data is UNDEFINED:
             return default
     return data
@@ -480,6 +592,8 @@ def _op_missing(arguments: list[Any], data: Any, run: _Run) -> Any:
     run.work -= len(keys)
     if run.work < 0:
         _out_of_work()
+    if len(keys) > run.max_length:
+        _too_many(run.max_length)
     var = run.operations["var"]
     missing = []
     for key in keys:
@@ -493,14 +607,14 @@ def _op_missing(arguments: list[Any], data: Any, run: _Run) -> Any:
     return missing
 
 
-def _length(value: Any) -> Any:
+def _length(value: Any, run: _Run) -> Any:
     """`value.length`, as JavaScript reads it from a JSON value."""
     if value is None or value is UNDEFINED:
         raise RuleError(f"cannot read 'length' of {_js.to_string(value)}")
     if isinstance(value, list):
         return len(value)
     if isinstance(value, str):
-        return _js.utf16_length(value)
+        return _js.utf16_length(value, run)
     if isinstance(value, dict):
         return value.get("length", UNDEFINED)
     return UNDEFINED
@@ -517,7 +631,7 @@ def _op_missing_some(arguments: list[Any], data: Any, run: _Run) -> Any:
     else:
         keys = [_evaluate_found(options, data, run)]
     missing = run.operations["missing"](keys, data, run)
-    present = _js.to_number(_length(options)) - _js.to_number(_length(missing))
+    present = _js.to_number(_length(options, run), run) - _js.to_number(_length(missing, run), run)
     if _js.greater_than_or_equal(present, need):
         return []
     return missing
@@ -555,15 +669,21 @@ _OPERATIONS: Final[dict[Any, _Step]] = {
 # --- custom operations and the way out -----------------------------------------------------
 
 
-def _exported(value: Any, seen: dict[int, Any]) -> Any:
-    """*value* with `undefined` made `None` in arrays and left out of objects."""
+def _exported(value: Any, seen: dict[int, Any], meter: _js.Meter | None = None) -> Any:
+    """
+    *value* with `undefined` made `None` in arrays and left out of objects.
+
+    Each array item and object value visited (once: shared parts are done once) is charged
+    to *meter*.
+    """
     if value is UNDEFINED:
         return None
     if isinstance(value, list):
         key = id(value)
         if key not in seen:
             seen[key] = value
-            items = [_exported(item, seen) for item in value]
+            _js.spend(meter, len(value))
+            items = [_exported(item, seen, meter) for item in value]
             changed = any(new is not old for new, old in zip(items, value, strict=True))
             seen[key] = items if changed else value
         return seen[key]
@@ -571,7 +691,8 @@ def _exported(value: Any, seen: dict[int, Any]) -> Any:
         key = id(value)
         if key not in seen:
             seen[key] = value
-            entries = {k: _exported(v, seen) for k, v in value.items() if v is not UNDEFINED}
+            _js.spend(meter, len(value))
+            entries = {k: _exported(v, seen, meter) for k, v in value.items() if v is not UNDEFINED}
             changed = len(entries) != len(value) or any(
                 entries[k] is not v for k, v in value.items() if v is not UNDEFINED
             )
@@ -584,13 +705,8 @@ def _custom(name: str, function: Callable[..., Any]) -> _Step:
     def operation(arguments: list[Any], _data: Any, run: _Run) -> Any:
         if run.undefined_seen:
             seen: dict[int, Any] = {}
-            arguments = [_exported(argument, seen) for argument in arguments]
-        try:
-            return function(*arguments)
-        except OmnikitError:
-            raise
-        except Exception as exc:
-            raise RuleError(f"operation {name!r} failed: {exc!r}") from exc
+            arguments = [_exported(argument, seen, run) for argument in arguments]
+        return call_custom(name, function, run, arguments)
 
     return operation
 
@@ -605,141 +721,6 @@ def _operation_table(operations: Mapping[str, Callable[..., Any]] | None) -> dic
     return table
 
 
-# --- walking a rule: limits and paths -----------------------------------------------------
-
-
-def _labelled_children(node: Any) -> Iterator[tuple[Any, Any]]:
-    if isinstance(node, list):
-        return enumerate(node)
-    if len(node) == 1:
-        ((operator, values),) = node.items()
-        if isinstance(values, list):
-            return (((operator, index), value) for index, value in enumerate(values))
-    return iter(node.items())
-
-
-def _nodes(rule: Any) -> Iterator[tuple[Any, int, list[Any]]]:
-    """
-    Every value in *rule*, depth first, with its depth and the labels that lead to it.
-
-    The label list is reused between values: read it before asking for the next one.
-    """
-    labels: list[Any] = []
-    if not isinstance(rule, (dict, list)):
-        yield rule, 0, labels
-        return
-    yield rule, 1, labels
-    stack = [_labelled_children(rule)]
-    while stack:
-        depth = len(stack)
-        for label, child in stack[-1]:
-            del labels[depth - 1 :]
-            labels.append(label)
-            if isinstance(child, (dict, list)):
-                yield child, depth + 1, labels
-                stack.append(_labelled_children(child))
-                break
-            yield child, depth, labels
-        else:
-            stack.pop()
-
-
-def _render_path(labels: list[Any]) -> str:
-    parts: list[str] = []
-    for label in labels:
-        if isinstance(label, int):
-            parts.append(f"[{label}]")
-            continue
-        operator, index = label if isinstance(label, tuple) else (label, None)
-        if parts:
-            parts.append(".")
-        parts.append(str(operator))
-        if index is not None:
-            parts.append(f"[{index}]")
-    return "".join(parts)
-
-
-def _path_to(rule: Any, target: Any) -> str | None:
-    for node, _, labels in _nodes(rule):
-        if node is target:
-            return _render_path(labels)
-    return None
-
-
-def _measure(rule: Any, *, max_depth: int, max_size: int) -> int:
-    """
-    The depth of *rule*, after checking it against the limits.
-
-    Raises:
-        RuleLimitError: If *rule* nests deeper than *max_depth* or has over *max_size* values.
-    """
-    if not isinstance(rule, (dict, list)):
-        return 0
-    if max_depth < 1:
-        _too_deep(rule, max_depth)
-    budget = [max_size - 1]
-    try:
-        return _measure_node(rule, 1, max_depth, budget)
-    except _TooBigError:
-        raise RuleLimitError(f"rule has more than {max_size} values (max_size)") from None
-    except _TooDeepError:
-        _too_deep(rule, max_depth)
-    except RecursionError:  # only when max_depth is beyond what Python's stack can take
-        _too_deep(rule, max_depth)
-
-
-class _TooDeepError(Exception):
-    """A container sits deeper than max_depth: `_too_deep()` finds where."""
-
-
-class _TooBigError(Exception):
-    """The rule holds more values than max_size."""
-
-
-def _measure_node(node: Any, depth: int, max_depth: int, budget: list[int]) -> int:
-    """The depth below *node*, which is at *depth*; *budget* is how many values may follow."""
-    if isinstance(node, list):
-        children: Any = node
-    else:
-        children = node.values()
-        if len(children) == 1:
-            for values in children:
-                if isinstance(values, list):  # an operation's arguments: part of it
-                    children = values
-    budget[0] -= len(children)
-    if budget[0] < 0:
-        raise _TooBigError
-    deepest = depth
-    for child in children:
-        if isinstance(child, (dict, list)):
-            if depth == max_depth:
-                raise _TooDeepError
-            below = _measure_node(child, depth + 1, max_depth, budget)
-            deepest = max(deepest, below)
-    return deepest
-
-
-def _too_deep(rule: Any, max_depth: int) -> NoReturn:
-    message = f"rule nests deeper than {max_depth} levels (max_depth)"
-    for _, depth, labels in _nodes(rule):
-        if depth > max_depth:
-            message = f"{_render_path(labels) or 'the rule'}: {message}"
-            break
-    raise RuleLimitError(message)
-
-
-def _unknown_operation(error: _UnknownOperationError, rule: Any) -> RuleSyntaxError:
-    operator = error.operator
-    if operator == "method":
-        message = "'method' is not supported: it would let a rule call any method of any value"
-    else:
-        message = f"unknown operation {operator!r}"
-    path = _path_to(rule, error.node)
-    if path is None:
-        return RuleSyntaxError(f"{message} (in logic read from the data)")
-    return RuleSyntaxError(message, path=path)
-
-
 # --- public API ---------------------------------------------------------------------------
 
 
@@ -751,6 +732,7 @@ def apply(
     max_depth: int = 64,
     max_size: int = 10_000,
     max_work: int = 1_000_000,
+    max_length: int = _js.MAX_LENGTH,
 ) -> Any:
     """
     Evaluate the JsonLogic rule *logic* against *data*, as json-logic-js would.
@@ -772,8 +754,16 @@ def apply(
         max_depth: How deeply operations and arrays may nest in *logic*, and in logic that
             `missing` finds in *data* and runs.
         max_size: How many values (operations, arrays, objects, scalars) *logic* may hold.
-        max_work: How much work evaluation may do: one unit for each operation, and for
-            each array item built or visited.
+        max_work: How much work evaluation may do, counted by size: a unit for each
+            operation and each item of an array the rule holds (paid up front, taken or
+            not; the logic `map`, `filter`, `reduce`, `all`, `none` and `some` apply costs
+            that again for each item), a unit for each item those forms visit and each
+            item `merge` and `missing` build, and for strings and arrays over 64
+            characters or items that an operation reads or builds (`cat`, `substr`, `in`,
+            comparing, turning into numbers or strings), a unit per 16 characters and per
+            item. Logic that `missing` finds in *data* costs a unit per value it holds.
+        max_length: The longest string (in characters) or array (in items) an operation
+            may build.
 
     Returns:
         The result, as JSON-shaped Python values (see the module documentation).
@@ -782,7 +772,7 @@ def apply(
         RuleSyntaxError: If *logic* uses an unknown operation where it is evaluated; its
             *path* says where (`"and[1]"`).
         RuleLimitError: If *logic* exceeds *max_depth* or *max_size*, or evaluation
-            exceeds *max_work* or would build a string over 2**24 code units.
+            exceeds *max_work* or would build a value longer than *max_length*.
         RuleError: Where json-logic-js throws (`{"*": []}`, the `length` of `null` in
             `missing_some`, ...), and when a custom operation raises: the exception is
             the `__cause__`.
@@ -795,8 +785,11 @@ def apply(
         depth=depth,
         max_depth=max_depth,
         max_size=max_size,
-        max_work=max_work,
+        max_work=max_work - static_cost(logic),
+        max_length=max_length,
     )
+    if run.work < 0:
+        _out_of_work()
     try:
         result = _evaluate(logic, data, run)
         if run.undefined_seen:
@@ -805,6 +798,8 @@ def apply(
         raise _unknown_operation(exc, logic) from None
     except RecursionError as exc:
         raise RuleLimitError("rule evaluation nested too deeply for Python's stack") from exc
+    except MemoryError as exc:
+        raise RuleLimitError("rule evaluation ran out of memory") from exc
     return result
 
 

@@ -137,6 +137,10 @@ class CustomerStore(Protocol):
         """The customer that owns the identity *key*."""
         ...
 
+    def has_identity_kind(self, kind: str) -> bool:
+        """Whether any identity of *kind* is stored (an index probe: it must be cheap)."""
+        ...
+
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""
         ...

@@ -217,6 +217,7 @@ class SQLQueries:
         self.q_identity = q(
             "SELECT owner, cluster FROM omnikit_identities WHERE kind = ? AND value = ?"
         )
+        self.q_kind = q("SELECT 1 FROM omnikit_identities WHERE kind = ? LIMIT 1")
         self.q_alias = q("SELECT target FROM omnikit_aliases WHERE source = ?")
         self.q_tp_of = q(
             "SELECT data, customer_id FROM omnikit_touchpoints WHERE customer_id IN ({in})"
@@ -416,6 +417,10 @@ class SQLQueries:
         if row is None or row[0] is None:
             return None
         return self.customers(cur, [row[0]]).get(row[0])
+
+    def has_identity_kind(self, cur: Cursor, kind: str) -> bool:
+        cur.execute(self.q_kind, [kind])  # the primary key (kind, value) makes it a probe
+        return cur.fetchone() is not None
 
     def merges(self, cur: Cursor, customer_id: str) -> list[MergeRow]:
         cid = self.resolve(cur, customer_id)
@@ -756,6 +761,10 @@ class SQLStore(abc.ABC):
     def find(self, key: IdKey) -> CustomerRecord | None:
         """The customer that owns the identity *key*."""
         return self._read(self._queries.find, key)  # type: ignore[no-any-return]
+
+    def has_identity_kind(self, kind: str) -> bool:
+        """Whether any identity of *kind* is stored."""
+        return self._read(self._queries.has_identity_kind, kind)  # type: ignore[no-any-return]
 
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""

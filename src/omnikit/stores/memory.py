@@ -191,6 +191,11 @@ class MemoryStore:
             record = self._customers.get(row[0])
             return None if record is None else record.copy()
 
+    def has_identity_kind(self, kind: str) -> bool:
+        """Whether any identity of *kind* is stored (a scan: memory stores are small)."""
+        with self._lock:
+            return any(stored == kind for stored, _ in self._identities)
+
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""
         with self._lock:

@@ -315,6 +315,16 @@ class StoreContract:
         assert store.customer("cus_x") is None
         assert store.find(("email", "x@example.com")) is None
 
+    def test_a_store_knows_the_identity_kinds_it_holds(self, store: Store) -> None:
+        """`has_identity_kind` is true once an identity of the kind is stored, and not before."""
+        assert not store.has_identity_kind("crm_id")
+        with store.transaction() as tx:
+            tx.apply(_one_customer("cus_x", ("crm_id", "C-7")))
+
+        assert store.has_identity_kind("crm_id")
+        assert not store.has_identity_kind("crm")
+        assert not store.has_identity_kind("email")
+
     def test_a_transaction_reads_its_own_writes(self, store: Store) -> None:
         """Rows written in a transaction are visible to it, and to others after commit."""
         with store.transaction() as tx:

@@ -1,0 +1,20 @@
+"""JavaScript's UTF-16 string semantics, as JsonLogic's `in` sees them."""
+
+from __future__ import annotations
+
+from omnikit.rules import jsonlogic
+
+
+def test_a_lone_surrogate_found_nowhere_is_not_in_the_string() -> None:
+    """
+    A needle holding a lone surrogate that the haystack does not contain is `false`, and the
+    search ends (the half-unit skip must stop when nothing is found).
+    """
+    assert jsonlogic.apply({"in": ["\ud800", "abc\U0001f600"]}) is False
+    assert jsonlogic.apply({"in": ["\ude00x", "\U0001f600"]}) is False
+
+
+def test_a_lone_surrogate_matches_half_of_a_character() -> None:
+    """As in JavaScript, the low half of an emoji is found inside it."""
+    assert jsonlogic.apply({"in": ["\ude00", "x\U0001f600"]}) is True
+    assert jsonlogic.apply({"in": ["\ud83d", "a\ud83d"]}) is True
