@@ -327,7 +327,11 @@ def test_a_claimed_phone_does_not_carry_a_stranger_in_through_her_unverified_app
         | {"anonymousId": "ana-app"}
     )
     hub.identify(
-        user_id="u-ana", anonymous_id="ana-app", timestamp=at(10), message_id="login", source="backend"
+        user_id="u-ana",
+        anonymous_id="ana-app",
+        timestamp=at(10),
+        message_id="login",
+        source="backend",
     )
 
     ana = hub.customer(user_id="u-ana")
@@ -439,8 +443,13 @@ def test_a_forgotten_customers_email_is_not_left_to_whoever_claimed_it(hub: omni
     hub.forget(ana)
     hub.ingest(attack({"email": ANA_EMAIL}, minutes=40))
     hub.ingest(  # a late event replays the stranger's cluster
-        {"type": "track", "event": "Product Viewed", "messageId": "late",
-         "anonymousId": "mallory-browser", "timestamp": at(1)}
+        {
+            "type": "track",
+            "event": "Product Viewed",
+            "messageId": "late",
+            "anonymousId": "mallory-browser",
+            "timestamp": at(1),
+        }
     )
 
     assert hub.customer(email=ANA_EMAIL) is None

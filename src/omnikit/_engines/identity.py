@@ -728,10 +728,7 @@ def replay_region(
     blocked: dict[IdKey, bool] = {}
     verified = set(verified)
     verified.update(
-        k
-        for tp in touchpoints
-        if tp.trust is Trust.VERIFIED
-        for k in _linkable(tp, rules, blocked)
+        k for tp in touchpoints if tp.trust is Trust.VERIFIED for k in _linkable(tp, rules, blocked)
     )
     resolver = Resolver(
         rules,

@@ -579,7 +579,7 @@ class SQLQueries:
         if changes.rewritten:
             run(
                 self.u_touchpoint,
-                [self.touchpoint_params(tp, "")[-1:] + (tp.message_id,) for tp in changes.rewritten],
+                [(self.touchpoint_params(tp, "")[-1], tp.message_id) for tp in changes.rewritten],
             )
         if changes.merges:
             run(

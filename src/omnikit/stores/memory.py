@@ -137,7 +137,7 @@ class MemoryStore:
         # Identity rows as (owner, cluster) tuples: the garbage collector stops tracking a tuple
         # of strings, and a store keeps one row per identifier ever seen.
         self._identities: dict[IdKey, tuple[str | None, str]] = {}
-        self._verified: dict[IdKey, bool] = {}  # identities a verified touchpoint carried
+        self._verified: dict[IdKey, IdKey] = {}  # a set: identities a verified touchpoint carried
         self._cluster_keys: dict[str, set[IdKey]] = {}
         self._customers: dict[str, CustomerRecord] = {}
         self._cluster_customers: dict[str, set[str]] = {}
@@ -399,7 +399,7 @@ class MemoryStore:
             old_row = self._identities.get(key)
             journal.put(self._identities, key, (row.owner, row.cluster))
             if row.verified:
-                journal.put(self._verified, key, True)
+                journal.put(self._verified, key, key)
             else:
                 journal.remove(self._verified, key)
             if old_row is not None and old_row[1] == row.cluster:
