@@ -29,6 +29,9 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+settings.register_profile(  # a long run before a release: HYPOTHESIS_PROFILE=deep
+    "deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)

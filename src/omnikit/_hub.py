@@ -375,7 +375,10 @@ class Hub(Personalization, Privacy):
             keys.update(ids)
         # As the resolver works on them: (owner, cluster) tuples. The rows themselves die here,
         # young, instead of living through the chunk.
-        rows = {k: (row.owner, row.cluster) for k, row in tx.identities(keys).items()}
+        found = tx.identities(keys)
+        rows = {k: (row.owner, row.cluster) for k, row in found.items()}
+        verified = {k for k, row in found.items() if row.verified}
+        del found
         owners = {owner for owner, _ in rows.values() if owner is not None}
         customers = tx.customers(owners)
         cluster_ids = {cluster for _, cluster in rows.values()}
@@ -384,6 +387,7 @@ class Hub(Personalization, Privacy):
         members = set(keys)
         for record in customers.values():
             members |= record.members
+            verified |= record.verified  # stores of earlier versions kept it only here
         resolver = Resolver(
             rules,
             rows=rows,
@@ -393,6 +397,7 @@ class Hub(Personalization, Privacy):
             currency=self.currency,
             detect_late=True,
             key_of=event_key,
+            verified=verified,
         )
         for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
             resolver.add(tp, key, ids)
@@ -409,6 +414,7 @@ class Hub(Personalization, Privacy):
         old_customers = tx.cluster_customers(region)
         stored = tx.customer_touchpoints(list(old_customers))
         old_keys = tx.cluster_identities(region)
+        verified = [k for k, row in tx.identities(old_keys).items() if row.verified]
         changes = replay_region(
             self.identity_rules,
             cluster=region,
@@ -419,6 +425,7 @@ class Hub(Personalization, Privacy):
             splits=tx.splits(old_keys),
             currency=self.currency,
             key_of=event_key,
+            verified=verified,
         )
         tx.apply(changes)
         return changes
@@ -667,9 +674,8 @@ class Hub(Personalization, Privacy):
             properties=dict(properties or {}),
             traits=dict(traits or {}),
             context=Context(source=source),
-            # As trusted as the identity it carries: it reaches the customer and changes no
-            # link (a verified touchpoint could take a claimed identity from them).
-            trust=Trust.VERIFIED if record.verified else Trust.CLAIMED,
+            # It reaches the customer whose identity it carries, and links nothing.
+            trust=Trust.INTERNAL,
         )
 
     def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:

@@ -434,7 +434,7 @@ class Personalization:
         changed: dict[str, tuple[list[str], list[str]]] = {}
         for cid in sorted(customer_ids):
             record = self._stored_customer(cid)
-            if record is None:
+            if record is None or not record.members:  # none: only claims on others reached it
                 continue
             profile = self._customer(record)
             env = Env(

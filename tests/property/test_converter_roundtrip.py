@@ -125,6 +125,7 @@ touchpoints = st.builds(
     traits=json_objects,
     context=contexts,
     trust=st.sampled_from(omnikit.Trust),
+    claims_only=st.booleans(),
     customer_id=st.none() | st.text(min_size=1, max_size=5),
 )
 customers = st.builds(

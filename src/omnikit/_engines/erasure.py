@@ -157,6 +157,9 @@ def erasure_changes(
             splits=[s for s in erasure.cluster_splits if s.a not in gone and s.b not in gone],
             currency=currency,
             key_of=key_of,
+            # What they held verified stays so where somebody else's claim carries it: the
+            # claim must not take it once they are gone.
+            verified=[k for k in erasure.cluster_keys if k not in gone and k in record.verified],
         )
         if new_region != region:
             changes.relabel[region] = new_region

@@ -109,10 +109,11 @@ class IdentityRules:
         verified_sources: The sources whose identifiers the host vouches for: a server-side
             call after the customer authenticated, the till scanning a card, a call-centre
             agent who checked. A touchpoint is verified when the host hands it over naming one
-            of them (`Hub.ingest(payload, source="pos")`); any other is a claim. A claim never
-            joins anything to a customer who holds verified identifiers, except through one
-            of that customer's *session_kinds*, and a verified identifier takes an identifier
-            away from a customer who held it on a claim alone. See "Trust" on the identity
+            of them (`Hub.ingest(payload, source="pos")`); any other is a claim. Once a hub
+            has verified sources, a claim acts only through its own session (*session_kinds*):
+            it never joins or merges customers through an email, phone, card or user id, and
+            never links an identifier any verified touchpoint carried. Without verified
+            sources every touchpoint links as a verified one does. See "Trust" on the identity
             resolution page.
         session_kinds: Kinds a client holds rather than knows (a browser's anonymous id, a
             device id, a push token): a claim carrying a customer's session identifier
@@ -224,7 +225,9 @@ class Resolver:
     thousands, and the garbage collector soon stops tracking tuples of strings.
 
     With *detect_late*, a touchpoint earlier than the latest event of a cluster it touches is
-    not applied: `Resolver.late` collects it and the cluster for `replay_region`.
+    not applied: `Resolver.late` collects it and the cluster for `replay_region`; so is a
+    verified touchpoint that verifies an identifier seen before (claims made with it earlier
+    must be judged again). *verified* holds the identities any verified touchpoint carried.
     """
 
     def __init__(
@@ -238,9 +241,11 @@ class Resolver:
         currency: str,
         detect_late: bool,
         key_of: Callable[[Touchpoint], EventKey],
+        verified: set[IdKey] | None = None,
     ) -> None:
         self.rules = rules
         self.rows = rows
+        self.verified: set[IdKey] = set() if verified is None else verified
         self.customers = customers
         self.clusters = clusters
         self.currency = currency
@@ -306,6 +311,7 @@ class Resolver:
             and (
                 not touched.isdisjoint(self.replay)
                 or any(self.clusters[c].max > key for c in touched)
+                or (tp.trust is Trust.VERIFIED and self._verifies_seen(ids))
             )
         ):
             target = self._union(touched, ids, key)
@@ -314,6 +320,8 @@ class Resolver:
             return
         cluster = self._union(touched, ids, key) if ids else None
         owner, speaks = self._resolve(tp, key, ids, cluster)
+        if tp.claims_only is speaks:  # as this resolution found it, not as it was stored
+            tp = attrs.evolve(tp, claims_only=not speaks)
         self.customers[owner].profile.apply(
             tp,
             key[0],
@@ -330,8 +338,8 @@ class Resolver:
         Attach *tp* if every identity it carries already belongs to one customer (most do).
 
         Returns `False`, having changed nothing, when the general path must decide: also when
-        trust has a say (a claim on a verified customer, a verified touchpoint confirming or
-        taking an identifier).
+        trust has a say (a claim without a session, a verified touchpoint verifying an
+        identifier).
         """
         rows = self.rows
         first = rows.get(ids[0])
@@ -354,15 +362,18 @@ class Resolver:
             ):
                 return False
         record = self.customers[owner]
-        verified = record.verified
-        if verified:
-            if tp.trust is Trust.VERIFIED:
-                if not verified.issuperset(ids):
-                    return False
-            elif self.rules.session_kinds.isdisjoint(k[0] for k in ids):
+        trust = tp.trust
+        if trust is Trust.VERIFIED:
+            if not self.verified.issuperset(ids):
                 return False
-        elif tp.trust is Trust.VERIFIED:
-            return False
+        elif (
+            trust is Trust.CLAIMED
+            and self.rules.verified_sources
+            and self.rules.session_kinds.isdisjoint(k[0] for k in ids)
+        ):
+            return False  # a claim without a session: the general path decides
+        if tp.claims_only:
+            tp = attrs.evolve(tp, claims_only=False)
         row_ = self.clusters[cluster]
         if self.detect_late and (row_.max > key or cluster in self.replay):
             return False
@@ -438,33 +449,10 @@ class Resolver:
                 grouped.setdefault(owner, []).append(k)
         return grouped
 
-    def _speaks_for(self, owner: str, keys: Iterable[IdKey]) -> bool:
-        """Whether a claim reaching *owner* through *keys* may act for them."""
-        record = self.customers[owner]
-        if not record.verified:
-            return True  # nothing verified to protect: claims link as they always did
-        sessions = self.rules.session_kinds
-        return any(k[0] in sessions for k in keys)
-
-    def _takes(self, ids: Sequence[IdKey], owners: Mapping[IdKey, str | None]) -> set[IdKey]:
-        """
-        The identifiers a verified touchpoint takes from customers who hold them on a claim.
-
-        A customer reached only through members no verified touchpoint carried, none of them a
-        session, and holding members this touchpoint does not vouch for (the squatter's own
-        cookie), keeps those members and loses the claimed ones.
-        """
-        taken: set[IdKey] = set()
-        carried = set(ids)
-        sessions = self.rules.session_kinds
-        for owner, keys in self._by_owner(owners).items():
-            record = self.customers[owner]
-            if any(k in record.verified or k[0] in sessions for k in keys):
-                continue
-            if record.members <= carried:
-                continue
-            taken.update(keys)
-        return taken
+    def _verifies_seen(self, ids: Sequence[IdKey]) -> bool:
+        """Whether a verified touchpoint verifies an identifier some touchpoint carried before."""
+        rows, verified = self.rows, self.verified
+        return any(k in rows and k not in verified for k in ids)
 
     def _resolve(
         self, tp: Touchpoint, key: EventKey, ids: Sequence[IdKey], target: str | None
@@ -472,35 +460,79 @@ class Resolver:
         """
         The customer *tp* belongs to, and whether it speaks for them (traits, consents).
 
-        It speaks for them unless every identifier it carries is a claim on a verified
-        customer: then it is kept in that customer's history, changing nothing they hold.
+        A verified touchpoint links every identifier it carries, as far as limits and
+        unmerges allow, and so does every touchpoint of a hub without verified sources. One of
+        omnikit's own reaches the customer whose identity it carries. A claim acts through its
+        session only (see `_claim`); when it has none, it is kept, claims only, in the history
+        of the customer holding what it names (or of a new customer without identities, when
+        nobody holds them yet).
         """
-        customers = self.customers
         owners = self._owners(ids)
-        verified = tp.trust is Trust.VERIFIED
-        taken: set[IdKey] = set()
-        if verified:
-            taken = self._takes(ids, owners)
-        elif ids:
-            refused = {
-                k
-                for owner, keys in self._by_owner(owners).items()
-                if not self._speaks_for(owner, keys)
-                for k in keys
-            }
-            if refused:
-                usable = [k for k in ids if k not in refused]
-                if not usable:
-                    first = owners[ids[0]]
-                    assert first is not None  # noqa: S101 - refused identifiers have owners
-                    return first, False
-                ids = usable
+        trust = tp.trust
+        if trust is Trust.INTERNAL and ids and owners[ids[0]] is not None:
+            return owners[ids[0]] or "", True
+        if trust is Trust.VERIFIED or not ids or not self.rules.verified_sources:
+            if trust is Trust.VERIFIED:
+                for k in ids:
+                    if k not in self.verified:
+                        self.verified.add(k)
+                        self.dirty_rows.add(k)
+            return self._join(tp, key, ids, owners, target), True
+        session, usable, holder = self._claim(ids, owners)
+        if session is not None:
+            self._extend(tp, self.customers[session], usable)
+            return session, True
+        if usable:
+            return self._join(tp, key, usable, owners, target), True
+        if holder is not None:
+            return holder, False
+        return self._new_customer(tp, key, target).id, False
+
+    def _claim(
+        self, ids: Sequence[IdKey], owners: Mapping[IdKey, str | None]
+    ) -> tuple[str | None, list[IdKey], str | None]:
+        """
+        What a claim may do: `(session, usable, holder)`.
+
+        *session* is the customer holding the claim's own session identifier (a browser's
+        anonymous id, a device id: held by a client, not known by anyone): the claim speaks
+        for them. A claim never joins a customer through an email, phone, card or user id,
+        which anyone can know, so it merges nobody. *usable* are the identifiers nobody holds
+        that it may link: sessions, and others no verified touchpoint ever carried. *holder*
+        holds the first identifier it names.
+        """
+        sessions = self.rules.session_kinds
+        verified = self.verified
+        session: str | None = None
+        holder: str | None = None
+        usable: list[IdKey] = []
+        for k in ids:
+            owner = owners[k]
+            if owner is not None:
+                if session is None and k[0] in sessions:
+                    session = owner
+                if holder is None:
+                    holder = owner
+            elif k[0] in sessions or k not in verified:
+                usable.append(k)
+        return session, usable, holder
+
+    def _join(
+        self,
+        tp: Touchpoint,
+        key: EventKey,
+        ids: Sequence[IdKey],
+        owners: Mapping[IdKey, str | None],
+        target: str | None,
+    ) -> str:
+        """Link *ids* into one customer, merging the customers that hold them; its id."""
+        customers = self.customers
         matched: list[str] = []
         members: set[IdKey] = set()
         counts: dict[str, int] = {}
         linked: list[IdKey] = []
         for k in ids:
-            owner = None if k in taken else owners[k]
+            owner = owners[k]
             if owner is not None and owner in matched:
                 linked.append(k)
                 continue
@@ -514,58 +546,61 @@ class Resolver:
             linked.append(k)
             if owner is not None:
                 matched.append(owner)
-        existed = bool(matched)
         if not matched:
-            cid = customer_id_for(tp.message_id)
-            record = CustomerRecord(
-                id=cid, cluster=target, first=key, members=set(), profile=ProfileState()
-            )
-            customers[cid] = record
-            self.customer_alias.pop(cid, None)
-            self.deleted_customers.discard(cid)
+            record = self._new_customer(tp, key, target)
         elif len(matched) == 1:
             record = customers[matched[0]]
         else:
             record = self._merge(tp, matched, ids)
-        self._link(tp, record, linked, owners if taken else {}, existed=existed)
-        if verified:
-            record.verified.update(linked)
-        return record.id, True
+        self._link(tp, record, linked, existed=bool(matched))
+        return record.id
+
+    def _extend(self, tp: Touchpoint, record: CustomerRecord, ids: Sequence[IdKey]) -> None:
+        """Link identifiers nobody holds to *record*, as far as its limits allow."""
+        members = set(record.members)
+        counts: dict[str, int] = {}
+        for m in members:
+            counts[m[0]] = counts.get(m[0], 0) + 1
+        linked: list[IdKey] = []
+        for k in ids:
+            if k in members or self._violates(members, counts, (k,)):
+                continue
+            members.add(k)
+            counts[k[0]] = counts.get(k[0], 0) + 1
+            linked.append(k)
+        self._link(tp, record, linked, existed=True)
+
+    def _new_customer(self, tp: Touchpoint, key: EventKey, cluster: str | None) -> CustomerRecord:
+        cid = customer_id_for(tp.message_id)
+        record = CustomerRecord(
+            id=cid, cluster=cluster, first=key, members=set(), profile=ProfileState()
+        )
+        self.customers[cid] = record
+        self.customer_alias.pop(cid, None)
+        self.deleted_customers.discard(cid)
+        return record
 
     def _link(
-        self,
-        tp: Touchpoint,
-        record: CustomerRecord,
-        linked: Sequence[IdKey],
-        holders: Mapping[IdKey, str | None],
-        *,
-        existed: bool,
+        self, tp: Touchpoint, record: CustomerRecord, linked: Sequence[IdKey], *, existed: bool
     ) -> None:
-        """Make *linked* members of *record*, taking them from their *holders* if need be."""
-        rows = self.rows
+        """Make *linked* members of *record*; into the audit trail if *record* existed."""
+        rows, verified = self.rows, self.verified
         index = 0
         for k in linked:
             if k in record.members:
                 continue
-            holder = holders.get(k)
-            if holder is not None and holder != record.id:
-                held = self.customers[holder]
-                held.members.discard(k)
-                held.verified.discard(k)
-                self.dirty_customers.add(holder)
-            else:
-                holder = None
             record.members.add(k)
+            if k in verified:
+                record.verified.add(k)
             rows[k] = (record.id, rows[k][1])
             self.dirty_rows.add(k)
-            if existed or holder is not None:
+            if existed:
                 link = LinkRecord(
                     id=link_id_for(tp.message_id, index),
                     customer_id=record.id,
                     identity=Identity.from_normalized(*k),
                     message_id=tp.message_id,
                     trust=tp.trust,
-                    taken_from=holder,
                     at=tp.occurred_at,
                 )
                 index += 1
@@ -601,12 +636,14 @@ class Resolver:
             self.customer_alias[record.id] = survivor.id
             self.deleted_customers.add(record.id)
             self.dirty_customers.discard(record.id)
+        joined = sorted({m for r in absorbed for m in r.members}, key=lambda k: (rank(k[0]), k[1]))
         merge = MergeRecord(
             id=merge_id_for(tp.message_id),
             customer_id=survivor.id,
             merged_ids=tuple(r.id for r in absorbed),
             message_id=tp.message_id,
             via=via,
+            joined=tuple(Identity.from_normalized(*k) for k in joined),
             at=tp.occurred_at,
         )
         self.merges.append(MergeRow(record=merge, root=survivor.id, cluster="", anchors=anchors))
@@ -638,7 +675,9 @@ class Resolver:
         for k in self.dirty_rows:
             owner, cluster = self.rows[k]
             changes.identities[k] = IdentityRow(
-                owner=None if owner is None else self.customer(owner), cluster=self.cluster(cluster)
+                owner=None if owner is None else self.customer(owner),
+                cluster=self.cluster(cluster),
+                verified=k in self.verified,
             )
         for cid in self.dirty_clusters:
             if cid in self.clusters:
@@ -667,6 +706,7 @@ def replay_region(
     splits: Iterable[SplitRow],
     currency: str,
     key_of: Callable[[Touchpoint], EventKey],
+    verified: Iterable[IdKey] = (),
 ) -> Changes:
     """
     Recompute a whole cluster from its touchpoints and return the changes that replace it.
@@ -681,7 +721,15 @@ def replay_region(
         splits: The unmerge splits that concern its identities.
         currency: The hub's default currency.
         key_of: A touchpoint's event key.
+        verified: Identities known to be verified besides those its verified touchpoints
+            carry (a verified identity stays one after the touchpoint that verified it is
+            erased, so that no claim takes it then).
     """
+    blocked: dict[IdKey, bool] = {}
+    verified = set(verified)
+    verified.update(
+        k for tp in touchpoints if tp.trust is Trust.VERIFIED for k in _linkable(tp, rules, blocked)
+    )
     resolver = Resolver(
         rules,
         rows={},
@@ -691,6 +739,7 @@ def replay_region(
         currency=currency,
         detect_late=False,
         key_of=key_of,
+        verified=verified,
     )
     ordered = sorted(touchpoints, key=key_of)
     for tp in ordered:
@@ -714,12 +763,17 @@ def replay_region(
     for k in set(old_keys) | set(resolver.rows):
         row = resolver.rows.get(k)
         owner = None if row is None or row[0] is None else resolver.customer(row[0])
-        changes.identities[k] = IdentityRow(owner=owner, cluster=cluster)
+        changes.identities[k] = IdentityRow(owner=owner, cluster=cluster, verified=k in verified)
     stored = [tp for tp in ordered if tp.message_id in old_owners]
+    claims_only = {tp.message_id: tp.claims_only for tp in resolver.applied}
     for tp in stored:
         owner = owner_of[tp.message_id]
         if old_owners[tp.message_id] != owner:
             changes.touchpoint_owners[tp.message_id] = owner
+        if claims_only[tp.message_id] is not tp.claims_only:
+            changes.rewritten.append(
+                attrs.evolve(tp, claims_only=claims_only[tp.message_id], customer_id=None)
+            )
     new_ids = {tp.message_id for tp in touchpoints if tp.message_id not in old_owners}
     changes.new_touchpoints = [
         (tp, owner) for tp, owner in result.new_touchpoints if tp.message_id in new_ids

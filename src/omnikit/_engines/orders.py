@@ -133,13 +133,13 @@ def fold_orders(touchpoints: Iterable[Touchpoint], *, currency: str = "USD") -> 
     the fulfilment events `Order Shipped`, `Order Ready for Pickup`, `Order Delivered` and
     `Order Picked Up`. An order is one `order_id`, however many messages name it: the latest
     `Order Completed` or `Order Updated` event that carries an amount sets its total, as it
-    sets the customer's revenue. Orders never completed, and events without an `order_id`,
-    are skipped.
+    sets the customer's revenue. Orders never completed, events without an `order_id`, and
+    events that reached the customer on a claim alone (`Touchpoint.claims_only`) are skipped.
     """
     orders: dict[str, Order] = {}
     completed: set[str] = set()
     ordered = sorted(
-        (tp for tp in touchpoints if tp.name in ORDER_EVENTS),
+        (tp for tp in touchpoints if tp.name in ORDER_EVENTS and not tp.claims_only),
         key=lambda tp: (tp.occurred_at, tp.message_id),
     )
     for tp in ordered:

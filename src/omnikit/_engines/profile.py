@@ -183,7 +183,8 @@ class ProfileState:
 
         With *claims_only* the touchpoint reached this customer only through identifiers it
         claims (see `IdentityRules.verified_sources`): it counts as their activity and may
-        withdraw a consent, but sets no trait, preference or consent.
+        withdraw a consent, but sets nothing else (no trait, preference, consent, order,
+        refund, segment or experiment arm).
         """
         mid = tp.message_id
         ctx = tp.context
@@ -204,6 +205,8 @@ class ProfileState:
                     self._set_consent(consent, at_us)
         if tp.direction is Direction.INBOUND:
             self._seen(tp.channel, at_us)
+        if claims_only:
+            return
         if name in _ORDER_EVENTS:
             self._order(tp, at_us, currency)
         elif name == "Order Refunded":

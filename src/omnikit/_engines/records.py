@@ -81,11 +81,13 @@ class IdentityRow:
     Who an identity belongs to, and which cluster it is in.
 
     *owner* is `None` while the identity has never linked; a cluster is a connected part of the
-    raw identity graph, limits ignored.
+    raw identity graph, limits ignored. *verified* tells whether any verified touchpoint
+    carried it (see `IdentityRules.verified_sources`).
     """
 
     owner: str | None
     cluster: str
+    verified: bool = False
 
 
 @attrs.define(slots=True)
@@ -187,6 +189,8 @@ class Changes:
     clusters: dict[str, ClusterRow] = attrs.field(factory=dict)
     aliases: dict[str, str] = attrs.field(factory=dict)
     touchpoint_owners: dict[str, str] = attrs.field(factory=dict)
+    rewritten: list[Touchpoint] = attrs.field(factory=list)
+    """Stored touchpoints whose stored form changes (a replay found them claims only, or not)."""
     new_touchpoints: list[tuple[Touchpoint, str]] = attrs.field(factory=list)
     """New touchpoints, each with the customer it belongs to (its own `customer_id` is unset)."""
     merges: list[MergeRow] = attrs.field(factory=list)

@@ -146,6 +146,7 @@ class MergeRecord:
         merged_ids: The customer ids absorbed into it.
         message_id: The touchpoint whose identifiers joined them.
         via: The identities on that touchpoint that matched the absorbed profiles.
+        joined: Every identity the absorbed profiles brought to the survivor.
         at: The event time of that touchpoint.
 
     Added in version 0.1.0.
@@ -156,6 +157,7 @@ class MergeRecord:
     merged_ids: tuple[str, ...]
     message_id: str
     via: tuple[Identity, ...]
+    joined: tuple[Identity, ...] = ()
     at: dt.datetime = attrs.field(validator=aware)
 
 
@@ -170,9 +172,6 @@ class LinkRecord:
         identity: The identifier.
         message_id: The touchpoint that carried it.
         trust: Whether that touchpoint came from a verified source or only claimed it.
-        taken_from: When a verified touchpoint took the identifier from a customer who held
-            it on a claim alone (somebody typed another person's email first), that
-            customer's id; `None` otherwise.
         at: The event time of that touchpoint.
 
     Added in version 0.1.0.
@@ -183,5 +182,4 @@ class LinkRecord:
     identity: Identity
     message_id: str
     trust: Trust
-    taken_from: str | None = None
     at: dt.datetime = attrs.field(validator=aware)

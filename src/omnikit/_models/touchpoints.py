@@ -66,6 +66,9 @@ class Trust(enum.StrEnum):
     """Whoever sent it says so: browser and app calls, form fields, unknown sources."""
     VERIFIED = "verified"
     """A source the host vouches for checked it."""
+    INTERNAL = "internal"
+    """omnikit made it about a customer (a decision, a segment change): it reaches the customer
+    whose identity it carries, and links nothing. Never the trust of an ingested message."""
 
 
 class EcommerceEvent(enum.StrEnum):
@@ -213,6 +216,11 @@ class Touchpoint:
         traits: Traits it carried (identify traits, or `context.traits`).
         context: Device, location, store, campaign, agent, ...
         trust: Whether its identifiers came from a verified source or are only claimed.
+        claims_only: Set by omnikit when the touchpoint reached its customer only through
+            identifiers it claims and may not act for them (see "Trust" on the identity
+            resolution page): it is kept in their history but changes nothing they hold (no
+            trait, consent grant, order or refund), and a consent it withdraws is still
+            withdrawn.
         customer_id: The customer it was resolved to, once stored.
 
     Added in version 0.1.0.
@@ -230,6 +238,7 @@ class Touchpoint:
     traits: Mapping[str, Any] = attrs.field(factory=dict)
     context: Context = _EMPTY_CONTEXT
     trust: Trust = Trust.CLAIMED
+    claims_only: bool = False
     customer_id: str | None = None
 
     def identity(self, kind: str) -> str | None:

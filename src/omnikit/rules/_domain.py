@@ -67,12 +67,17 @@ class Place:
     name: str = ""
 
 
+def _occurred(tp: Touchpoint) -> dt.datetime:
+    return tp.occurred_at
+
+
 class History:
     """
     A customer's touchpoints, indexed by name and time.
 
     `count_events` and `sum_events` read the customer's own (inbound) events; caps read the
-    decisions the hub recorded (outbound `Decision Made` touchpoints).
+    decisions the hub recorded (outbound `Decision Made` touchpoints). Touchpoints that
+    reached the customer on a claim alone (`Touchpoint.claims_only`) are left out.
 
     Added in version 0.1.0.
     """
@@ -80,7 +85,8 @@ class History:
     __slots__ = ("_all", "_by_name", "_times")
 
     def __init__(self, touchpoints: Iterable[Touchpoint] = ()) -> None:
-        events = sorted(touchpoints, key=lambda tp: tp.occurred_at)
+        # A touchpoint that reached the customer on a claim alone is not theirs to judge by.
+        events = sorted((tp for tp in touchpoints if not tp.claims_only), key=_occurred)
         self._times: list[float] = [tp.occurred_at.timestamp() for tp in events]
         self._by_name: dict[str, list[tuple[float, Touchpoint]]] = {}
         for stamp, tp in zip(self._times, events, strict=True):

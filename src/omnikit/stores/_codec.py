@@ -74,6 +74,7 @@ _TP_FIELDS = (
     "traits",
     "context",
     "trust",
+    "claims_only",
 )
 
 
@@ -121,6 +122,7 @@ def touchpoint_json(tp: Touchpoint) -> dict[str, Any]:
             "extra": ctx.extra,
         },
         "trust": tp.trust.value,
+        "claims_only": tp.claims_only,
     }
 
 
@@ -182,7 +184,8 @@ def touchpoint_text(tp: Touchpoint) -> str:
         f'"locale":{"null" if locale is None else _value(locale)},'
         f'"timezone":{"null" if timezone is None else _value(timezone)},'
         f'"user_agent":{"null" if user_agent is None else _value(user_agent)},'
-        f'"extra":{_object(ctx.extra)}}},"trust":{_value(tp.trust.value)}}}'
+        f'"extra":{_object(ctx.extra)}}},"trust":{_value(tp.trust.value)},'
+        f'"claims_only":{"true" if tp.claims_only else "false"}}}'
     )
 
 
@@ -222,5 +225,6 @@ def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
         ),
         # Touchpoints stored before trust levels existed were all claims.
         trust=_TRUST.get(data.get("trust", ""), Trust.CLAIMED),
+        claims_only=data.get("claims_only", False),
         customer_id=customer_id,
     )

@@ -112,6 +112,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "DELETE FROM omnikit_clusters WHERE id NOT IN (SELECT cluster FROM omnikit_identities)",
     ),
+    (
+        # Identities a verified touchpoint carried: claims never take them (the identity
+        # resolution page's "Trust"). Rows of earlier versions learn it from their owner.
+        "ALTER TABLE omnikit_identities ADD COLUMN verified INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SUPPRESSION_KINDS = ("identity", "key", "message")
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -241,9 +246,11 @@ class SQLQueries:
             "members = excluded.members, profile = excluded.profile"
         )
         self.i_identity = q(
-            "INSERT INTO omnikit_identities (kind, value, owner, cluster) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (kind, value) DO UPDATE SET owner = excluded.owner, cluster = excluded.cluster"
+            "INSERT INTO omnikit_identities (kind, value, owner, cluster, verified) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, value) DO UPDATE SET "
+            "owner = excluded.owner, cluster = excluded.cluster, verified = excluded.verified"
         )
+        self.u_touchpoint = q("UPDATE omnikit_touchpoints SET data = {json} WHERE message_id = ?")
         self.i_cluster = q(
             "INSERT INTO omnikit_clusters (id, max_us, max_message_id, size) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET max_us = excluded.max_us, "
@@ -306,12 +313,15 @@ class SQLQueries:
             by_kind.setdefault(kind, []).append(value)
         for kind, values in by_kind.items():
             template = self.d.sql(
-                "SELECT value, owner, cluster FROM omnikit_identities WHERE kind = ? AND value IN ({in})"
+                "SELECT value, owner, cluster, verified FROM omnikit_identities "
+                "WHERE kind = ? AND value IN ({in})"
             )
             for chunk in _chunks(values):
                 cur.execute(self._in(template, len(chunk)), [kind, *chunk])
-                for value, owner, cluster in cur.fetchall():
-                    found[(kind, value)] = IdentityRow(owner=owner, cluster=cluster)
+                for value, owner, cluster, verified in cur.fetchall():
+                    found[(kind, value)] = IdentityRow(
+                        owner=owner, cluster=cluster, verified=bool(verified)
+                    )
         return found
 
     def _record(self, row: Sequence[Any]) -> CustomerRecord:
@@ -545,7 +555,7 @@ class SQLQueries:
             run(
                 self.i_identity,
                 (
-                    (k, v, row.owner, row.cluster)
+                    (k, v, row.owner, row.cluster, int(row.verified))
                     for (k, v), row in sorted(changes.identities.items())
                 ),
             )
@@ -565,6 +575,11 @@ class SQLQueries:
             run(
                 self.u_owner,
                 sorted([owner, mid] for mid, owner in changes.touchpoint_owners.items()),
+            )
+        if changes.rewritten:
+            run(
+                self.u_touchpoint,
+                [(self.touchpoint_params(tp, "")[-1], tp.message_id) for tp in changes.rewritten],
             )
         if changes.merges:
             run(

@@ -137,6 +137,7 @@ class MemoryStore:
         # Identity rows as (owner, cluster) tuples: the garbage collector stops tracking a tuple
         # of strings, and a store keeps one row per identifier ever seen.
         self._identities: dict[IdKey, tuple[str | None, str]] = {}
+        self._verified: dict[IdKey, IdKey] = {}  # a set: identities a verified touchpoint carried
         self._cluster_keys: dict[str, set[IdKey]] = {}
         self._customers: dict[str, CustomerRecord] = {}
         self._cluster_customers: dict[str, set[str]] = {}
@@ -306,6 +307,7 @@ class MemoryStore:
         """Erase an identity row, and every split that names it."""
         journal = self._require_journal()
         row = journal.remove(self._identities, key)
+        journal.remove(self._verified, key)
         if row is not None:
             self._discard(self._cluster_keys, row[1], key)
         for split in list(self._splits.get(key, ())):
@@ -396,6 +398,10 @@ class MemoryStore:
         for key, row in changes.identities.items():
             old_row = self._identities.get(key)
             journal.put(self._identities, key, (row.owner, row.cluster))
+            if row.verified:
+                journal.put(self._verified, key, key)
+            else:
+                journal.remove(self._verified, key)
             if old_row is not None and old_row[1] == row.cluster:
                 continue
             if old_row is not None:
@@ -415,6 +421,8 @@ class MemoryStore:
             journal.add_member(self._by_customer, owner, tp.message_id)
         for mid, owner in changes.touchpoint_owners.items():
             self._set_owner(mid, owner)
+        for tp in changes.rewritten:
+            journal.put(self._touchpoints, tp.message_id, tp)
         for merge in changes.merges:
             self._put_merge(merge)
         for split in changes.splits:
@@ -436,11 +444,12 @@ class _MemoryTransaction:
 
     def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
         table = self._store._identities  # noqa: SLF001
+        verified = self._store._verified  # noqa: SLF001
         found: dict[IdKey, IdentityRow] = {}
         for key in keys:
             row = table.get(key)
             if row is not None:
-                found[key] = IdentityRow(owner=row[0], cluster=row[1])
+                found[key] = IdentityRow(owner=row[0], cluster=row[1], verified=key in verified)
         return found
 
     def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
