@@ -476,10 +476,9 @@ class Personalization:
         """
         Evaluate every customer's segments again; return who entered and left what.
 
-        For conditions that change with time alone (`days_since`, windows, and consents
-        that lapse at their `expires_at`): a segment keeps a customer until their segments
-        are evaluated again, here or when ingestion changes them, which ingestion already
-        does for the customers it changes.
+        For conditions that change with time alone (`days_since`, windows, a consent that
+        lapses at its `expires_at`): until a customer's segments are evaluated again, here
+        or when ingestion changes that customer, their membership stays as it was.
 
         Added in version 0.1.0.
         """

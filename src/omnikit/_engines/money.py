@@ -11,7 +11,7 @@ products of one order are one refund, however many message ids they come under. 
 that carries no amount (no `total`, `revenue` or `products`) gives back the whole order. The
 refunds of an order give back no more than it is worth, in its currency: one naming another
 currency gives nothing back (omnikit converts no currencies), and one that names no order,
-or an order the customer never completed or cancelled, changes no figure.
+an order the customer never completed, or a cancelled order changes no figure.
 """
 
 from __future__ import annotations
