@@ -550,7 +550,10 @@ class Hub(Personalization, Privacy):
         Record a customer's answer about *purpose* on *channel*; return the updated customer.
 
         The answer is stored as a `Consent Updated` touchpoint; *channel* `None` means every
-        channel. An answer with *expires_at* lapses then: from that moment it is no consent.
+        channel. An answer with *expires_at* lapses then: from that moment it is no consent
+        to rules and `Customer.has_consent()`; segments built on it drop the customer only
+        when their segments are evaluated again (`Hub.refresh_segments()`, or their next
+        ingested event).
 
         Raises:
             NotFoundError: If *customer* is unknown.

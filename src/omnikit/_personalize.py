@@ -11,7 +11,12 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
-from omnikit._engines.profile import EXPERIMENT_ASSIGNED, SEGMENT_ENTERED, SEGMENT_EXITED
+from omnikit._engines.profile import (
+    EXPERIMENT_ASSIGNED,
+    OWN_SEGMENT_IDS,
+    SEGMENT_ENTERED,
+    SEGMENT_EXITED,
+)
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
@@ -117,7 +122,7 @@ def _segment_message_id(
     previous = record.profile.segments.get(segment)
     after = "" if previous is None else f"{previous[2]}|{previous[3]}"
     text = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
-    return "omk-seg-" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+    return OWN_SEGMENT_IDS + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _segment_revision(record: CustomerRecord, segment: str) -> int:
@@ -130,6 +135,7 @@ class Personalization:
     """The personalization verbs of `Hub` (see there)."""
 
     # Provided by Hub.
+    currency: str
     ruleset: RuleSet | None
     places: dict[str, Place]
     _record: Callable[[CustomerRef], CustomerRecord]
@@ -329,7 +335,7 @@ class Personalization:
         stored = self._record(customer)
         profile = self._customer(stored)
         fitted = model or self.bought_together()
-        orders = fold_orders(self._history(stored.id))
+        orders = fold_orders(self._history(stored.id), currency=self.currency)
         now = self._now()
         data = decision_data(profile, now=now)["customer"]
         return fitted.recommend(
@@ -345,7 +351,7 @@ class Personalization:
         return BoughtTogether.fit(
             order
             for customer in self.customers()
-            for order in fold_orders(self._history(customer.id))
+            for order in fold_orders(self._history(customer.id), currency=self.currency)
         )
 
     def rfm(self, *, now: dt.datetime | None = None, write_traits: bool = False) -> dict[str, RFM]:
@@ -470,9 +476,9 @@ class Personalization:
         """
         Evaluate every customer's segments again; return who entered and left what.
 
-        For conditions that change with time alone (`days_since`, windows).
-
-        Ingestion already does this for the customers it changes.
+        For conditions that change with time alone (`days_since`, windows, a consent that
+        lapses at its `expires_at`): until a customer's segments are evaluated again, here
+        or when ingestion changes that customer, their membership stays as it was.
 
         Added in version 0.1.0.
         """

@@ -112,3 +112,25 @@ def test_an_expiry_must_be_a_time_with_an_offset(expires_at: object) -> None:
         hub.ingest(consent_updated("m1", purpose="marketing", granted=True, expires_at=expires_at))
     with pytest.raises(omnikit.ValidationError, match="expires_at: expected a time with a UTC"):
         hub.set_consent(found, purpose="marketing", granted=True, expires_at=expires_at)  # type: ignore[arg-type]
+
+
+def test_a_lapse_changes_segments_only_when_they_are_evaluated_again() -> None:
+    """
+    Rules read a consent at the moment of the decision; segment membership is evaluated when
+    ingestion changes the customer or `refresh_segments()` runs, so a lapse alone moves no one.
+    """
+    clock = omnikit.testing.FrozenClock(T0)
+    reachable = customer.consents["*"]["marketing"] == True  # noqa: E712
+    hub = omnikit.Hub(clock=clock, segments=[Segment(id="reachable", condition=reachable)])
+    rules = RuleSet([Rule(id="promo", condition=reachable, actions=(Action.offer("x"),))])
+    hub.ingest(
+        consent_updated("m1", purpose="marketing", granted=True, expires_at=EXPIRY.isoformat())
+    )
+
+    clock.advance(days=400)
+    found = hub.customer(user_id="u1")
+    assert found is not None
+    assert ("reachable",) == found.segments  # still: nothing evaluated it since the lapse
+    assert () == hub.decide(found, ruleset=rules).rule_ids  # the rule reads the consent now
+    assert {found.id: ([], ["reachable"])} == hub.refresh_segments()
+    assert () == hub.customer(user_id="u1").segments  # type: ignore[union-attr]

@@ -225,10 +225,9 @@ def _figures(hub: omnikit.Hub) -> dict[str, Any]:
         anonymous = [
             tp for tp in history if tp.name == "Order Completed" and "order_id" not in tp.properties
         ]
-        refunds = sum(
-            (Decimal(tp.properties["total"]) for tp in history if tp.name == "Order Refunded"),
-            Decimal(0),
-        )
+        # Refunds come off the orders they name, each no further than its order's total.
+        refunds = sum((o.refunded for o in orders), Decimal(0))
+        assert all(Decimal(0) <= o.refunded <= max(o.total, Decimal(0)) for o in orders)
         gross = sum((o.total for o in orders), Decimal(0)) + sum(
             (Decimal(tp.properties["total"]) for tp in anonymous), Decimal(0)
         )

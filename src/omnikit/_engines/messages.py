@@ -18,6 +18,8 @@ from typing import Any, Final
 import attrs
 
 from omnikit._engines.profile import (
+    EXPERIMENT_ASSIGNED,
+    OWN_SEGMENT_IDS,
     PREFERENCE_TRAITS,
     SEGMENT_EVENTS,
     check_timezone,
@@ -62,9 +64,13 @@ _OUTBOUND_EVENTS: Final = frozenset(
         "Message Delivered",
         "Order Shipped",
         "Order Ready for Pickup",
-        "Decision Made",
     }
 )
+_RESERVED_EVENTS: Final = {
+    "Decision Made": "a decision of Hub.decide(record=True), which caps count",
+    EXPERIMENT_ASSIGNED: "the key a customer's experiment arms are drawn from",
+}
+"""Events only a hub records about a customer, with what each is: refused from outside."""
 _MONEY_FIELDS: Final = frozenset(
     {"revenue", "total", "subtotal", "shipping", "tax", "discount", "value", "price"}
 )
@@ -710,6 +716,11 @@ def parse_message(
         errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
     elif len(message_id) > 200:
         errors.append("messageId: longer than 200 characters")
+    elif message_id.startswith(OWN_SEGMENT_IDS):
+        errors.append(
+            f"messageId: ids beginning {OWN_SEGMENT_IDS!r} are those of the segment changes "
+            "omnikit records itself; a message from outside can't take one"
+        )
 
     # Fast paths below (`type(x) is str`, `type(x) is dict`) skip a call for the usual,
     # valid shapes; anything else takes the general check, which also words the errors.
@@ -796,6 +807,11 @@ def parse_message(
             name = _string(event, "event", errors, required=True) or ""
         if len(name) > 200:
             errors.append("event: longer than 200 characters")
+        if name in _RESERVED_EVENTS:
+            errors.append(
+                f"event: {name!r} is recorded by omnikit itself ({_RESERVED_EVENTS[name]}); "
+                "a message from outside can't be one"
+            )
         _check_properties(name, props, errors)
     elif tp_type in (TouchpointType.PAGE, TouchpointType.SCREEN):
         name = "Page Viewed" if tp_type is TouchpointType.PAGE else "Screen Viewed"

@@ -15,11 +15,21 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias
 
+from omnikit._engines.money import (
+    Refund,
+    by_order,
+    carries_amount,
+    keep_refund,
+    order_amount,
+    order_currency,
+    order_id_of,
+    refund_of,
+    refunded,
+)
 from omnikit._models.consent import Consent, Preferences, QuietHours
 from omnikit._models.customers import ChannelStats, Customer, Stats
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Direction, Touchpoint
-from omnikit.converters import to_decimal
 from omnikit.errors import ValidationError
 
 __all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
@@ -68,11 +78,15 @@ _LATEST = Survivorship()
 _CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
 _ORDER_COMPLETED = "Order Completed"
 _ORDER_EVENTS = frozenset({_ORDER_COMPLETED, "Order Updated"})
+_ORDER_REFUNDED = "Order Refunded"
+_ORDER_CANCELLED = "Order Cancelled"
 _REVENUE_FIELDS = ("revenue", "total")
 """Where an order's revenue is read, first found first (the order's total reads the other way)."""
 SEGMENT_ENTERED = "Segment Entered"
 SEGMENT_EXITED = "Segment Exited"
 SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
+OWN_SEGMENT_IDS = "omk-seg-"
+"""How the message ids of a hub's own segment changes begin (no message from outside may)."""
 EXPERIMENT_ASSIGNED = "Experiment Assigned"
 """A hub's record of the keys a customer's experiment arms are drawn from (see `Env`)."""
 
@@ -92,28 +106,31 @@ def _order_entry(
     """
     What one `Order Completed` or `Order Updated` event says about its order.
 
-    `(completed, amount, amount_us, amount_mid, currency, named, currency_us, currency_mid)`:
-    the amount is `None` when the event carries none (an update of the status only), and
-    *named* tells a currency the event names from the hub's default.
+    `(completed, amount, amount_us, amount_mid, currency, named, currency_us, currency_mid,
+    placed_us)`: the amount is `None` when the event carries none (an update of the status
+    only), *named* tells a currency the event names from the hub's default, and *placed_us*
+    is when an `Order Completed` event placed it (`None` for an update).
     """
     named = properties.get("currency")
     amount = str(order_amount(properties, _REVENUE_FIELDS)) if carries_amount(properties) else None
+    placed = at_us if completed else None
     if isinstance(named, str) and named.strip():
-        return (completed, amount, at_us, mid, named.upper(), True, at_us, mid)
-    return (completed, amount, at_us, mid, currency, False, at_us, mid)
+        return (completed, amount, at_us, mid, named.upper(), True, at_us, mid, placed)
+    return (completed, amount, at_us, mid, currency, False, at_us, mid, placed)
 
 
 def _combine_orders(a: Entry, b: Entry) -> Entry:
     """
     Two accounts of one order as one.
 
-    Completed if either is, with the amount of the latest event that carries one and the
-    currency of the latest event that names one.
+    Completed if either is, with the amount of the latest event that carries one, the
+    currency of the latest event that names one, and placed by the earliest completion.
     """
     later = a[1] is None or (b[1] is not None and (b[2], b[3]) > (a[2], a[3]))
     amount = b[1:4] if later else a[1:4]
     currency = b[4:8] if (b[5], b[6], b[7]) > (a[5], a[6], a[7]) else a[4:8]
-    return (a[0] or b[0], *amount, *currency)
+    placed = min((p for p in (a[8], b[8]) if p is not None), default=None)
+    return (a[0] or b[0], *amount, *currency, placed)
 
 
 class ProfileState:
@@ -124,6 +141,7 @@ class ProfileState:
     """
 
     __slots__ = (
+        "cancelled",
         "channels",
         "consents",
         "count",
@@ -134,6 +152,7 @@ class ProfileState:
         "order_book",
         "orders",
         "prefs",
+        "refund_book",
         "refunds",
         "revenue",
         "segments",
@@ -160,7 +179,14 @@ class ProfileState:
         self.revenue: dict[str, str] = {}
         # order id -> `_order_entry`: an order is counted once, however many events name it.
         self.order_book: dict[str, Entry] = {}
+        # refund key -> `money.Refund`: a refund is counted once, and never past its order.
+        self.refund_book: dict[str, Refund] = {}
+        # The order ids of `Order Cancelled` events: those orders count nowhere.
+        self.cancelled: set[str] = set()
+        # What profiles stored before refunds were kept by order had refunded, per currency.
         self.refunds: dict[str, str] = {}
+        # The latest order without an order id (and, in profiles stored before orders kept
+        # their time, the latest of all).
         self.last_order_us: int | None = None
         # segment id -> (member, at_us, message_id, revision), from Segment Entered / Exited
         self.segments: dict[str, Entry] = {}
@@ -209,12 +235,19 @@ class ProfileState:
             return
         if name in _ORDER_EVENTS:
             self._order(tp, at_us, currency)
-        elif name == "Order Refunded":
-            amount = order_amount(tp.properties, ("total", "revenue"))
-            _add_amount(self.refunds, order_currency(tp.properties, currency), amount)
+        elif name == _ORDER_REFUNDED:
+            refund = refund_of(tp.properties, at_us=at_us, message_id=mid)
+            if refund is not None:
+                keep_refund(self.refund_book, *refund)
+        elif name == _ORDER_CANCELLED:
+            order_id = order_id_of(tp.properties)
+            if order_id is not None:
+                self.cancelled.add(order_id)
         elif name in SEGMENT_EVENTS:
             props = tp.properties
-            entry = (name == SEGMENT_ENTERED, at_us, mid, segment_revision(props))
+            # Only the hub's own changes carry a revision it numbered: from elsewhere, none.
+            revision = segment_revision(props) if mid.startswith(OWN_SEGMENT_IDS) else 0
+            entry = (name == SEGMENT_ENTERED, at_us, mid, revision)
             self._set_segment(props["segment"], entry)
         elif name == EXPERIMENT_ASSIGNED:
             keys = tp.properties.get("assignments")
@@ -236,8 +269,8 @@ class ProfileState:
             self.orders += 1
             amount = order_amount(props, _REVENUE_FIELDS)
             _add_amount(self.revenue, order_currency(props, currency), amount)
-        if completed and (self.last_order_us is None or at_us > self.last_order_us):
-            self.last_order_us = at_us
+            if self.last_order_us is None or at_us > self.last_order_us:
+                self.last_order_us = at_us
 
     def _set_order(self, order_id: str, entry: Entry) -> None:
         current = self.order_book.get(order_id)
@@ -329,6 +362,9 @@ class ProfileState:
             _add_amount(self.revenue, currency, Decimal(amount))
         for order_id, entry in other.order_book.items():
             self._set_order(order_id, entry)  # a union: an order both hold counts once
+        for key, refund in other.refund_book.items():
+            keep_refund(self.refund_book, key, refund)
+        self.cancelled |= other.cancelled
         for currency, amount in other.refunds.items():
             _add_amount(self.refunds, currency, Decimal(amount))
         if other.last_order_us is not None and (
@@ -351,6 +387,7 @@ class ProfileState:
         new.orders, new.last_order_us = self.orders, self.last_order_us
         new.revenue, new.refunds = dict(self.revenue), dict(self.refunds)
         new.order_book = dict(self.order_book)
+        new.refund_book, new.cancelled = dict(self.refund_book), set(self.cancelled)
         new.segments = dict(self.segments)
         new.experiments = dict(self.experiments)
         return new
@@ -363,6 +400,16 @@ class ProfileState:
 
     def to_customer(self, customer_id: str, identities: Sequence[Identity]) -> Customer:
         """Build the public, immutable `Customer`."""
+        counted = self._counted_orders()
+        revenue, refunds = self._money(counted)
+        last_order_us = max(
+            (
+                us
+                for us in (self.last_order_us, *(e[8] for e in counted.values()))
+                if us is not None
+            ),
+            default=None,
+        )
         return Customer(
             id=customer_id,
             identities=tuple(sorted(identities)),
@@ -388,23 +435,44 @@ class ProfileState:
                     name: ChannelStats(first_seen=from_us(f), last_seen=from_us(la), touchpoints=n)
                     for name, (f, la, n) in sorted(self.channels.items())
                 },
-                orders=self.orders + sum(1 for entry in self.order_book.values() if entry[0]),
-                revenue=self._net_revenue(),
-                refunds={c: Decimal(a) for c, a in sorted(self.refunds.items())},
-                last_order_at=None if self.last_order_us is None else from_us(self.last_order_us),
+                orders=self.orders + len(counted),
+                revenue=revenue,
+                refunds=refunds,
+                last_order_at=None if last_order_us is None else from_us(last_order_us),
             ),
             segments=tuple(sorted(s for s, entry in self.segments.items() if entry[0])),
         )
 
-    def _net_revenue(self) -> dict[str, Decimal]:
-        """What the completed orders brought in, less what was refunded, per currency."""
+    def _counted_orders(self) -> dict[str, Entry]:
+        """The orders with an id that count: completed, and not cancelled."""
+        return {
+            order_id: entry
+            for order_id, entry in self.order_book.items()
+            if entry[0] and order_id not in self.cancelled
+        }
+
+    def _money(self, counted: Mapping[str, Entry]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """
+        What the counted orders brought in net of refunds, and what was refunded, per currency.
+
+        Each order's refunds give back no more than it brought in (see `money.refunded`).
+        """
         gross = {c: Decimal(a) for c, a in self.revenue.items()}
-        for completed, amount, _, _, currency, *_ in self.order_book.values():
-            if completed:
-                gross[currency] = gross.get(currency, Decimal(0)) + Decimal(amount or 0)
-        for currency, refunded in self.refunds.items():
-            gross[currency] = gross.get(currency, Decimal(0)) - Decimal(refunded)
-        return dict(sorted(gross.items()))
+        back: dict[str, Decimal] = {}
+        given = by_order(self.refund_book) if self.refund_book else {}
+        for order_id, (_, amount, _, _, currency, *_) in counted.items():
+            worth = Decimal(amount or 0)
+            gross[currency] = gross.get(currency, Decimal(0)) + worth
+            refund = refunded(worth, currency, given.get(order_id, ()))
+            if refund is not None:
+                back[currency] = back.get(currency, Decimal(0)) + refund
+        for currency, old in self.refunds.items():  # kept by an earlier version, per currency
+            room = gross.get(currency, Decimal(0)) - back.get(currency, Decimal(0))
+            refund = min(Decimal(old), max(room, Decimal(0)))
+            if refund or currency in back:
+                back[currency] = back.get(currency, Decimal(0)) + refund
+        net = {c: amount - back.get(c, Decimal(0)) for c, amount in gross.items()}
+        return dict(sorted(net.items())), dict(sorted(back.items()))
 
     def _preferences(self) -> Preferences:
         values = {name: entry[0] for name, entry in self.prefs.items()}
@@ -431,6 +499,8 @@ class ProfileState:
             "revenue": self.revenue,
             "refunds": self.refunds,
             "order_book": self.order_book,
+            "refund_book": self.refund_book,
+            "cancelled": sorted(self.cancelled),
             "last_order": self.last_order_us,
             "segments": self.segments,
             "experiments": self.experiments,
@@ -448,7 +518,12 @@ class ProfileState:
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
         new.orders, new.last_order_us = data["orders"], data["last_order"]
         new.revenue, new.refunds = dict(data["revenue"]), dict(data["refunds"])
-        new.order_book = {k: tuple(v) for k, v in data.get("order_book", {}).items()}
+        # Order entries stored before they kept when the order was placed have eight fields.
+        new.order_book = {k: (*v, None)[:9] for k, v in data.get("order_book", {}).items()}
+        new.refund_book = {
+            k: (v[0], v[1], v[2], v[3], v[4]) for k, v in data.get("refund_book", {}).items()
+        }
+        new.cancelled = set(data.get("cancelled", ()))
         # Segment entries stored before they had a revision have three fields: revision 0.
         new.segments = {k: (*v, 0)[:4] for k, v in data.get("segments", {}).items()}
         new.experiments = {k: tuple(v) for k, v in data.get("experiments", {}).items()}
@@ -458,53 +533,16 @@ class ProfileState:
 # -- reading touchpoints -------------------------------------------------------------------------
 
 
-def order_currency(properties: Mapping[str, Any], default: str) -> str:
-    """The order's ISO currency code, upper-cased, or *default*."""
-    currency = properties.get("currency")
-    return currency.upper() if isinstance(currency, str) and currency.strip() else default
-
-
 def segment_revision(properties: Mapping[str, Any]) -> int:
     """
     Which change of a customer's membership a `Segment Entered` / `Exited` event is.
 
     A hub numbers its changes of one segment for one customer 1, 2, 3, ...: the highest is
-    the membership, whatever the times. Events from elsewhere carry none and count as 0.
+    the membership, whatever the times. Events from elsewhere count as 0, whatever they carry
+    (the profile reads a revision only from the hub's own changes: see `OWN_SEGMENT_IDS`).
     """
     revision = properties.get("revision")
     return revision if type(revision) is int and revision > 0 else 0
-
-
-def order_id_of(properties: Mapping[str, Any]) -> str | None:
-    """The order id an order event names, as text; `None` when it names none."""
-    value = properties.get("order_id")
-    return None if value is None or isinstance(value, bool) else str(value)
-
-
-def carries_amount(properties: Mapping[str, Any]) -> bool:
-    """Whether an order event says what the order is worth (a total, revenue or products)."""
-    if properties.get("total") is not None or properties.get("revenue") is not None:
-        return True
-    products = properties.get("products")
-    return isinstance(products, list) and any(isinstance(p, Mapping) for p in products)
-
-
-def order_amount(properties: Mapping[str, Any], fields: Sequence[str]) -> Decimal:
-    """The first of *fields* present, else the sum of `products[].price * quantity`."""
-    for field in fields:
-        value = properties.get(field)
-        if value is not None:
-            return to_decimal(value)
-    total = Decimal(0)
-    products = properties.get("products")
-    if isinstance(products, list):
-        for product in products:
-            if isinstance(product, dict) and product.get("price") is not None:
-                quantity = product.get("quantity")
-                total += to_decimal(product["price"]) * (
-                    1 if quantity is None else to_decimal(quantity)
-                )
-    return total
 
 
 def consents_of(tp: Touchpoint) -> list[Consent]:

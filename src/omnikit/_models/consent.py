@@ -62,7 +62,9 @@ class Consent:
         source: Where it was collected (`"web_signup"`, `"pos"`, `"sms_stop"`).
         message_id: The touchpoint that carried it, when there was one.
         expires_at: When the answer lapses, if it does (consent given for a year); from
-            then on it is no consent, as if no answer had been given.
+            then on it is no consent, as if no answer had been given. Stored segment
+            membership that depends on it changes only when the customer's segments are
+            evaluated again (`Hub.refresh_segments()`, or their next ingested event).
 
     Added in version 0.1.0.
     """

@@ -42,14 +42,16 @@ class Stats:
         touchpoints: How many inbound touchpoints they have.
         per_channel: First/last seen and count, per channel.
         orders: How many orders they completed: distinct `order_id`s of `Order Completed`
-            events (however many messages name one), and each such event without an
-            `order_id`.
+            events (however many messages name one) that no `Order Cancelled` event names,
+            and each `Order Completed` event without an `order_id`.
         revenue: What those orders brought in, net of refunds, per currency. An order's
             amount is its latest `Order Completed` or `Order Updated` event's `revenue`
             (else `total`, else the sum of its products).
-        refunds: What `Order Refunded` events gave back, per currency (already taken off
-            *revenue*).
-        last_order_at: When they last completed an order.
+        refunds: What `Order Refunded` events gave back of those orders, per currency
+            (already taken off *revenue*): each refund once, in its order's currency, and
+            never more than the order brought in. A refund of an order they never
+            completed, or naming no order, gives nothing back.
+        last_order_at: When they last completed an order (that was not cancelled).
 
     Added in version 0.1.0.
     """

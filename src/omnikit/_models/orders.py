@@ -146,14 +146,17 @@ class Order:
         order_id: The retailer's order id.
         customer_id: The customer who placed it.
         channel: Where it was placed.
-        status: Placed, completed, cancelled, (partially) refunded.
-        placed_at: When it was placed.
+        status: Placed, completed, cancelled, (partially) refunded. An order named by an
+            `Order Cancelled` event is cancelled, whenever that event came.
+        placed_at: When it was placed (its earliest `Order Completed` event).
         currency: ISO 4217 code.
         items: What was bought.
         total: What the customer paid (Segment's `total`, else `revenue`, else the items' sum),
             from the latest `Order Completed` or `Order Updated` event that carries an amount:
             one order id is one order, however many messages name it.
-        refunded: How much of it has been refunded.
+        refunded: How much of it has been refunded: each refund once (one `refund_id`, or
+            without one the same amount, currency and products), in the order's currency,
+            and never more than *total*. A refund without an amount refunds it all.
         fulfilment: How the customer gets it, when known.
 
     Added in version 0.1.0.
