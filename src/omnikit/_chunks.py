@@ -1,10 +1,14 @@
 """
 Storing a batch chunk by chunk, and isolating the messages a store refuses.
 
-A store that refuses a transaction for what it holds (a `StoreError` that is not a
-`StoreUnavailableError`) would refuse it on every retry, and the valid messages in it would
-never get in. The chunk's halves are tried instead, each in a transaction of its own, down to
-the single messages the store refuses: those are rejected, the rest stored, once.
+A store that refuses a transaction for what it holds (`StoreRefusedError`) would refuse it on
+every retry, and the valid messages in it would never get in. The chunk's halves are tried
+instead, each in a transaction of its own, down to the single messages the store refuses:
+those are rejected, the rest stored, once.
+
+Any other `StoreError` says nothing about the messages (a lock, a full disk, a lost
+connection, a fault of the store): it is raised at once, the chunk's transaction rolled back,
+and no message is marked rejected for it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import attrs
 
 from omnikit._models.results import IngestResult, Rejection
 from omnikit._models.touchpoints import Touchpoint
-from omnikit.errors import StoreError, StoreUnavailableError, ValidationError
+from omnikit.errors import StoreRefusedError, ValidationError
 
 __all__ = ["in_order", "store_isolating"]
 
@@ -50,14 +54,12 @@ def store_isolating(
             error is raised.
 
     Raises:
-        StoreUnavailableError: As soon as the store is unavailable.
-        StoreError: If the store refuses every message of the chunk.
+        StoreRefusedError: If the store refuses every message of the chunk.
+        StoreError: As soon as the store fails otherwise (unavailable, or at fault).
     """
     try:
         done, changed = ingest_chunk(chunk)
-    except StoreUnavailableError:
-        raise
-    except StoreError as error:
+    except StoreRefusedError as error:
         if len(chunk) == 1:
             raise
         before = len(committed)
@@ -74,7 +76,7 @@ def _bisect(
     ingest_chunk: IngestChunk,
     chunk: list[Touchpoint],
     indexes: list[int],
-    error: StoreError,
+    error: StoreRefusedError,
     committed: list[IngestResult],
 ) -> set[str]:
     if len(chunk) == 1:
@@ -87,9 +89,7 @@ def _bisect(
     for part, where in ((chunk[:middle], indexes[:middle]), (chunk[middle:], indexes[middle:])):
         try:
             done, touched = ingest_chunk(part)
-        except StoreUnavailableError:
-            raise
-        except StoreError as exc:
+        except StoreRefusedError as exc:
             touched = _bisect(ingest_chunk, part, where, exc, committed)
         else:
             committed.append(done)

@@ -14,11 +14,12 @@ import cattrs
 import phonenumbers
 
 from omnikit._chunks import in_order, store_isolating
+from omnikit._engines.consents import answer_properties
 from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
-from omnikit._engines.profile import read_expiry, to_us
+from omnikit._engines.profile import to_us
 from omnikit._engines.records import (
     Changes,
     CustomerRecord,
@@ -273,7 +274,10 @@ class Hub(Personalization, Privacy):
         Raises:
             ValidationError: If a single message (not a batch) is invalid.
             StoreError: If the store fails; `error.partial` holds the `IngestResult` of what
-                was committed before the failure.
+                was committed before the failure. A `StoreUnavailableError` (locked, a full
+                disk, a lost connection) stored nothing of the transaction it ended: retry
+                the same payload. A message the store refuses for its content
+                (`StoreRefusedError`) is rejected in a batch; ingested alone, it raises.
 
         Added in version 0.1.0.
         """
@@ -555,30 +559,30 @@ class Hub(Personalization, Privacy):
         when their segments are evaluated again (`Hub.refresh_segments()`, or their next
         ingested event).
 
+        Args:
+            customer: The customer, or any identifier the store can resolve.
+            purpose: What the answer is about, in any case (`"Marketing"` is stored as
+                `"marketing"`; see `Consent.purpose`).
+            granted: The answer: a bool, or a spelling ingestion reads (`"no"`, `0`; see
+                the ingestion guide).
+            channel: The channel it is about; `None` for every channel.
+            source: Where it was collected (`"pos"`, `"web_signup"`).
+            timestamp: When the customer answered; now by default.
+            message_id: The touchpoint's id, for a call that may be retried.
+            expires_at: When the answer lapses (a time with a UTC offset).
+
         Raises:
             NotFoundError: If *customer* is unknown.
-            ValidationError: If the channel, purpose or expiry is invalid.
+            ValidationError: If the channel, purpose, answer or expiry is invalid.
 
         Added in version 0.1.0.
         """
         record = self._record(customer)
         if channel is not None:
             self.channels.require(channel)
-        if not purpose:
-            raise ValidationError("purpose: required, a consent purpose such as 'marketing'")
-        properties: dict[str, Any] = {"purpose": purpose, "granted": granted, "channel": channel}
-        if source:
-            properties["source"] = source
-        if expires_at is not None:
-            expiry = read_expiry(
-                expires_at.isoformat() if isinstance(expires_at, dt.datetime) else expires_at
-            )
-            if expiry is None:
-                raise ValidationError(
-                    "expires_at: expected a time with a UTC offset ('2027-11-01T00:00:00Z'), "
-                    f"got {expires_at!r:.40}"
-                )
-            properties["expires_at"] = expiry.isoformat()
+        properties = answer_properties(
+            purpose=purpose, granted=granted, channel=channel, source=source, expires_at=expires_at
+        )
         now = self.clock()
         moment = now if timestamp is None else parse_datetime(timestamp)
         options = self.options

@@ -11,7 +11,8 @@ OmnikitError
 │   ├── RuleSyntaxError                 .path
 │   └── RuleLimitError                  depth, size or work bound exceeded
 ├── StoreError                          a storage backend failed
-│   └── StoreUnavailableError           it cannot be reached or opened
+│   ├── StoreUnavailableError           not now (locked, disk full, connection lost): retry
+│   └── StoreRefusedError               it cannot hold that content: never retried as is
 └── ConnectorError
     ├── ConnectorNotFoundError (LookupError)   .name, .available
     └── DeliveryError                          .connector, .message_id
@@ -41,6 +42,7 @@ __all__ = [
     "RuleLimitError",
     "RuleSyntaxError",
     "StoreError",
+    "StoreRefusedError",
     "StoreUnavailableError",
     "TransientDeliveryError",
     "ValidationError",
@@ -171,13 +173,33 @@ class StoreError(OmnikitError):
     """
     A storage backend failed; the driver's exception is the `__cause__`.
 
+    Its subclasses say whether to retry: `StoreUnavailableError` (later, the same data) or
+    `StoreRefusedError` (never, the same data). A `StoreError` that is neither is a fault of
+    the store or of omnikit (a schema changed by hand, a bug): retrying may not help.
+
     Added in version 0.1.0.
     """
 
 
 class StoreUnavailableError(StoreError):
     """
-    A store cannot be reached, opened or migrated.
+    A store cannot be used now: retrying later may succeed.
+
+    It cannot be reached, opened or migrated, or an operation failed for a reason that
+    passes (locked or busy, a lock or statement timeout, a full disk, a lost connection, a
+    transaction the database aborted to resolve a conflict). The operation that failed changed nothing; retrying it later may succeed (the store
+    opens a new connection for a lost one).
+
+    Added in version 0.1.0.
+    """
+
+
+class StoreRefusedError(StoreError):
+    """
+    The store cannot hold what it was given (text it cannot encode, a number out of its range).
+
+    Giving the same data again fails again; the data, not the store, must change. A batch
+    ingestion narrows such a refusal down to the messages refused and rejects only those.
 
     Added in version 0.1.0.
     """

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import omnikit
-from omnikit.errors import StoreError, StoreUnavailableError, ValidationError
+from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError, ValidationError
 from omnikit.stores.sqlite import SQLiteStore
 from omnikit.testing import FrozenClock
 
@@ -443,7 +443,7 @@ class _RefusingTransaction:
     def apply(self, changes: Any) -> None:
         ids = {tp.message_id for tp, _ in changes.new_touchpoints}
         if ids & self.store.refused:
-            raise StoreError(f"sqlite: refused {sorted(ids & self.store.refused)}")
+            raise StoreRefusedError(f"sqlite: refused {sorted(ids & self.store.refused)}")
         if ids & self.store.down:
             raise StoreUnavailableError("sqlite: database is locked")
         self.tx.apply(changes)

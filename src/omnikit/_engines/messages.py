@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from omnikit._engines.consents import check_consent_context, check_consent_event
 from omnikit._engines.profile import (
     EXPERIMENT_ASSIGNED,
     OWN_SEGMENT_IDS,
@@ -24,10 +25,9 @@ from omnikit._engines.profile import (
     SEGMENT_EVENTS,
     check_timezone,
     parse_quiet_hours,
-    read_expiry,
 )
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
-from omnikit._engines.values import check, encode, suspect
+from omnikit._engines.values import check, encode, kind_of, suspect
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
 from omnikit._models.touchpoints import (
@@ -45,7 +45,6 @@ __all__ = [
     "IngestOptions",
     "ReadCache",
     "derive_message_id",
-    "kind_of",
     "parse_message",
 ]
 
@@ -75,6 +74,7 @@ _MONEY_FIELDS: Final = frozenset(
     {"revenue", "total", "subtotal", "shipping", "tax", "discount", "value", "price"}
 )
 _STRING_FIELDS: Final = frozenset({"currency", "order_id", "checkout_id", "coupon"})
+_CONSENT_EVENTS: Final = frozenset({"Consent Updated", "Unsubscribed"})
 _EMPTY: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _IDENTIFYING_TRAITS: Final = (
     ("email", "email", "traits.email", "context.traits.email"),
@@ -113,23 +113,6 @@ class IngestOptions:
     def channel_names(self) -> frozenset[str]:
         """The names of *channels*, for a membership test without `Mapping`'s Python code."""
         return frozenset(self.channels)
-
-
-def kind_of(value: object) -> str:
-    """How an error message names the JSON type of *value* (`a string`, `null`, ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def derive_message_id(message: Mapping[str, Any], key: bytes = b"") -> str:
@@ -531,22 +514,8 @@ def _check_properties(name: str, properties: Mapping[str, Any], errors: list[str
             _check_products(value, errors)
         elif kind is not str and (isinstance(value, bool) or not isinstance(value, str | int)):
             errors.append(f"properties.{field}: expected a string, got {kind_of(value)}")
-    if name == "Consent Updated":
-        purpose = properties.get("purpose")
-        if not isinstance(purpose, str) or not purpose:
-            errors.append("properties.purpose: required, a consent purpose such as 'marketing'")
-        if not isinstance(properties.get("granted"), bool):
-            errors.append("properties.granted: required, true or false")
-        channel = properties.get("channel")
-        if channel is not None and not isinstance(channel, str):
-            errors.append(f"properties.channel: expected a channel name, got {kind_of(channel)}")
-        expires = properties.get("expires_at")
-        if expires is not None and read_expiry(expires) is None:
-            errors.append(
-                "properties.expires_at: expected an ISO-8601 time with a UTC offset "
-                f"('2027-11-01T00:00:00Z'), got "
-                f"{repr(expires)[:40] if isinstance(expires, str) else kind_of(expires)}"
-            )
+    if name in _CONSENT_EVENTS:
+        check_consent_event(name, properties, errors)
     elif name in SEGMENT_EVENTS:
         segment = properties.get("segment")
         if not isinstance(segment, str) or not segment:
@@ -850,6 +819,8 @@ def parse_message(
             errors.append(f"context.direction: expected 'inbound' or 'outbound', got {stated!r}")
     elif name in _OUTBOUND_EVENTS:
         direction = Direction.OUTBOUND
+    if "consent" in context:
+        check_consent_context(context["consent"], errors)
     ctx = _context(reader, context, None if cache is None else cache.contexts, source)
     if errors:
         raise ValidationError(errors)

@@ -12,8 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from omnikit._engines.messages import kind_of
-from omnikit._engines.values import decode
+from omnikit._engines.values import decode, kind_of
 from omnikit.errors import ValidationError
 
 __all__ = ["build_message", "read_payload", "unpack"]

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias
 
+from omnikit._engines.consents import consents_of
 from omnikit._engines.money import (
     Refund,
     by_order,
@@ -26,7 +27,8 @@ from omnikit._engines.money import (
     refund_of,
     refunded,
 )
-from omnikit._models.consent import Consent, Preferences, QuietHours
+from omnikit._engines.times import from_us, to_us
+from omnikit._models.consent import Consent, Preferences, QuietHours, read_answer
 from omnikit._models.customers import ChannelStats, Customer, Stats
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Direction, Touchpoint
@@ -34,22 +36,10 @@ from omnikit.errors import ValidationError
 
 __all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Entry: TypeAlias = tuple[Any, ...]
-_ONE_US = dt.timedelta(microseconds=1)
 
 PREFERENCE_TRAITS = ("preferred_channels", "language", "timezone", "quiet_hours")
 """Traits that set `Customer.preferences` (and stay visible as traits too)."""
-
-
-def to_us(moment: dt.datetime) -> int:
-    """Microseconds since the Unix epoch, for ordering and storage."""
-    return (moment - _EPOCH) // _ONE_US
-
-
-def from_us(us: int) -> dt.datetime:
-    """The UTC datetime *us* microseconds after the Unix epoch."""
-    return _EPOCH + dt.timedelta(microseconds=us)
 
 
 class Survivorship:
@@ -512,7 +502,11 @@ class ProfileState:
         new = cls()
         new.traits = {k: tuple(v) for k, v in data["traits"].items()}
         # Consents stored before they could expire have six fields: they never expire.
-        new.consents = {k: (*v, None)[:7] for k, v in data["consents"].items()}
+        # An answer stored before answers were checked may be a string (`"false"`): it is
+        # read as ingestion reads one now, and one that cannot be read is a refusal.
+        new.consents = {
+            k: (read_answer(v[0]) is True, *v[1:], None)[:7] for k, v in data["consents"].items()
+        }
         new.prefs = {k: tuple(v) for k, v in data["prefs"].items()}
         new.first_us, new.last_us, new.count = data["first"], data["last"], data["count"]
         new.channels = {k: (v[0], v[1], v[2]) for k, v in data["channels"].items()}
@@ -543,66 +537,6 @@ def segment_revision(properties: Mapping[str, Any]) -> int:
     """
     revision = properties.get("revision")
     return revision if type(revision) is int and revision > 0 else 0
-
-
-def consents_of(tp: Touchpoint) -> list[Consent]:
-    """The consent answers a (validated) touchpoint carries."""
-    found: list[Consent] = []
-    source = tp.context.source or tp.channel
-    prefs = tp.context.extra.get("consent")
-    if isinstance(prefs, dict):
-        categories = prefs.get("categoryPreferences")
-        if isinstance(categories, dict):
-            found.extend(
-                Consent(
-                    channel=None,
-                    purpose=purpose,
-                    granted=granted,
-                    at=tp.occurred_at,
-                    source=source,
-                    message_id=tp.message_id,
-                )
-                for purpose, granted in categories.items()
-            )
-    if tp.name == "Consent Updated":
-        props = tp.properties
-        expires = props.get("expires_at")
-        found.append(
-            Consent(
-                channel=props.get("channel"),
-                purpose=props["purpose"],
-                granted=props["granted"],
-                at=tp.occurred_at,
-                source=props.get("source") or source,
-                message_id=tp.message_id,
-                # Ingestion checks it; one it can't read (stored before it did) has lapsed.
-                expires_at=None if expires is None else read_expiry(expires) or tp.occurred_at,
-            )
-        )
-    elif tp.name == "Unsubscribed":
-        found.append(
-            Consent(
-                channel=tp.properties.get("channel") or tp.channel,
-                purpose=tp.properties.get("purpose") or "marketing",
-                granted=False,
-                at=tp.occurred_at,
-                source=source,
-                message_id=tp.message_id,
-            )
-        )
-    return found
-
-
-def read_expiry(value: object) -> dt.datetime | None:
-    """An ISO-8601 time with a UTC offset (a consent's `expires_at`), or `None` if it is not."""
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-            if moment.utcoffset() is not None:
-                return from_us(to_us(moment))  # in UTC, and within what a profile can keep
-        except (ValueError, OverflowError):
-            return None
-    return None
 
 
 def parse_quiet_hours(value: object) -> QuietHours:

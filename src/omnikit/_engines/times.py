@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-__all__ = ["MAX_FUTURE", "MAX_PAST", "time_error"]
+__all__ = ["MAX_FUTURE", "MAX_PAST", "from_us", "time_error", "to_us"]
 
 MAX_PAST: Final = dt.timedelta(days=10_958)
 """30 years: order histories that retailers load go back a decade or two, not to 1970."""
@@ -18,6 +18,18 @@ MAX_FUTURE: Final = dt.timedelta(days=1)
 # Datetimes whose UTC time is in these bounds can be shown at any UTC offset, and a day added.
 _EARLIEST: Final = dt.datetime(1, 1, 3, tzinfo=dt.UTC)
 _LATEST: Final = dt.datetime(9999, 12, 29, tzinfo=dt.UTC)
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US: Final = dt.timedelta(microseconds=1)
+
+
+def to_us(moment: dt.datetime) -> int:
+    """Microseconds since the Unix epoch, for ordering and storage."""
+    return (moment - _EPOCH) // _ONE_US
+
+
+def from_us(us: int) -> dt.datetime:
+    """The UTC datetime *us* microseconds after the Unix epoch."""
+    return _EPOCH + dt.timedelta(microseconds=us)
 
 
 def time_error(

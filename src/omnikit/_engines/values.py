@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from omnikit.errors import ValidationError
 
-__all__ = ["MAX_DEPTH", "MAX_INT", "check", "decode", "encode", "suspect"]
+__all__ = ["MAX_DEPTH", "MAX_INT", "check", "decode", "encode", "kind_of", "suspect"]
 
 MAX_DEPTH: Final = 32
 """The most levels of objects and lists a message nests, itself included."""
@@ -303,3 +303,20 @@ def _python(value: object, path: str, errors: list[str]) -> Any:
         return as_float
     errors.append(f"{_shown(path)}: {type(value).__name__} is not JSON data")
     return None
+
+
+def kind_of(value: object) -> str:
+    """How an error message names the JSON type of *value* (`a string`, `null`, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__

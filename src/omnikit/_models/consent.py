@@ -5,16 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from omnikit.errors import ValidationError
 
-__all__ = ["Consent", "Preferences", "Purpose", "QuietHours", "aware"]
+__all__ = [
+    "GRANT_WORDS",
+    "REFUSAL_WORDS",
+    "Consent",
+    "Preferences",
+    "Purpose",
+    "QuietHours",
+    "aware",
+    "is_purpose",
+    "purpose_name",
+    "read_answer",
+]
 
 _WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+GRANT_WORDS = frozenset({"true", "yes", "y", "on", "1", "granted"})
+"""Strings read as a grant, compared trimmed and in any case."""
+REFUSAL_WORDS = frozenset({"false", "no", "n", "off", "0", "denied"})
+"""Strings read as a refusal, compared trimmed and in any case."""
+_ANSWERS = {**dict.fromkeys(GRANT_WORDS, True), **dict.fromkeys(REFUSAL_WORDS, False)}
 
 
 def aware(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -27,17 +44,60 @@ def aware(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValidationError(f"{attribute.name}: datetime has no UTC offset")
 
 
-def _word(field: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        if not isinstance(value, str) or not _WORD.match(value):
-            raise ValidationError(f"{field}: {value!r} is not a lower-case name")
+def purpose_name(name: str) -> str:
+    """
+    Return *name* as omnikit keeps a consent purpose: trimmed, lower-case, `_` for spaces.
 
-    return check
+    Each run of spaces and hyphens becomes one `_`: `" Data Sharing"` and `"data-sharing"`
+    are `"data_sharing"`. Whatever writes or reads a purpose passes it through this, so that
+    a purpose named in one spelling is found in any other. Applying it again changes nothing.
+    """
+    return _SEPARATORS.sub("_", name.strip().lower())
+
+
+def is_purpose(name: str) -> bool:
+    """Whether *name*, normalised, is a purpose: an ASCII letter, then letters, digits, `_`."""
+    return _WORD.match(name) is not None
+
+
+def read_answer(value: object) -> bool | None:
+    """
+    A consent answer as `True` (a grant) or `False` (a refusal), or `None` if it is neither.
+
+    A grant is JSON `true`, the number 1, or a string of `GRANT_WORDS`; a refusal is `false`,
+    0, or a string of `REFUSAL_WORDS`; strings in any case, with any surrounding whitespace.
+    Anything else (`"maybe"`, `null`, `2`, `""`) is `None`, and never a grant.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return True if value == 1 else False if value == 0 else None
+    if isinstance(value, str):
+        return _ANSWERS.get(value.strip().lower())
+    return None
+
+
+def _purpose(value: str) -> str:
+    given: object = value  # a caller may pass anything: the validator then says what is wrong
+    return purpose_name(value) if isinstance(given, str) else value
+
+
+def _check_purpose(_instance: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not is_purpose(value):
+        raise ValidationError(f"purpose: {value!r:.60} is not a consent purpose name")
+
+
+def _check_granted(_instance: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(f"granted: expected true or false, got {value!r:.40}")
 
 
 class Purpose(enum.StrEnum):
     """
-    Common consent purposes; any other lower-case name is allowed too.
+    Common consent purposes; any other name of ASCII letters, digits and `_` is allowed too.
+
+    Purposes are compared as `purpose_name` normalises them: `"Marketing"`,
+    `" MARKETING "` and `"marketing"` are one purpose.
 
     Added in version 0.1.0.
     """
@@ -56,7 +116,9 @@ class Consent:
 
     Attributes:
         channel: The channel name, or `None` when the answer covers every channel.
-        purpose: What the contact is for (`"marketing"`, `"transactional"`, ...).
+        purpose: What the contact is for (`"marketing"`, `"transactional"`, ...), kept
+            trimmed and lower-case, with spaces and hyphens as `_` (`"Data Sharing"` is
+            `"data_sharing"`).
         granted: `True` for an opt-in, `False` for an opt-out or a withdrawal.
         at: When the customer gave the answer.
         source: Where it was collected (`"web_signup"`, `"pos"`, `"sms_stop"`).
@@ -70,16 +132,18 @@ class Consent:
     """
 
     channel: str | None = None
-    purpose: str = attrs.field(validator=_word("purpose"))
-    granted: bool
+    purpose: str = attrs.field(converter=_purpose, validator=_check_purpose)
+    granted: bool = attrs.field(validator=_check_granted)
     at: dt.datetime = attrs.field(validator=aware)
     source: str = ""
     message_id: str | None = None
     expires_at: dt.datetime | None = attrs.field(default=None, validator=aware)
 
     def covers(self, channel: str, purpose: str) -> bool:
-        """Return whether this answer is about *purpose* on *channel*."""
-        return self.purpose == purpose and (self.channel is None or self.channel == channel)
+        """Return whether this answer is about *purpose* (in any spelling) on *channel*."""
+        return self.purpose == purpose_name(purpose) and (
+            self.channel is None or self.channel == channel
+        )
 
     def is_expired(self, now: dt.datetime) -> bool:
         """

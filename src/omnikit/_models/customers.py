@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from omnikit._models.consent import Consent, Preferences, aware
+from omnikit._models.consent import Consent, Preferences, aware, purpose_name
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Touchpoint, Trust
 
@@ -120,14 +120,20 @@ class Customer:
 
         Args:
             channel: The channel of the contact.
-            purpose: What the contact is for.
+            purpose: What the contact is for, in any case (`"Marketing"` is `"marketing"`;
+                see `Consent.purpose`).
             now: The moment of the contact, against which expiry is judged.
 
         Added in version 0.1.0.
         """
+        wanted = purpose_name(purpose)
         latest: Consent | None = None
         for consent in self.consents:
-            if consent.covers(channel, purpose) and (latest is None or consent.at > latest.at):
+            if (
+                consent.purpose == wanted
+                and (consent.channel is None or consent.channel == channel)
+                and (latest is None or consent.at > latest.at)
+            ):
                 latest = consent
         return latest is not None and latest.is_granted(now)
 

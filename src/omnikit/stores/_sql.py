@@ -675,8 +675,17 @@ class SQLStore(abc.ABC):
 
     # -- connections -------------------------------------------------------------------------
 
+    def _usable(self, conn: Any) -> bool:  # noqa: ARG002 - adapters whose connections break
+        """Whether *conn* can still be used (not closed after a lost connection)."""
+        return True
+
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and not self._usable(conn):  # lost: a retry gets a new one
+            with self._lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn = None
         if conn is None:
             if self._closed:
                 raise StoreUnavailableError(f"store {self.url!r} is closed")

@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-from omnikit.errors import StoreError, StoreUnavailableError
+from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError
 from omnikit.stores._sql import Dialect, SQLStore
 
 try:
@@ -20,6 +20,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["PostgresStore"]
 
+_REFUSALS = (
+    psycopg.DataError,  # NUL in text, a number out of range, JSON it cannot read
+    psycopg.IntegrityError,  # a constraint the content breaks
+    psycopg.errors.ProgramLimitExceeded,  # a value too large for an index, or a statement
+    UnicodeEncodeError,  # text UTF-8 cannot hold (a lone surrogate)
+)
+"""What PostgreSQL refuses for the content it was given: the same content fails again."""
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TABLES = (
     "touchpoints",
@@ -66,7 +73,9 @@ class PostgresStore(SQLStore):
             )
         self.conninfo = conninfo
         self.schema = schema
-        self.url = _redact(conninfo) + (f"?schema={schema}" if schema else "")
+        shown = _redact(conninfo)
+        joint = "&" if urllib.parse.urlsplit(shown).query else "?"
+        self.url = shown + (f"{joint}schema={schema}" if schema else "")
         name = f"omnikit:{schema or 'public'}"
         self._lock_key = int.from_bytes(
             hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
@@ -86,7 +95,10 @@ class PostgresStore(SQLStore):
         parts = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         schema = next((v for k, v in query if k == "schema"), None)
-        rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "schema"])
+        # libpq reads `%20` as a space but `+` as itself (`options=-c%20lock_timeout%3D500`)
+        rest = urllib.parse.urlencode(
+            [(k, v) for k, v in query if k != "schema"], quote_via=urllib.parse.quote
+        )
         scheme = "postgresql"
         return cls(
             urllib.parse.urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema=schema
@@ -96,10 +108,15 @@ class PostgresStore(SQLStore):
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except psycopg.OperationalError as exc:
+        except _REFUSALS as exc:
+            raise StoreRefusedError(f"postgresql {self.url}: {exc}") from exc
+        except psycopg.OperationalError as exc:  # connection, locks, disk, conflicts, timeouts
             raise StoreUnavailableError(f"postgresql {self.url}: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"postgresql {self.url}: {exc}") from exc
+
+    def _usable(self, conn: Any) -> bool:
+        return not conn.closed
 
     def _connect(self) -> Any:
         conn = psycopg.connect(self.conninfo, autocommit=True)

@@ -8,10 +8,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from omnikit.errors import StoreError, StoreUnavailableError
+from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError
 from omnikit.stores._sql import Dialect, SQLStore
 
 __all__ = ["SQLiteStore"]
+
+_PASSING = frozenset(
+    {
+        5,  # SQLITE_BUSY: another writer holds the lock past the busy timeout
+        6,  # SQLITE_LOCKED
+        8,  # SQLITE_READONLY: the file or its directory cannot be written now
+        9,  # SQLITE_INTERRUPT
+        10,  # SQLITE_IOERR
+        13,  # SQLITE_FULL: the disk (or max_page_count) is full
+        14,  # SQLITE_CANTOPEN
+        15,  # SQLITE_PROTOCOL
+    }
+)
+"""SQLite's result codes for failures that pass: the operation may succeed if retried."""
 
 
 class _SQLiteDialect(Dialect):
@@ -70,17 +84,20 @@ class SQLiteStore(SQLStore):
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
+        where = f"sqlite {str(self.path)!r}"
         try:
             yield
+        except (sqlite3.DataError, sqlite3.IntegrityError) as exc:  # too big, a constraint
+            raise StoreRefusedError(f"{where}: {exc}") from exc
         except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text or "unable to open" in text:
-                raise StoreUnavailableError(f"sqlite {str(self.path)!r}: {text}") from exc
-            raise StoreError(f"sqlite {str(self.path)!r}: {text}") from exc
+            code = getattr(exc, "sqlite_errorcode", -1) & 0xFF  # the primary result code
+            if code in _PASSING or "unable to open" in str(exc):
+                raise StoreUnavailableError(f"{where}: {exc}") from exc
+            raise StoreError(f"{where}: {exc}") from exc
         except sqlite3.Error as exc:
-            raise StoreError(f"sqlite {str(self.path)!r}: {exc}") from exc
+            raise StoreError(f"{where}: {exc}") from exc
         except UnicodeEncodeError as exc:  # text UTF-8 cannot hold (a lone surrogate)
-            raise StoreError(f"sqlite {str(self.path)!r}: {exc}") from exc
+            raise StoreRefusedError(f"{where}: {exc}") from exc
 
     def _connect(self) -> Any:
         conn = sqlite3.connect(
