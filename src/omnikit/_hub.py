@@ -301,6 +301,7 @@ class Hub(Personalization, Privacy):
                         cache=cache,
                         source=source,
                         trust=trust,
+                        blocked=self.identity_rules.is_blocked,
                     )
                 )
             except ValidationError as exc:

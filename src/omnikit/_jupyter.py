@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
 
+from omnikit._models.consent import Consent
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Direction, Touchpoint
 
@@ -78,8 +80,22 @@ def _timeline(touchpoints: Sequence[Touchpoint], colours: dict[str, str]) -> str
     return "".join(parts)
 
 
-def customer_html(customer: Customer) -> str:
-    """Identities, traits, consents, channels, and a timeline of recent touchpoints."""
+def _answer(consent: Consent, now: dt.datetime) -> str:
+    """A consent's answer as it holds *now*: a grant past its expiry has lapsed."""
+    if not consent.granted:
+        return "no"
+    if consent.is_expired(now):
+        return "lapsed"
+    return "yes"
+
+
+def customer_html(customer: Customer, now: dt.datetime | None = None) -> str:
+    """
+    Identities, traits, consents, channels, and a timeline of recent touchpoints.
+
+    Consents are shown as they hold at *now* (the wall clock by default).
+    """
+    now = dt.datetime.now(dt.UTC) if now is None else now
     stats = customer.stats
     channels = sorted({*stats.per_channel, *(tp.channel for tp in customer.recent)})
     colours = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(channels)}
@@ -96,7 +112,7 @@ def customer_html(customer: Customer) -> str:
                     [
                         _e(c.purpose),
                         _e(c.channel or "all"),
-                        "yes" if c.granted else "no",
+                        _answer(c, now),
                         _e(f"{c.at:%Y-%m-%d}"),
                         _e("-" if c.expires_at is None else f"{c.expires_at:%Y-%m-%d}"),
                         _e(c.source),

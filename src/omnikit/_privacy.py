@@ -58,6 +58,20 @@ def _event_key(tp: Touchpoint) -> EventKey:
     return (to_us(tp.occurred_at), tp.message_id)
 
 
+def _named(tp: Touchpoint) -> list[IdKey]:
+    """
+    The identities a touchpoint names, for suppression.
+
+    An alias's `previousId` is read as an anonymous id, but it may be an earlier user id: it
+    is checked as both, so that an alias cannot bring a suppressed account back.
+    """
+    keys = [(identity.kind, identity.value) for identity in tp.identities]
+    previous = tp.properties.get("previous_id") if tp.name == "Alias" else None
+    if isinstance(previous, str) and ("anonymous_id", previous) in keys:
+        keys.append(("user_id", previous))
+    return keys
+
+
 class Privacy:
     """The privacy verbs of `Hub` (see there)."""
 
@@ -317,9 +331,8 @@ class Privacy:
                 )
             check = key_check(key)
             for tp in touchpoints:
-                for identity in tp.identities:
-                    digest = identity_digest(key, (identity.kind, identity.value))
-                    named.setdefault(digest, []).append(tp.message_id)
+                for named_key in _named(tp):
+                    named.setdefault(identity_digest(key, named_key), []).append(tp.message_id)
         found = tx.suppressed([*named, *([check] if check else [])])
         if check is not None and check not in found:
             raise ValidationError(

@@ -186,3 +186,30 @@ def test_a_customer_renders_in_a_notebook() -> None:
     assert "marketing" in html
     assert "<svg" in html
     assert "Order Completed" in html
+
+
+def test_a_lapsed_consent_does_not_show_as_given_in_a_notebook() -> None:
+    """A grant past its expiry shows as lapsed, as `has_consent()` reads it."""
+    hub = omnikit.Hub()
+    hub.identify(user_id="u1", channel="web", timestamp="2026-01-01T00:00:00Z")
+    hub.ingest(
+        {
+            "type": "track",
+            "event": "Consent Updated",
+            "messageId": "c1",
+            "userId": "u1",
+            "timestamp": "2026-01-02T00:00:00Z",
+            "properties": {
+                "purpose": "marketing",
+                "granted": True,
+                "expires_at": "2026-02-01T00:00:00Z",
+            },
+        }
+    )
+    customer = hub.customer(user_id="u1")
+    assert customer is not None
+
+    html = customer._repr_html_()
+
+    assert "lapsed" in html
+    assert ">yes<" not in html

@@ -591,3 +591,17 @@ def test_opening_an_older_store_clears_what_its_erasures_left(tmp_path: Path) ->
 
     assert {("user_id", "u-bob"), ("loyalty_id", "L-BOB-2")} == set(rows)
     assert {"cl_b"} == set(clusters)
+
+
+def test_an_alias_does_not_bring_a_suppressed_account_back(store: Store) -> None:
+    """An alias whose `previousId` is a suppressed user id is dropped like any other message."""
+    hub = omnikit.Hub(store, clock=FrozenClock(T0), suppression_key=KEY)
+    hub.ingest(quentin()).raise_for_failures()
+    customer = hub.customer(user_id=USER_ID)
+    assert customer is not None
+    hub.forget(customer, suppress=True)
+
+    result = hub.ingest(msg("a1", 40, "alias", userId="u-fresh", previousId=USER_ID))
+
+    assert ("a1",) == result.suppressed
+    assert hub.customer(user_id="u-fresh") is None

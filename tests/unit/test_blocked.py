@@ -128,6 +128,13 @@ JUNK = [
             "+86 138 8888 8888",
         )
     ),
+    # Unrendered templates inside a value, emulators' device names, a run of digits for a card.
+    ("email", "{{email}}@shop.example.com"),
+    ("email", "*|EMAIL|*@shop.com"),
+    ("device_id", "generic"),
+    ("device_id", "generic_x86_64"),
+    ("loyalty_id", "1234567890"),
+    ("loyalty_id", "0123456789"),
 ]
 
 # Identifiers real customers have, some close to a placeholder, that must link.
@@ -309,3 +316,55 @@ def test_blocked_settings_refuse_nonsense(options: dict[str, Any], expected: str
     """A string where a set belongs (each letter would block), a bad kind, a bad pattern."""
     with pytest.raises(omnikit.ValidationError, match=re.escape(expected)):
         omnikit.IdentityRules(**options)
+
+
+@pytest.mark.parametrize("phone", ["n/a", "none", "", "  N/A ", "undefined"])
+def test_a_placeholder_that_is_no_phone_does_not_refuse_the_till_event(phone: str) -> None:
+    """
+    A till sends `"n/a"` where the phone goes; the purchase, identified by the card, is
+    accepted, the placeholder links nobody and is kept as the trait it was sent as.
+    """
+    hub = omnikit.Hub()
+    message = {
+        "type": "track",
+        "event": "Order Completed",
+        "messageId": "till-1",
+        "context": {
+            "externalIds": [{"id": "L-777", "type": "loyalty_id"}],
+            "traits": {"phone": phone},
+        },
+        "properties": {"order_id": "o-1", "total": 12},
+    }
+
+    hub.ingest(message)
+
+    customer = hub.customer(loyalty_id="L-777")
+    assert customer is not None
+    assert 1 == customer.stats.orders
+    assert ["loyalty_id"] == [i.kind for i in customer.identities]
+
+
+def test_a_real_but_unreadable_phone_still_refuses_the_message() -> None:
+    """Only placeholders are skipped: a phone that is wrong is an error naming the field."""
+    hub = omnikit.Hub()
+    with pytest.raises(omnikit.ValidationError, match=r"context\.traits\.phone"):
+        hub.ingest(
+            {
+                "type": "track",
+                "event": "Order Completed",
+                "messageId": "till-2",
+                "context": {
+                    "externalIds": [{"id": "L-777", "type": "loyalty_id"}],
+                    "traits": {"phone": "+351 000"},
+                },
+            }
+        )
+
+
+def test_a_message_with_only_a_placeholder_is_still_refused() -> None:
+    """A placeholder identifies nobody: a message with nothing else says which fields can."""
+    hub = omnikit.Hub()
+    with pytest.raises(omnikit.ValidationError, match="userId"):
+        hub.ingest(
+            {"type": "track", "event": "Page Viewed", "messageId": "m", "traits": {"phone": "n/a"}}
+        )

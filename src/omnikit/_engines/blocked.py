@@ -168,6 +168,7 @@ _DEVICE: Final = (
     "0123456789abcdef",  # the serial number many Android builds and emulators report
     r"emulator-\d+",  # adb's name for an emulator
     "02:00:00:00:00:00",  # the MAC address Android reports to apps since version 6
+    r"generic(?:[_-][a-z0-9_]+)?",  # what Android emulators report as their device
 )
 _ANY_PHONE_EXT = r"(?:;ext=\d+)?"
 
@@ -177,7 +178,8 @@ DEFAULT_BLOCKED_PATTERNS: Final[Mapping[str, tuple[str, ...]]] = {
         r"(?P<same>[0-9a-z])(?:[\s._:/-]*(?P=same)){5,}",  # one character six times or more: "111111", "ffff…"
         r"\[object [a-z ]*\]",  # JavaScript's name for an object: "[object Object]"
         r"(?=.*undefined)(?:.*[\W_])?undefined(?:[\W_].*)?",  # "undefined" in a joined id: "anon-undefined"
-        r"\{\{.*\}\}|\{%.*%\}|\$\{.*\}|#\{.*\}|<%.*%>|\*\|.*\|\*|%%?[a-z_.]+%%?",  # templates
+        # Template variables left unrendered, alone or inside a value ("{{email}}@shop.com").
+        r".*(?:\{\{.*\}\}|\{%.*%\}|\$\{.*\}|#\{.*\}|<%.*%>|\*\|.*\|\*).*|%%?[a-z_.]+%%?",
     ),
     "email": (
         # A local part that says there is no address, at any domain.
@@ -212,6 +214,7 @@ DEFAULT_BLOCKED_PATTERNS: Final[Mapping[str, tuple[str, ...]]] = {
     "idfv": _DEVICE,
     "gaid": _DEVICE,
     "android_id": _DEVICE,
+    "loyalty_id": (r"0?1234567890?|9876543210?",),  # a run of digits typed for a card
     "push_token": ("blacklisted",),  # what Firebase hands out to devices it refuses
 }
 """Placeholder patterns, by identity kind; `"*"` holds for every kind."""

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -197,13 +197,17 @@ class ReadCache:
 class _Reader:
     """Reads one message, collecting every error before raising them together."""
 
-    __slots__ = ("cache", "errors", "identities", "offered", "options")
+    __slots__ = ("blocked", "cache", "errors", "identities", "offered", "options")
 
     def __init__(
-        self, options: IngestOptions, cache: dict[tuple[str, object], Identity | str]
+        self,
+        options: IngestOptions,
+        cache: dict[tuple[str, object], Identity | str],
+        blocked: Callable[[tuple[str, str]], bool] | None = None,
     ) -> None:
         self.options = options
         self.cache = cache
+        self.blocked = blocked
         self.errors: list[str] = []
         self.identities: list[Identity] = []
         self.offered = 0  # identifier fields given, valid or not
@@ -230,9 +234,17 @@ class _Reader:
                     self.cache.clear()
                 self.cache[key] = found
         if isinstance(found, str):
-            self.errors.append(f"{field}: {found}")
+            if self._placeholder(kind, value):
+                self.offered -= 1  # a placeholder is no identifier, and no reason to refuse
+            else:
+                self.errors.append(f"{field}: {found}")
         else:
             self.identities.append(found)
+
+    def _placeholder(self, kind: str, value: object) -> bool:
+        """Whether an identifier that cannot be read is one of the blocked placeholders."""
+        blocked = self.blocked
+        return blocked is not None and isinstance(value, str) and blocked((kind, value.strip()))
 
     def time(self, message: Mapping[str, Any], field: str) -> dt.datetime | None:
         value = message.get(field)
@@ -630,6 +642,7 @@ def parse_message(
     cache: ReadCache | None = None,
     source: str | None = None,
     trust: Trust = Trust.CLAIMED,
+    blocked: Callable[[tuple[str, str]], bool] | None = None,
 ) -> Touchpoint:
     """
     Read one Segment Spec message into a `Touchpoint`.
@@ -645,6 +658,9 @@ def parse_message(
         cache: What was read before; the caller keeps it between messages.
         source: Where the host received it; replaces the message's own `context.source`.
         trust: The trust of that source.
+        blocked: Whether an identifier is a placeholder (`IdentityRules.is_blocked`): one
+            that cannot be read (`"n/a"` as a phone at a till) is then skipped instead of
+            refusing the message; it is kept wherever it was, as a trait say.
 
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
@@ -667,7 +683,7 @@ def parse_message(
     if suspect(text):
         check(message)
 
-    reader = _Reader(options, {} if cache is None else cache.identities)
+    reader = _Reader(options, {} if cache is None else cache.identities, blocked)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
