@@ -44,7 +44,6 @@ from omnikit._personalize import Personalization
 from omnikit._privacy import Privacy, suppression_key_bytes
 from omnikit.converters import make_converter, parse_datetime
 from omnikit.errors import (
-    ConflictError,
     NotFoundError,
     OmnikitError,
     PolicyError,
@@ -624,12 +623,15 @@ class Hub(Personalization, Privacy):
         """
         The customer's best identity: what the hub's own touchpoints about them carry.
 
-        A verified one when they have any, so that what the hub records reaches them as
-        what it is: their own.
+        A verified one when they have any, else one of their sessions, which no claim takes
+        from them: what the hub records about them (a consent, an experiment arm) stays
+        theirs whatever anyone claims later.
         """
+        rules = self.identity_rules
+        sessions = [k for k in record.members if k[0] in rules.session_kinds]
         return min(
-            record.verified or record.members,
-            key=lambda k: (self.identity_rules.rank(k[0]), k[1]),
+            record.verified or sessions or record.members,
+            key=lambda k: (rules.rank(k[0]), k[1]),
             default=None,
         )
 
@@ -668,7 +670,10 @@ class Hub(Personalization, Privacy):
         """
         anchor = self._anchor(record)
         if anchor is None:
-            raise ConflictError(f"customer {record.id!r} has no identity to record {name!r} for")
+            raise ValidationError(
+                f"customer: {record.id!r} holds no identifier (only claims on others' reached "
+                f"them), so there is nobody to record {name!r} for"
+            )
         is_identify = traits is not None and name == "Identify"
         return Touchpoint(
             message_id=message_id or f"omk-{uuid.uuid4().hex}",
@@ -856,8 +861,8 @@ class Hub(Personalization, Privacy):
         The audit trail of the identifiers that joined the customer after they existed.
 
         Each record says which identifier joined, through which event and how far that event
-        was trusted, and, when a verified event took it from somebody who had only claimed it,
-        from whom. Merges are in `Hub.merges()`.
+        was trusted (a claim through the customer's verified session may take an identifier
+        from a profile that holds nothing verified). Merges are in `Hub.merges()`.
 
         Raises:
             NotFoundError: If *customer* is unknown.

@@ -287,6 +287,7 @@ class Privacy:
             erasure.cluster_keys,
             lambda key: rows[key].cluster if key in rows else None,
         )
+        erasure.verified = {k for k, row in rows.items() if row.verified}
         every = tx.splits(set(erasure.cluster_keys) | erasure.identities)
         erasure.cluster_splits = every
         erasure.splits = [

@@ -138,7 +138,7 @@ def test_a_claim_without_a_session_is_kept_but_changes_nothing_she_holds(
 ) -> None:
     """
     A claim carrying only Ana's email (an email-provider webhook, a form without a cookie)
-    lands in her history and counts as activity, but sets no trait and grants no consent.
+    lands in her history, but sets no trait, grants no consent and changes no activity figure.
     """
     ana = ana_signs_up(hub)
 
@@ -157,7 +157,8 @@ def test_a_claim_without_a_session_is_kept_but_changes_nothing_she_holds(
     assert "form" in [tp.message_id for tp in hub.touchpoints(after)]
     assert "Ana" == after.traits["name"]
     assert not after.has_consent("email", "marketing", now=T0 + dt.timedelta(days=1))
-    assert ana.stats.touchpoints + 1 == after.stats.touchpoints
+    assert ana.stats == after.stats
+    assert [True] == [tp.claims_only for tp in hub.touchpoints(after) if tp.message_id == "form"]
 
 
 def test_anyone_may_withdraw_a_consent(hub: omnikit.Hub) -> None:
@@ -456,3 +457,108 @@ def test_a_forgotten_customers_email_is_not_left_to_whoever_claimed_it(hub: omni
     mallory = hub.customer(anonymous_id="mallory-browser")
     assert mallory is not None
     assert "email" not in {i.kind for i in mallory.identities}
+
+
+def test_a_backdated_claim_does_not_take_what_she_typed_in_her_own_browser(
+    hub: omnikit.Hub,
+) -> None:
+    """
+    An email Ana typed in her own browser, whose session her login verified, stays hers even
+    against a stranger's claim dated a year earlier: a verified session's claim beats any
+    unverified one, whatever the timestamps. What the hub recorded about her stays hers too.
+    """
+    hub.ingest(
+        {
+            "type": "identify",
+            "messageId": "her-form",
+            "anonymousId": "ana-browser",
+            "timestamp": at(0),
+            "traits": {"email": ANA_EMAIL},
+        }
+    )
+    ana = hub.customer(anonymous_id="ana-browser")
+    assert ana is not None
+    hub.set_consent(ana, purpose="marketing", channel="email", granted=True, timestamp=at(1))
+    hub.identify(
+        user_id="u-ana",
+        anonymous_id="ana-browser",
+        timestamp=at(2),
+        message_id="login",
+        source="backend",
+    )
+
+    hub.ingest(attack({"email": ANA_EMAIL}, minutes=-525_600))
+
+    ana = hub.customer(user_id="u-ana")
+    mallory = hub.customer(anonymous_id="mallory-browser")
+    assert ana is not None
+    assert mallory is not None
+    assert ana.id == hub.customer(email=ANA_EMAIL).id  # type: ignore[union-attr]
+    assert "email" not in {i.kind for i in mallory.identities}
+    now = T0 + dt.timedelta(days=1)
+    assert ana.has_consent("email", "marketing", now=now)
+    assert ["attack--525600"] == [tp.message_id for tp in hub.touchpoints(mallory)]
+
+
+def test_forgetting_another_profile_keeps_a_forgotten_email_from_claims(hub: omnikit.Hub) -> None:
+    """
+    After Ana is forgotten, erasing somebody else of her cluster (the stranger's own second
+    profile) does not hand her email to the stranger's other claim.
+    """
+    ana_signs_up(hub)
+    for n in (1, 2):
+        hub.ingest({**attack({"email": ANA_EMAIL}, minutes=20 + n), "anonymousId": f"mal-{n}"})
+    hub.forget(hub.customer(user_id="u-ana"))  # type: ignore[arg-type]
+
+    hub.forget(hub.customer(anonymous_id="mal-2"))  # type: ignore[arg-type]
+
+    assert hub.customer(email=ANA_EMAIL) is None
+
+
+def test_forget_with_suppress_suppresses_what_a_stranger_claimed_too(store: Store) -> None:
+    """
+    A stranger's claim that carried Ana's email does not keep the email out of her
+    suppression: her later messages with it are dropped.
+    """
+    key = b"k" * 32
+    with omnikit.Hub(
+        store,
+        clock=FrozenClock(T0 + dt.timedelta(days=1)),
+        identity_rules=RULES,
+        suppression_key=key,
+    ) as hub:
+        ana = ana_signs_up(hub)
+        hub.ingest(attack({"email": ANA_EMAIL}, minutes=20))
+
+        hub.forget(ana, suppress=True)
+        later = hub.ingest(
+            {
+                "type": "identify",
+                "messageId": "back",
+                "userId": "u-ana-2",
+                "timestamp": at(40),
+                "traits": {"email": ANA_EMAIL},
+            },
+            source="backend",
+        )
+
+        assert ("back",) == later.suppressed
+
+
+def test_a_claim_alone_changes_nothing_of_her_activity(hub: omnikit.Hub) -> None:
+    """Claims without a session of their own change no activity figure rules could read."""
+    ana = ana_signs_up(hub)
+    for n in range(3):
+        hub.ingest(
+            {
+                "type": "track",
+                "event": "Email Opened",
+                "messageId": f"claim-{n}",
+                "timestamp": at(30 + n),
+                "context": {"traits": {"email": ANA_EMAIL}, "channel": "email"},
+            }
+        )
+
+    after = hub.customer(ana.id)
+    assert after is not None
+    assert ana.stats == after.stats

@@ -84,6 +84,7 @@ class Erasure:
         remaining: Their touchpoints, which a replay of the cluster works from.
         cluster_keys: Every identity of the cluster.
         cluster_splits: Every split naming one of *cluster_keys*.
+        verified: The identities of the cluster that a verified touchpoint carried.
     """
 
     customer: CustomerRecord
@@ -95,6 +96,7 @@ class Erasure:
     remaining: list[Touchpoint] = attrs.field(factory=list)
     cluster_keys: list[IdKey] = attrs.field(factory=list)
     cluster_splits: list[SplitRow] = attrs.field(factory=list)
+    verified: set[IdKey] = attrs.field(factory=set)
 
 
 def carried(touchpoints: Iterable[Touchpoint]) -> set[IdKey]:
@@ -157,9 +159,9 @@ def erasure_changes(
             splits=[s for s in erasure.cluster_splits if s.a not in gone and s.b not in gone],
             currency=currency,
             key_of=key_of,
-            # What they held verified stays so where somebody else's claim carries it: the
-            # claim must not take it once they are gone.
-            verified=[k for k in erasure.cluster_keys if k not in gone and k in record.verified],
+            # What was verified stays so where somebody else's claim carries it: the claim
+            # must not take it once they are gone.
+            verified=[k for k in erasure.verified | record.verified if k not in gone],
         )
         if new_region != region:
             changes.relabel[region] = new_region
@@ -185,7 +187,8 @@ def erasure_changes(
             SuppressionRow(
                 digest=identity_digest(suppression_key, key), kind="identity", at_us=at_us
             )
-            for key in sorted(gone)
+            # All they held, also what a stranger's claim still carries.
+            for key in sorted(gone | record.members)
             if not rules.is_blocked(key)
         )
     return changes

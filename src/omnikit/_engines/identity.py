@@ -442,13 +442,6 @@ class Resolver:
             owners[k] = None if owner is None else self.customer(owner)
         return owners
 
-    def _by_owner(self, owners: Mapping[IdKey, str | None]) -> dict[str, list[IdKey]]:
-        grouped: dict[str, list[IdKey]] = {}
-        for k, owner in owners.items():
-            if owner is not None:
-                grouped.setdefault(owner, []).append(k)
-        return grouped
-
     def _verifies_seen(self, ids: Sequence[IdKey]) -> bool:
         """Whether a verified touchpoint verifies an identifier some touchpoint carried before."""
         rows, verified = self.rows, self.verified
@@ -469,8 +462,9 @@ class Resolver:
         """
         owners = self._owners(ids)
         trust = tp.trust
-        if trust is Trust.INTERNAL and ids and owners[ids[0]] is not None:
-            return owners[ids[0]] or "", True
+        anchor = owners[ids[0]] if ids else None
+        if trust is Trust.INTERNAL and anchor is not None:
+            return anchor, True
         if trust is Trust.VERIFIED or not ids or not self.rules.verified_sources:
             if trust is Trust.VERIFIED:
                 for k in ids:
@@ -479,11 +473,15 @@ class Resolver:
                         self.dirty_rows.add(k)
             return self._join(tp, key, ids, owners, target), True
         session, usable, holder = self._claim(ids, owners)
+        takes = self._takeable(ids, owners, session)
         if session is not None:
-            self._extend(tp, self.customers[session], usable)
+            self._extend(tp, self.customers[session], usable, takes, owners)
             return session, True
         if usable:
-            return self._join(tp, key, usable, owners, target), True
+            cid = self._join(tp, key, usable, owners, target)
+            if takes:
+                self._extend(tp, self.customers[cid], (), takes, owners)
+            return cid, True
         if holder is not None:
             return holder, False
         return self._new_customer(tp, key, target).id, False
@@ -516,6 +514,33 @@ class Resolver:
             elif k[0] in sessions or k not in verified:
                 usable.append(k)
         return session, usable, holder
+
+    def _takeable(
+        self, ids: Sequence[IdKey], owners: Mapping[IdKey, str | None], session: str | None
+    ) -> list[IdKey]:
+        """
+        What a claim through a verified session takes from customers with nothing verified.
+
+        A session a verified touchpoint carried is a customer's own browser or app: what they
+        claim there beats a claim through any unverified session, whatever the timestamps
+        (a stranger's backdated claim of their email included). Nothing is taken from a
+        customer who holds a verified identifier, and no session is taken.
+        """
+        sessions, verified = self.rules.session_kinds, self.verified
+        if not any(k[0] in sessions and k in verified for k in ids):
+            return []
+        customers = self.customers
+        takes: list[IdKey] = []
+        for k in ids:
+            owner = owners[k]
+            if (
+                owner is not None
+                and owner != session
+                and k[0] not in sessions
+                and not customers[owner].verified
+            ):
+                takes.append(k)
+        return takes
 
     def _join(
         self,
@@ -555,19 +580,31 @@ class Resolver:
         self._link(tp, record, linked, existed=bool(matched))
         return record.id
 
-    def _extend(self, tp: Touchpoint, record: CustomerRecord, ids: Sequence[IdKey]) -> None:
-        """Link identifiers nobody holds to *record*, as far as its limits allow."""
+    def _extend(
+        self,
+        tp: Touchpoint,
+        record: CustomerRecord,
+        ids: Sequence[IdKey],
+        takes: Sequence[IdKey] = (),
+        owners: Mapping[IdKey, str | None] | None = None,
+    ) -> None:
+        """Link *ids* (held by nobody) and *takes* (held by their *owners*) to *record*."""
         members = set(record.members)
         counts: dict[str, int] = {}
         for m in members:
             counts[m[0]] = counts.get(m[0], 0) + 1
         linked: list[IdKey] = []
-        for k in ids:
+        for k in (*ids, *takes):
             if k in members or self._violates(members, counts, (k,)):
                 continue
             members.add(k)
             counts[k[0]] = counts.get(k[0], 0) + 1
             linked.append(k)
+        for k in takes:
+            holder = None if owners is None else owners[k]
+            if k in members and holder is not None:
+                self.customers[holder].members.discard(k)
+                self.dirty_customers.add(holder)
         self._link(tp, record, linked, existed=True)
 
     def _new_customer(self, tp: Touchpoint, key: EventKey, cluster: str | None) -> CustomerRecord:

@@ -198,9 +198,9 @@ class ProfileState:
         Fold one touchpoint (already validated) into the state.
 
         With *claims_only* the touchpoint reached this customer only through identifiers it
-        claims (see `IdentityRules.verified_sources`): it counts as their activity and may
-        withdraw a consent, but sets nothing else (no trait, preference, consent, order,
-        refund, segment or experiment arm).
+        claims (see `IdentityRules.verified_sources`): it may withdraw a consent, and
+        changes nothing else (no trait, preference, grant, order, refund, segment, experiment
+        arm, nor their activity: last seen, counts per channel).
         """
         mid = tp.message_id
         ctx = tp.context
@@ -219,10 +219,10 @@ class ProfileState:
             for consent in consents_of(tp):
                 if not (claims_only and consent.granted):  # anyone may say "stop"
                     self._set_consent(consent, at_us)
-        if tp.direction is Direction.INBOUND:
-            self._seen(tp.channel, at_us)
         if claims_only:
             return
+        if tp.direction is Direction.INBOUND:
+            self._seen(tp.channel, at_us)
         if name in _ORDER_EVENTS:
             self._order(tp, at_us, currency)
         elif name == _ORDER_REFUNDED:

@@ -215,12 +215,14 @@ class Touchpoint:
         properties: The event's properties.
         traits: Traits it carried (identify traits, or `context.traits`).
         context: Device, location, store, campaign, agent, ...
-        trust: Whether its identifiers came from a verified source or are only claimed.
+        trust: Whether its identifiers came from a verified source or are only claimed
+            (`Trust.INTERNAL` for what omnikit records itself: decisions, segment changes).
         claims_only: Set by omnikit when the touchpoint reached its customer only through
             identifiers it claims and may not act for them (see "Trust" on the identity
             resolution page): it is kept in their history but changes nothing they hold (no
-            trait, consent grant, order or refund), and a consent it withdraws is still
-            withdrawn.
+            trait, preference, consent grant, order, refund, segment, experiment arm, nor
+            their activity), rules and `Hub.orders()` leave it out, and a consent it
+            withdraws is still withdrawn.
         customer_id: The customer it was resolved to, once stored.
 
     Added in version 0.1.0.
