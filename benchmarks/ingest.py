@@ -11,6 +11,11 @@ one JSON line per store:
 
     {"case": "memory", "events": ..., "per_s": ..., "baseline_per_s": ..., "ratio": ...}
 
+Then lookups on the SQLite database it loaded: `hub.customer(email=...)` for a sample of
+stored emails, without recent touchpoints (`lookup-sqlite`) and with the default ten
+(`lookup-sqlite-recent`), against the raw lookup of the same rows (the identity row, then the
+customer row with its JSON decoded), in the same run.
+
 Baselines: for memory, `json.loads` of each line plus a dict insert; for SQLite, `json.loads`
 of each line plus a raw `executemany` of exactly the rows omnikit wrote (read back from its
 database), into the same schema, in as many transactions. The ratio is per_s / baseline_per_s.
@@ -153,16 +158,62 @@ def main() -> int:
             for r in range(rounds)
         ]
         report("sqlite", n, min(ours), min(base))
+        lookups(Path(tmp) / "omnikit-0.db", rounds)
     return 0
 
 
-def report(case: str, n: int, seconds: float, baseline_seconds: float) -> None:
+def lookups(db: Path, rounds: int, count: int = 2000) -> None:
+    """`hub.customer(email=...)` against the raw lookup of the same rows, on *db*."""
+    conn = sqlite3.connect(db)
+    emails = [
+        v for (v,) in conn.execute("SELECT value FROM omnikit_identities WHERE kind = 'email'")
+    ]
+    sample = [emails[(i * 7919) % len(emails)] for i in range(count)]
+
+    def raw() -> float:
+        started = time.perf_counter()
+        for email in sample:
+            (owner,) = conn.execute(
+                "SELECT owner FROM omnikit_identities WHERE kind = 'email' AND value = ?", (email,)
+            ).fetchone()
+            row = conn.execute(
+                "SELECT id, cluster, first_us, first_message_id, members, profile "
+                "FROM omnikit_customers WHERE id = ?",
+                (owner,),
+            ).fetchone()
+            json.loads(row[4])
+            json.loads(row[5])
+        return time.perf_counter() - started
+
+    with omnikit.Hub.open(f"sqlite:///{db}", default_region="PT") as hub:
+
+        def ours(recent: int) -> float:
+            started = time.perf_counter()
+            for email in sample:
+                hub.customer(email=email, recent=recent)
+            return time.perf_counter() - started
+
+        base = min(raw() for _ in range(rounds))
+        report("lookup-sqlite", count, min(ours(0) for _ in range(rounds)), base, unit="lookups")
+        report(
+            "lookup-sqlite-recent",
+            count,
+            min(ours(10) for _ in range(rounds)),
+            base,
+            unit="lookups",
+        )
+    conn.close()
+
+
+def report(
+    case: str, n: int, seconds: float, baseline_seconds: float, *, unit: str = "events"
+) -> None:
     per_s, baseline_per_s = n / seconds, n / baseline_seconds
     print(
         json.dumps(
             {
                 "case": case,
-                "events": n,
+                unit: n,
                 "per_s": round(per_s),
                 "baseline_per_s": round(baseline_per_s),
                 "ratio": round(per_s / baseline_per_s, 3),

@@ -759,8 +759,9 @@ class Hub(Personalization, Privacy):
         return record
 
     def _customer(self, record: CustomerRecord, *, recent: int = 0) -> Customer:
-        identities = [Identity(kind=k, value=v) for k, v in record.members]
-        customer = record.profile.to_customer(record.id, identities)
+        # Stored identities were normalised on the way in: not checked again, and in order.
+        identities = [Identity.from_normalized(k, v) for k, v in sorted(record.members)]
+        customer = record.profile.to_customer(record.id, identities, ordered=True)
         if recent:
             latest = self._store.touchpoints(record.id, limit=recent, newest_first=True)
             customer = attrs.evolve(customer, recent=tuple(latest))

@@ -123,6 +123,11 @@ def _combine_orders(a: Entry, b: Entry) -> Entry:
     return (a[0] or b[0], *amount, *currency, placed)
 
 
+def _identity_key(identity: Identity) -> tuple[str, str]:
+    """The order of identities (kind, then value), without attrs' generic comparison."""
+    return (identity.kind, identity.value)
+
+
 class ProfileState:
     """
     The mutable, internal fold state behind a `Customer`.
@@ -388,8 +393,10 @@ class ProfileState:
         """The keys the customer's experiment arms are drawn from, by experiment id."""
         return {experiment: entry[0] for experiment, entry in self.experiments.items()}
 
-    def to_customer(self, customer_id: str, identities: Sequence[Identity]) -> Customer:
-        """Build the public, immutable `Customer`."""
+    def to_customer(
+        self, customer_id: str, identities: Sequence[Identity], *, ordered: bool = False
+    ) -> Customer:
+        """Build the public, immutable `Customer` (*ordered*: *identities* are sorted)."""
         counted = self._counted_orders()
         revenue, refunds = self._money(counted)
         last_order_us = max(
@@ -402,7 +409,7 @@ class ProfileState:
         )
         return Customer(
             id=customer_id,
-            identities=tuple(sorted(identities)),
+            identities=tuple(identities if ordered else sorted(identities, key=_identity_key)),
             traits={name: entry[0] for name, entry in sorted(self.traits.items())},
             consents=tuple(
                 Consent(
