@@ -614,8 +614,11 @@ def property_of(value: Any, key: str, meter: Meter | None = None) -> Any:
             return UNDEFINED
         if value.isascii():
             return value[index] if index < len(value) else UNDEFINED
-        # The code unit at *index* lies within the first index + 1 characters.
-        spend(meter, text_cost(index))
+        if index >= 2 * len(value):  # past the last code unit the string could have
+            return UNDEFINED
+        # The code unit at *index* lies within the first index + 1 characters: charged by
+        # what is read, never by the size of the index.
+        spend(meter, text_cost(min(index + 1, len(value))))
         units = _utf16(value[: index + 1])
         if len(units) >> 1 <= index:
             return UNDEFINED
