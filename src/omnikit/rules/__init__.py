@@ -20,8 +20,18 @@ rules = RuleSet(
 """
 
 from omnikit.rules import jsonlogic
-from omnikit.rules._ast import Array, Literal, Node, Op, from_jsonlogic, to_jsonlogic
-from omnikit.rules._builder import (
+from omnikit.rules._data import customer_data, decision_data, event_data
+from omnikit.rules._decision import (
+    Chosen,
+    Decision,
+    Explanation,
+    Outcome,
+    RuleExplanation,
+    RuleOutcome,
+    Strategy,
+)
+from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
+from omnikit.rules._lang.builder import (
     Expr,
     context,
     count_events,
@@ -40,19 +50,9 @@ from omnikit.rules._builder import (
     var,
     within_km,
 )
-from omnikit.rules._data import customer_data, decision_data, event_data
-from omnikit.rules._decision import (
-    Chosen,
-    Decision,
-    Explanation,
-    Outcome,
-    RuleExplanation,
-    RuleOutcome,
-    Strategy,
-)
-from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
-from omnikit.rules._explain import Trace
-from omnikit.rules._limits import Limits
+from omnikit.rules._lang.limits import Limits
+from omnikit.rules._lang.nodes import Array, Literal, Node, Op, from_jsonlogic, to_jsonlogic
+from omnikit.rules._lang.trace import Trace
 from omnikit.rules._recommend import (
     BoughtTogether,
     Content,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from omnikit.errors import NotFoundError
-from omnikit.rules._compile import bind
 from omnikit.rules._domain import Env
-from omnikit.rules._explain import Trace, trace
+from omnikit.rules._lang.compiler import bind
+from omnikit.rules._lang.trace import Trace, trace
 from omnikit.rules._rule import Action
 
 if TYPE_CHECKING:  # the rule set makes decisions: it imports this module

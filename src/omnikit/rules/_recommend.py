@@ -12,9 +12,9 @@ import attrs
 
 from omnikit._models.orders import Order, OrderStatus
 from omnikit.errors import ValidationError
-from omnikit.rules import _js
-from omnikit.rules._compile import compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Place, distance_km
+from omnikit.rules._lang import js
+from omnikit.rules._lang.compiler import compile_condition
 from omnikit.rules._rule import as_condition
 
 __all__ = ["BoughtTogether", "Content", "ContentCatalog", "Recommendation", "nearest_place"]
@@ -128,7 +128,7 @@ class BoughtTogether:
                 "customer": dict(customer or {}),
                 "product": {"product_id": product_id, **self.products.get(product_id, {})},
             }
-            if any(_js.truthy(check(data, env)) for check in checks):
+            if any(js.truthy(check(data, env)) for check in checks):
                 continue
             found.append(
                 Recommendation(

@@ -18,9 +18,6 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError, ValidationError
-from omnikit.rules import _js
-from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Op, walk
-from omnikit.rules._compile import Batch, Compiled, CompiledMany, compile_condition
 from omnikit.rules._decision import (
     Chosen,
     Decision,
@@ -39,9 +36,12 @@ from omnikit.rules._decision import (
     _set_strategy,
 )
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang import js
+from omnikit.rules._lang.compiler import Batch, Compiled, CompiledMany, compile_condition
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import JSONLOGIC_OPERATIONS, Op, walk
+from omnikit.rules._lang.runtime import _State
 from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant, as_condition
-from omnikit.rules._runtime import _State
 
 __all__ = [
     "Action",
@@ -724,7 +724,7 @@ class RuleSet:
         """The rule's score: its condition's value as a number; an error names the rule."""
         assert item.score is not None  # noqa: S101 - for mypy: called for scored rules
         try:
-            raw = _js.to_number(item.score(data, env), _State(self.limits))
+            raw = js.to_number(item.score(data, env), _State(self.limits))
         except OmnikitError as exc:
             raise _for_rule(exc, item.rule.id, "score") from exc
         return raw if raw == raw else float("-inf")  # noqa: PLR0124 - NaN scores last

@@ -21,10 +21,10 @@ import cattrs
 
 from omnikit.converters import make_converter, structure
 from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, ValidationError
-from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._decision import Strategy
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._rule import (
     Action,
     Experiment,
