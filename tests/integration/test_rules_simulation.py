@@ -7,7 +7,6 @@ import datetime as dt
 import pandas as pd
 
 import omnikit
-from omnikit import simulate
 from omnikit.rules import (
     Action,
     Cap,
@@ -20,7 +19,7 @@ from omnikit.rules import (
     event,
     within_km,
 )
-from omnikit.testing import FrozenClock
+from omnikit.testing import FrozenClock, Retailer
 
 
 def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
@@ -61,7 +60,7 @@ def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
 def test_simulation_gives_a_dataframe_for_notebooks() -> None:
     """With pandas installed, the table is a DataFrame a marketer can filter and count."""
     hub = omnikit.Hub(default_region="PT")
-    hub.ingest({"batch": list(simulate.Retailer(25, seed=5).messages())})
+    hub.ingest({"batch": list(Retailer(25, seed=5).messages())})
     rules = RuleSet(
         [
             Rule(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the rule set makes decisions: it imports this module
     from omnikit.rules._rules import RuleSet, _Bucket
 
 __all__ = [
+    "DECISION_EVENT",
     "Chosen",
     "Decision",
     "Explanation",
@@ -34,6 +35,9 @@ __all__ = [
     "RuleOutcome",
     "Strategy",
 ]
+
+DECISION_EVENT: Final = "Decision Made"
+"""The touchpoint name a recorded decision is stored under; caps count these."""
 
 
 class Strategy(enum.StrEnum):

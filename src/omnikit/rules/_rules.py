@@ -19,6 +19,7 @@ import attrs
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError, ValidationError
 from omnikit.rules._decision import (
+    DECISION_EVENT,
     Chosen,
     Decision,
     Explanation,
@@ -62,9 +63,6 @@ __all__ = [
 
 _ANY_CHANNEL: Final[Any] = object()
 """`RuleSet.candidates()` without a channel: no filtering by channel."""
-
-DECISION_EVENT: Final = "Decision Made"
-"""The touchpoint name a recorded decision is stored under; caps count these."""
 
 
 @attrs.define(frozen=True, slots=True)
@@ -268,6 +266,9 @@ class RuleSet:
         give a new version of a live rule set the live one's id to replay it in its place).
         Nothing is written.
 
+        This method calls `omnikit.analytics.simulate(self, hub, ...)`: simulating a rule set
+        lives in `omnikit.analytics`, with the other computations over stored history.
+
         Args:
             hub: The hub whose store holds the history.
             since: The first moment to replay (default: the beginning).
@@ -285,7 +286,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._simulate import simulate  # noqa: PLC0415 - it imports this module
+        from omnikit.analytics import simulate  # noqa: PLC0415 - analytics builds on rules
 
         return simulate(
             self,
