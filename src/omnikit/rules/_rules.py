@@ -18,6 +18,7 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError, ValidationError
+from omnikit.rules import _serialize
 from omnikit.rules._decision import (
     DECISION_EVENT,
     Chosen,
@@ -308,9 +309,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import ruleset_to_data  # noqa: PLC0415 - it imports this module
-
-        return ruleset_to_data(self)
+        return _serialize.ruleset_to_data(self)
 
     @classmethod
     def from_data(
@@ -330,9 +329,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import ruleset_from_data  # noqa: PLC0415
-
-        return ruleset_from_data(data, operations=operations, limits=limits)
+        return _serialize.ruleset_from_data(cls, data, operations=operations, limits=limits)
 
     def dumps(self, format: str = "json") -> str:
         """
@@ -340,9 +337,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import dump  # noqa: PLC0415
-
-        return dump(self, format=format)
+        return _serialize.dump(self, format=format)
 
     @classmethod
     def loads(
@@ -366,9 +361,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import load  # noqa: PLC0415
-
-        return load(text, format=format, operations=operations, limits=limits)
+        return _serialize.load(cls, text, format=format, operations=operations, limits=limits)
 
     def save(self, path: str | Path) -> None:
         """
@@ -376,10 +369,8 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import format_of  # noqa: PLC0415
-
         target = Path(path)
-        target.write_text(self.dumps(format_of(target)), encoding="utf-8")
+        target.write_text(self.dumps(_serialize.format_of(target)), encoding="utf-8")
 
     @classmethod
     def load(
@@ -394,12 +385,10 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import format_of  # noqa: PLC0415
-
         source = Path(path)
         return cls.loads(
             source.read_text(encoding="utf-8"),
-            format_of(source),
+            _serialize.format_of(source),
             operations=operations,
             limits=limits,
         )
