@@ -17,6 +17,10 @@ rules = RuleSet(
     ]
 )
 ```
+
+`omnikit.rules.jsonlogic` runs JsonLogic as its reference implementation does. What is
+computed over customers and their history (RFM and lead scores, bought-together
+recommendations, a rule set simulated on stored events) is in `omnikit.analytics`.
 """
 
 from typing import Any, Final
