@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 
 import omnikit
-from omnikit import simulate
 from omnikit.stores._sql import MIGRATIONS, Dialect
+from omnikit.testing import Retailer
 
 CHUNK = 1000
 TABLES = ("touchpoints", "identities", "customers", "clusters", "aliases", "merges")
@@ -44,8 +44,7 @@ def stream(min_events: int, seed: int) -> list[str]:
     customers = max(100, min_events // 18)
     while True:
         lines = [
-            json.dumps(m, separators=(",", ":"))
-            for m in simulate.Retailer(customers, seed=seed).messages()
+            json.dumps(m, separators=(",", ":")) for m in Retailer(customers, seed=seed).messages()
         ]
         if len(lines) >= min_events:
             return lines

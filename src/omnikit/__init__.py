@@ -5,7 +5,7 @@ One customer across web, app, email, SMS, push, chat, social, the call centre an
 ingest their touchpoints, stitch their identifiers into one profile, and read them back.
 """
 
-from omnikit import converters, errors, rules, stores
+from omnikit import analytics, converters, errors, rules, stores
 from omnikit._async_hub import AsyncHub
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import CustomerRef, Hub
@@ -103,6 +103,7 @@ __all__ = [
     "TransientDeliveryError",
     "Trust",
     "ValidationError",
+    "analytics",
     "converters",
     "errors",
     "rules",

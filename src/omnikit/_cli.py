@@ -17,7 +17,7 @@ from omnikit._engines.identity import IdentityRules
 from omnikit._hub import Hub
 from omnikit._models.customers import Customer
 from omnikit.errors import OmnikitError
-from omnikit.simulate import Retailer
+from omnikit.testing.retailer import Retailer
 
 __all__ = ["main"]
 

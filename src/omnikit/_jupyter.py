@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from omnikit._models.consent import Consent
-from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Direction, Touchpoint
+
+if TYPE_CHECKING:  # a customer renders itself through this module, in notebooks
+    from omnikit._models.consent import Consent
+    from omnikit._models.customers import Customer
 
 __all__ = ["customer_html"]
 

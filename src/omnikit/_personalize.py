@@ -19,14 +19,15 @@ from omnikit._engines.profile import (
 )
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
+from omnikit.analytics._recommend import BoughtTogether, Recommendation
+from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
 from omnikit.converters import default_converter
 from omnikit.errors import NotFoundError, ValidationError
-from omnikit.rules._ast import Op, walk
 from omnikit.rules._data import decision_data
+from omnikit.rules._decision import DECISION_EVENT
 from omnikit.rules._domain import Env, History, Place
-from omnikit.rules._recommend import BoughtTogether, Recommendation
-from omnikit.rules._rules import DECISION_EVENT, Decision, Outcome, RuleSet
-from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
+from omnikit.rules._lang.nodes import Op, walk
+from omnikit.rules._rules import Decision, Outcome, RuleSet
 from omnikit.rules._segments import SegmentSet
 
 if TYPE_CHECKING:

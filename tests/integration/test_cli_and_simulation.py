@@ -12,30 +12,30 @@ from pathlib import Path
 import pytest
 
 import omnikit
-from omnikit import simulate
 from omnikit._cli import demo, main
 from omnikit.errors import ValidationError
+from omnikit.testing import Retailer
 
 
 def test_the_simulation_is_deterministic_and_omnichannel() -> None:
     """The same seed gives the same messages; people use at least eight channels."""
-    first = list(simulate.Retailer(60, seed=3).messages())
-    again = list(simulate.Retailer(60, seed=3).messages())
-    other = list(simulate.Retailer(60, seed=4).messages())
+    first = list(Retailer(60, seed=3).messages())
+    again = list(Retailer(60, seed=3).messages())
+    other = list(Retailer(60, seed=4).messages())
 
     channels = Counter(m["context"].get("channel") for m in first)
 
     assert first == again
     assert first != other
     with pytest.raises(ValidationError, match="customers: must be at least 1, got 0"):
-        simulate.Retailer(0)
+        Retailer(0)
     assert len(channels) >= 8
     assert {"web", "app", "store", "phone", "email", "sms", "social"} <= set(channels)
 
 
 def test_the_simulated_stream_is_valid_and_unifies(tmp_path: Path) -> None:
     """Every simulated message is accepted (or a deliberate duplicate), and people unify."""
-    shop = simulate.Retailer(80, seed=11)
+    shop = Retailer(80, seed=11)
     messages = list(shop.messages())
     hub = omnikit.Hub(default_region="PT")
 
@@ -82,9 +82,9 @@ def test_simulated_impostors_never_reach_the_customers_they_claim(tmp_path: Path
     apart from those customers, when the shop's sources are handed over as such; naming
     no source, every message is a claim and the same impostors do reach their victims.
     """
-    shop = simulate.Retailer(60, seed=5, impostors=12)
+    shop = Retailer(60, seed=5, impostors=12)
     messages = list(shop.sourced_messages())
-    rules = omnikit.IdentityRules(verified_sources=simulate.Retailer.VERIFIED_SOURCES)
+    rules = omnikit.IdentityRules(verified_sources=Retailer.VERIFIED_SOURCES)
     trusted = omnikit.Hub(identity_rules=rules)
     naive = omnikit.Hub()  # trusts every source: what a hub without verified sources does
     for source, message in messages:

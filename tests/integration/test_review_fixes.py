@@ -10,10 +10,10 @@ import pytest
 
 import omnikit
 from omnikit._cli import main
+from omnikit.analytics import LeadScoring
 from omnikit.rules import (
     Action,
     Cap,
-    LeadScoring,
     Place,
     Rule,
     RuleSet,

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 import omnikit
-from omnikit import simulate
+from omnikit.analytics import simulate
 from omnikit.rules import (
     Action,
     Cap,
@@ -20,7 +20,7 @@ from omnikit.rules import (
     event,
     within_km,
 )
-from omnikit.testing import FrozenClock
+from omnikit.testing import FrozenClock, Retailer
 
 
 def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
@@ -58,10 +58,31 @@ def test_simulation_replays_history_with_the_profile_of_the_time() -> None:
     assert ["not_matched", "chosen", "chosen"] == [r["outcome"] for r in everything]
 
 
+def test_the_method_and_the_analytics_function_give_the_same_table() -> None:
+    """`RuleSet.simulate(hub)` is `omnikit.analytics.simulate(rules, hub)`, row for row."""
+    hub = omnikit.Hub(default_region="PT")
+    hub.ingest({"batch": list(Retailer(20, seed=9).messages())})
+    rules = RuleSet(
+        [
+            Rule(
+                id="cart",
+                condition=event.name == "Product Added",
+                actions=(Action.offer("free-shipping"),),
+                cap=Cap(times=1, days=7),
+            )
+        ]
+    )
+
+    rows = simulate(rules, hub, outcomes="all", frame="rows")
+
+    assert rows
+    assert rows == rules.simulate(hub, outcomes="all", frame="rows")
+
+
 def test_simulation_gives_a_dataframe_for_notebooks() -> None:
     """With pandas installed, the table is a DataFrame a marketer can filter and count."""
     hub = omnikit.Hub(default_region="PT")
-    hub.ingest({"batch": list(simulate.Retailer(25, seed=5).messages())})
+    hub.ingest({"batch": list(Retailer(25, seed=5).messages())})
     rules = RuleSet(
         [
             Rule(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import omnikit
-from omnikit import simulate
+from omnikit.testing import Retailer
 
 WHEN = "2026-11-01T10:00:00Z"
 
@@ -146,7 +146,7 @@ def test_hub_track_makes_up_no_anonymous_id() -> None:
 
 def test_the_simulated_till_and_call_centre_know_people_by_card_email_and_phone() -> None:
     """In the simulated retailer, till, pickup and call events carry no made-up ids."""
-    messages = list(simulate.Retailer(60, seed=3).messages())
+    messages = list(Retailer(60, seed=3).messages())
     by_event = {
         name: [m for m in messages if m.get("event") == name]
         for name in ("Order Picked Up", "Call Completed")

@@ -40,14 +40,14 @@ from omnikit.rules import (
     RuleSet,
     Strategy,
     Variant,
-    _js,
     from_jsonlogic,
     jsonlogic,
     to_jsonlogic,
 )
-from omnikit.rules import _compile as compiler
-from omnikit.rules._compile import bind, compile_condition, compile_many, generated_source
 from omnikit.rules._domain import DOMAIN_OPERATIONS
+from omnikit.rules._lang import compiler
+from omnikit.rules._lang import js as _js
+from omnikit.rules._lang.compiler import bind, compile_condition, compile_many, generated_source
 from omnikit.rules._rules import Chosen, Decision, RuleOutcome, _for_rule, _used
 from oracle.jsonlogic import strategies as values
 

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError
-from omnikit.rules import _js, jsonlogic
+from omnikit.rules import jsonlogic
+from omnikit.rules._lang import js as _js
 
 
 @pytest.mark.parametrize(

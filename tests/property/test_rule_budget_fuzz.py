@@ -22,7 +22,7 @@ import omnikit
 from omnikit.errors import OmnikitError
 from omnikit.rules import Env, History, Limits, Place, Rule, RuleSet, jsonlogic
 from omnikit.rules._domain import DOMAIN_OPERATIONS
-from omnikit.rules._runtime import bind
+from omnikit.rules._lang.runtime import bind
 from oracle.jsonlogic import strategies
 
 NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 import omnikit
+from omnikit.analytics import RFM, BoughtTogether, LeadScoring, rfm_scores, simulate
 from omnikit.rules import Action, Cap, Rule, RuleSet, Strategy, customer, days_since, event
-from omnikit.testing import FrozenClock
+from omnikit.testing import FrozenClock, Retailer
 
 
 def typed_usage() -> None:
@@ -61,6 +62,17 @@ def typed_usage() -> None:
     )
     text: str = rules.dumps("yaml")
     del text
+
+
+def typed_analytics_usage(rules: RuleSet) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    hub = omnikit.Hub()
+    hub.ingest({"batch": list(Retailer(50, seed=7).messages())})
+    scores: dict[str, RFM] = rfm_scores(hub.customers(), now=now)
+    lead: float = LeadScoring(points={"Product Added": 5}).score(hub.touchpoints("c1"), now=now)
+    together = BoughtTogether.fit(hub.orders("c1"))
+    table = simulate(rules, hub, frame="rows")
+    del scores, lead, together, table
 
 
 async def typed_async_usage() -> None:

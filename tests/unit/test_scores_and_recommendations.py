@@ -6,16 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import omnikit
+from omnikit.analytics import BoughtTogether, LeadScoring, rfm_scores
 from omnikit.rules import (
-    BoughtTogether,
     Content,
     ContentCatalog,
-    LeadScoring,
     Place,
     customer,
     event,
     nearest_place,
-    rfm_scores,
     var,
 )
 

@@ -17,11 +17,29 @@ rules = RuleSet(
     ]
 )
 ```
+
+`omnikit.rules.jsonlogic` runs JsonLogic as its reference implementation does. What is
+computed over customers and their history (RFM and lead scores, bought-together
+recommendations, a rule set simulated on stored events) is in `omnikit.analytics`.
 """
 
+from typing import Any, Final
+
+from omnikit._deprecated import warn_moved
 from omnikit.rules import jsonlogic
-from omnikit.rules._ast import Array, Literal, Node, Op, from_jsonlogic, to_jsonlogic
-from omnikit.rules._builder import (
+from omnikit.rules._content import Content, ContentCatalog, nearest_place
+from omnikit.rules._data import customer_data, decision_data, event_data
+from omnikit.rules._decision import (
+    Chosen,
+    Decision,
+    Explanation,
+    Outcome,
+    RuleExplanation,
+    RuleOutcome,
+    Strategy,
+)
+from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
+from omnikit.rules._lang.builder import (
     Expr,
     context,
     count_events,
@@ -40,35 +58,16 @@ from omnikit.rules._builder import (
     var,
     within_km,
 )
-from omnikit.rules._data import customer_data, decision_data, event_data
-from omnikit.rules._decision import (
-    Chosen,
-    Decision,
-    Explanation,
-    Outcome,
-    RuleExplanation,
-    RuleOutcome,
-    Strategy,
-)
-from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, History, Place
-from omnikit.rules._explain import Trace
-from omnikit.rules._limits import Limits
-from omnikit.rules._recommend import (
-    BoughtTogether,
-    Content,
-    ContentCatalog,
-    Recommendation,
-    nearest_place,
-)
+from omnikit.rules._lang.limits import Limits
+from omnikit.rules._lang.nodes import Array, Literal, Node, Op, from_jsonlogic, to_jsonlogic
+from omnikit.rules._lang.trace import Trace
 from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant
 from omnikit.rules._rules import RuleSet
-from omnikit.rules._scores import RFM, LeadScoring, rfm_scores
 from omnikit.rules._segments import Segment, SegmentSet
 
 __all__ = [
     "Action",
     "Array",
-    "BoughtTogether",
     "Cap",
     "Chosen",
     "Content",
@@ -80,15 +79,12 @@ __all__ = [
     "Explanation",
     "Expr",
     "History",
-    "LeadScoring",
     "Limits",
     "Literal",
     "Node",
     "Op",
     "Outcome",
     "Place",
-    "RFM",
-    "Recommendation",
     "Rule",
     "RuleExplanation",
     "RuleOutcome",
@@ -117,9 +113,23 @@ __all__ = [
     "local_weekday",
     "nearest_place",
     "op",
-    "rfm_scores",
     "sum_events",
     "to_jsonlogic",
     "var",
     "within_km",
 ]
+
+_MOVED_TO_ANALYTICS: Final = frozenset(
+    {"BoughtTogether", "LeadScoring", "RFM", "Recommendation", "rfm_scores"}
+)
+"""Names this package exported until they moved to `omnikit.analytics`."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_ANALYTICS:
+        from omnikit import analytics  # noqa: PLC0415 - only code reading an old name pays
+
+        warn_moved(f"omnikit.rules.{name}", f"omnikit.analytics.{name}")
+        return getattr(analytics, name)
+    msg = f"module 'omnikit.rules' has no attribute {name!r}"
+    raise AttributeError(msg)

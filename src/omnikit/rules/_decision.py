@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from omnikit.errors import NotFoundError
-from omnikit.rules._compile import bind
 from omnikit.rules._domain import Env
-from omnikit.rules._explain import Trace, trace
+from omnikit.rules._lang.compiler import bind
+from omnikit.rules._lang.trace import Trace, trace
 from omnikit.rules._rule import Action
 
 if TYPE_CHECKING:  # the rule set makes decisions: it imports this module
     from omnikit.rules._rules import RuleSet, _Bucket
 
 __all__ = [
+    "DECISION_EVENT",
     "Chosen",
     "Decision",
     "Explanation",
@@ -34,6 +35,9 @@ __all__ = [
     "RuleOutcome",
     "Strategy",
 ]
+
+DECISION_EVENT: Final = "Decision Made"
+"""The touchpoint name a recorded decision is stored under; caps count these."""
 
 
 class Strategy(enum.StrEnum):

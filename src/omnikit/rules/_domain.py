@@ -27,8 +27,8 @@ import attrs
 
 from omnikit._models.touchpoints import Direction, Touchpoint
 from omnikit.errors import RuleError, ValidationError
-from omnikit.rules import _js
-from omnikit.rules._meter import current_meter
+from omnikit.rules._lang import js
+from omnikit.rules._lang.meter import current_meter
 
 __all__ = ["DOMAIN_OPERATIONS", "Env", "History", "Operation", "Place"]
 
@@ -114,7 +114,7 @@ class History:
             if until is None
             else bisect.bisect_right(pool, until, key=lambda item: item[0])
         )
-        _js.spend(current_meter(), 1 + max(end - start, 0))
+        js.spend(current_meter(), 1 + max(end - start, 0))
         found = [tp for _, tp in pool[start:end]]
         if inbound_only:
             return [tp for tp in found if tp.direction is Direction.INBOUND]
@@ -166,7 +166,7 @@ def _number(value: Any) -> float:
     """A number from a short value, as JavaScript's ToNumber reads it; NaN from anything else."""
     if isinstance(value, (list, dict)) or (isinstance(value, str) and len(value) > _SHORT):
         return math.nan
-    return _js.to_number(value)
+    return js.to_number(value)
 
 
 def _moment(value: Any) -> dt.datetime | None:
@@ -341,7 +341,7 @@ def _charged(function: Operation) -> Operation:
 
     @functools.wraps(function)
     def operation(env: Env, *arguments: Any) -> Any:
-        _js.spend(current_meter(), CALL_COST)
+        js.spend(current_meter(), CALL_COST)
         return function(env, *arguments)
 
     return operation

@@ -18,8 +18,8 @@ import attrs
 
 from omnikit._models.consent import aware
 from omnikit.errors import RuleError, RuleSyntaxError, ValidationError
-from omnikit.rules._ast import Array, Literal, Node, Op, from_jsonlogic
-from omnikit.rules._builder import Expr
+from omnikit.rules._lang.builder import Expr
+from omnikit.rules._lang.nodes import Array, Literal, Node, Op, from_jsonlogic
 
 __all__ = ["Action", "Cap", "Experiment", "Rule", "Variant", "as_condition", "checked_condition"]
 

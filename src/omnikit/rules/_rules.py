@@ -18,10 +18,9 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import OmnikitError, RuleError, RuleLimitError, RuleSyntaxError, ValidationError
-from omnikit.rules import _js
-from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Op, walk
-from omnikit.rules._compile import Batch, Compiled, CompiledMany, compile_condition
+from omnikit.rules import _serialize
 from omnikit.rules._decision import (
+    DECISION_EVENT,
     Chosen,
     Decision,
     Explanation,
@@ -39,9 +38,12 @@ from omnikit.rules._decision import (
     _set_strategy,
 )
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang import js
+from omnikit.rules._lang.compiler import Batch, Compiled, CompiledMany, compile_condition
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import JSONLOGIC_OPERATIONS, Op, walk
+from omnikit.rules._lang.runtime import _State
 from omnikit.rules._rule import Action, Cap, Experiment, Rule, Variant, as_condition
-from omnikit.rules._runtime import _State
 
 __all__ = [
     "Action",
@@ -62,9 +64,6 @@ __all__ = [
 
 _ANY_CHANNEL: Final[Any] = object()
 """`RuleSet.candidates()` without a channel: no filtering by channel."""
-
-DECISION_EVENT: Final = "Decision Made"
-"""The touchpoint name a recorded decision is stored under; caps count these."""
 
 
 @attrs.define(frozen=True, slots=True)
@@ -268,6 +267,9 @@ class RuleSet:
         give a new version of a live rule set the live one's id to replay it in its place).
         Nothing is written.
 
+        This method calls `omnikit.analytics.simulate(self, hub, ...)`: simulating a rule set
+        lives in `omnikit.analytics`, with the other computations over stored history.
+
         Args:
             hub: The hub whose store holds the history.
             since: The first moment to replay (default: the beginning).
@@ -285,7 +287,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._simulate import simulate  # noqa: PLC0415 - it imports this module
+        from omnikit.analytics import simulate  # noqa: PLC0415 - analytics builds on rules
 
         return simulate(
             self,
@@ -307,9 +309,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import ruleset_to_data  # noqa: PLC0415 - it imports this module
-
-        return ruleset_to_data(self)
+        return _serialize.ruleset_to_data(self)
 
     @classmethod
     def from_data(
@@ -329,9 +329,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import ruleset_from_data  # noqa: PLC0415
-
-        return ruleset_from_data(data, operations=operations, limits=limits)
+        return _serialize.ruleset_from_data(cls, data, operations=operations, limits=limits)
 
     def dumps(self, format: str = "json") -> str:
         """
@@ -339,9 +337,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import dump  # noqa: PLC0415
-
-        return dump(self, format=format)
+        return _serialize.dump(self, format=format)
 
     @classmethod
     def loads(
@@ -365,9 +361,7 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import load  # noqa: PLC0415
-
-        return load(text, format=format, operations=operations, limits=limits)
+        return _serialize.load(cls, text, format=format, operations=operations, limits=limits)
 
     def save(self, path: str | Path) -> None:
         """
@@ -375,10 +369,8 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import format_of  # noqa: PLC0415
-
         target = Path(path)
-        target.write_text(self.dumps(format_of(target)), encoding="utf-8")
+        target.write_text(self.dumps(_serialize.format_of(target)), encoding="utf-8")
 
     @classmethod
     def load(
@@ -393,12 +385,10 @@ class RuleSet:
 
         Added in version 0.1.0.
         """
-        from omnikit.rules._serialize import format_of  # noqa: PLC0415
-
         source = Path(path)
         return cls.loads(
             source.read_text(encoding="utf-8"),
-            format_of(source),
+            _serialize.format_of(source),
             operations=operations,
             limits=limits,
         )
@@ -724,7 +714,7 @@ class RuleSet:
         """The rule's score: its condition's value as a number; an error names the rule."""
         assert item.score is not None  # noqa: S101 - for mypy: called for scored rules
         try:
-            raw = _js.to_number(item.score(data, env), _State(self.limits))
+            raw = js.to_number(item.score(data, env), _State(self.limits))
         except OmnikitError as exc:
             raise _for_rule(exc, item.rule.id, "score") from exc
         return raw if raw == raw else float("-inf")  # noqa: PLR0124 - NaN scores last

@@ -9,11 +9,11 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import RuleError, ValidationError
-from omnikit.rules import _js
-from omnikit.rules._ast import Node, Op, walk
-from omnikit.rules._compile import Compiled, compile_condition
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env, Operation
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang import js
+from omnikit.rules._lang.compiler import Compiled, compile_condition
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import Node, Op, walk
 from omnikit.rules._rule import checked_condition, text
 
 __all__ = ["Segment", "SegmentSet"]
@@ -96,7 +96,7 @@ class SegmentSet:
         found = set()
         for segment_id, run in self._compiled:
             try:
-                if _js.truthy(run(data, env)):
+                if js.truthy(run(data, env)):
                     found.add(segment_id)
             except RuleError as exc:
                 _logger.warning("segment %r: its condition failed: %s", segment_id, exc)

@@ -15,16 +15,16 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import cattrs
 
 from omnikit.converters import make_converter, structure
 from omnikit.errors import RuleError, RuleLimitError, RuleSyntaxError, ValidationError
-from omnikit.rules._ast import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._decision import Strategy
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Operation
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import JSONLOGIC_OPERATIONS, Node, from_jsonlogic, to_jsonlogic
 from omnikit.rules._rule import (
     Action,
     Experiment,
@@ -33,7 +33,9 @@ from omnikit.rules._rule import (
     as_condition,
     checked_condition,
 )
-from omnikit.rules._rules import RuleSet
+
+if TYPE_CHECKING:  # a rule set reads and writes itself through this module: it gives its class
+    from omnikit.rules._rules import RuleSet
 
 __all__ = ["dump", "load", "rules_converter", "ruleset_from_data", "ruleset_to_data"]
 
@@ -104,13 +106,14 @@ def ruleset_to_data(ruleset: RuleSet) -> dict[str, Any]:
 
 
 def ruleset_from_data(
+    cls: type[RuleSet],
     data: Any,
     *,
     operations: Mapping[str, Operation] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RuleSet:
     """
-    A rule set from data `ruleset_to_data` wrote (or a person did).
+    A rule set of class *cls* from data `ruleset_to_data` wrote (or a person did).
 
     Raises:
         ValidationError: Naming each rule by index and id, and the path inside it.
@@ -163,7 +166,7 @@ def ruleset_from_data(
         # A condition's problem can be found twice: building the rule, and checking its names.
         raise ValidationError(list(dict.fromkeys(errors)))
     try:
-        return RuleSet(
+        return cls(
             rules,
             id=str(data.get("id", "default")),
             strategy=strategy,
@@ -206,20 +209,21 @@ def dump(ruleset: RuleSet, *, format: str = "json") -> str:
 
 
 def load(
+    cls: type[RuleSet],
     text: str,
     *,
     format: str = "json",
     operations: Mapping[str, Operation] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RuleSet:
-    """A rule set from JSON or YAML text, checked before it is built (see the module)."""
+    """A rule set of class *cls* from JSON or YAML text, checked before it is built."""
     if format == "json":
         data = _load_json(text)
     elif format == "yaml":
         data = _load_yaml(text)
     else:
         raise ValidationError(f"format: expected 'json' or 'yaml', got {format!r}")
-    return ruleset_from_data(data, operations=operations, limits=limits)
+    return ruleset_from_data(cls, data, operations=operations, limits=limits)
 
 
 def _too_deep() -> ValidationError:

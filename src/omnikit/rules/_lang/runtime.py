@@ -17,21 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NoReturn
 
 from omnikit.errors import RuleLimitError
-from omnikit.rules import _js, jsonlogic
-from omnikit.rules._js import UNDEFINED
-from omnikit.rules._limits import Limits
-from omnikit.rules._meter import call_custom
-from omnikit.rules._walk import _unknown_operation, _UnknownOperationError
-from omnikit.rules.jsonlogic import (
-    _OPERATIONS,
-    _exported,
-    _in_list,
-    _operation_table,
-    _Run,
-    _too_many,
-)
+from omnikit.rules._lang import interpreter, js
+from omnikit.rules._lang.evaluator import _Run, _too_many
+from omnikit.rules._lang.js import UNDEFINED
+from omnikit.rules._lang.limits import Limits
+from omnikit.rules._lang.meter import call_custom
+from omnikit.rules._lang.operations import _OPERATIONS, _exported, _in_list, _operation_table
+from omnikit.rules._lang.walk import _unknown_operation, _UnknownOperationError
 
-_DEFAULTS: Final = jsonlogic.apply.__kwdefaults__ or {}
+_DEFAULTS: Final = interpreter.apply.__kwdefaults__ or {}
 _MAX_DEPTH: Final[int] = _DEFAULTS.get("max_depth", 64)
 _MAX_SIZE: Final[int] = _DEFAULTS.get("max_size", 10_000)
 
@@ -66,7 +60,7 @@ class _State:
 
 
 def _out_of_work() -> NoReturn:
-    raise RuleLimitError(_js.WORK_EXCEEDED)
+    raise RuleLimitError(js.WORK_EXCEEDED)
 
 
 def _spend(state: _State, units: int) -> None:
@@ -94,18 +88,18 @@ def _finish(state: _State, value: Any) -> Any:
 
 
 def _property_or_none(value: Any, key: str) -> Any:
-    found = _js.property_of(value, key)
+    found = js.property_of(value, key)
     return None if found is UNDEFINED else found
 
 
 def _property_or(value: Any, key: str, default: Any) -> Any:
-    found = _js.property_of(value, key)
+    found = js.property_of(value, key)
     return default if found is UNDEFINED else found
 
 
 def _walk(value: Any, keys: tuple[str, ...], default: Any) -> Any:
     for key in keys:
-        value = value.get(key, UNDEFINED) if type(value) is dict else _js.property_of(value, key)
+        value = value.get(key, UNDEFINED) if type(value) is dict else js.property_of(value, key)
         if value is UNDEFINED:
             return default
     return value
@@ -314,14 +308,14 @@ def _failure(logic: Any, exc: Exception) -> Exception:
 
 _RUNTIME: Final[dict[str, Any]] = {
     "_U": UNDEFINED,
-    "_truthy": _js.truthy,
-    "_leq": _js.loose_equals,
-    "_seq": _js.strict_equals,
-    "_lt": _js.less_than,
-    "_le": _js.less_than_or_equal,
-    "_gt": _js.greater_than,
-    "_ge": _js.greater_than_or_equal,
-    "_prop": _js.property_of,
+    "_truthy": js.truthy,
+    "_leq": js.loose_equals,
+    "_seq": js.strict_equals,
+    "_lt": js.less_than,
+    "_le": js.less_than_or_equal,
+    "_gt": js.greater_than,
+    "_ge": js.greater_than_or_equal,
+    "_prop": js.property_of,
     "_propn": _property_or_none,
     "_propd": _property_or,
     "_walk": _walk,

@@ -20,31 +20,30 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import OmnikitError, RuleLimitError
-from omnikit.rules import _js
-from omnikit.rules._ast import MAX_DEPTH as _MAX_DEPTH
-from omnikit.rules._ast import MAX_SIZE as _MAX_SIZE
-from omnikit.rules._ast import Node, to_jsonlogic
-from omnikit.rules._js import UNDEFINED
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
-from omnikit.rules._walk import (
+from omnikit.rules._lang import js
+from omnikit.rules._lang.evaluator import (
+    _FORMS,
+    _all_items,
+    _filter_items,
+    _map_items,
+    _none_items,
+    _reduce_items,
+    _Run,
+    _some_items,
+    _visiting,
+)
+from omnikit.rules._lang.js import UNDEFINED
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import MAX_DEPTH as _MAX_DEPTH
+from omnikit.rules._lang.nodes import MAX_SIZE as _MAX_SIZE
+from omnikit.rules._lang.nodes import Node, to_jsonlogic
+from omnikit.rules._lang.operations import _exported, _operation_table
+from omnikit.rules._lang.walk import (
     _ITERATING,
     _measure,
     _unknown_operation,
     _UnknownOperationError,
     static_cost,
-)
-from omnikit.rules.jsonlogic import (
-    _FORMS,
-    _all_items,
-    _exported,
-    _filter_items,
-    _map_items,
-    _none_items,
-    _operation_table,
-    _reduce_items,
-    _Run,
-    _some_items,
-    _visiting,
 )
 
 __all__ = ["Trace", "trace"]
@@ -104,7 +103,7 @@ def _scalar(value: Any, limit: int) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return json.dumps(value)
     if isinstance(value, (int, float)):
-        return _js.to_string(value) if isinstance(value, int) else json.dumps(value)
+        return js.to_string(value) if isinstance(value, int) else json.dumps(value)
     text = value if isinstance(value, str) else str(value)
     return json.dumps(text[:limit], ensure_ascii=False)
 
@@ -222,9 +221,7 @@ class _Tracer:
             if self.run.undefined_seen:
                 self.kept.append(value)
                 shown = _exported(value, self.exported)
-            trace = Trace(
-                logic=logic, value=shown, held=_js.truthy(value), children=tuple(children)
-            )
+            trace = Trace(logic=logic, value=shown, held=js.truthy(value), children=tuple(children))
             return trace, value
         children.extend(_unevaluated(part) for part in _parts(logic)[len(children) :])
         failed_trace = Trace(
@@ -265,14 +262,14 @@ class _Tracer:
             current: Any = None
             for index, value in enumerate(values):
                 current = self.operand(value, data, children)
-                if _js.truthy(current) is (operator == "or"):
+                if js.truthy(current) is (operator == "or"):
                     self.skip(values[index + 1 :], children)
                     break
             return current
         index = 0
         count = len(values)
         while index < count - 1:
-            if _js.truthy(self.operand(values[index], data, children)):
+            if js.truthy(self.operand(values[index], data, children)):
                 result = self.operand(values[index + 1], data, children)
                 self.skip(values[index + 2 :], children)
                 return result
@@ -338,7 +335,7 @@ def trace(
             max_work=limits.max_work,
             max_length=limits.max_length,
         )
-        _js.spend(run, static_cost(logic))
+        js.spend(run, static_cost(logic))
     except RuleLimitError as exc:
         return Trace(
             logic=logic,
@@ -348,7 +345,7 @@ def trace(
             error=f"error: {exc}",
         )
     if not _is_logic(logic):
-        return Trace(logic=logic, value=logic, held=_js.truthy(logic))
+        return Trace(logic=logic, value=logic, held=js.truthy(logic))
     try:
         return _Tracer(logic, run).node(logic, data)[0]
     except _Failed as failed:

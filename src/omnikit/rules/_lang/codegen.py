@@ -28,20 +28,21 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from omnikit.errors import OmnikitError
-from omnikit.rules import _js
-from omnikit.rules._js import UNDEFINED
-from omnikit.rules._limits import Limits
-from omnikit.rules._runtime import (
+from omnikit.rules._lang import js
+from omnikit.rules._lang.evaluator import _FORMS
+from omnikit.rules._lang.js import UNDEFINED
+from omnikit.rules._lang.limits import Limits
+from omnikit.rules._lang.operations import _OPERATIONS
+from omnikit.rules._lang.runtime import (
     _RUNTIME,
     _custom,
     _custom_exporting,
     _Delegate,
     _Raiser,
 )
-from omnikit.rules._walk import static_cost
-from omnikit.rules.jsonlogic import _FORMS, _OPERATIONS
+from omnikit.rules._lang.walk import static_cost
 
-_EXACT: Final = float(_js.MAX_EXACT_INTEGER)
+_EXACT: Final = float(js.MAX_EXACT_INTEGER)
 
 _ITERATING: Final = frozenset({"map", "filter", "reduce", "all", "none", "some"})
 _COMPARISONS: Final = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -65,13 +66,13 @@ def inline_path(path: Any) -> list[str] | None:
     The keys of a `var` path that generated code reads itself, or `None`.
 
     Its reading must cost no work, as in the interpreter: a short path of few keys (free to
-    split and walk) none of which can cost anything to read (see `_js.costs_to_read`).
+    split and walk) none of which can cost anything to read (see `js.costs_to_read`).
     """
-    text = _js.to_string(path)
-    if len(text) > _js.FREE_SIZE:
+    text = js.to_string(path)
+    if len(text) > js.FREE_SIZE:
         return None
     keys = text.split(".")
-    if _js.path_cost(text, len(keys)) or any(_js.costs_to_read(key) for key in keys):
+    if js.path_cost(text, len(keys)) or any(js.costs_to_read(key) for key in keys):
         return None
     return keys
 
@@ -418,7 +419,7 @@ class _Generator:
             return expr.code
         if expr.kind == _CONST:
             try:
-                return "True" if _js.truthy(expr.value) else "False"
+                return "True" if js.truthy(expr.value) else "False"
             except OmnikitError:  # pragma: no cover - truthy() never raises
                 pass
         return f"_truthy({expr.code})"
@@ -684,7 +685,7 @@ class _Generator:
         """`in` a short literal array of strings (free to search): a set lookup for a string."""
         if not (
             isinstance(haystack, list)
-            and 0 < len(haystack) <= _js.FREE_SIZE
+            and 0 < len(haystack) <= js.FREE_SIZE
             and all(type(item) is str for item in haystack)
         ):
             return None

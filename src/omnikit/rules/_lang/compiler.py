@@ -40,12 +40,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeVar, overload
 
 from omnikit.errors import RuleLimitError
-from omnikit.rules import _js, jsonlogic
-from omnikit.rules._ast import Node, to_jsonlogic
-from omnikit.rules._codegen import _Generator, _Needs, _Scope
-from omnikit.rules._limits import DEFAULT_LIMITS, Limits
-from omnikit.rules._runtime import _MAX_DEPTH, _MAX_SIZE, bind
-from omnikit.rules._walk import _measure, static_cost
+from omnikit.rules._lang import interpreter, js
+from omnikit.rules._lang.codegen import _Generator, _Needs, _Scope
+from omnikit.rules._lang.limits import DEFAULT_LIMITS, Limits
+from omnikit.rules._lang.nodes import Node, to_jsonlogic
+from omnikit.rules._lang.runtime import _MAX_DEPTH, _MAX_SIZE, bind
+from omnikit.rules._lang.walk import _measure, static_cost
 
 __all__ = [
     "Batch",
@@ -119,10 +119,10 @@ def _interpreted(
     """The condition run by the interpreter, for what the compiler leaves to it."""
     work, length = limits.max_work, limits.max_length
     if not operations:
-        return lambda data, _env: jsonlogic.apply(logic, data, max_work=work, max_length=length)
+        return lambda data, _env: interpreter.apply(logic, data, max_work=work, max_length=length)
 
     def run(data: Any, env: Any) -> Any:
-        return jsonlogic.apply(
+        return interpreter.apply(
             logic, data, operations=bind(operations, env), max_work=work, max_length=length
         )
 
@@ -354,7 +354,7 @@ def _one_by_one(
     failed: list[tuple[int, Exception]] = []
     for index, run in enumerate(runs):
         try:
-            if _js.truthy(run(data, env)):
+            if js.truthy(run(data, env)):
                 held.append(out[index])
         except Exception as exc:  # noqa: BLE001 - one broken condition must not stop the others
             failed.append((index, exc))

@@ -35,7 +35,7 @@ import re
 from typing import Any, Final
 
 from omnikit.errors import RuleError
-from omnikit.rules._meter import (
+from omnikit.rules._lang.meter import (
     CHARACTERS_PER_UNIT,
     FREE_SIZE,
     KEYS_PER_UNIT,
@@ -49,7 +49,7 @@ from omnikit.rules._meter import (
     spend,
     text_cost,
 )
-from omnikit.rules._utf16 import (
+from omnikit.rules._lang.utf16 import (
     _from_utf16,
     _string_less,
     _utf16,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from omnikit.rules._meter import Meter, spend, text_cost
+from omnikit.rules._lang.meter import Meter, spend, text_cost
 
 __all__ = ["code_units", "join_surrogates", "string_includes", "utf16_length"]
 

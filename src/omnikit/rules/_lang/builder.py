@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnikit.rules._ast import Array, Literal, Node, Op, to_jsonlogic
+from omnikit.rules._lang.nodes import Array, Literal, Node, Op, to_jsonlogic
 
 __all__ = [
     "Expr",

@@ -7,7 +7,7 @@ from typing import Any, Final
 import attrs
 
 from omnikit.errors import ValidationError
-from omnikit.rules import _js
+from omnikit.rules._lang import js
 
 __all__ = ["DEFAULT_LIMITS", "Limits"]
 
@@ -42,7 +42,7 @@ class Limits:
     """
 
     max_work: int = attrs.field(default=1_000_000, validator=_positive)
-    max_length: int = attrs.field(default=_js.MAX_LENGTH, validator=_positive)
+    max_length: int = attrs.field(default=js.MAX_LENGTH, validator=_positive)
 
 
 DEFAULT_LIMITS: Final = Limits()

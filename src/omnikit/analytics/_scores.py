@@ -12,10 +12,10 @@ import attrs
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import ValidationError
-from omnikit.rules import _js
-from omnikit.rules._compile import compile_condition
 from omnikit.rules._data import event_data
 from omnikit.rules._domain import DOMAIN_OPERATIONS, Env
+from omnikit.rules._lang import js
+from omnikit.rules._lang.compiler import compile_condition
 from omnikit.rules._rule import as_condition
 
 __all__ = ["RFM", "LeadScoring", "rfm_scores"]
@@ -149,7 +149,7 @@ class LeadScoring:
             data = {"event": event_data(tp), "customer": None, "context": {}}
             env = Env(now=now)
             for run, points in self._rules:
-                if _js.truthy(run(data, env)):
+                if js.truthy(run(data, env)):
                     total += points
         return total
 
