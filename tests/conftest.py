@@ -25,6 +25,8 @@ from _postgres import running_postgres
 from omnikit.stores import Store, open_store
 from omnikit.testing import FrozenClock
 
+pytest_plugins = ["pytester"]
+
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]

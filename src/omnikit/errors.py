@@ -10,11 +10,14 @@ OmnikitError
 ├── RuleError                           .rule_id
 │   ├── RuleSyntaxError                 .path
 │   └── RuleLimitError                  depth, size or work bound exceeded
+├── PluginError                         a plugin failed to load, or two claim a name; .group, .name
+│   └── PluginNotFoundError (LookupError)      .available, .extra
 ├── StoreError                          a storage backend failed
 │   ├── StoreUnavailableError           not now (locked, disk full, connection lost): retry
+│   │   └── StoreNotFoundError (PluginNotFoundError)   no store for a URL's scheme
 │   └── StoreRefusedError               it cannot hold that content: never retried as is
 └── ConnectorError
-    ├── ConnectorNotFoundError (LookupError)   .name, .available
+    ├── ConnectorNotFoundError (PluginNotFoundError)   .name, .available
     └── DeliveryError                          .connector, .message_id
         ├── TransientDeliveryError             retried, honours .retry_after
         └── PermanentDeliveryError             never retried
@@ -37,11 +40,14 @@ __all__ = [
     "NotFoundError",
     "OmnikitError",
     "PermanentDeliveryError",
+    "PluginError",
+    "PluginNotFoundError",
     "PolicyError",
     "RuleError",
     "RuleLimitError",
     "RuleSyntaxError",
     "StoreError",
+    "StoreNotFoundError",
     "StoreRefusedError",
     "StoreUnavailableError",
     "TransientDeliveryError",
@@ -169,6 +175,58 @@ class RuleLimitError(RuleError):
     """
 
 
+class PluginError(OmnikitError):
+    """
+    A plugin could not be loaded, or two installed distributions claim the same name.
+
+    *group* is the plugin's entry-point group (`"omnikit.stores"`), *name* its name there.
+    The error that stopped it loading, if any, is the `__cause__`.
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, message: str, *, group: str, name: str) -> None:
+        self.group = group
+        self.name = name
+        super().__init__(message)
+
+
+class PluginNotFoundError(PluginError, LookupError):
+    """
+    No plugin of *group* is named *name*; *available* lists the names that are.
+
+    When *name* is one of omnikit's own plugins and what it needs is not installed, *extra*
+    names the extra that installs it (`pip install 'omnikit[postgres]'`).
+
+    Added in version 0.1.0.
+    """
+
+    _what = "plugin"
+    """What a plugin of this group is called in messages."""
+    _register = "register one in this process"
+    """How to register one, in messages."""
+
+    def __init__(
+        self, name: str, available: Sequence[str], *, group: str, extra: str | None = None
+    ) -> None:
+        self.available = tuple(available)
+        self.extra = extra
+        if extra is not None:
+            message = (
+                f"{self._what} {name!r} needs the {extra!r} extra: pip install 'omnikit[{extra}]'"
+            )
+        else:
+            listed = ", ".join(self.available) or "none"
+            message = (
+                f"{self._missing(name, group)} (available: {listed}); {self._register}, "
+                f"or install a package that declares it in the {group!r} entry-point group"
+            )
+        super().__init__(message, group=group, name=name)
+
+    def _missing(self, name: str, group: str) -> str:
+        return f"no {self._what} named {name!r} in {group!r}"
+
+
 class StoreError(OmnikitError):
     """
     A storage backend failed; the driver's exception is the `__cause__`.
@@ -194,6 +252,26 @@ class StoreUnavailableError(StoreError):
     """
 
 
+class StoreNotFoundError(StoreUnavailableError, PluginNotFoundError):
+    """
+    No store is known for a URL's scheme, or the one known needs an extra not installed.
+
+    *name* is the scheme, *available* the schemes that can be opened (see
+    `omnikit.stores.open_store`).
+
+    Added in version 0.1.0.
+    """
+
+    _what = "store"
+    _register = "register one with omnikit.stores.register()"
+
+    def __init__(self, name: str, available: Sequence[str], *, extra: str | None = None) -> None:
+        super().__init__(name, available, group="omnikit.stores", extra=extra)
+
+    def _missing(self, name: str, group: str) -> str:  # noqa: ARG002 - one group
+        return f"no store for scheme {name!r}"
+
+
 class StoreRefusedError(StoreError):
     """
     The store cannot hold what it was given (text it cannot encode, a number out of its range).
@@ -213,18 +291,20 @@ class ConnectorError(OmnikitError):
     """
 
 
-class ConnectorNotFoundError(ConnectorError, LookupError):
+class ConnectorNotFoundError(ConnectorError, PluginNotFoundError):
     """
     No connector is registered under *name*; *available* lists the names that are.
 
     Added in version 0.1.0.
     """
 
-    def __init__(self, name: str, available: Sequence[str]) -> None:
-        self.name = name
-        self.available = tuple(available)
-        listed = ", ".join(self.available) or "none"
-        super().__init__(f"no connector named {name!r} (available: {listed})")
+    _what = "connector"
+
+    def __init__(self, name: str, available: Sequence[str], *, extra: str | None = None) -> None:
+        super().__init__(name, available, group="omnikit.connectors", extra=extra)
+
+    def _missing(self, name: str, group: str) -> str:  # noqa: ARG002 - one group
+        return f"no connector named {name!r}"
 
 
 class DeliveryError(ConnectorError):

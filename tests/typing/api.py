@@ -87,3 +87,23 @@ async def typed_async_usage() -> None:
         ids: list[str] = [c.id async for c in hub.customers()]
         sync: omnikit.Hub = hub.sync
         del result, ids, sync
+
+
+def registered_stores() -> None:
+    from omnikit.stores.memory import MemoryStore  # noqa: PLC0415 - a host's own store class
+
+    def open_shop_store(url: str) -> omnikit.stores.Store:
+        return MemoryStore.from_url(url)
+
+    omnikit.stores.register("shop", MemoryStore)
+    omnikit.stores.register("shop-fn", open_shop_store)
+    omnikit.stores.register("shop-path", "my_shop.store:ShopStore")
+    store: omnikit.stores.Store = omnikit.stores.open_store("shop://x")
+    omnikit.stores.unregister("shop")
+    try:
+        omnikit.Hub.open("nosuch://x")
+    except omnikit.StoreNotFoundError as exc:
+        available: tuple[str, ...] = exc.available
+        extra: str | None = exc.extra
+        del available, extra
+    del store

@@ -22,7 +22,12 @@ from typing import Final
 import omnikit
 
 LAYERS: Final = (
-    ("foundation", ("omnikit.errors", "omnikit._version", "omnikit._deprecated")),
+    # The plugin loader finds stores, connectors and analytics backends by name: it imports
+    # them by their dotted path when asked, never at the top.
+    (
+        "foundation",
+        ("omnikit.errors", "omnikit._version", "omnikit._deprecated", "omnikit._plugins"),
+    ),
     ("models", ("omnikit._models", "omnikit._models.*", "omnikit.converters")),
     # The language rules are written in knows nothing of rules, customers or decisions.
     ("language", ("omnikit.rules._lang", "omnikit.rules._lang.*", "omnikit.rules.jsonlogic")),
@@ -73,11 +78,6 @@ UPWARD_BY_DESIGN: Final = {
 """Upward imports that stay: a hook a tool calls on a model, answered by a surface."""
 
 UPWARD_UNTIL_ISSUE_8: Final = {
-    # The store port picks an adapter by the URL's scheme; the one plugin loader of issue 8
-    # finds stores by name instead.
-    ("omnikit.stores", "omnikit.stores.memory"): "open_store('memory://')",
-    ("omnikit.stores", "omnikit.stores.sqlite"): "open_store('sqlite:///...')",
-    ("omnikit.stores", "omnikit.stores.postgres"): "open_store('postgresql://...')",
     # The hub core (issue 8) opens its default store through the store port's loader.
     ("omnikit._hub", "omnikit.stores.memory"): "Hub() builds a MemoryStore itself",
 }

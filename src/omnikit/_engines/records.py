@@ -2,7 +2,8 @@
 What the hub asks a store to keep, and the change sets it hands over.
 
 These are the rows of the storage port: plain, mutable, internal. Public code sees `Customer`,
-`Touchpoint` and `MergeRecord` instead.
+`Touchpoint` and `MergeRecord` instead. A customer's `ProfileState` is opaque to a store: it
+keeps `profile.to_json()` and reads it back with `ProfileState.from_json()`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "IdKey",
     "IdentityRow",
     "MergeRow",
+    "ProfileState",
     "SplitRow",
     "SuppressionRow",
     "cluster_id_for",

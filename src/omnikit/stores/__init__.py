@@ -7,19 +7,21 @@ hub = omnikit.Hub(store)
 ```
 
 A host application can keep omnikit's data in its own database by implementing `Store` (and
-checking it with `omnikit.testing.StoreContract`). The methods work on internal rows
-(`omnikit.stores.records`); the hub does all the deciding and hands the store `Changes` to apply
-atomically.
+checking it with `omnikit.testing.StoreContract`), then registering it under a URL scheme:
+`omnikit.stores.register("mystore", MyStore)`, or an entry point in the `omnikit.stores` group
+of its package. The methods work on internal rows (`omnikit.stores.records`); the hub does all
+the deciding and hands the store `Changes` to apply atomically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from omnikit._engines import records
-from omnikit.errors import StoreUnavailableError
+from omnikit._plugins import STORES
+from omnikit.errors import PluginError, StoreUnavailableError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -42,6 +44,8 @@ __all__ = [
     "TouchpointStore",
     "open_store",
     "records",
+    "register",
+    "unregister",
 ]
 
 
@@ -227,30 +231,78 @@ def open_store(url: str) -> Store:
 
     - `memory://`: in this process only (tests, notebooks);
     - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`: the embedded default;
-    - `postgresql://user:password@host:5432/db`: PostgreSQL, with the `omnikit[postgres]` extra.
+    - `postgresql://user:password@host:5432/db` (or `postgres://`): PostgreSQL, with the
+      `omnikit[postgres]` extra;
+    - any scheme registered with `register()`, or declared by an installed package in the
+      `omnikit.stores` entry-point group (see `register()`).
 
     Raises:
-        StoreUnavailableError: For an unknown scheme, a missing driver, or a store that cannot
-            be opened.
+        StoreNotFoundError: For a scheme no store answers to (it lists those that do), or a
+            built-in store whose extra is not installed (it names the extra).
+        StoreUnavailableError: For a URL that is not one, or a store that cannot be opened.
+        PluginError: If two installed packages declare the scheme, or the store's package
+            fails to import, or what it opens is not a `Store`.
 
     Added in version 0.1.0.
     """
     scheme, sep, _ = url.partition("://")
     if not sep:
         raise StoreUnavailableError(f"not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
-    scheme = scheme.lower()
-    if scheme == "memory":
-        from omnikit.stores.memory import MemoryStore  # noqa: PLC0415 - adapters load on demand
+    opener = STORES.load(scheme)
+    store = getattr(opener, "from_url", opener)(url)
+    if not isinstance(store, Store):
+        missing = sorted(name for name in _STORE_MEMBERS if not hasattr(store, name))
+        raise PluginError(
+            f"the store for scheme {scheme.lower()!r} opened a {type(store).__name__}, "
+            f"which is not an omnikit.stores.Store (it lacks {', '.join(missing)})",
+            group=STORES.group,
+            name=scheme.lower(),
+        )
+    return store
 
-        return MemoryStore()
-    if scheme == "sqlite":
-        from omnikit.stores.sqlite import SQLiteStore  # noqa: PLC0415
 
-        return SQLiteStore.from_url(url)
-    if scheme in {"postgresql", "postgres", "postgresql+psycopg"}:
-        from omnikit.stores.postgres import PostgresStore  # noqa: PLC0415
+def register(scheme: str, target: type[Store] | Callable[[str], Store] | str) -> None:
+    """
+    Make `open_store()` and `Hub.open()` open URLs of *scheme* with *target*.
 
-        return PostgresStore.from_url(url)
-    raise StoreUnavailableError(
-        f"no store for scheme {scheme!r} in {url!r} (known: memory, sqlite, postgresql)"
-    )
+    *target* is a class with a `from_url(url)` class method, or any callable that takes the
+    URL and returns a `Store`; or where one is, as `"module:attribute"`, imported when first
+    needed. A registered scheme comes before omnikit's own and before installed packages', and
+    registering one again replaces it.
+
+    ```python
+    omnikit.stores.register("mystore", MyStore)
+    hub = omnikit.Hub.open("mystore://inventory-db/omnikit")  # MyStore.from_url(that URL)
+    ```
+
+    A package can declare its store instead, so that installing it is enough:
+
+    ```toml
+    [project.entry-points."omnikit.stores"]
+    mystore = "my_package.store:MyStore"
+    ```
+
+    Raises:
+        ValidationError: If *scheme* is not a URL scheme, or *target* is not a class,
+            a callable or `"module:attribute"`.
+
+    Added in version 0.1.0.
+    """
+    STORES.register(scheme, target)
+
+
+def unregister(scheme: str) -> None:
+    """
+    Undo `register()` for *scheme* (omnikit's own and installed packages' stores stay).
+
+    Added in version 0.1.0.
+    """
+    STORES.unregister(scheme)
+
+
+_STORE_MEMBERS = frozenset(
+    name
+    for protocol in (CustomerStore, TouchpointStore, Store)
+    for name in (*vars(protocol), *protocol.__annotations__)
+    if not name.startswith("_")
+)

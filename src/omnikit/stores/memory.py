@@ -153,6 +153,16 @@ class MemoryStore:
         self._secret = secrets.token_bytes(32)
         self._journal: _Journal | None = None
 
+    @classmethod
+    def from_url(cls, url: str) -> MemoryStore:
+        """
+        Open `memory://`: a new, empty store each time (the rest of *url* is not read).
+
+        Added in version 0.1.0.
+        """
+        del url  # nothing to read: every memory store starts empty
+        return cls()
+
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager

@@ -15,7 +15,11 @@ class TestMyStore(StoreContract):
 ```
 
 omnikit runs it on its memory, SQLite and PostgreSQL stores; a host application runs it on its
-own.
+own. Besides each method of the protocol, it plays realistic shuffled histories (merges,
+unmerges, late and repeated events, an erasure) and compares what the store holds with what
+the memory store holds after the same; it checks that a store never changes the rows it was
+given nor lets a caller change its own through what it returns, that erasure leaves no
+identifier behind, and that a transaction failing after the hub's writes leaves nothing.
 """
 
 from __future__ import annotations
@@ -39,11 +43,24 @@ from omnikit._hub import Hub
 from omnikit._models.customers import Customer
 from omnikit.converters import default_converter
 from omnikit.stores import Store
+from omnikit.stores.memory import MemoryStore
 from omnikit.testing._clock import FrozenClock
+from omnikit.testing._streams import (
+    T0,
+    BoomError,
+    Step,
+    Watch,
+    freeze,
+    holdings,
+    message_ids,
+    play,
+    shop_steps,
+)
 
 __all__ = ["StoreContract"]
 
-T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+_SEEDS = (1, 2, 3)
+"""The shuffled histories every store plays."""
 
 
 def _at(minutes: int) -> str:
@@ -52,10 +69,6 @@ def _at(minutes: int) -> str:
 
 def _track(mid: str, minutes: int, event: str = "Product Viewed", **fields: Any) -> dict[str, Any]:
     return {"type": "track", "event": event, "messageId": mid, "timestamp": _at(minutes), **fields}
-
-
-class _BoomError(Exception):
-    """Raised inside a transaction to check that it rolls back."""
 
 
 class StoreContract:
@@ -279,9 +292,9 @@ class StoreContract:
             assert set() == tx.suppression_kinds()
             tx.apply(Changes(suppressions=rows))
             tx.apply(Changes(suppressions=rows[:1]))
-        with pytest.raises(_BoomError), store.transaction() as tx:
+        with pytest.raises(BoomError), store.transaction() as tx:
             tx.apply(Changes(unsuppressed={"d-message"}))
-            raise _BoomError
+            raise BoomError
 
         with store.transaction() as tx:
             assert {"identity", "message"} == tx.suppression_kinds()
@@ -307,10 +320,10 @@ class StoreContract:
     def test_a_failed_transaction_leaves_no_trace(self, store: Store) -> None:
         """Everything applied in a transaction that raises is rolled back."""
         changes = _one_customer("cus_x", ("email", "x@example.com"))
-        with pytest.raises(_BoomError), store.transaction() as tx:
+        with pytest.raises(BoomError), store.transaction() as tx:
             tx.apply(changes)
             assert "cus_x" in tx.customers(["cus_x"])
-            raise _BoomError
+            raise BoomError
 
         assert store.customer("cus_x") is None
         assert store.find(("email", "x@example.com")) is None
@@ -402,6 +415,141 @@ class StoreContract:
         assert customer == default_converter().structure(exported["customer"], Customer)
         assert [tp["message_id"] for tp in exported["touchpoints"]] == ["m1"]
 
+    # -- erasure, once more ------------------------------------------------------------------
+
+    def test_forget_leaves_no_identifier_behind(self, hub: Hub, store: Store) -> None:
+        """
+        Erasure removes every identity row of the person, their email and phone included.
+
+        Nothing finds them by any identifier afterwards, and their next event is accepted as
+        a new customer (a store that kept the email row would give it back to the erased id,
+        or fail the event).
+        """
+        email, phone = "ana@example.com", "+351912345678"
+        traits = {"email": email, "phone": phone, "name": "Ana"}
+        hub.ingest(_track("m1", 0, anonymousId="a1"))
+        hub.ingest(
+            {**_track("m2", 1, userId="u1", anonymousId="a1"), "type": "identify", "traits": traits}
+        )
+        hub.ingest(_track("m3", 2, context={"traits": {"email": email}, "channel": "email"}))
+        customer = hub.customer(email=email)
+        assert customer is not None
+        keys = [("email", email), ("phone", phone), ("user_id", "u1"), ("anonymous_id", "a1")]
+
+        hub.forget(customer)
+        with store.transaction() as tx:
+            left = tx.identities(keys)
+        found = [store.find(key) for key in keys]
+        again = hub.ingest(_track("m4", 3, context={"traits": {"email": email}}))
+        back = hub.customer(email=email)
+
+        assert {} == left
+        assert [None, None, None, None] == found
+        assert ("m4",) == again.accepted
+        assert back is not None
+        assert customer.id != back.id
+        assert [("email", email)] == [(i.kind, i.value) for i in back.identities]
+        assert ["m4"] == [tp.message_id for tp in hub.touchpoints(back)]
+
+    # -- what is given and what is returned --------------------------------------------------
+
+    def test_the_rows_given_are_never_changed(self, store: Store) -> None:
+        """
+        A store never changes a row it was given, then or later (the hub may still hold it).
+
+        It keeps its own copy, or keeps the object and never changes it: a later write of
+        the same customer, or a move to another cluster, gives it new rows instead.
+        """
+        first = _one_customer("cus_x", ("email", "x@example.com"))
+        given = freeze(first)
+        later = _one_customer("cus_x", ("email", "x@example.com"))
+        later.customers["cus_x"].members.add(("user_id", "u1"))
+        later.customers["cus_x"].profile.count = 3
+        watch = Watch(store)
+        steps, _ = shop_steps(4)
+
+        with store.transaction() as tx:
+            tx.apply(first)
+        with store.transaction() as tx:
+            tx.apply(Changes(relabel={"cl_x": "cl_y"}))
+        with store.transaction() as tx:
+            tx.apply(later)
+        with Hub(watch, clock=FrozenClock(T0)) as hub:
+            play(hub, steps)
+        changed = [n for n, (changes, then) in enumerate(watch.given) if freeze(changes) != then]
+
+        assert given == freeze(first)
+        assert [] == changed, "the store changed the change sets it was given at these indexes"
+
+    def test_what_a_store_returns_is_the_callers(self, hub: Hub, store: Store) -> None:
+        """Changing the rows a store returned changes nothing in the store."""
+        hub.ingest(_track("m1", 0, anonymousId="a1", userId="u1"))
+        hub.ingest(_track("m2", 1, anonymousId="a2", context={"traits": {"email": "x@a.com"}}))
+        hub.ingest(_track("m3", 2, anonymousId="a1", context={"traits": {"email": "x@a.com"}}))
+        keys = [("anonymous_id", "a1"), ("anonymous_id", "a2"), ("email", "x@a.com")]
+        record = store.find(keys[0])
+        assert record is not None
+        cluster = record.cluster or ""
+        before = _held(store, record.id, cluster, keys)
+
+        _scribble(record)
+        _scribble(store.customer(record.id))
+        for listed in store.iter_customers():
+            _scribble(listed)
+        with store.transaction() as tx:
+            for read in (tx.customers([record.id]), tx.cluster_customers(cluster)):
+                for returned in read.values():
+                    _scribble(returned)
+            for row in tx.identities(keys).values():
+                row.owner, row.cluster, row.verified = "cus_scribbled", "cl_scribbled", True
+            for cluster_row in tx.clusters([cluster]).values():
+                cluster_row.size, cluster_row.max = -1, (0, "scribbled")
+
+        assert before == _held(store, record.id, cluster, keys)
+
+    # -- whole histories ---------------------------------------------------------------------
+
+    @pytest.mark.parametrize("seed", _SEEDS)
+    def test_a_shuffled_history_ends_as_in_the_memory_store(self, store: Store, seed: int) -> None:
+        """
+        A realistic history, shuffled, leaves what it leaves in the memory store.
+
+        People on several devices sign in, open emails, buy at the till and call; two share
+        a tablet; events arrive late, some twice, in batches; a customer is unmerged and
+        another erased half-way. The customers, their identities, touchpoints, merges and
+        links, the identity rows, clusters, splits and old ids must all be the same.
+        """
+        steps, keys = shop_steps(seed)
+        ids = message_ids(steps)
+        with Hub(MemoryStore(), clock=FrozenClock(T0)) as reference:
+            play(reference, steps)
+            expected = holdings(reference, keys, ids)
+
+        with Hub(store, clock=FrozenClock(T0)) as hub:
+            play(hub, steps)
+            held = holdings(hub, keys, ids)
+
+        for part, value in expected.items():
+            assert value == held[part], f"{part} differ from the memory store's"
+
+    def test_a_transaction_failing_after_its_writes_leaves_nothing(self, store: Store) -> None:
+        """
+        Each step of a history, failing after the hub's writes, leaves the store as it was.
+
+        Ingestion with merges and late events, an unmerge, an erasure: each is tried once in
+        a transaction that raises after `apply`, then done for real.
+        """
+        steps, keys = shop_steps(5, people=4, events=10)
+        ids = message_ids(steps)
+        watch = Watch(store)
+        with Hub(watch, clock=FrozenClock(T0)) as hub:
+            for step in steps:
+                before = holdings(hub, keys, ids)
+                applied = _fail_once(hub, watch, step)
+                if applied:
+                    assert before == holdings(hub, keys, ids), f"{step[0]} left a trace"
+                play(hub, [step])
+
 
 def _snapshot(hub: Hub) -> list[tuple[Any, ...]]:
     return sorted(
@@ -413,6 +561,37 @@ def _snapshot(hub: Hub) -> list[tuple[Any, ...]]:
         )
         for c in hub.customers()
     )
+
+
+def _fail_once(hub: Hub, watch: Watch, step: Step) -> bool:
+    """Try *step* in transactions that fail after `apply`; whether any `apply` ran."""
+    given = len(watch.given)
+    watch.fail = True
+    try:
+        play(hub, [step])
+    except BoomError:
+        pass
+    finally:
+        watch.fail = False
+    return len(watch.given) > given
+
+
+def _scribble(record: CustomerRecord | None) -> None:
+    """Change everything in a customer row a caller could change."""
+    assert record is not None
+    record.cluster = "cl_scribbled"
+    record.first = (0, "scribbled")
+    record.members.add(("email", "scribbled@example.com"))
+    record.verified.add(("email", "scribbled@example.com"))
+    record.profile.count += 1
+    record.profile.traits["scribbled"] = ("yes", 0, "m0", None)
+    record.profile.channels.clear()
+
+
+def _held(store: Store, cid: str, cluster: str, keys: list[tuple[str, str]]) -> Any:
+    with store.transaction() as tx:
+        rows = (tx.customers([cid]), tx.cluster_customers(cluster), tx.identities(keys))
+        return freeze((store.customer(cid), list(store.iter_customers()), *rows))
 
 
 def _one_customer(cid: str, key: tuple[str, str]) -> Changes:
