@@ -202,7 +202,9 @@ class Hub(Personalization, Privacy):
         """
         Open a hub on the store *url* names; the hub closes the store when it closes.
 
-        URLs: `sqlite:///shop.db`, `postgresql://...`, `memory://`.
+        URLs: `sqlite:///shop.db`, `postgresql://...`, `memory://`, and the schemes of stores
+        registered with `omnikit.stores.register()` or installed in the `omnikit.stores`
+        entry-point group (see "Write a store").
 
         Added in version 0.1.0.
         """
