@@ -11,6 +11,9 @@ one JSON line per store:
 
     {"case": "memory", "events": ..., "per_s": ..., "baseline_per_s": ..., "ratio": ...}
 
+Then `hub.load()` of the same stream from an NDJSON file into SQLite (`load-sqlite`), with
+the same transaction size, against the same SQLite baseline.
+
 Then lookups on the SQLite database it loaded: `hub.customer(email=...)` for a sample of
 stored emails, without recent touchpoints (`lookup-sqlite`) and with the default ten
 (`lookup-sqlite-recent`), against the raw lookup of the same rows (the identity row, then the
@@ -60,6 +63,13 @@ def run_omnikit(url: str, payloads: list[str], batch_size: int = CHUNK) -> float
     with omnikit.Hub.open(url, default_region="PT", batch_size=batch_size) as hub:
         for payload in payloads:
             hub.ingest(payload)
+    return time.perf_counter() - started
+
+
+def run_load(url: str, history: Path, batch_size: int = CHUNK) -> float:
+    started = time.perf_counter()
+    with omnikit.Hub.open(url, default_region="PT", batch_size=batch_size) as hub:
+        hub.load(history)
     return time.perf_counter() - started
 
 
@@ -157,6 +167,13 @@ def main() -> int:
             for r in range(rounds)
         ]
         report("sqlite", n, min(ours), min(base))
+        history = Path(tmp) / "history.ndjson"
+        history.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        loaded = [
+            run_load(f"sqlite:///{Path(tmp) / f'load-{r}.db'}", history, args.chunk)
+            for r in range(rounds)
+        ]
+        report("load-sqlite", n, min(loaded), min(base))
         lookups(Path(tmp) / "omnikit-0.db", rounds)
     return 0
 

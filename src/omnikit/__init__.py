@@ -22,7 +22,13 @@ from omnikit._models.orders import (
     OrderStatus,
     Product,
 )
-from omnikit._models.results import ForgetReport, IngestResult, Rejection
+from omnikit._models.results import (
+    ForgetReport,
+    IngestResult,
+    LoadRejection,
+    LoadReport,
+    Rejection,
+)
 from omnikit._models.touchpoints import (
     Context,
     Direction,
@@ -81,6 +87,8 @@ __all__ = [
     "IngestResult",
     "LineItem",
     "LinkRecord",
+    "LoadRejection",
+    "LoadReport",
     "Location",
     "MergeRecord",
     "NotFoundError",

@@ -215,3 +215,5 @@ class AsyncHub:
                 yield customer
             if len(page) < batch_size:
                 return
+
+    load = _awaited(Hub.load)

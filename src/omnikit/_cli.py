@@ -9,14 +9,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import Hub
+from omnikit._load import find_files
 from omnikit._models.customers import Customer
-from omnikit.errors import OmnikitError
+from omnikit._models.results import LoadReport
+from omnikit.errors import OmnikitError, ValidationError
 from omnikit.testing.retailer import Retailer
 
 __all__ = ["main"]
@@ -54,7 +56,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--fresh", action="store_true", help="delete the database file first")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    _load_parser(commands)
     return parser
+
+
+def _load_parser(commands: Any) -> None:
+    load = commands.add_parser(
+        "load",
+        help="load history from NDJSON, JSON or Parquet files into a store",
+        description=(
+            "Load Segment Spec messages from files into a store, as ingesting them would: "
+            "NDJSON (.ndjson, .jsonl, .json with one message per line), JSON arrays (.json), "
+            "each optionally gzipped (.gz), and Parquet (.parquet, with omnikit[load]). "
+            "Lines that are not valid are reported with their file and line; the others "
+            "are kept. Running the same load again changes nothing, so an interrupted load "
+            "is finished by running it again."
+        ),
+        epilog=(
+            "exit status: 0 when every message was loaded (or was there already); 1 when "
+            "some were rejected (the others are loaded); 2 for a usage error (an option, or "
+            "a PATH that names no file to read); 3 when the load stopped part-way (the store "
+            "failed): what was loaded stays, and running the same load again resumes it"
+        ),
+    )
+    load.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, a folder, or a glob ('data/*.ndjson.gz')"
+    )
+    load.add_argument(
+        "--db",
+        required=True,
+        metavar="URL",
+        help="the store: a URL (sqlite:///shop.db, postgresql://...) or a SQLite file path",
+    )
+    load.add_argument(
+        "--source", help="where the history comes from (pos, backend...), as for Hub.ingest()"
+    )
+    load.add_argument(
+        "--batch-size",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="messages handed to ingestion at a time (default: 5000)",
+    )
+    load.add_argument(
+        "--default-region", metavar="CC", help="region of phone numbers without a country code"
+    )
+    load.add_argument(
+        "--default-timezone", metavar="ZONE", help="zone of timestamps without a UTC offset"
+    )
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped this way
         else:
             return status
+    if args.command == "load":
+        return _load_command(args)
     _parser().print_help()
     return 2
 
@@ -256,3 +308,75 @@ def _view(hub: Hub, customer: Customer, say: Callable[..., None]) -> None:
         say(
             f"    {tp.occurred_at:%Y-%m-%d %H:%M}  {tp.channel:<7} {tp.direction.value:<8} {tp.name}"
         )
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+_SHOWN = 20
+"""The most rejected lines listed one by one."""
+
+
+def _load_command(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        print("omnikit load: --batch-size must be at least 1", file=sys.stderr)  # noqa: T201
+        return 2
+    url = args.db if "://" in args.db else f"sqlite:///{Path(args.db).resolve()}"
+    options = {"default_region": args.default_region, "default_timezone": args.default_timezone}
+    quiet = args.quiet or not (sys.stdout.isatty() and sys.stderr.isatty())
+    try:
+        with Hub.open(url, **options) as hub:
+            report = load(
+                hub, args.paths, source=args.source, batch_size=args.batch_size, quiet=quiet
+            )
+    except OmnikitError as exc:
+        print(f"omnikit load: {exc}", file=sys.stderr)  # noqa: T201
+        if isinstance(exc.partial, LoadReport):
+            print(_summary(exc.partial), file=sys.stderr)  # noqa: T201
+            print("omnikit load: run the same load again to resume", file=sys.stderr)  # noqa: T201
+        return 2 if isinstance(exc, ValidationError) and exc.partial is None else 3
+    return 0 if report.ok else 1
+
+
+def load(
+    hub: Hub,
+    paths: Sequence[str],
+    *,
+    source: str | None,
+    batch_size: int,
+    quiet: bool,
+    out: TextIO | None = None,
+) -> LoadReport:
+    """Load *paths* into *hub* with a progress bar, and print what became of every line."""
+    out = out or sys.stdout
+    files = find_files(paths)
+    started = time.perf_counter()
+    bar = tqdm(unit="msg", disable=quiet, file=sys.stderr, desc="loading")
+    done = 0
+
+    def progress(report: LoadReport) -> None:
+        nonlocal done
+        bar.set_description(f"loading file {len(report.files)}/{len(files)}")
+        bar.update(report.lines - done)
+        done = report.lines
+
+    with bar:
+        report = hub.load(files, source=source, batch_size=batch_size, progress=progress)
+    elapsed = time.perf_counter() - started
+    print(_summary(report, elapsed), file=out)
+    for rejection in report.rejected[:_SHOWN]:
+        print(f"  {rejection.path}:{rejection.line}: {rejection.reason}", file=out)
+    if len(report.rejected) > _SHOWN:
+        print(f"  ... and {len(report.rejected) - _SHOWN} more", file=out)
+    return report
+
+
+def _summary(report: LoadReport, elapsed: float | None = None) -> str:
+    files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+    rate = ""
+    if elapsed:
+        rate = f" in {elapsed:.1f} s ({report.lines / elapsed:,.0f} messages/s)"
+    return (
+        f"omnikit load: {report.lines} message{'s' if report.lines != 1 else ''} from {files}{rate}: {report.accepted} new, "
+        f"{report.duplicates} already there, {report.suppressed} suppressed, "
+        f"{len(report.rejected)} rejected"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import uuid
 import zoneinfo
@@ -29,6 +30,7 @@ from omnikit._engines.records import (
     SplitRow,
 )
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._load import LoadPath, load_files
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
 from omnikit._models.identities import (
@@ -38,7 +40,7 @@ from omnikit._models.identities import (
     unknown_kind,
 )
 from omnikit._models.orders import Order
-from omnikit._models.results import IngestResult, Rejection
+from omnikit._models.results import IngestResult, LoadReport, Rejection
 from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType, Trust
 from omnikit._personalize import Personalization
 from omnikit._privacy import Privacy, suppression_key_bytes
@@ -925,3 +927,51 @@ class Hub(Personalization, Privacy):
             sides.values(),
             key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id),
         )
+
+    # -- bulk loading --------------------------------------------------------------------------
+
+    def load(
+        self,
+        path: LoadPath,
+        /,
+        *,
+        source: str | None = None,
+        batch_size: int = 5000,
+        progress: Callable[[LoadReport], None] | None = None,
+    ) -> LoadReport:
+        """
+        Load history from files: exactly what `Hub.ingest()` gives for the same messages.
+
+        ```python
+        report = hub.load("exports/2025-*.ndjson.gz", source="backend")
+        report.raise_for_failures()
+        ```
+
+        Formats, by the file's name: NDJSON (`.ndjson`, `.jsonl`, or `.json` holding one
+        message per line), a JSON array of messages (`.json`), each optionally gzipped
+        (`.gz`); and Parquet (`.parquet`, one message per row, a null column being an
+        absent field) with the `load` extra (`pip install 'omnikit[load]'`).
+
+        The files are read in order (a folder's and a glob's by name) and their messages
+        handed to `Hub.ingest()` *batch_size* at a time; each batch is committed in
+        transactions of the hub's own *batch_size*. A line that is not JSON or not a valid
+        message is reported with its file and line, and the others are kept. Loading the
+        same files again changes nothing (message ids already stored are duplicates): after
+        an interruption, run the same load again to finish it.
+
+        Args:
+            path: A file, a folder, a glob (`"exports/**/*.ndjson"`), or a list of these.
+            source: Where the history comes from, as for `Hub.ingest()`.
+            batch_size: How many messages to read before handing them to `Hub.ingest()`.
+            progress: Called with the report so far after each batch.
+
+        Raises:
+            ValidationError: If *path* names no file load reads, or a Parquet file needs
+                pyarrow and it is not installed, or *batch_size* is not positive.
+            StoreError: If the store fails; `error.partial` holds the `LoadReport` of what
+                was done before. Nothing committed is lost: load the same files again.
+
+        Added in version 0.1.0.
+        """
+        ingest = functools.partial(self.ingest, source=source)
+        return load_files(ingest, path, batch_size=batch_size, progress=progress)

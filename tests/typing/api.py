@@ -22,6 +22,8 @@ def typed_usage() -> None:
         )
         accepted: tuple[str, ...] = result.accepted
         rejected: tuple[omnikit.Rejection, ...] = result.rejected
+        loaded: omnikit.LoadReport = hub.load(["exports/", "old/*.ndjson.gz"], source="pos")
+        bad: list[tuple[str, int, str]] = [(r.path, r.line, r.reason) for r in loaded.rejected]
         tp: omnikit.Touchpoint = hub.track(
             "Order Completed", user_id="u1", properties={"order_id": "o1"}
         )
@@ -32,7 +34,7 @@ def typed_usage() -> None:
             merges: list[omnikit.MergeRecord] = hub.merges(found)
             report: omnikit.ForgetReport = hub.forget(found)
             del history, orders, merges, report
-        del accepted, rejected, tp
+        del accepted, rejected, bad, tp
     with omnikit.Hub.open("sqlite:///shop.db", suppression_key=b"0123456789abcdef") as hub:
         ana = hub.customer(email="ana@example.com")
         if ana is not None:

@@ -52,6 +52,7 @@ LAYERS: Final = (
             "omnikit._personalize",
             "omnikit._privacy",
             "omnikit._chunks",
+            "omnikit._load",
         ),
     ),
     ("adapters", ("omnikit.stores.*",)),

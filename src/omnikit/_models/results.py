@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import attrs
 
 from omnikit.errors import ValidationError
 
-__all__ = ["ForgetReport", "IngestResult", "Rejection"]
+__all__ = ["ForgetReport", "IngestResult", "LoadRejection", "LoadReport", "Rejection"]
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -101,3 +102,68 @@ class ForgetReport:
     erased_at: dt.datetime
     suppressed: int = 0
     scrubbed: bool = False
+
+
+class LoadRejection(NamedTuple):
+    """
+    A message `Hub.load()` did not accept: where it was, and why.
+
+    Attributes:
+        path: The file it was read from.
+        line: Its line in an NDJSON file (counting blank lines); its position, from 1, in
+            a JSON array or among a Parquet file's rows.
+        reason: Why it was rejected: not JSON, or each invalid field and why.
+
+    Added in version 0.1.0.
+    """
+
+    path: str
+    line: int
+    reason: str
+
+
+@attrs.define(frozen=True, kw_only=True)
+class LoadReport:
+    """
+    What `Hub.load()` did with a set of files.
+
+    Every message read is counted once: `lines == accepted + duplicates + suppressed +
+    len(rejected)`.
+
+    Attributes:
+        files: The files read, in the order they were read.
+        lines: How many messages were read (blank lines are not messages).
+        accepted: How many were stored by this load.
+        duplicates: How many were stored before (by an earlier, interrupted load, say, or
+            earlier in the same files): nothing changed for them.
+        suppressed: How many were dropped unstored, as `IngestResult.suppressed` says.
+        rejected: The messages that are not JSON or not valid, with file, line and reason.
+
+    Added in version 0.1.0.
+    """
+
+    files: tuple[str, ...] = ()
+    lines: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+    rejected: tuple[LoadRejection, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was rejected."""
+        return not self.rejected
+
+    def raise_for_failures(self) -> None:
+        """
+        Raise an `ExceptionGroup` of the rejections, if there were any.
+
+        Each is a `ValidationError` prefixed with its file and line.
+
+        Added in version 0.1.0.
+        """
+        if self.rejected:
+            raise ExceptionGroup(
+                f"{len(self.rejected)} of {self.lines} messages rejected",
+                [ValidationError(f"{r.path}:{r.line}: {r.reason}") for r in self.rejected],
+            )
