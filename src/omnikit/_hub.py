@@ -16,20 +16,15 @@ import phonenumbers
 
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
-from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
+from omnikit._engines.identity import IdentityRules
+from omnikit._engines.ingest import IngestConfig, ingest, replay, resolve
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
-from omnikit._engines.records import (
-    Changes,
-    CustomerRecord,
-    EventKey,
-    IdKey,
-    MergeRow,
-    SplitRow,
-)
+from omnikit._engines.records import Changes, CustomerRecord, IdKey, MergeRow, SplitRow
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._hub_flows import drive
 from omnikit._load import LoadPath, load_files
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
@@ -66,16 +61,8 @@ CustomerRef = Customer | str
 Clock = Callable[[], dt.datetime]
 
 
-_CACHE_LIMIT = 1 << 17
-
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def event_key(tp: Touchpoint) -> EventKey:
-    """A touchpoint's place in time: event time, then message id."""
-    return (to_us(tp.occurred_at), tp.message_id)
 
 
 def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
@@ -341,102 +328,25 @@ class Hub(Personalization, Privacy):
         return in_order(result)
 
     def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
-        fresh: dict[str, Touchpoint] = {}
-        duplicates: list[str] = []
-        for tp in chunk:
-            if tp.message_id in fresh:
-                duplicates.append(tp.message_id)
-            else:
-                fresh[tp.message_id] = tp
-        touched: set[str] = set()
+        """Store *chunk* in one transaction: what it did, and the customers that changed."""
         with self._transaction() as tx:
-            seen = tx.seen(list(fresh))
-            new = [tp for mid, tp in fresh.items() if mid not in seen]
-            dropped = self._suppressed(tx, new) if new else set()
-            if dropped:  # never stored
-                new = [tp for tp in new if tp.message_id not in dropped]
-            if new:
-                touched = self._resolve(tx, new)
-        result = IngestResult(  # in arrival order
-            accepted=tuple(mid for mid in fresh if mid not in seen and mid not in dropped),
-            duplicates=tuple(duplicates) + tuple(mid for mid in fresh if mid in seen),
-            suppressed=tuple(mid for mid in fresh if mid in dropped),
+            return drive(ingest(chunk, self._ingest_config()), tx)
+
+    def _ingest_config(self) -> IngestConfig:
+        return IngestConfig(
+            rules=self.identity_rules,
+            currency=self.currency,
+            secret=self._secret,
+            suppression_key=self._suppression_key,
+            blocked=self._blocked,
         )
-        return result, touched
 
     def _transaction(self) -> Any:
         return self._store.transaction()
 
     def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
         """Resolve and store *touchpoints*; return the ids of the customers that changed."""
-        # Each event key is computed once: for the sort, then for the resolver.
-        unordered = [event_key(tp) for tp in touchpoints]
-        order = sorted(range(len(touchpoints)), key=unordered.__getitem__)
-        touchpoints[:] = [touchpoints[i] for i in order]  # in place: the caller reports this order
-        event_keys = [unordered[i] for i in order]
-        rules, blocked = self.identity_rules, self._blocked
-        if len(blocked) > _CACHE_LIMIT:  # one entry per identifier seen: keep it bounded
-            blocked.clear()
-        linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
-        keys: set[IdKey] = set()
-        for ids in linkable:
-            keys.update(ids)
-        # As the resolver works on them: (owner, cluster) tuples. The rows themselves die here,
-        # young, instead of living through the chunk.
-        found = tx.identities(keys)
-        rows = {k: (row.owner, row.cluster) for k, row in found.items()}
-        verified = {k for k, row in found.items() if row.verified}
-        del found
-        owners = {owner for owner, _ in rows.values() if owner is not None}
-        customers = tx.customers(owners)
-        cluster_ids = {cluster for _, cluster in rows.values()}
-        cluster_ids.update(c.cluster for c in customers.values() if c.cluster is not None)
-        clusters = tx.clusters(cluster_ids)
-        members = set(keys)
-        for record in customers.values():
-            members |= record.members
-            verified |= record.verified  # stores of earlier versions kept it only here
-        resolver = Resolver(
-            rules,
-            rows=rows,
-            customers=customers,
-            clusters=clusters,
-            splits=tx.splits(members),
-            currency=self.currency,
-            detect_late=True,
-            key_of=event_key,
-            verified=verified,
-        )
-        for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
-            resolver.add(tp, key, ids)
-        changes = resolver.changes()
-        touched = set(changes.customers)
-        tx.apply(changes)
-        for region, late in sorted(resolver.late_by_region().items()):
-            touched.update(self._replay(tx, region, late).customers)
-        return touched
-
-    def _replay(
-        self, tx: IngestTransaction, region: str, new: Sequence[Touchpoint] = ()
-    ) -> Changes:
-        old_customers = tx.cluster_customers(region)
-        stored = tx.customer_touchpoints(list(old_customers))
-        old_keys = tx.cluster_identities(region)
-        verified = [k for k, row in tx.identities(old_keys).items() if row.verified]
-        changes = replay_region(
-            self.identity_rules,
-            cluster=region,
-            touchpoints=[*stored, *new],
-            old_customers=old_customers,
-            old_owners={tp.message_id: tp.customer_id or "" for tp in stored},
-            old_keys=old_keys,
-            splits=tx.splits(old_keys),
-            currency=self.currency,
-            key_of=event_key,
-            verified=verified,
-        )
-        tx.apply(changes)
-        return changes
+        return drive(resolve(touchpoints, self._ingest_config()), tx)
 
     def track(
         self,
@@ -914,7 +824,7 @@ class Hub(Personalization, Privacy):
             region = current.cluster if current is not None else row.cluster
             if region is None:  # pragma: no cover - a merged customer always has a cluster
                 raise StoreError(f"customer {record.id!r} has no cluster")
-            replayed = self._replay(tx, region).customers
+            replayed = drive(replay(region, self._ingest_config()), tx).customers
         if self.segments:
             self._update_segments(replayed, now=self.clock())
         sides: dict[str, Customer] = {}

@@ -10,21 +10,21 @@ import cattrs
 
 from omnikit._engines.erasure import (
     MIN_KEY_BYTES,
+    NO_KEY,
     Erasure,
     carried,
     erased_identities,
     erasure_changes,
     identity_digest,
     key_check,
-    message_digest,
 )
+from omnikit._engines.ingest import event_key
 from omnikit._engines.messages import ReadCache
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
-from omnikit._engines.records import Changes, CustomerRecord, EventKey, IdKey
+from omnikit._engines.records import Changes, CustomerRecord, IdKey
 from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.results import ForgetReport
-from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -36,40 +36,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Privacy", "suppression_key_bytes"]
 
-_NO_KEY = (
-    "a secret of at least 16 bytes that the host keeps outside the store, the same for every "
-    "hub on it (e.g. secrets.token_bytes(32), kept in a secret manager)"
-)
-
 
 def suppression_key_bytes(value: bytes | str | None) -> bytes | None:
     """*value* as the key `Hub(suppression_key=...)` keeps, or a `ValidationError`."""
     if value is None:
         return None
     if not isinstance(value, bytes | str):
-        raise ValidationError(f"suppression_key: expected {_NO_KEY}, got {type(value).__name__}")
+        raise ValidationError(f"suppression_key: expected {NO_KEY}, got {type(value).__name__}")
     key = value.encode() if isinstance(value, str) else value
     if len(key) < MIN_KEY_BYTES:
-        raise ValidationError(f"suppression_key: expected {_NO_KEY}")
+        raise ValidationError(f"suppression_key: expected {NO_KEY}")
     return key
-
-
-def _event_key(tp: Touchpoint) -> EventKey:
-    return (to_us(tp.occurred_at), tp.message_id)
-
-
-def _named(tp: Touchpoint) -> list[IdKey]:
-    """
-    The identities a touchpoint names, for suppression.
-
-    An alias's `previousId` is read as an anonymous id, but it may be an earlier user id: it
-    is checked as both, so that an alias cannot bring a suppressed account back.
-    """
-    keys = [(identity.kind, identity.value) for identity in tp.identities]
-    previous = tp.properties.get("previous_id") if tp.name == "Alias" else None
-    if isinstance(previous, str) and ("anonymous_id", previous) in keys:
-        keys.append(("user_id", previous))
-    return keys
 
 
 class Privacy:
@@ -132,7 +109,7 @@ class Privacy:
         key = self._suppression_key
         if suppress and key is None:
             raise ValidationError(
-                f"suppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+                f"suppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {NO_KEY}"
             )
         record = self._record(customer)
         now = self.clock()
@@ -147,7 +124,7 @@ class Privacy:
                 self.identity_rules,
                 erasure,
                 currency=self.currency,
-                key_of=_event_key,
+                key_of=event_key,
                 at_us=to_us(now),
                 store_key=self._secret,
                 suppression_key=key if suppress else None,
@@ -187,7 +164,7 @@ class Privacy:
         key = self._suppression_key
         if key is None:
             raise ValidationError(
-                f"unsuppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {_NO_KEY}"
+                f"unsuppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {NO_KEY}"
             )
         given = [(k, v) for k, v in identifier.items() if v is not None]
         if len(given) != 1:
@@ -225,7 +202,7 @@ class Privacy:
                 raise NotFoundError("customer", record.id)
             erasure = self._gather(tx, current)
             merges = self._store.merges(current.id)
-        touchpoints = sorted(erasure.touchpoints, key=_event_key)
+        touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
         conv = self.converter
 
@@ -306,38 +283,3 @@ class Privacy:
                 "suppression_key: not the key this store's suppressions were made with; "
                 "every hub on a store needs the same key"
             )
-
-    def _suppressed(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
-        """
-        The message ids of *touchpoints* to drop: erased before, or naming a suppressed identifier.
-
-        Costs one query and no hashing when the store suppresses nothing.
-        """
-        kinds = tx.suppression_kinds()
-        if not kinds:
-            return set()
-        named: dict[str, list[str]] = {}
-        if "message" in kinds:
-            for tp in touchpoints:
-                named.setdefault(message_digest(self._secret, tp.message_id), []).append(
-                    tp.message_id
-                )
-        check = None
-        if "identity" in kinds:
-            key = self._suppression_key
-            if key is None:
-                raise ValidationError(
-                    "suppression_key: the store holds suppressed identifiers and this hub has "
-                    f"no key to recognise them; pass Hub(..., suppression_key=...), {_NO_KEY}"
-                )
-            check = key_check(key)
-            for tp in touchpoints:
-                for named_key in _named(tp):
-                    named.setdefault(identity_digest(key, named_key), []).append(tp.message_id)
-        found = tx.suppressed([*named, *([check] if check else [])])
-        if check is not None and check not in found:
-            raise ValidationError(
-                "suppression_key: not the key this store's suppressions were made with; "
-                "every hub on a store needs the same key"
-            )
-        return {mid for digest in found for mid in named.get(digest, ())}

@@ -48,6 +48,7 @@ LAYERS: Final = (
         (
             "omnikit._hub",
             "omnikit._hub.*",
+            "omnikit._hub_flows",
             "omnikit._async_hub",
             "omnikit._personalize",
             "omnikit._privacy",

@@ -47,6 +47,12 @@ __all__ = [
 MIN_KEY_BYTES = 16
 """The shortest suppression key accepted."""
 
+NO_KEY = (
+    "a secret of at least 16 bytes that the host keeps outside the store, the same for every "
+    "hub on it (e.g. secrets.token_bytes(32), kept in a secret manager)"
+)
+"""What a suppression key is, for the errors that ask for one."""
+
 
 def keyed(key: bytes, *parts: str) -> str:
     """HMAC-SHA256 of *parts* (joined by NUL, which no part holds) under *key*, in hex."""
