@@ -272,6 +272,16 @@ class Hub(Personalization, Privacy):
         Added in version 0.1.0.
         """
         messages, is_batch = read_payload(payload)
+        return self._ingest_read(messages, is_batch=is_batch, source=source)
+
+    def _ingest_read(
+        self,
+        messages: Iterable[tuple[Any, str | None]],
+        *,
+        is_batch: bool,
+        source: str | None,
+    ) -> IngestResult:
+        """`Hub.ingest()` of messages already read, each with the JSON text it came from."""
         now = self.clock()
         rejected: list[Rejection] = []
         parsed: list[Touchpoint] = []
@@ -883,5 +893,6 @@ class Hub(Personalization, Privacy):
 
         Added in version 0.1.0.
         """
-        ingest = functools.partial(self.ingest, source=source)
+        # The messages as read, with their text: ingestion need not encode them again.
+        ingest = functools.partial(self._ingest_read, is_batch=True, source=source)
         return load_files(ingest, path, batch_size=batch_size, progress=progress)

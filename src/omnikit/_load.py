@@ -1,9 +1,10 @@
 """
 Loading history from files: the messages of NDJSON, JSON-array and Parquet files, in batches.
 
-`Hub.load()` hands each batch to `Hub.ingest()`, so that a load gives exactly what ingesting
-the same messages gives; what is here finds the files, reads them a message at a time, and
-keeps the tally of what became of each file's lines.
+`Hub.load()` hands each batch to the hub's ingestion, with the text of each line (which need
+not be encoded again), so that a load gives exactly what ingesting the same messages gives;
+what is here finds the files, reads them a message at a time, and keeps the tally of what
+became of each file's lines.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from omnikit._engines.values import decode
 from omnikit._models.results import IngestResult, LoadRejection, LoadReport
@@ -34,6 +35,13 @@ _GLOB = re.compile(r"[*?\[]")
 
 Entry = tuple[int, Any]
 """A message's line (or position) in its file, and the message or the error reading it."""
+
+
+class Read(NamedTuple):
+    """A message read from a line of JSON, and the line when it can be stored as it is."""
+
+    message: Any
+    text: str | None
 
 
 def _format(path: Path) -> str | None:
@@ -113,10 +121,10 @@ def _decoded(raw: bytes, line: int) -> Entry:
     except UnicodeDecodeError as exc:
         return line, ValidationError(f"message: not UTF-8 text ({exc})")
     try:
-        message, _ = decode(text, "message")
+        message, storable = decode(text, "message")
     except ValidationError as exc:
         return line, exc
-    return line, message
+    return line, Read(message, text.rstrip("\n") if storable else None)
 
 
 def _lines(file: Iterable[bytes]) -> Iterator[Entry]:
@@ -265,7 +273,7 @@ def _batches(files: list[Path], size: int, tally: _Tally) -> Iterator[list[tuple
 
 
 def load_files(
-    ingest: Callable[[list[Any]], IngestResult],
+    ingest: Callable[[list[tuple[Any, str | None]]], IngestResult],
     path: LoadPath,
     *,
     batch_size: int,
@@ -288,13 +296,14 @@ def load_files(
             _pyarrow_parquet(found)
     tally = _Tally()
     for batch in _batches(files, batch_size, tally):
-        good: list[Any] = []
+        good: list[tuple[Any, str | None]] = []
         where: list[tuple[str, int]] = []
         for name, line, message in batch:
             if isinstance(message, ValidationError):
                 tally.rejected.append(LoadRejection(name, line, "; ".join(message.errors)))
             else:
-                good.append(message)
+                read = message if isinstance(message, Read) else Read(message, None)
+                good.append((read.message, read.text))
                 where.append((name, line))
         try:
             result = ingest(good) if good else IngestResult()
