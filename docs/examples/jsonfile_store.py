@@ -29,7 +29,7 @@ import attrs
 
 from omnikit import LinkRecord, MergeRecord, Touchpoint
 from omnikit.converters import make_converter
-from omnikit.errors import StoreUnavailableError
+from omnikit.errors import StoreUnavailableError, ValidationError
 from omnikit.stores import records
 
 # --8<-- [start:tables]
@@ -154,7 +154,7 @@ class JSONFileStore:
         """Open `jsonfile:///relative/path.json` or `jsonfile:////absolute/path.json`."""
         path = url.partition("://")[2].partition("?")[0]
         if not path.startswith("/") or len(path) < 2:
-            raise StoreUnavailableError(f"not a jsonfile URL: {url!r}")
+            raise ValidationError(f"url: not a jsonfile URL: {url!r}")
         return cls(path[1:])
 
     # --8<-- [end:store]

@@ -252,9 +252,12 @@ class StoreUnavailableError(StoreError):
     """
 
 
-class StoreNotFoundError(StoreUnavailableError, PluginNotFoundError):
+class StoreNotFoundError(StoreError, PluginNotFoundError):
     """
     No store is known for a URL's scheme, or the one known needs an extra not installed.
+
+    A mistake in configuration, not a store that is down: unlike `StoreUnavailableError`,
+    retrying does not help.
 
     *name* is the scheme, *available* the schemes that can be opened (see
     `omnikit.stores.open_store`).

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import omnikit
-from omnikit.errors import StoreUnavailableError
+from omnikit.errors import StoreNotFoundError, StoreUnavailableError, ValidationError
 from omnikit.stores import open_store
 from omnikit.stores._sql import MIGRATIONS
 
@@ -87,18 +87,23 @@ def test_sqlite_schema_is_versioned(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "message"),
+    ("url", "error", "message"),
     [
-        ("shop.db", "not a store URL"),
-        ("mongodb://localhost", "no store for scheme 'mongodb'"),
-        ("sqlite:///no/such/dir/x.db", "does not exist"),
-        ("sqlite:///:memory:", "use 'memory://' instead"),
+        ("shop.db", ValidationError, "not a store URL"),
+        ("mongodb://localhost", StoreNotFoundError, "no store for scheme 'mongodb'"),
+        ("sqlite:///no/such/dir/x.db", StoreUnavailableError, "does not exist"),
+        ("sqlite:///:memory:", ValidationError, "use 'memory://' instead"),
+        ("sqlite://x.db", ValidationError, "not an SQLite URL"),
     ],
 )
-def test_bad_store_urls_say_why(url: str, message: str) -> None:
-    """A store URL that cannot work is refused with the reason."""
-    with pytest.raises(StoreUnavailableError, match=message):
+def test_bad_store_urls_say_why(url: str, error: type[Exception], message: str) -> None:
+    """
+    A store URL that cannot work is refused with the reason; only a store that may work
+    later is unavailable (retrying a mistyped URL never helps).
+    """
+    with pytest.raises(error, match=message) as caught:
         open_store(url)
+    assert isinstance(caught.value, StoreUnavailableError) == (error is StoreUnavailableError)
 
 
 @pytest.mark.postgres

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from omnikit._engines import records
 from omnikit._plugins import STORES
-from omnikit.errors import PluginError, StoreUnavailableError
+from omnikit.errors import PluginError, ValidationError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -239,7 +239,9 @@ def open_store(url: str) -> Store:
     Raises:
         StoreNotFoundError: For a scheme no store answers to (it lists those that do), or a
             built-in store whose extra is not installed (it names the extra).
-        StoreUnavailableError: For a URL that is not one, or a store that cannot be opened.
+        ValidationError: For a URL that is not one (`"shop.db"`, `"sqlite:///:memory:"`).
+        StoreUnavailableError: For a store that cannot be opened now (a server that does
+            not answer, a directory that does not exist).
         PluginError: If two installed packages declare the scheme, or the store's package
             fails to import, or what it opens is not a `Store`.
 
@@ -247,7 +249,7 @@ def open_store(url: str) -> Store:
     """
     scheme, sep, _ = url.partition("://")
     if not sep:
-        raise StoreUnavailableError(f"not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
+        raise ValidationError(f"url: not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
     opener = STORES.load(scheme)
     store = getattr(opener, "from_url", opener)(url)
     if not isinstance(store, Store):

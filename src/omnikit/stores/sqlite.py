@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError
+from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError, ValidationError
 from omnikit.stores._sql import Dialect, SQLStore
 
 __all__ = ["SQLiteStore"]
@@ -58,8 +58,8 @@ class SQLiteStore(SQLStore):
         self.timeout = timeout
         self._owed: str | None = None  # what an erasure's scrub still owes
         if str(path) == ":memory:":
-            raise StoreUnavailableError(
-                "sqlite: ':memory:' is per connection; use 'memory://' instead"
+            raise ValidationError(
+                "url: sqlite ':memory:' is per connection; use 'memory://' instead"
             )
         if not self.path.parent.exists():
             raise StoreUnavailableError(
@@ -77,8 +77,8 @@ class SQLiteStore(SQLStore):
         _, _, rest = url.partition("://")
         path, _, _query = rest.partition("?")
         if not path.startswith("/") or len(path) < 2:
-            raise StoreUnavailableError(
-                f"not an SQLite URL: {url!r} (expected 'sqlite:///path/to.db')"
+            raise ValidationError(
+                f"url: not an SQLite URL: {url!r} (expected 'sqlite:///path/to.db')"
             )
         return cls(path[1:])
 
