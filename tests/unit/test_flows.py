@@ -14,6 +14,8 @@ import pytest
 from test_ingest_flow import AsyncTransaction, logged
 
 import omnikit
+from omnikit._engines.erasure import identity_digest
+from omnikit._engines.forget import forget, unsuppress
 from omnikit._engines.profile import to_us
 from omnikit._engines.unmerge import merge_to_undo, unmerge
 from omnikit._hub_flows import adrive, drive
@@ -114,3 +116,113 @@ def test_the_merge_to_undo_is_the_latest_or_the_one_named() -> None:
         merge_to_undo(rows, customer.id, "mrg_nobody")
     with pytest.raises(omnikit.NotFoundError):
         merge_to_undo([], customer.id, None)
+
+
+GATHER = [
+    "CustomerTouchpoints",
+    "Aliases",
+    "ClusterCustomers",
+    "CustomerTouchpoints",
+    "ClusterIdentities",
+    "Identities",
+    "Splits",
+]
+"""What reading everything held about a customer asks."""
+
+KEY = b"a suppression key of the host"
+
+
+def forgotten(hub: omnikit.Hub, customer_id: str, *, suppress: bool) -> tuple[list[str], Any]:
+    """The requests forgetting the customer asks, and what the flow returns."""
+    log: list[str] = []
+    flow = forget(customer_id, hub._ingest_config(), suppress=suppress, at_us=to_us(T0))
+    with hub.store.transaction() as tx:
+        result = drive(logged(flow, log), tx)
+    return log, result
+
+
+@pytest.mark.parametrize("views", [1, 20])
+def test_forget_reads_the_cluster_then_applies_the_erasure(views: int) -> None:
+    """An erasure asks for the customer, what is held about their cluster, and one write."""
+    hub = omnikit.Hub(suppression_key=KEY)
+    customer = merged(hub, views=views)
+    hub.track("Product Viewed", anonymous_id="a3", timestamp=T0)
+
+    log, (erasure, changes) = forgotten(hub, customer.id, suppress=False)
+
+    assert ["Customers", *GATHER, "Apply"] == log
+    assert customer.id == erasure.customer.id
+    assert views + 2 == len(erasure.touchpoints) == len(changes.suppressions)
+    assert 1 == len(list(hub.customers()))
+
+
+def test_forget_with_suppression_checks_the_key_once() -> None:
+    """Suppressing asks which kinds the store holds and, once it holds identities, the key."""
+    hub = omnikit.Hub(suppression_key=KEY)
+    first = hub.identify(user_id="u1", timestamp=T0)
+    second = hub.identify(user_id="u2", timestamp=T0)
+    third = hub.identify(user_id="u3", timestamp=T0)
+
+    unchecked, _ = forgotten(hub, first.id, suppress=True)
+    messages_only, _ = forgotten(hub, second.id, suppress=False)
+    checked, _ = forgotten(hub, third.id, suppress=True)
+
+    assert ["Customers", "SuppressionKinds", *GATHER, "Apply"] == unchecked
+    assert ["Customers", *GATHER, "Apply"] == messages_only
+    assert ["Customers", "SuppressionKinds", "Suppressed", *GATHER, "Apply"] == checked
+
+
+def test_forget_with_another_key_is_refused_before_anything_is_read() -> None:
+    """A hub with another key than the store's suppressions asks nothing more of it."""
+    hub = omnikit.Hub(suppression_key=KEY)
+    customer = hub.identify(anonymous_id="a1", timestamp=T0)
+    hub.forget(hub.identify(user_id="u1", timestamp=T0), suppress=True)
+    other = omnikit.Hub(hub.store, suppression_key=b"another key of another host")
+    log: list[str] = []
+
+    with hub.store.transaction() as tx, pytest.raises(omnikit.ValidationError):
+        drive(logged(forget(customer.id, other._ingest_config(), suppress=True, at_us=0), log), tx)
+
+    assert ["Customers", "SuppressionKinds", "Suppressed"] == log
+
+
+def test_unsuppress_checks_the_key_then_lifts_one_digest() -> None:
+    """Lifting a suppression asks for the key's check, the digest, and one write if held."""
+    hub = omnikit.Hub(suppression_key=KEY)
+    hub.forget(hub.identify(user_id="u1", timestamp=T0), suppress=True)
+    digest = identity_digest(KEY, ("user_id", "u1"))
+    logs: list[list[str]] = [[], []]
+
+    with hub.store.transaction() as tx:
+        lifted = [drive(logged(unsuppress(digest, hub._ingest_config()), log), tx) for log in logs]
+
+    assert [True, False] == lifted
+    assert ["SuppressionKinds", "Suppressed", "Suppressed", "Apply"] == logs[0]
+    # None left under suppression: no key to check.
+    assert ["SuppressionKinds", "Suppressed"] == logs[1]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_forget_awaited_erases_what_it_erases_driven(anyio_backend: str) -> None:
+    """`adrive` erases the customer as `drive` does, with the same requests and report."""
+    del anyio_backend
+    hubs = omnikit.Hub(suppression_key=KEY), omnikit.Hub(suppression_key=KEY)
+    results = []
+    for index, hub in enumerate(hubs):
+        customer = merged(hub)
+        hub.track("Product Viewed", anonymous_id="a3", timestamp=T0, message_id="a3")
+        flow = forget(customer.id, hub._ingest_config(), suppress=True, at_us=to_us(T0))
+        with hub.store.transaction() as tx:
+            if index:
+                awaited = AsyncTransaction(tx)
+                erasure, changes = await adrive(flow, awaited)
+            else:
+                erasure, changes = drive(flow, tx)
+        # Erased message ids are hashed with each store's own key; identifiers with the host's.
+        kept = [(r.kind, r.digest if r.kind != "message" else "") for r in changes.suppressions]
+        results.append((erasure.customer.id, sorted(erasure.identities), kept))
+
+    assert results[0] == results[1]
+    assert 3 + len(GATHER) == awaited.calls
+    assert state(hubs[0]) == state(hubs[1])
