@@ -17,7 +17,7 @@ import phonenumbers
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
 from omnikit._engines.identity import IdentityRules
-from omnikit._engines.ingest import IngestConfig, ingest, resolve
+from omnikit._engines.ingest import IngestConfig, ingest
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
@@ -50,7 +50,7 @@ from omnikit.errors import (
 from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
-from omnikit.stores import IngestTransaction, Store, open_store
+from omnikit.stores import Store, open_store
 from omnikit.stores.memory import MemoryStore
 
 __all__ = ["CustomerRef", "Hub"]
@@ -353,10 +353,6 @@ class Hub(Personalization, Privacy):
 
     def _transaction(self) -> Any:
         return self._store.transaction()
-
-    def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
-        """Resolve and store *touchpoints*; return the ids of the customers that changed."""
-        return drive(resolve(touchpoints, self._ingest_config()), tx)
 
     def track(
         self,

@@ -19,6 +19,7 @@ from omnikit._engines.forget import forget, unsuppress
 from omnikit._engines.profile import to_us
 from omnikit._engines.unmerge import merge_to_undo, unmerge
 from omnikit._hub_flows import adrive, drive
+from omnikit.rules import Action, Cap, Experiment, Rule, RuleSet, Variant, event
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -226,3 +227,118 @@ async def test_forget_awaited_erases_what_it_erases_driven(anyio_backend: str) -
     assert results[0] == results[1]
     assert 3 + len(GATHER) == awaited.calls
     assert state(hubs[0]) == state(hubs[1])
+
+
+CURRENT = ["Identities", "Customers"]
+"""What finding the customer as the transaction sees them asks."""
+
+RESOLVE = ["Identities", "Customers", "Clusters", "Splits", "Apply"]
+"""What storing the hub's own touchpoints asks, none of them late."""
+
+
+def capped() -> RuleSet:
+    """One rule, offered once in 30 days: it reads the customer's history."""
+    return RuleSet(
+        [
+            Rule(
+                id="once",
+                condition=event.name == "Product Viewed",
+                actions=(Action.offer("welcome", code="HELLO"),),
+                cap=Cap(times=1, days=30),
+            )
+        ]
+    )
+
+
+def experimenting() -> RuleSet:
+    """One rule in an experiment, reading no history."""
+    experiment = Experiment(id="hero", variants=(Variant(id="a"), Variant(id="b")))
+    return RuleSet([Rule(id="hero", actions=(Action.content("a"),), experiment=experiment)])
+
+
+def recorded(hub: omnikit.Hub, customer: omnikit.Customer, rules: RuleSet, **options: Any) -> Any:
+    """The requests a decision asks, and the decision."""
+    flow = hub._recorded_decision(
+        rules, hub._record(customer), "Product Viewed", None, now=LATER, limit=None, **options
+    )
+    log: list[str] = []
+    with hub.store.transaction() as tx:
+        decision = drive(logged(flow, log), tx)
+    return log, decision
+
+
+LATER = T0 + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("views", [1, 20])
+def test_a_recorded_decision_reads_the_customer_then_stores_it(views: int) -> None:
+    """A capped rule reads the history once; a decision that chose nothing writes nothing."""
+    hub = omnikit.Hub()
+    customer = merged(hub, views=views)
+
+    first, chosen = recorded(hub, customer, capped(), record=True)
+    second, capped_out = recorded(hub, customer, capped(), record=True)
+
+    assert [*CURRENT, "CustomerTouchpoints", *RESOLVE] == first
+    assert [*CURRENT, "CustomerTouchpoints"] == second
+    assert ["once"] == [c.rule_id for c in chosen.chosen]
+    assert [] == list(capped_out.chosen)
+
+
+def test_a_first_assignment_is_stored_without_reading_history() -> None:
+    """A rule set reading no history asks none; only the first assignment is written."""
+    hub = omnikit.Hub()
+    customer = merged(hub)
+
+    first, _ = recorded(hub, customer, experimenting(), record=False)
+    second, _ = recorded(hub, customer, experimenting(), record=False)
+
+    assert [*CURRENT, *RESOLVE] == first
+    assert CURRENT == second
+
+
+def test_a_customer_merged_away_is_decided_for_as_the_survivor() -> None:
+    """The flow finds the customer through their best identity, as the store now holds it."""
+    hub = omnikit.Hub()
+    hub.track("Product Viewed", anonymous_id="a1", email="x@example.com", timestamp=T0)
+    before = hub.customer(anonymous_id="a1")
+    assert before is not None
+    after = merged(hub)
+    log: list[str] = []
+    flow = hub._recorded_decision(
+        capped(), hub._record(before), "Product Viewed", None, now=LATER, limit=None, record=True
+    )
+
+    with hub.store.transaction() as tx:
+        decision = drive(logged(flow, log), tx)
+
+    assert [*CURRENT, "CustomerTouchpoints", *RESOLVE] == log
+    assert after.id == decision.customer_id
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_recorded_decision_awaited_is_the_one_driven(anyio_backend: str) -> None:
+    """`adrive` decides and stores as `drive` does, with the same requests."""
+    del anyio_backend
+    rules = RuleSet([*capped().rules, *experimenting().rules])
+    hubs = omnikit.Hub(), omnikit.Hub()
+    decisions = []
+    for index, hub in enumerate(hubs):
+        customer = merged(hub)
+        flow = hub._recorded_decision(
+            rules, hub._record(customer), "Product Viewed", None, now=LATER, limit=None, record=True
+        )
+        with hub.store.transaction() as tx:
+            if index:
+                awaited = AsyncTransaction(tx)
+                decisions.append(await adrive(flow, awaited))
+            else:
+                decisions.append(drive(flow, tx))
+
+    assert decisions[0].actions == decisions[1].actions
+    assert decisions[0].customer_id == decisions[1].customer_id
+    assert len(CURRENT) + 1 + len(RESOLVE) == awaited.calls
+    names = [[[tp.name for tp in hub.touchpoints(c)] for c in hub.customers()] for hub in hubs]
+    assert names[0] == names[1]
+    assert "Decision Made" in names[0][0]
