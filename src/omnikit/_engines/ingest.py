@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import attrs
 
 from omnikit._engines.erasure import NO_KEY, identity_digest, key_check, message_digest
-from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
+from omnikit._engines.identity import IdentityRules, Resolver, linkable, replay_region
 from omnikit._engines.profile import to_us
 from omnikit._engines.records import (
     Changes,
@@ -317,12 +317,12 @@ def resolve(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[str
     rules, blocked = config.rules, config.blocked
     if len(blocked) > CACHE_LIMIT:  # one entry per identifier seen: keep it bounded
         blocked.clear()
-    linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
+    linkable_ids = [linkable(tp, rules, blocked) for tp in touchpoints]
     keys: set[IdKey] = set()
-    for ids in linkable:
+    for ids in linkable_ids:
         keys.update(ids)
     resolver = yield from _loaded(keys, config)
-    for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
+    for tp, key, ids in zip(touchpoints, event_keys, linkable_ids, strict=True):
         resolver.add(tp, key, ids)
     changes = resolver.changes()
     touched = set(changes.customers)
