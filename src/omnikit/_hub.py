@@ -17,13 +17,14 @@ import phonenumbers
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
 from omnikit._engines.identity import IdentityRules
-from omnikit._engines.ingest import IngestConfig, ingest, replay, resolve
+from omnikit._engines.ingest import IngestConfig, ingest
 from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
-from omnikit._engines.records import Changes, CustomerRecord, IdKey, MergeRow, SplitRow
+from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._engines.unmerge import merge_to_undo, unmerge
 from omnikit._hub_flows import drive
 from omnikit._load import LoadPath, load_files
 from omnikit._models.channels import Channel, Channels
@@ -44,13 +45,12 @@ from omnikit.errors import (
     NotFoundError,
     OmnikitError,
     PolicyError,
-    StoreError,
     ValidationError,
 )
 from omnikit.rules._domain import Place
 from omnikit.rules._rules import RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
-from omnikit.stores import IngestTransaction, Store, open_store
+from omnikit.stores import Store, open_store
 from omnikit.stores.memory import MemoryStore
 
 __all__ = ["CustomerRef", "Hub"]
@@ -353,10 +353,6 @@ class Hub(Personalization, Privacy):
 
     def _transaction(self) -> Any:
         return self._store.transaction()
-
-    def _resolve(self, tx: IngestTransaction, touchpoints: list[Touchpoint]) -> set[str]:
-        """Resolve and store *touchpoints*; return the ids of the customers that changed."""
-        return drive(resolve(touchpoints, self._ingest_config()), tx)
 
     def track(
         self,
@@ -816,25 +812,10 @@ class Hub(Personalization, Privacy):
         Added in version 0.1.0.
         """
         record = self._record(customer)
-        rows = self._merge_rows(record.id)
-        if merge_id is None:
-            if not rows:
-                raise NotFoundError("merge", record.id)
-            row = rows[-1]
-        else:
-            matching = [r for r in rows if r.record.id == merge_id]
-            if not matching:
-                raise NotFoundError("merge", merge_id)
-            row = matching[0]
-        now_us = to_us(self.clock())
-        splits = [SplitRow(a=a, b=b, merge_id=row.record.id, at_us=now_us) for a, b in row.anchors]
+        row = merge_to_undo(self._merge_rows(record.id), record.id, merge_id)
+        at_us = to_us(self.clock())
         with self._transaction() as tx:
-            tx.apply(Changes(splits=splits))
-            current = tx.customers([record.id]).get(record.id)
-            region = current.cluster if current is not None else row.cluster
-            if region is None:  # pragma: no cover - a merged customer always has a cluster
-                raise StoreError(f"customer {record.id!r} has no cluster")
-            replayed = drive(replay(region, self._ingest_config()), tx).customers
+            replayed = drive(unmerge(record.id, row, self._ingest_config(), at_us=at_us), tx)
         if self.segments:
             self._update_segments(replayed, now=self.clock())
         sides: dict[str, Customer] = {}

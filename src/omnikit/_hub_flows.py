@@ -13,6 +13,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Protocol, TypeVar, assert_never
 
 from omnikit._engines.ingest import (
+    Aliases,
     Apply,
     ClusterCustomers,
     ClusterIdentities,
@@ -56,6 +57,7 @@ class AsyncIngestTransaction(Protocol):
     async def cluster_identities(self, cluster: str) -> list[IdKey]: ...
     async def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]: ...
     async def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]: ...
+    async def aliases(self, targets: Collection[str]) -> dict[str, str]: ...
     async def suppression_kinds(self) -> set[str]: ...
     async def suppressed(self, digests: Collection[str]) -> set[str]: ...
     async def apply(self, changes: Changes) -> None: ...
@@ -107,6 +109,8 @@ def _answer(tx: IngestTransaction, request: Request) -> object:
             return tx.cluster_identities(cluster)
         case CustomerTouchpoints(ids=ids):
             return tx.customer_touchpoints(ids)
+        case Aliases(targets=targets):
+            return tx.aliases(targets)
         case Apply(changes=changes):
             tx.apply(changes)
             return None
@@ -136,6 +140,8 @@ async def _aanswer(tx: AsyncIngestTransaction, request: Request) -> object:
             return await tx.cluster_identities(cluster)
         case CustomerTouchpoints(ids=ids):
             return await tx.customer_touchpoints(ids)
+        case Aliases(targets=targets):
+            return await tx.aliases(targets)
         case Apply(changes=changes):
             await tx.apply(changes)
             return None

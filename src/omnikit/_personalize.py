@@ -3,109 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import (
-    EXPERIMENT_ASSIGNED,
     OWN_SEGMENT_IDS,
     SEGMENT_ENTERED,
     SEGMENT_EXITED,
 )
+from omnikit._hub_flows import drive
 from omnikit._models.customers import Customer
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.analytics._recommend import BoughtTogether, Recommendation
 from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
-from omnikit.converters import default_converter
-from omnikit.errors import NotFoundError, ValidationError
+from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
-from omnikit.rules._decision import DECISION_EVENT
 from omnikit.rules._domain import Env, History, Place
-from omnikit.rules._lang.nodes import Op, walk
-from omnikit.rules._rules import Decision, Outcome, RuleSet
+from omnikit.rules._recording import decide_and_record, decision_channel, facts
+from omnikit.rules._rules import Decision, RuleSet
 from omnikit.rules._segments import SegmentSet
 
 if TYPE_CHECKING:
+    from omnikit._engines.ingest import Flow, IngestConfig
     from omnikit._engines.records import CustomerRecord, IdKey
     from omnikit._hub import CustomerRef
     from omnikit.stores import IngestTransaction
 
 __all__ = ["Personalization"]
-
-_HISTORY_OPERATIONS = frozenset({"count_events", "sum_events"})
-
-
-def _needs_history(ruleset: RuleSet) -> bool:
-    """Whether any rule reads the customer's history (caps, event counts and sums)."""
-    for rule in ruleset.rules:
-        if rule.cap is not None:
-            return True
-        for node in (rule.condition, rule.score):
-            if node is not None and any(
-                isinstance(n, Op) and n.op in _HISTORY_OPERATIONS for n in walk(node)
-            ):
-                return True
-    return False
-
-
-def _experiment_ids(ruleset: RuleSet) -> frozenset[str]:
-    """The ids of the rule set's experiments, over groups and on rules."""
-    return frozenset(
-        [e.id for e in ruleset.experiments.values()]
-        + [rule.experiment.id for rule in ruleset.rules if rule.experiment is not None]
-    )
-
-
-_FACTS: weakref.WeakKeyDictionary[RuleSet, tuple[bool, frozenset[str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _facts(ruleset: RuleSet) -> tuple[bool, frozenset[str]]:
-    """Whether the rule set reads history, and its experiments' ids; worked out once."""
-    found = _FACTS.get(ruleset)
-    if found is None:
-        found = _FACTS[ruleset] = (_needs_history(ruleset), _experiment_ids(ruleset))
-    return found
-
-
-def _decision_properties(rules: RuleSet, decision: Decision) -> dict[str, Any] | None:
-    """What a recorded decision stores: the rules it chose with their actions; `None`: nothing."""
-    conv = default_converter()
-    holdouts = [o.rule_id for o in decision.outcomes if o.outcome is Outcome.HOLDOUT]
-    if not decision.chosen and not holdouts:
-        return None  # nothing was chosen, nobody was held out: nothing to act on or count
-    return {
-        "ruleset": rules.id,
-        "rules": list(decision.rule_ids),
-        "actions": conv.unstructure(list(decision.actions)),
-        "chosen": [
-            {
-                "rule_id": c.rule_id,
-                "actions": conv.unstructure(list(c.actions)),
-                "variant": c.variant,
-            }
-            for c in decision.chosen
-        ],
-        "variants": {c.rule_id: c.variant for c in decision.chosen if c.variant},
-        "holdouts": holdouts,
-        "event": decision.event,
-    }
-
-
-def _decision_channel(
-    event: Touchpoint | Mapping[str, Any] | str | None, context: Mapping[str, Any] | None
-) -> str | None:
-    """The channel a decision is recorded on: the context's, else the event's."""
-    channel = (context or {}).get("channel")
-    if not isinstance(channel, str) and isinstance(event, Touchpoint):
-        channel = event.channel
-    return channel if isinstance(channel, str) else None
 
 
 def _segment_message_id(
@@ -147,7 +76,7 @@ class Personalization:
     _emit: Callable[..., Touchpoint]
     _own_touchpoint: Callable[..., Touchpoint]
     _transaction: Callable[[], AbstractContextManager[IngestTransaction]]
-    _resolve: Callable[[IngestTransaction, list[Touchpoint]], set[str]]
+    _ingest_config: Callable[[], IngestConfig]
     _anchor: Callable[[CustomerRecord], IdKey | None]
     _stored_customer: Callable[[str], CustomerRecord | None]
     _secret: bytes
@@ -200,18 +129,20 @@ class Personalization:
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
         stored = self._record(customer)
-        needs_history, experiments = _facts(rules)
+        needs_history, experiments = facts(rules)
         if not record and experiments <= stored.profile.experiments.keys():
             history = self._history(stored.id) if needs_history else []
             moment = now or self._now()
             return self._decide(
                 rules, stored, event, context, history=history, moment=moment, limit=limit
             )
-        return self._decide_and_record(
+        flow = self._recorded_decision(
             rules, stored, event, context, now=now, limit=limit, record=record
         )
+        with self._transaction() as tx:
+            return drive(flow, tx)
 
-    def _decide_and_record(
+    def _recorded_decision(
         self,
         rules: RuleSet,
         stored: CustomerRecord,
@@ -221,69 +152,28 @@ class Personalization:
         now: dt.datetime | None,
         limit: int | None,
         record: bool,
-    ) -> Decision:
+    ) -> Flow[Decision]:
         """
-        Decide, and store what the decision writes, in one write transaction of the store.
+        Decide, and store what the decision writes: a flow, for one write transaction.
 
         What is written (the decision, which caps count; first experiment assignments) is
         decided on what the store holds inside the transaction that writes it: one such
         decision at a time per store, whatever the hubs and processes, so a cap holds and a
         customer is assigned once.
         """
-        needs_history, experiments = _facts(rules)
-        with self._transaction() as tx:
-            # The clock is read once the transaction holds the store: a decision recorded by
-            # a writer that went first is then never later than this one, and counts.
-            moment = now or self._now()
-            current = self._current(tx, stored)
-            assigned = dict.fromkeys(experiments - current.profile.experiments.keys(), current.id)
-            history = tx.customer_touchpoints([current.id]) if needs_history else []
-            decision = self._decide(
-                rules,
-                current,
-                event,
-                context,
-                history=history,
-                moment=moment,
-                limit=limit,
-                assigned=assigned,
-            )
-            made = []
-            if assigned:
-                made.append(
-                    self._own_touchpoint(
-                        current,
-                        EXPERIMENT_ASSIGNED,
-                        at=moment,
-                        properties={"ruleset": rules.id, "assignments": assigned},
-                        source="omnikit.experiments",
-                    )
-                )
-            properties = _decision_properties(rules, decision) if record else None
-            if properties is not None:
-                made.append(
-                    self._own_touchpoint(
-                        current,
-                        DECISION_EVENT,
-                        at=moment,
-                        properties=properties,
-                        channel=_decision_channel(event, context),
-                        source="omnikit.rules",
-                    )
-                )
-            if made:
-                self._resolve(tx, made)
-        return decision
-
-    def _current(self, tx: IngestTransaction, stored: CustomerRecord) -> CustomerRecord:
-        """*stored* as the transaction sees it (merged since into another customer, maybe)."""
-        anchor = self._anchor(stored)
-        row = tx.identities([anchor]).get(anchor) if anchor is not None else None
-        owner = stored.id if row is None or row.owner is None else row.owner
-        found = tx.customers([owner]).get(owner)
-        if found is None:
-            raise NotFoundError("customer", stored.id)
-        return found
+        return decide_and_record(
+            rules,
+            stored,
+            self._anchor(stored),
+            self._ingest_config(),
+            decide=functools.partial(
+                self._decide, rules, event=event, context=context, limit=limit
+            ),
+            own_touchpoint=self._own_touchpoint,
+            clock=lambda: now or self._now(),
+            record=record,
+            channel=decision_channel(event, context),
+        )
 
     def _decide(
         self,

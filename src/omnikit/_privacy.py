@@ -8,31 +8,23 @@ from typing import TYPE_CHECKING, Any
 
 import cattrs
 
-from omnikit._engines.erasure import (
-    MIN_KEY_BYTES,
-    NO_KEY,
-    Erasure,
-    carried,
-    erased_identities,
-    erasure_changes,
-    identity_digest,
-    key_check,
-)
-from omnikit._engines.ingest import event_key
+from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY, identity_digest
+from omnikit._engines.forget import forget, gather, unsuppress
+from omnikit._engines.ingest import IngestConfig, event_key
 from omnikit._engines.messages import ReadCache
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
-from omnikit._engines.records import Changes, CustomerRecord, IdKey
+from omnikit._engines.records import CustomerRecord, IdKey
+from omnikit._hub_flows import drive
 from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.results import ForgetReport
 from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from omnikit._engines.identity import IdentityRules
     from omnikit._hub import CustomerRef
     from omnikit._models.customers import Customer
     from omnikit.rules._segments import SegmentSet
-    from omnikit.stores import IngestTransaction, Store
+    from omnikit.stores import Store
 
 __all__ = ["Privacy", "suppression_key_bytes"]
 
@@ -53,19 +45,18 @@ class Privacy:
     """The privacy verbs of `Hub` (see there)."""
 
     # Provided by Hub.
-    identity_rules: IdentityRules
     currency: str
     clock: Callable[[], dt.datetime]
     converter: cattrs.Converter
     segments: SegmentSet
     _store: Store
-    _secret: bytes
     _suppression_key: bytes | None
     _blocked: dict[IdKey, bool]
     _read_cache: ReadCache
     _record: Callable[[CustomerRef], CustomerRecord]
     _customer: Callable[..., Customer]
     _transaction: Callable[[], Any]
+    _ingest_config: Callable[[], IngestConfig]
     _key: Callable[[str, object], IdKey]
     _update_segments: Callable[..., object]
 
@@ -113,30 +104,16 @@ class Privacy:
             )
         record = self._record(customer)
         now = self.clock()
+        flow = forget(record.id, self._ingest_config(), suppress=suppress, at_us=to_us(now))
         with self._transaction() as tx:
-            current = tx.customers([record.id]).get(record.id)
-            if current is None:  # pragma: no cover - erased concurrently
-                raise NotFoundError("customer", record.id)
-            if suppress:
-                self._check_key(tx)
-            erasure = self._gather(tx, current)
-            changes = erasure_changes(
-                self.identity_rules,
-                erasure,
-                currency=self.currency,
-                key_of=event_key,
-                at_us=to_us(now),
-                store_key=self._secret,
-                suppression_key=key if suppress else None,
-            )
-            tx.apply(changes)
+            erasure, changes = drive(flow, tx)
         self._blocked.clear()  # caches of identifiers read, theirs among them
         self._read_cache = ReadCache()
         scrubbed = scrub and self._store.scrub()
         if self.segments and changes.customers:
             self._update_segments(set(changes.customers), now=now)
         return ForgetReport(
-            customer_id=current.id,
+            customer_id=erasure.customer.id,
             identities=len(erasure.identities),
             touchpoints=len(erasure.touchpoints),
             erased_at=now,
@@ -173,11 +150,7 @@ class Privacy:
             )
         digest = identity_digest(key, self._key(*given[0]))
         with self._transaction() as tx:
-            self._check_key(tx)
-            if digest not in tx.suppressed([digest]):
-                return False
-            tx.apply(Changes(unsuppressed={digest}))
-        return True
+            return drive(unsuppress(digest, self._ingest_config()), tx)
 
     def export(self, customer: CustomerRef) -> dict[str, Any]:
         """
@@ -200,7 +173,7 @@ class Privacy:
             current = tx.customers([record.id]).get(record.id)
             if current is None:  # pragma: no cover - erased concurrently
                 raise NotFoundError("customer", record.id)
-            erasure = self._gather(tx, current)
+            erasure = drive(gather(current), tx)
             merges = self._store.merges(current.id)
         touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
@@ -234,52 +207,3 @@ class Privacy:
             ],
             "former_ids": sorted(erasure.former_ids),
         }
-
-    # -- inside a transaction ----------------------------------------------------------------
-
-    def _gather(self, tx: IngestTransaction, record: CustomerRecord) -> Erasure:
-        """Everything held about *record*, and what erasing them must replay."""
-        touchpoints = tx.customer_touchpoints([record.id])
-        erasure = Erasure(
-            customer=record,
-            touchpoints=touchpoints,
-            identities=set(),
-            splits=[],
-            former_ids=sorted(tx.aliases([record.id])),
-        )
-        if record.cluster is None:
-            return erasure
-        erasure.others = {
-            cid: other
-            for cid, other in tx.cluster_customers(record.cluster).items()
-            if cid != record.id
-        }
-        erasure.remaining = tx.customer_touchpoints(list(erasure.others))
-        erasure.cluster_keys = tx.cluster_identities(record.cluster)
-        rows = tx.identities(carried(touchpoints) | record.members | set(erasure.cluster_keys))
-        erasure.identities = erased_identities(
-            record,
-            touchpoints,
-            erasure.remaining,
-            erasure.cluster_keys,
-            lambda key: rows[key].cluster if key in rows else None,
-        )
-        erasure.verified = {k for k, row in rows.items() if row.verified}
-        every = tx.splits(set(erasure.cluster_keys) | erasure.identities)
-        erasure.cluster_splits = every
-        erasure.splits = [
-            s for s in every if s.a in erasure.identities or s.b in erasure.identities
-        ]
-        return erasure
-
-    def _check_key(self, tx: IngestTransaction) -> None:
-        """Refuse a suppression key other than the one the store's suppressions were made with."""
-        key = self._suppression_key
-        if key is None or "identity" not in tx.suppression_kinds():
-            return
-        check = key_check(key)
-        if check not in tx.suppressed([check]):
-            raise ValidationError(
-                "suppression_key: not the key this store's suppressions were made with; "
-                "every hub on a store needs the same key"
-            )

@@ -54,7 +54,7 @@ from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Touchpoint, Trust
 from omnikit.errors import ValidationError
 
-__all__ = ["IdentityRules", "Resolver", "replay_region"]
+__all__ = ["IdentityRules", "Resolver", "linkable", "replay_region"]
 
 DEFAULT_PRIORITY = ("user_id", "loyalty_id", "email", "phone")
 """Identity kinds, best first; kinds not listed come next (alphabetically), then the weak ones."""
@@ -192,7 +192,7 @@ class IdentityRules:
         return Survivorship(self.source_priority)
 
 
-def _linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) -> tuple[IdKey, ...]:
+def linkable(tp: Touchpoint, rules: IdentityRules, cache: dict[IdKey, bool]) -> tuple[IdKey, ...]:
     """The touchpoint's identities that may link people, best first, without duplicates."""
     identities = tp.identities
     if len(identities) == 1:  # the usual case, without the list and the sort
@@ -300,7 +300,7 @@ class Resolver:
         if key is None:
             key = self.key_of(tp)
         if ids is None:
-            ids = _linkable(tp, self.rules, self._blocked)
+            ids = linkable(tp, self.rules, self._blocked)
         rows = self.rows
         if ids and self._attach_known(tp, key, ids):
             return
@@ -765,7 +765,7 @@ def replay_region(
     blocked: dict[IdKey, bool] = {}
     verified = set(verified)
     verified.update(
-        k for tp in touchpoints if tp.trust is Trust.VERIFIED for k in _linkable(tp, rules, blocked)
+        k for tp in touchpoints if tp.trust is Trust.VERIFIED for k in linkable(tp, rules, blocked)
     )
     resolver = Resolver(
         rules,

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import attrs
 
 from omnikit._engines.erasure import NO_KEY, identity_digest, key_check, message_digest
-from omnikit._engines.identity import IdentityRules, Resolver, _linkable, replay_region
+from omnikit._engines.identity import IdentityRules, Resolver, linkable, replay_region
 from omnikit._engines.profile import to_us
 from omnikit._engines.records import (
     Changes,
@@ -46,6 +46,7 @@ from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import ValidationError
 
 __all__ = [
+    "Aliases",
     "Apply",
     "ClusterCustomers",
     "ClusterIdentities",
@@ -60,6 +61,7 @@ __all__ = [
     "Splits",
     "Suppressed",
     "SuppressionKinds",
+    "checked_key",
     "event_key",
     "ingest",
     "replay",
@@ -85,6 +87,13 @@ class Seen:
     """Which of *message_ids* are stored: a `set[str]`."""
 
     message_ids: Collection[str]
+
+
+@attrs.frozen
+class Aliases:
+    """The old ids that lead to the customers *targets*, each with its target: a `dict[str, str]`."""
+
+    targets: Collection[str]
 
 
 @attrs.frozen
@@ -166,6 +175,7 @@ Request = (
     | ClusterCustomers
     | ClusterIdentities
     | CustomerTouchpoints
+    | Aliases
     | Apply
 )
 """What a flow may ask of the store's transaction."""
@@ -255,6 +265,8 @@ def suppressed(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[
         for tp in touchpoints:
             for named_key in _named(tp):
                 named.setdefault(identity_digest(key, named_key), []).append(tp.message_id)
+    if not named and check is None:  # nothing to ask
+        return set()
     found: set[str] = yield Suppressed([*named, *([check] if check else [])])
     if check is not None and check not in found:
         raise ValidationError(
@@ -262,6 +274,19 @@ def suppressed(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[
             "every hub on a store needs the same key"
         )
     return {mid for digest in found for mid in named.get(digest, ())}
+
+
+def checked_key(config: IngestConfig) -> Flow[None]:
+    """
+    Refuse a suppression key other than the one the store's suppressions were made with.
+
+    The check `suppressed` makes for every chunk, for a verb that suppresses (or lifts a
+    suppression) with the hub's key; *config* has a suppression key.
+
+    Raises:
+        ValidationError: If the store's suppressions were made with another key.
+    """
+    yield from suppressed([], config)
 
 
 def _named(tp: Touchpoint) -> list[IdKey]:
@@ -292,12 +317,12 @@ def resolve(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[str
     rules, blocked = config.rules, config.blocked
     if len(blocked) > CACHE_LIMIT:  # one entry per identifier seen: keep it bounded
         blocked.clear()
-    linkable = [_linkable(tp, rules, blocked) for tp in touchpoints]
+    linkable_ids = [linkable(tp, rules, blocked) for tp in touchpoints]
     keys: set[IdKey] = set()
-    for ids in linkable:
+    for ids in linkable_ids:
         keys.update(ids)
     resolver = yield from _loaded(keys, config)
-    for tp, key, ids in zip(touchpoints, event_keys, linkable, strict=True):
+    for tp, key, ids in zip(touchpoints, event_keys, linkable_ids, strict=True):
         resolver.add(tp, key, ids)
     changes = resolver.changes()
     touched = set(changes.customers)
