@@ -6,9 +6,8 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 """
 
 from omnikit import analytics, converters, errors, rules, stores
-from omnikit._async_hub import AsyncHub
 from omnikit._engines.identity import IdentityRules
-from omnikit._hub import CustomerRef, Hub
+from omnikit._hub import AsyncHub, CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
 from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
 from omnikit._models.customers import ChannelStats, Customer, LinkRecord, MergeRecord, Stats

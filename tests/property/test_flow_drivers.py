@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import omnikit
 from omnikit._engines.ingest import ingest
-from omnikit._hub_flows import adrive
+from omnikit._hub.flows import adrive
 from omnikit._models.results import IngestResult
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.testing import FrozenClock

@@ -18,7 +18,7 @@ from omnikit._engines.erasure import identity_digest
 from omnikit._engines.forget import forget, unsuppress
 from omnikit._engines.profile import to_us
 from omnikit._engines.unmerge import merge_to_undo, unmerge
-from omnikit._hub_flows import adrive, drive
+from omnikit._hub.flows import adrive, drive
 from omnikit.rules import Action, Cap, Experiment, Rule, RuleSet, Variant, event
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ import pytest
 
 import omnikit
 from omnikit._engines.ingest import Flow, ingest, replay
-from omnikit._hub_flows import adrive, drive
+from omnikit._hub.flows import adrive, drive
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 FIRST_CHUNK = [

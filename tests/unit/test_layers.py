@@ -48,10 +48,6 @@ LAYERS: Final = (
         (
             "omnikit._hub",
             "omnikit._hub.*",
-            "omnikit._hub_flows",
-            "omnikit._async_hub",
-            "omnikit._personalize",
-            "omnikit._privacy",
             "omnikit._chunks",
             "omnikit._load",
         ),
@@ -81,7 +77,7 @@ UPWARD_BY_DESIGN: Final = {
 
 UPWARD_UNTIL_ISSUE_8: Final = {
     # The hub core (issue 8) opens its default store through the store port's loader.
-    ("omnikit._hub", "omnikit.stores.memory"): "Hub() builds a MemoryStore itself",
+    ("omnikit._hub._core", "omnikit.stores.memory"): "Hub() builds a MemoryStore itself",
 }
 """Upward imports of the hub core and the store port, which issue 8 rebuilds."""
 

@@ -1,77 +1,39 @@
-"""The hub: the facade a host application instantiates."""
+"""`Hub`: the hub's verbs over a synchronous store, driving the engines' flows."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import types
-import uuid
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Self
 
-import attrs
-import cattrs
-import phonenumbers
-
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
-from omnikit._engines.identity import IdentityRules
-from omnikit._engines.ingest import IngestConfig, ingest
-from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
+from omnikit._engines.messages import parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
-from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
-from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._engines.times import time_error
 from omnikit._engines.unmerge import merge_to_undo, unmerge
-from omnikit._hub_flows import drive
+from omnikit._hub._core import CustomerRef
+from omnikit._hub.flows import drive
+from omnikit._hub.personalize import Personalization
+from omnikit._hub.privacy import Privacy
 from omnikit._load import LoadPath, load_files
-from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
-from omnikit._models.identities import (
-    BUILT_IN_KINDS,
-    Identity,
-    normalize_identifier,
-    unknown_kind,
-)
 from omnikit._models.orders import Order
 from omnikit._models.results import IngestResult, LoadReport, Rejection
-from omnikit._models.touchpoints import Context, Direction, Touchpoint, TouchpointType, Trust
-from omnikit._personalize import Personalization
-from omnikit._privacy import Privacy, suppression_key_bytes
-from omnikit.converters import make_converter, parse_datetime
+from omnikit._models.touchpoints import Touchpoint
+from omnikit.converters import parse_datetime
 from omnikit.errors import (
     NotFoundError,
     OmnikitError,
     PolicyError,
     ValidationError,
 )
-from omnikit.rules._domain import Place
-from omnikit.rules._rules import RuleSet
-from omnikit.rules._segments import Segment, SegmentSet
-from omnikit.stores import Store, open_store
-from omnikit.stores.memory import MemoryStore
+from omnikit.stores import open_store
 
-__all__ = ["CustomerRef", "Hub"]
-
-CustomerRef = Customer | str
-"""A customer, or a customer id (`"cus_..."`)."""
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
-    if value is None or isinstance(value, dt.tzinfo):
-        return value
-    try:
-        return zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
-        raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
+__all__ = ["Hub"]
 
 
 class Hub(Personalization, Privacy):
@@ -119,73 +81,6 @@ class Hub(Personalization, Privacy):
     Added in version 0.1.0.
     """
 
-    def __init__(
-        self,
-        store: Store | str | None = None,
-        *,
-        identity_rules: IdentityRules | None = None,
-        channels: Iterable[Channel] = (),
-        default_channel: str = "web",
-        default_region: str | None = None,
-        default_timezone: str | dt.tzinfo | None = None,
-        max_message_bytes: int = 32 * 1024,
-        max_past: dt.timedelta | None = MAX_PAST,
-        max_future: dt.timedelta | None = MAX_FUTURE,
-        currency: str = "USD",
-        clock: Clock | None = None,
-        batch_size: int = 1000,
-        ruleset: RuleSet | None = None,
-        segments: Iterable[Segment] | SegmentSet = (),
-        places: Iterable[Place] = (),
-        suppression_key: bytes | str | None = None,
-    ) -> None:
-        known = Channels(channels)
-        known.require(default_channel, field="default_channel")
-        if batch_size < 1:
-            raise ValidationError("batch_size: must be at least 1")
-        if default_region is not None:
-            default_region = default_region.upper()
-            if default_region not in phonenumbers.SUPPORTED_REGIONS:
-                raise ValidationError(
-                    f"default_region: {default_region!r} is not a region phone numbers know "
-                    "(an ISO 3166 code such as 'PT' or 'US')"
-                )
-        if max_message_bytes < 256:
-            raise ValidationError("max_message_bytes: must be at least 256")
-        self._suppression_key = suppression_key_bytes(suppression_key)
-        for name, span in (("max_past", max_past), ("max_future", max_future)):
-            if span is not None and span < dt.timedelta(0):
-                raise ValidationError(f"{name}: must not be negative (None for no bound)")
-        self._owns_store = store is None or isinstance(store, str)
-        if store is None:
-            store = MemoryStore()
-        elif isinstance(store, str):
-            store = open_store(store)
-        self._store: Store = store
-        self._secret = store.secret()
-        self.identity_rules = identity_rules or IdentityRules()
-        self.channels = known
-        self.options = IngestOptions(
-            channels=known,
-            default_channel=default_channel,
-            default_region=default_region,
-            default_timezone=_zone(default_timezone),
-            max_message_bytes=max_message_bytes,
-            id_key=self._secret,
-            max_past=max_past,
-            max_future=max_future,
-        )
-        self.currency = currency.upper()
-        self.clock: Clock = clock or _utcnow
-        self.batch_size = batch_size
-        self.converter: cattrs.Converter = make_converter()
-        self._blocked: dict[IdKey, bool] = {}
-        self._read_cache = ReadCache()
-        self.ruleset = ruleset
-        self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
-        self.places: dict[str, Place] = {place.id: place for place in places}
-        self._closed = False
-
     @classmethod
     def open(cls, url: str, **options: Any) -> Self:
         """
@@ -200,37 +95,6 @@ class Hub(Personalization, Privacy):
         hub = cls(open_store(url), **options)
         hub._owns_store = True
         return hub
-
-    @property
-    def store(self) -> Store:
-        """The store this hub reads and writes."""
-        return self._store
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """
-        Close the store if the hub opened it.
-
-        Data written before is there when the same URL is opened again.
-
-        Added in version 0.1.0.
-        """
-        if not self._closed:
-            self._closed = True
-            if self._owns_store:
-                self._store.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<Hub store={self._store.url!r}>"
@@ -336,23 +200,6 @@ class Hub(Personalization, Privacy):
                     exc.partial = in_order(result)
                     raise
         return in_order(result)
-
-    def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
-        """Store *chunk* in one transaction: what it did, and the customers that changed."""
-        with self._transaction() as tx:
-            return drive(ingest(chunk, self._ingest_config()), tx)
-
-    def _ingest_config(self) -> IngestConfig:
-        return IngestConfig(
-            rules=self.identity_rules,
-            currency=self.currency,
-            secret=self._secret,
-            suppression_key=self._suppression_key,
-            blocked=self._blocked,
-        )
-
-    def _transaction(self) -> Any:
-        return self._store.transaction()
 
     def track(
         self,
@@ -528,89 +375,6 @@ class Hub(Personalization, Privacy):
             raise NotFoundError("customer", record.id)
         return found
 
-    # -- what the hub itself records ------------------------------------------------------------
-
-    def _now(self) -> dt.datetime:
-        return self.clock()
-
-    def _history(self, customer_id: str) -> list[Touchpoint]:
-        return self._store.touchpoints(customer_id)
-
-    def _stored_customer(self, customer_id: str) -> CustomerRecord | None:
-        return self._store.customer(customer_id)
-
-    def _anchor(self, record: CustomerRecord) -> IdKey | None:
-        """
-        The customer's best identity: what the hub's own touchpoints about them carry.
-
-        A verified one when they have any, else one of their sessions, which no claim takes
-        from them: what the hub records about them (a consent, an experiment arm) stays
-        theirs whatever anyone claims later.
-        """
-        rules = self.identity_rules
-        sessions = [k for k in record.members if k[0] in rules.session_kinds]
-        return min(
-            record.verified or sessions or record.members,
-            key=lambda k: (rules.rank(k[0]), k[1]),
-            default=None,
-        )
-
-    def _emit(
-        self, record: CustomerRecord, name: str, *, reevaluate: bool = False, **fields: Any
-    ) -> Touchpoint:
-        """
-        Store a touchpoint the hub itself makes about a customer (see `_own_touchpoint`).
-
-        With *reevaluate*, the customer's segments are evaluated again.
-        """
-        tp = self._own_touchpoint(record, name, **fields)
-        self._ingest_chunk([tp])
-        if reevaluate and self.segments:
-            self._update_segments([record.id], now=self.clock())
-        return tp
-
-    def _own_touchpoint(
-        self,
-        record: CustomerRecord,
-        name: str,
-        *,
-        at: dt.datetime,
-        properties: Mapping[str, Any] | None = None,
-        traits: Mapping[str, Any] | None = None,
-        channel: str | None = None,
-        source: str = "omnikit",
-        message_id: str | None = None,
-    ) -> Touchpoint:
-        """
-        A touchpoint the hub itself makes about a customer.
-
-        A decision, a segment change, computed traits: outbound, so it counts in no customer
-        activity, and carrying the customer's best identity, so it reaches them whatever merges
-        come later.
-        """
-        anchor = self._anchor(record)
-        if anchor is None:
-            raise ValidationError(
-                f"customer: {record.id!r} holds no identifier (only claims on others' reached "
-                f"them), so there is nobody to record {name!r} for"
-            )
-        is_identify = traits is not None and name == "Identify"
-        return Touchpoint(
-            message_id=message_id or f"omk-{uuid.uuid4().hex}",
-            type=TouchpointType.IDENTIFY if is_identify else TouchpointType.TRACK,
-            name=name,
-            channel=self.channels.require(channel) if channel else self.options.default_channel,
-            direction=Direction.OUTBOUND,
-            occurred_at=at,
-            received_at=self.clock(),
-            identities=(Identity.from_normalized(*anchor),),
-            properties=dict(properties or {}),
-            traits=dict(traits or {}),
-            context=Context(source=source),
-            # It reaches the customer whose identity it carries, and links nothing.
-            trust=Trust.INTERNAL,
-        )
-
     def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:
         if self.ingest(message, source=source).suppressed:
             raise PolicyError(
@@ -624,106 +388,6 @@ class Hub(Personalization, Privacy):
         return tp
 
     # -- reading -----------------------------------------------------------------------------
-
-    def _key(self, kind: str, value: object) -> IdKey:
-        try:
-            normalized = normalize_identifier(
-                kind, value, default_region=self.options.default_region
-            )
-        except ValidationError as exc:
-            raise ValidationError(
-                [f"{kind}: {e.removeprefix('value: ')}" for e in exc.errors]
-            ) from None
-        Identity(kind=kind, value=normalized)  # checks the kind's name
-        return (kind, normalized)
-
-    def _lookup(
-        self, ref: CustomerRef | None, identifiers: Mapping[str, object]
-    ) -> CustomerRecord | None:
-        given = [(k, v) for k, v in identifiers.items() if v is not None]
-        if ref is not None:
-            given.insert(0, ("id", ref.id if isinstance(ref, Customer) else ref))
-        if len(given) != 1:
-            raise ValidationError(
-                "customer: give exactly one of a customer id or an identifier "
-                "(e.g. email=..., phone=..., user_id=..., anonymous_id=...)"
-            )
-        kind, value = given[0]
-        if kind == "id":
-            if not isinstance(value, str):
-                raise ValidationError(f"id: expected a customer id, got {type(value).__name__}")
-            return self._store.customer(value)
-        key = self._key(kind, value)
-        if self.identity_rules.is_blocked(key):
-            return None
-        record = self._store.find(key)
-        if record is None and not self._known_kind(kind):
-            raise unknown_kind(kind, self._declared_kinds())
-        return record
-
-    def _declared_kinds(self) -> set[str]:
-        rules = self.identity_rules
-        declared = {*BUILT_IN_KINDS, *rules.priority, *rules.limits}
-        return declared | {identity.kind for identity in rules.blocked_identities}
-
-    def _known_kind(self, kind: str) -> bool:
-        """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
-        return kind in self._declared_kinds() or self._store.has_identity_kind(kind)
-
-    def _record(self, customer: CustomerRef) -> CustomerRecord:
-        record = self._lookup(customer, {})
-        if record is None:
-            raise NotFoundError(
-                "customer", customer.id if isinstance(customer, Customer) else customer
-            )
-        return record
-
-    def _customer(self, record: CustomerRecord, *, recent: int = 0) -> Customer:
-        # Stored identities were normalised on the way in: not checked again, and in order.
-        identities = [Identity.from_normalized(k, v) for k, v in sorted(record.members)]
-        customer = record.profile.to_customer(record.id, identities, ordered=True)
-        if recent:
-            latest = self._store.touchpoints(record.id, limit=recent, newest_first=True)
-            customer = attrs.evolve(customer, recent=tuple(latest))
-        return customer
-
-    def customer(
-        self, customer: CustomerRef | None = None, /, *, recent: int = 10, **identifier: object
-    ) -> Customer | None:
-        """
-        Look a customer up by id or by any one identifier; `None` when nobody matches.
-
-        ```python
-        hub.customer("cus_...")
-        hub.customer(email="Ana@Example.com")
-        hub.customer(phone="+351 912 345 678")
-        hub.customer(loyalty_id="L-123")
-        ```
-
-        Args:
-            customer: A customer id (ids of merged profiles find the survivor).
-            recent: How many of their latest touchpoints to load into `Customer.recent`.
-            identifier: One identifier, as `kind=value`.
-
-        Raises:
-            ValidationError: If not exactly one identifier is given, or it is invalid, or it
-                finds nobody and its kind is unknown: neither built in, nor declared in
-                `IdentityRules`, nor held by any stored identity (a misspelt kind such as
-                `loyalty=` for `loyalty_id=`); the message names close kinds.
-
-        Added in version 0.1.0.
-        """
-        record = self._lookup(customer, identifier)
-        return None if record is None else self._customer(record, recent=recent)
-
-    def customers(self) -> Iterable[Customer]:
-        """
-        Every customer, in id order, streamed from the store.
-
-        Added in version 0.1.0.
-        """
-        for record in self._store.iter_customers():
-            yield self._customer(record)
 
     def touchpoints(
         self,
@@ -770,11 +434,6 @@ class Hub(Personalization, Privacy):
         record = self._record(customer)
         return [
             row.record for row in self._merge_rows(record.id) if isinstance(row.record, MergeRecord)
-        ]
-
-    def _merge_rows(self, customer_id: str) -> list[MergeRow]:
-        return [
-            row for row in self._store.merges(customer_id) if isinstance(row.record, MergeRecord)
         ]
 
     def links(self, customer: CustomerRef) -> list[LinkRecord]:

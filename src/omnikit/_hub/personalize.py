@@ -1,86 +1,34 @@
-"""The hub's personalization verbs: decide, recommend, score, keep segments. Mixed into `Hub`."""
+"""The hub's personalization verbs: decide, recommend, score, keep segments current."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
-from omnikit._engines.profile import (
-    OWN_SEGMENT_IDS,
-    SEGMENT_ENTERED,
-    SEGMENT_EXITED,
-)
-from omnikit._hub_flows import drive
-from omnikit._models.customers import Customer
-from omnikit._models.touchpoints import Touchpoint
+from omnikit._hub._base import _SyncCore
+from omnikit._hub.flows import drive
 from omnikit.analytics._recommend import BoughtTogether, Recommendation
 from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
 from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
-from omnikit.rules._domain import Env, History, Place
+from omnikit.rules._domain import Env
 from omnikit.rules._recording import decide_and_record, decision_channel, facts
 from omnikit.rules._rules import Decision, RuleSet
-from omnikit.rules._segments import SegmentSet
 
 if TYPE_CHECKING:
-    from omnikit._engines.ingest import Flow, IngestConfig
-    from omnikit._engines.records import CustomerRecord, IdKey
-    from omnikit._hub import CustomerRef
-    from omnikit.stores import IngestTransaction
+    from omnikit._engines.ingest import Flow
+    from omnikit._engines.records import CustomerRecord
+    from omnikit._hub._core import CustomerRef
+    from omnikit._models.touchpoints import Touchpoint
 
 __all__ = ["Personalization"]
 
 
-def _segment_message_id(
-    record: CustomerRecord, anchor: object, segment: str, *, entered: bool, key: bytes
-) -> str:
-    """
-    The id of the touchpoint saying a customer entered (or left) *segment*.
-
-    Derived from the customer's best identity and the change before this one, not from the
-    time or the customer id (which an earlier event arriving at the same moment can change):
-    two threads or processes that both see the customer outside a segment record one entry,
-    the second being a duplicate. Keyed with the store's *key*: a plain hash of the identity
-    would confirm a guess of it.
-    """
-    previous = record.profile.segments.get(segment)
-    after = "" if previous is None else f"{previous[2]}|{previous[3]}"
-    text = f"{anchor}|{segment}|{'in' if entered else 'out'}|{after}"
-    return OWN_SEGMENT_IDS + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _segment_revision(record: CustomerRecord, segment: str) -> int:
-    """The revision of the next change of *segment* for the customer: one past the latest."""
-    previous = record.profile.segments.get(segment)
-    return 1 if previous is None else int(previous[3]) + 1
-
-
-class Personalization:
+class Personalization(_SyncCore):
     """The personalization verbs of `Hub` (see there)."""
-
-    # Provided by Hub.
-    currency: str
-    ruleset: RuleSet | None
-    places: dict[str, Place]
-    _record: Callable[[CustomerRef], CustomerRecord]
-    _customer: Callable[..., Customer]
-    _now: Callable[[], dt.datetime]
-    _history: Callable[[str], list[Touchpoint]]
-    segments: SegmentSet
-    _emit: Callable[..., Touchpoint]
-    _own_touchpoint: Callable[..., Touchpoint]
-    _transaction: Callable[[], AbstractContextManager[IngestTransaction]]
-    _ingest_config: Callable[[], IngestConfig]
-    _anchor: Callable[[CustomerRecord], IdKey | None]
-    _stored_customer: Callable[[str], CustomerRecord | None]
-    _secret: bytes
-    customers: Callable[[], Iterable[Customer]]
 
     def decide(
         self,
@@ -174,33 +122,6 @@ class Personalization:
             record=record,
             channel=decision_channel(event, context),
         )
-
-    def _decide(
-        self,
-        rules: RuleSet,
-        stored: CustomerRecord,
-        event: Touchpoint | Mapping[str, Any] | str | None,
-        context: Mapping[str, Any] | None,
-        *,
-        history: list[Touchpoint],
-        moment: dt.datetime,
-        limit: int | None,
-        assigned: Mapping[str, str] | None = None,
-    ) -> Decision:
-        profile = self._customer(stored)
-        if isinstance(event, str):
-            event = {"name": event}
-        timezone = profile.preferences.timezone or (context or {}).get("timezone")
-        env = Env(
-            now=moment,
-            timezone=timezone if isinstance(timezone, str) else None,
-            history=History(history),
-            segments=frozenset(profile.segments),
-            places=self.places,
-            assignments={**stored.profile.assignments(), **(assigned or {})},
-        )
-        data = decision_data(profile, event, context, segments=profile.segments, now=moment)
-        return rules.decide(data, env, customer_id=stored.id, limit=limit)
 
     def recommend(
         self,
@@ -319,47 +240,6 @@ class Personalization:
         """
         stored = self._record(customer)
         return scoring.score(self._history(stored.id), now=now or self._now())
-
-    # -- segments ----------------------------------------------------------------------------
-
-    def _update_segments(
-        self, customer_ids: Iterable[str], *, now: dt.datetime
-    ) -> dict[str, tuple[list[str], list[str]]]:
-        """Evaluate the hub's segments for those customers; record who entered and left."""
-        configured = {segment.id for segment in self.segments.segments}
-        history = self.segments.needs_history
-        changed: dict[str, tuple[list[str], list[str]]] = {}
-        for cid in sorted(customer_ids):
-            record = self._stored_customer(cid)
-            if record is None or not record.members:  # none: only claims on others reached it
-                continue
-            profile = self._customer(record)
-            env = Env(
-                now=now,
-                timezone=profile.preferences.timezone,
-                history=History(self._history(record.id)) if history else History(),
-                segments=frozenset(profile.segments),
-                places=self.places,
-            )
-            members = self.segments.members_of(
-                decision_data(profile, segments=profile.segments, now=now), env
-            )
-            current = set(profile.segments) & configured
-            entered, left = sorted(members - current), sorted(current - members)
-            for segment, joined in [(s, True) for s in entered] + [(s, False) for s in left]:
-                self._emit(
-                    record,
-                    SEGMENT_ENTERED if joined else SEGMENT_EXITED,
-                    at=now,
-                    properties={"segment": segment, "revision": _segment_revision(record, segment)},
-                    source="omnikit.segments",
-                    message_id=_segment_message_id(
-                        record, self._anchor(record), segment, entered=joined, key=self._secret
-                    ),
-                )
-            if entered or left:
-                changed[record.id] = (entered, left)
-        return changed
 
     def refresh_segments(
         self, *, now: dt.datetime | None = None

@@ -1,64 +1,30 @@
-"""The hub's privacy verbs: forget (with suppression), unsuppress, export. Mixed into `Hub`."""
+"""The hub's privacy verbs: forget (with suppression), unsuppress, export."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import cattrs
-
-from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY, identity_digest
+from omnikit._engines.erasure import NO_KEY, identity_digest
 from omnikit._engines.forget import forget, gather, unsuppress
-from omnikit._engines.ingest import IngestConfig, event_key
+from omnikit._engines.ingest import event_key
 from omnikit._engines.messages import ReadCache
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
-from omnikit._engines.records import CustomerRecord, IdKey
-from omnikit._hub_flows import drive
+from omnikit._hub._base import _SyncCore
+from omnikit._hub.flows import drive
 from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.results import ForgetReport
 from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from omnikit._hub import CustomerRef
-    from omnikit._models.customers import Customer
-    from omnikit.rules._segments import SegmentSet
-    from omnikit.stores import Store
+    from omnikit._engines.records import IdKey
+    from omnikit._hub._core import CustomerRef
 
-__all__ = ["Privacy", "suppression_key_bytes"]
+__all__ = ["Privacy"]
 
 
-def suppression_key_bytes(value: bytes | str | None) -> bytes | None:
-    """*value* as the key `Hub(suppression_key=...)` keeps, or a `ValidationError`."""
-    if value is None:
-        return None
-    if not isinstance(value, bytes | str):
-        raise ValidationError(f"suppression_key: expected {NO_KEY}, got {type(value).__name__}")
-    key = value.encode() if isinstance(value, str) else value
-    if len(key) < MIN_KEY_BYTES:
-        raise ValidationError(f"suppression_key: expected {NO_KEY}")
-    return key
-
-
-class Privacy:
+class Privacy(_SyncCore):
     """The privacy verbs of `Hub` (see there)."""
-
-    # Provided by Hub.
-    currency: str
-    clock: Callable[[], dt.datetime]
-    converter: cattrs.Converter
-    segments: SegmentSet
-    _store: Store
-    _suppression_key: bytes | None
-    _blocked: dict[IdKey, bool]
-    _read_cache: ReadCache
-    _record: Callable[[CustomerRef], CustomerRecord]
-    _customer: Callable[..., Customer]
-    _transaction: Callable[[], Any]
-    _ingest_config: Callable[[], IngestConfig]
-    _key: Callable[[str, object], IdKey]
-    _update_segments: Callable[..., object]
 
     def forget(
         self, customer: CustomerRef, *, suppress: bool = False, scrub: bool = True

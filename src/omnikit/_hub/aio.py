@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 
-from omnikit._hub import Hub
+from omnikit._hub.sync import Hub
 from omnikit.errors import StoreUnavailableError, ValidationError
 
 if TYPE_CHECKING:
