@@ -8,18 +8,16 @@ NaN (PostgreSQL), on every retry; other inputs escaped as exceptions from outsid
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import omnikit
+from _faults import FaultyStore
 from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError, ValidationError
-from omnikit.stores.sqlite import SQLiteStore
 from omnikit.testing import FrozenClock
 
 T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
@@ -417,36 +415,17 @@ def test_a_consent_dated_out_of_the_window_is_rejected(hub: omnikit.Hub) -> None
 # -- a store that still refuses one message ------------------------------------------------------
 
 
-class _RefusingStore(SQLiteStore):
-    """SQLite, which refuses to apply changes holding the touchpoints named in *refused*."""
+def _refusing(path: Path, refused: set[str], *, down: set[str] | None = None) -> FaultyStore:
+    """SQLite, which refuses changes holding *refused* touchpoints, and is down for *down*."""
 
-    def __init__(self, path: Path, refused: set[str], *, down: set[str] | None = None) -> None:
-        super().__init__(path)
-        self.refused = refused
-        self.down = down or set()
+    def fault(ids: set[str]) -> StoreError | None:
+        if ids & refused:
+            return StoreRefusedError(f"sqlite: refused {sorted(ids & refused)}")
+        if ids & (down or set()):
+            return StoreUnavailableError("sqlite: database is locked")
+        return None
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with super().transaction() as tx:
-            yield _RefusingTransaction(tx, self)
-
-
-class _RefusingTransaction:
-    """The real transaction, but for `apply` of what the store refuses."""
-
-    def __init__(self, tx: Any, store: _RefusingStore) -> None:
-        self.tx, self.store = tx, store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.tx, name)
-
-    def apply(self, changes: Any) -> None:
-        ids = {tp.message_id for tp, _ in changes.new_touchpoints}
-        if ids & self.store.refused:
-            raise StoreRefusedError(f"sqlite: refused {sorted(ids & self.store.refused)}")
-        if ids & self.store.down:
-            raise StoreUnavailableError("sqlite: database is locked")
-        self.tx.apply(changes)
+    return FaultyStore(path, fault)
 
 
 def test_a_message_the_store_refuses_is_isolated(tmp_path: Path) -> None:
@@ -454,7 +433,7 @@ def test_a_message_the_store_refuses_is_isolated(tmp_path: Path) -> None:
     The store's refusal of a chunk is narrowed down to the message it refuses: that one is
     rejected at its index, the rest stored once; a retry changes nothing.
     """
-    store = _RefusingStore(tmp_path / "shop.db", {"m5"})
+    store = _refusing(tmp_path / "shop.db", {"m5"})
     batch = [track(f"m{i}", anonymousId="a1" if i % 2 else f"a{i}") for i in range(8)]
     batch.insert(3, {"type": "nope"})
     with omnikit.Hub(store, clock=FrozenClock(T0), batch_size=4) as hub:
@@ -476,7 +455,7 @@ def test_a_message_the_store_refuses_is_isolated(tmp_path: Path) -> None:
 
 def test_a_store_refusing_everything_raises(tmp_path: Path) -> None:
     """When the store takes none of a chunk, the fault is the store's: its error is raised."""
-    store = _RefusingStore(tmp_path / "shop.db", {"m2", "m3"})
+    store = _refusing(tmp_path / "shop.db", {"m2", "m3"})
     batch = [track(f"m{i}") for i in range(4)]
     with omnikit.Hub(store, clock=FrozenClock(T0), batch_size=2) as hub:
         with pytest.raises(StoreError, match="refused") as info:
@@ -490,7 +469,7 @@ def test_a_store_refusing_everything_raises(tmp_path: Path) -> None:
 
 def test_an_unavailable_store_still_raises_with_what_was_stored(tmp_path: Path) -> None:
     """Isolating a refusal stops at a store that is unavailable; `partial` says what got in."""
-    store = _RefusingStore(tmp_path / "shop.db", {"m1"}, down={"m3"})
+    store = _refusing(tmp_path / "shop.db", {"m1"}, down={"m3"})
     batch = [track(f"m{i}") for i in range(4)]
     with omnikit.Hub(store, clock=FrozenClock(T0)) as hub:
         with pytest.raises(StoreUnavailableError) as info:

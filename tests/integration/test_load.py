@@ -9,14 +9,11 @@ run again finishes the job without storing anything twice.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import json
-import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import omnikit
+from _faults import write_locked
 from omnikit._cli import main
 from omnikit.errors import StoreUnavailableError, ValidationError
 from omnikit.stores.sqlite import SQLiteStore
@@ -295,20 +293,10 @@ class _LockedAfter(SQLiteStore):
     def _begin(self, conn: Any) -> None:
         if self.commits is not None:
             if self.commits == 0:
-                with _write_locked(self.path):
+                with write_locked(self.path):
                     super()._begin(conn)
             self.commits -= 1
         super()._begin(conn)
-
-
-@contextlib.contextmanager
-def _write_locked(path: Path) -> Iterator[None]:
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
 
 
 def test_a_store_failing_part_way_loses_nothing_and_a_rerun_resumes(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import psycopg
 import pytest
 
 import omnikit
+from _faults import FaultyStore, write_locked
 from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError
 from omnikit.stores import open_store
 from omnikit.stores.sqlite import SQLiteStore
@@ -89,17 +89,6 @@ def test_a_full_disk_marks_no_message_rejected(tmp_path: Path) -> None:
         assert sorted(retry.accepted) == stored_ids(hub)
 
 
-@contextlib.contextmanager
-def _write_locked(path: Path) -> Iterator[None]:
-    """Another connection holds the database's write lock meanwhile."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
-
-
 def test_a_locked_sqlite_database_raises_and_the_retry_stores_once(tmp_path: Path) -> None:
     """
     A writer holding the lock past the store's busy timeout is StoreUnavailableError, with
@@ -108,7 +97,7 @@ def test_a_locked_sqlite_database_raises_and_the_retry_stores_once(tmp_path: Pat
     path = tmp_path / "shop.db"
     batch = [track(f"m{i}") for i in range(6)]
     with omnikit.Hub(SQLiteStore(path, timeout=0.05), clock=FrozenClock(T0), batch_size=2) as hub:
-        with _write_locked(path), pytest.raises(StoreUnavailableError, match="locked") as info:
+        with write_locked(path), pytest.raises(StoreUnavailableError, match="locked") as info:
             hub.ingest(batch)
 
         assert omnikit.IngestResult() == info.value.partial
@@ -225,39 +214,13 @@ def test_a_postgres_lock_timeout_is_retryable(
 # -- what is narrowed down, and what is not -----------------------------------------------------
 
 
-class _FailingStore(SQLiteStore):
-    """SQLite whose transactions fail, with *error*, when they would store *failing*."""
-
-    def __init__(self, path: Path, failing: set[str], error: StoreError) -> None:
-        super().__init__(path)
-        self.failing, self.error = failing, error
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with super().transaction() as tx:
-            yield _FailingTransaction(tx, self)
-
-
-class _FailingTransaction:
-    def __init__(self, tx: Any, store: _FailingStore) -> None:
-        self.tx, self.store = tx, store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.tx, name)
-
-    def apply(self, changes: Any) -> None:
-        if {tp.message_id for tp, _ in changes.new_touchpoints} & self.store.failing:
-            raise self.store.error
-        self.tx.apply(changes)
-
-
 def test_a_store_error_that_is_no_refusal_is_not_narrowed_down(tmp_path: Path) -> None:
     """
     A StoreError that does not say the store refused the content (a schema out of date, a
     driver's bug) is raised for its chunk: the chunks before are stored, no message of it.
     """
     error = StoreError("sqlite: no such table: omnikit_touchpoints")
-    store = _FailingStore(tmp_path / "shop.db", {"m3"}, error)
+    store = FaultyStore(tmp_path / "shop.db", lambda ids: error if "m3" in ids else None)
     batch = [track(f"m{i}") for i in range(6)]
     with omnikit.Hub(store, clock=FrozenClock(T0), batch_size=2) as hub:
         with pytest.raises(StoreError, match="no such table") as info:
@@ -271,7 +234,7 @@ def test_a_store_error_that_is_no_refusal_is_not_narrowed_down(tmp_path: Path) -
 def test_a_refusal_is_narrowed_down_to_the_message(tmp_path: Path) -> None:
     """A StoreRefusedError rejects the message refused, and only it."""
     error = StoreRefusedError("sqlite: string or blob too big")
-    store = _FailingStore(tmp_path / "shop.db", {"m3"}, error)
+    store = FaultyStore(tmp_path / "shop.db", lambda ids: error if "m3" in ids else None)
     batch = [track(f"m{i}") for i in range(6)]
     with omnikit.Hub(store, clock=FrozenClock(T0), batch_size=6) as hub:
         result = hub.ingest(batch)
