@@ -274,8 +274,8 @@ class Hub(Personalization, Privacy):
 
         Name the *source* as for `Hub.ingest()`: after the customer authenticated, a source
         in `IdentityRules.verified_sources` links these identifiers for certain; anything
-        else is a claim (a form, the browser), which never joins a session to a customer
-        holding verified identifiers.
+        else is a claim (a form, the browser), which acts only through its own session and
+        never joins or merges customers through an email, phone, card or user id.
 
         Raises:
             ValidationError: If an identifier or a trait is invalid, or none is given.

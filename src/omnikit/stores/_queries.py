@@ -391,8 +391,12 @@ class SQLQueries:
             to_us(tp.occurred_at),
             tp.channel,
             tp.name,
-            touchpoint_text(tp) if self._plain_dump else self.d.dump(touchpoint_json(tp)),
+            self.touchpoint_data(tp),
         )
+
+    def touchpoint_data(self, tp: Touchpoint) -> Any:
+        """The touchpoint as its JSON column stores it."""
+        return touchpoint_text(tp) if self._plain_dump else self.d.dump(touchpoint_json(tp))
 
     def apply(self, cur: Cursor, changes: Changes) -> None:
         # The large parameter lists are generators of tuples: each row is built as the driver
@@ -451,7 +455,7 @@ class SQLQueries:
         if changes.rewritten:
             run(
                 self.u_touchpoint,
-                [(self.touchpoint_params(tp, "")[-1], tp.message_id) for tp in changes.rewritten],
+                [(self.touchpoint_data(tp), tp.message_id) for tp in changes.rewritten],
             )
         if changes.merges:
             run(
