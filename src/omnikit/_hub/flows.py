@@ -9,8 +9,7 @@ httpx's `Client` and `AsyncClient` drive one `Auth.auth_flow`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Protocol, TypeVar, assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from omnikit._engines.ingest import (
     Aliases,
@@ -30,37 +29,11 @@ from omnikit._engines.ingest import (
 )
 
 if TYPE_CHECKING:
-    from omnikit._engines.records import (
-        Changes,
-        ClusterRow,
-        CustomerRecord,
-        IdentityRow,
-        IdKey,
-        SplitRow,
-    )
-    from omnikit._models.touchpoints import Touchpoint
-    from omnikit.stores import IngestTransaction
+    from omnikit.stores import AsyncIngestTransaction, IngestTransaction
 
-__all__ = ["AsyncIngestTransaction", "adrive", "drive"]
+__all__ = ["adrive", "drive"]
 
 _T = TypeVar("_T")
-
-
-class AsyncIngestTransaction(Protocol):
-    """`IngestTransaction`, awaited: the same methods, the same answers."""
-
-    async def seen(self, message_ids: Collection[str]) -> set[str]: ...
-    async def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]: ...
-    async def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]: ...
-    async def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]: ...
-    async def splits(self, keys: Collection[IdKey]) -> list[SplitRow]: ...
-    async def cluster_identities(self, cluster: str) -> list[IdKey]: ...
-    async def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]: ...
-    async def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]: ...
-    async def aliases(self, targets: Collection[str]) -> dict[str, str]: ...
-    async def suppression_kinds(self) -> set[str]: ...
-    async def suppressed(self, digests: Collection[str]) -> set[str]: ...
-    async def apply(self, changes: Changes) -> None: ...
 
 
 def drive(flow: Flow[_T], tx: IngestTransaction) -> _T:

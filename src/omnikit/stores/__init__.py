@@ -15,8 +15,8 @@ the deciding and hands the store `Changes` to apply atomically.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from omnikit._engines import records
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from omnikit._models.touchpoints import Touchpoint
 
 __all__ = [
+    "AsyncCustomerStore",
+    "AsyncIngestTransaction",
+    "AsyncStore",
+    "AsyncTouchpointStore",
     "CustomerStore",
     "IngestTransaction",
     "Store",
@@ -221,6 +225,154 @@ class Store(CustomerStore, TouchpointStore, Protocol):
     url: str
 
     def close(self) -> None:
+        """Release connections; the data stays (except in memory)."""
+        ...
+
+
+@runtime_checkable
+class AsyncIngestTransaction(Protocol):
+    """
+    `IngestTransaction`, awaited: the same methods, the same answers, the same atomicity.
+
+    Added in version 0.1.0.
+    """
+
+    async def seen(self, message_ids: Collection[str]) -> set[str]:
+        """The subset of *message_ids* already stored."""
+        ...
+
+    async def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
+        """The stored rows of those identities that exist."""
+        ...
+
+    async def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
+        """The stored customers with those ids (ids only, no alias lookup)."""
+        ...
+
+    async def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]:
+        """The stored clusters with those ids."""
+        ...
+
+    async def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
+        """Every split that names one of *keys* on either side."""
+        ...
+
+    async def cluster_identities(self, cluster: str) -> list[IdKey]:
+        """Every identity in *cluster*."""
+        ...
+
+    async def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
+        """Every customer in *cluster*."""
+        ...
+
+    async def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
+        """Every touchpoint of those customers, in any order."""
+        ...
+
+    async def aliases(self, targets: Collection[str]) -> dict[str, str]:
+        """The old ids that lead to those customers, each with the customer it leads to."""
+        ...
+
+    async def suppression_kinds(self) -> set[str]:
+        """The kinds of suppression held; empty, and cheap, when none."""
+        ...
+
+    async def suppressed(self, digests: Collection[str]) -> set[str]:
+        """The subset of *digests* under suppression."""
+        ...
+
+    async def apply(self, changes: Changes) -> None:
+        """Write *changes* (see `Changes` for the order of its parts)."""
+        ...
+
+
+@runtime_checkable
+class AsyncCustomerStore(Protocol):
+    """
+    `CustomerStore`, awaited.
+
+    Added in version 0.1.0.
+    """
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncIngestTransaction]:
+        """Begin a write transaction (`async with`); concurrent writers wait for each other."""
+        ...
+
+    async def customer(self, customer_id: str) -> CustomerRecord | None:
+        """The customer with that id, following the ids of merged profiles to the survivor."""
+        ...
+
+    async def find(self, key: IdKey) -> CustomerRecord | None:
+        """The customer that owns the identity *key*."""
+        ...
+
+    async def has_identity_kind(self, kind: str) -> bool:
+        """Whether any identity of *kind* is stored (an index probe: it must be cheap)."""
+        ...
+
+    async def merges(self, customer_id: str) -> list[MergeRow]:
+        """The merges that built that customer, oldest first."""
+        ...
+
+    async def merge(self, merge_id: str) -> MergeRow | None:
+        """One merge of the audit trail."""
+        ...
+
+    def iter_customers(self, *, batch_size: int = 1000) -> AsyncIterator[CustomerRecord]:
+        """Every customer, in id order (`async for`)."""
+        ...
+
+    async def secret(self) -> bytes:
+        """This store's own random key (see `CustomerStore.secret`)."""
+        ...
+
+    async def scrub(self) -> bool:
+        """After an erasure: remove what deleted rows left behind (see `CustomerStore.scrub`)."""
+        ...
+
+
+@runtime_checkable
+class AsyncTouchpointStore(Protocol):
+    """
+    `TouchpointStore`, awaited.
+
+    Added in version 0.1.0.
+    """
+
+    async def touchpoints(
+        self,
+        customer_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Touchpoint]:
+        """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
+        ...
+
+    async def touchpoint(self, message_id: str) -> Touchpoint | None:
+        """One touchpoint by message id."""
+        ...
+
+    async def touchpoint_counts(self) -> dict[str, int]:
+        """How many touchpoints are stored per channel."""
+        ...
+
+
+@runtime_checkable
+class AsyncStore(AsyncCustomerStore, AsyncTouchpointStore, Protocol):
+    """
+    `Store`, awaited: what `AsyncHub` drives natively (the PostgreSQL store's async twin).
+
+    A sync `Store` given to `AsyncHub` is driven in the hub's worker threads instead.
+
+    Added in version 0.1.0.
+    """
+
+    url: str
+
+    async def aclose(self) -> None:
         """Release connections; the data stays (except in memory)."""
         ...
 
