@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import omnikit
+from omnikit import converters
 from omnikit._engines.profile import ProfileState
 from omnikit._models.customers import ChannelStats, Stats
 from omnikit._models.trusted import trusted
@@ -41,10 +42,17 @@ def validated(value: Any) -> Any:
 
 
 def assert_validated(value: Any) -> None:
+    """
+    *value* is what the models' constructors make of its fields, and what the converter
+    makes of its JSON: equal, with the same representation (an enum, not its string).
+    """
     rebuilt = validated(value)
+    conv = converters.default_converter()
+    structured = conv.structure(conv.unstructure(value), type(value))
 
     assert rebuilt == value
     assert repr(rebuilt) == repr(value)
+    assert repr(structured) == repr(value)
 
 
 def _event(user: str, mid: str, minute: int, name: str, **properties: Any) -> dict[str, Any]:
@@ -119,8 +127,8 @@ def test_a_looked_up_customer_is_the_validated_customer(
                 assert found is not None
 
                 assert_validated(found)
-                assert_validated(found.recent)
-                assert_validated(tuple(hub.touchpoints(found)))
+                for tp in (*found.recent, *hub.touchpoints(found)):
+                    assert_validated(tp)
 
 
 def test_a_customer_from_a_state_is_the_validated_customer() -> None:
