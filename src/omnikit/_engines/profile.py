@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -32,6 +32,7 @@ from omnikit._models.consent import Consent, Preferences, QuietHours, read_answe
 from omnikit._models.customers import ChannelStats, Customer, Stats
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Direction, Touchpoint
+from omnikit._models.trusted import trusted
 from omnikit.errors import ValidationError
 
 __all__ = ["ProfileState", "Survivorship", "from_us", "to_us"]
@@ -65,6 +66,12 @@ class Survivorship:
 
 
 _LATEST = Survivorship()
+_CUSTOMER = trusted(Customer)
+_STATS = trusted(Stats)
+_CHANNEL_STATS = trusted(ChannelStats)
+_CONSENT = trusted(Consent)
+_IDENTITY = trusted(Identity)
+_NO_PREFERENCES = Preferences()
 _CONSENT_EVENTS = frozenset({"Consent Updated", "Unsubscribed"})
 _ORDER_COMPLETED = "Order Completed"
 _ORDER_EVENTS = frozenset({_ORDER_COMPLETED, "Order Updated"})
@@ -397,22 +404,21 @@ class ProfileState:
         self, customer_id: str, identities: Sequence[Identity], *, ordered: bool = False
     ) -> Customer:
         """Build the public, immutable `Customer` (*ordered*: *identities* are sorted)."""
-        counted = self._counted_orders()
+        # Every value below comes out of the fold (or a stored fold): validated when the
+        # touchpoints were, so the models are built without checking them again.
+        counted = self._counted_orders() if self.order_book else {}
         revenue, refunds = self._money(counted)
-        last_order_us = max(
-            (
-                us
-                for us in (self.last_order_us, *(e[8] for e in counted.values()))
-                if us is not None
-            ),
-            default=None,
-        )
-        return Customer(
+        last_order_us = self.last_order_us
+        for entry in counted.values():
+            placed = entry[8]
+            if placed is not None and (last_order_us is None or placed > last_order_us):
+                last_order_us = placed
+        return _CUSTOMER(
             id=customer_id,
             identities=tuple(identities if ordered else sorted(identities, key=_identity_key)),
             traits={name: entry[0] for name, entry in sorted(self.traits.items())},
             consents=tuple(
-                Consent(
+                _CONSENT(
                     channel=e[4],
                     purpose=e[5],
                     granted=e[0],
@@ -424,12 +430,14 @@ class ProfileState:
                 for _, e in sorted(self.consents.items())
             ),
             preferences=self._preferences(),
-            stats=Stats(
+            stats=_STATS(
                 first_seen=None if self.first_us is None else from_us(self.first_us),
                 last_seen=None if self.last_us is None else from_us(self.last_us),
                 touchpoints=self.count,
                 per_channel={
-                    name: ChannelStats(first_seen=from_us(f), last_seen=from_us(la), touchpoints=n)
+                    name: _CHANNEL_STATS(
+                        first_seen=from_us(f), last_seen=from_us(la), touchpoints=n
+                    )
                     for name, (f, la, n) in sorted(self.channels.items())
                 },
                 orders=self.orders + len(counted),
@@ -438,6 +446,17 @@ class ProfileState:
                 last_order_at=None if last_order_us is None else from_us(last_order_us),
             ),
             segments=tuple(sorted(s for s, entry in self.segments.items() if entry[0])),
+            recent=(),
+        )
+
+    def stored_customer(self, customer_id: str, members: Iterable[tuple[str, str]]) -> Customer:
+        """
+        The `Customer` a stored record holds, its identities read from their *members* keys.
+
+        Stored identities were normalised on the way in: they are not normalised again.
+        """
+        return self.to_customer(
+            customer_id, [_IDENTITY(kind=k, value=v) for k, v in sorted(members)], ordered=True
         )
 
     def _counted_orders(self) -> dict[str, Entry]:
@@ -454,6 +473,8 @@ class ProfileState:
 
         Each order's refunds give back no more than it brought in (see `money.refunded`).
         """
+        if not (counted or self.revenue or self.refunds):  # most customers never ordered
+            return {}, {}
         gross = {c: Decimal(a) for c, a in self.revenue.items()}
         back: dict[str, Decimal] = {}
         given = by_order(self.refund_book) if self.refund_book else {}
@@ -472,6 +493,8 @@ class ProfileState:
         return dict(sorted(net.items())), dict(sorted(back.items()))
 
     def _preferences(self) -> Preferences:
+        if not self.prefs:
+            return _NO_PREFERENCES
         values = {name: entry[0] for name, entry in self.prefs.items()}
         return Preferences(
             preferred_channels=tuple(values.get("preferred_channels") or ()),
@@ -506,7 +529,7 @@ class ProfileState:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
         """The state `to_json` produced, by this version or an earlier one."""
-        new = cls()
+        new = cls.__new__(cls)  # every slot is set below: no empty state made to be replaced
         new.traits = {k: tuple(v) for k, v in data["traits"].items()}
         # Consents stored before they could expire have six fields: they never expire.
         # An answer stored before answers were checked may be a string (`"false"`): it is

@@ -29,7 +29,7 @@ def to_us(moment: dt.datetime) -> int:
 
 def from_us(us: int) -> dt.datetime:
     """The UTC datetime *us* microseconds after the Unix epoch."""
-    return _EPOCH + dt.timedelta(microseconds=us)
+    return _EPOCH + dt.timedelta(0, 0, us)  # positionally: days, seconds, microseconds
 
 
 def time_error(

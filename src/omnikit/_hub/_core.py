@@ -268,9 +268,7 @@ class _HubCore:
 
     def _build_customer(self, record: CustomerRecord) -> Customer:
         """The customer a stored record holds, without their recent touchpoints."""
-        # Stored identities were normalised on the way in: not checked again, and in order.
-        identities = [Identity.from_normalized(k, v) for k, v in sorted(record.members)]
-        return record.profile.to_customer(record.id, identities, ordered=True)
+        return record.profile.stored_customer(record.id, record.members)
 
     def _decide(
         self,

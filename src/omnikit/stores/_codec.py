@@ -21,6 +21,7 @@ from omnikit._models.touchpoints import (
     TouchpointType,
     Trust,
 )
+from omnikit._models.trusted import trusted
 
 __all__ = ["encode", "touchpoint_from", "touchpoint_json", "touchpoint_text"]
 
@@ -190,26 +191,35 @@ def touchpoint_text(tp: Touchpoint) -> str:
 
 
 _TRUST = {t.value: t for t in Trust}
+_TYPE = {t.value: t for t in TouchpointType}
+_DIRECTION = {d.value: d for d in Direction}
+# Stored touchpoints were validated on the way in: read back without checking them again.
+_TOUCHPOINT = trusted(Touchpoint)
+_CONTEXT = trusted(Context)
+_IDENTITY = trusted(Identity)
+_from_iso = dt.datetime.fromisoformat
 
 
 def touchpoint_from(data: dict[str, Any], customer_id: str) -> Touchpoint:
-    """The touchpoint `touchpoint_json` stored (trusted data: it was validated on the way in)."""
+    """
+    The touchpoint `touchpoint_json` stored (trusted data: it was validated on the way in).
+
+    Built without the models' converters and validators, equal to what they would build.
+    """
     ctx = data["context"]
     location = ctx["location"]
-    return Touchpoint(
+    return _TOUCHPOINT(
         message_id=data["message_id"],
-        type=TouchpointType(data["type"]),
+        type=_TYPE[data["type"]],
         name=data["name"],
         channel=data["channel"],
-        direction=Direction(data["direction"]),
-        occurred_at=dt.datetime.fromisoformat(data["occurred_at"]),
-        received_at=dt.datetime.fromisoformat(data["received_at"]),
-        identities=tuple(
-            Identity.from_normalized(i["kind"], i["value"]) for i in data["identities"]
-        ),
+        direction=_DIRECTION[data["direction"]],
+        occurred_at=_from_iso(data["occurred_at"]),
+        received_at=_from_iso(data["received_at"]),
+        identities=tuple([_IDENTITY(kind=i["kind"], value=i["value"]) for i in data["identities"]]),
         properties=data["properties"],
         traits=data["traits"],
-        context=Context(
+        context=_CONTEXT(
             source=ctx["source"],
             store_id=ctx["store_id"],
             agent=ctx["agent"],
