@@ -323,3 +323,35 @@ async def test_load_reads_files_in_a_thread_and_awaits_each_batch(tmp_path: Path
     assert expected == report
     assert [c.id for c in hub.customers()] == ids
     assert 3 == len(ids)
+
+
+async def test_a_customer_given_is_decided_for_without_reading_them_again() -> None:
+    """
+    `decide(customer)` reads only the history its rules need; an id, a recorded decision and
+    experiments read what the store holds now.
+    """
+    plain = RuleSet([Rule(id="viewer", condition=event.name == "Product Viewed")])
+    store = AsyncMemoryStore()
+    async with omnikit.AsyncHub(store, clock=FrozenClock(T0)) as hub:
+        await hub.ingest(_message("m1", 0, "Product Viewed", anonymousId="a1"))
+        found = await hub.customer(anonymous_id="a1", recent=0)
+        assert found is not None
+
+        def reads(count: int) -> int:
+            return store.calls - count
+
+        before = store.calls
+        assert ("viewer",) == (await hub.decide(found, "Product Viewed", ruleset=plain)).rule_ids
+        assert 0 == reads(before)
+
+        before = store.calls
+        await hub.decide(found, "Product Viewed", ruleset=RULES)  # a cap reads the history
+        assert 1 == reads(before)
+
+        before = store.calls
+        await hub.decide(found.id, "Product Viewed", ruleset=plain)
+        assert 1 == reads(before)
+
+        before = store.calls
+        await hub.decide(found, "Product Viewed", ruleset=RULES, record=True)
+        assert 2 == reads(before)  # the customer, then the transaction

@@ -296,7 +296,32 @@ class _HubCore:
         limit: int | None,
         assigned: Mapping[str, str] | None = None,
     ) -> Decision:
-        profile = self._build_customer(stored)
+        """The decision of *rules* for the stored customer (see `_decide_for`)."""
+        assignments = {**stored.profile.assignments(), **(assigned or {})}
+        return self._decide_for(
+            rules,
+            self._build_customer(stored),
+            event,
+            context,
+            history=history,
+            moment=moment,
+            limit=limit,
+            assignments=assignments,
+        )
+
+    def _decide_for(
+        self,
+        rules: RuleSet,
+        profile: Customer,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        history: list[Touchpoint],
+        moment: dt.datetime,
+        limit: int | None,
+        assignments: Mapping[str, str],
+    ) -> Decision:
+        """The decision of *rules* for *profile*, with its *history* and experiment arms."""
         if isinstance(event, str):
             event = {"name": event}
         timezone = profile.preferences.timezone or (context or {}).get("timezone")
@@ -306,7 +331,7 @@ class _HubCore:
             history=History(history),
             segments=frozenset(profile.segments),
             places=self.places,
-            assignments={**stored.profile.assignments(), **(assigned or {})},
+            assignments=assignments,
         )
         data = decision_data(profile, event, context, segments=profile.segments, now=moment)
-        return rules.decide(data, env, customer_id=stored.id, limit=limit)
+        return rules.decide(data, env, customer_id=profile.id, limit=limit)

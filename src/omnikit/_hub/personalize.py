@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from omnikit._engines.orders import fold_orders
 from omnikit._hub._base import PAGE, _FlowCore
 from omnikit._hub.flows import HubFlow, InTransaction, NextCustomers, OpenCustomers
+from omnikit._models.customers import Customer
 from omnikit.analytics._recommend import BoughtTogether, Recommendation
 from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
 from omnikit.errors import ValidationError
@@ -45,7 +46,10 @@ class Personalization(_FlowCore):
         Run the rule set for *customer* and the *event* at hand; return the chosen actions.
 
         Args:
-            customer: A customer or customer id.
+            customer: A customer (as `Hub.customer()` read it) or a customer id. A customer
+                is decided for as given, without reading them again, unless the decision is
+                recorded or the rule set has experiments: then, as for an id, on what the
+                store holds now.
             event: The event being reacted to: a stored touchpoint, a mapping (`{"name":
                 "Product Viewed", "properties": {...}}`), an event name, or nothing.
             context: What else the rules may read as `context.*` (channel, location,
@@ -77,9 +81,23 @@ class Personalization(_FlowCore):
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
 
+        needs_history, experiments = facts(rules)
+
         def decided() -> HubFlow[Decision]:
+            if isinstance(customer, Customer) and not (record or experiments):
+                # As given: no store read but the history the rules need.
+                history = (yield from self._history(customer.id)) if needs_history else []
+                return self._decide_for(
+                    rules,
+                    customer,
+                    event,
+                    context,
+                    history=history,
+                    moment=now or self._now(),
+                    limit=limit,
+                    assignments={},
+                )
             stored = yield from self._record(customer)
-            needs_history, experiments = facts(rules)
             if not record and experiments <= stored.profile.experiments.keys():
                 history = (yield from self._history(stored.id)) if needs_history else []
                 moment = now or self._now()
