@@ -308,25 +308,45 @@ class AsyncHub:
     # -- the verbs ---------------------------------------------------------------------------
 
     ingest = _awaited(Hub.ingest)
+    """`Hub.ingest()`, awaited: the same arguments, result and errors."""
     track = _awaited(Hub.track)
+    """`Hub.track()`, awaited: the same arguments, result and errors."""
     identify = _awaited(Hub.identify)
+    """`Hub.identify()`, awaited: the same arguments, result and errors."""
     set_consent = _awaited(Hub.set_consent)
+    """`Hub.set_consent()`, awaited: the same arguments, result and errors."""
     refresh_segments = _awaited(Hub.refresh_segments)
+    """`Hub.refresh_segments()`, awaited: the same arguments, result and errors."""
     customer = _awaited(Hub.customer)
+    """`Hub.customer()`, awaited: the same arguments, result and errors."""
     touchpoints = _awaited(Hub.touchpoints)
+    """`Hub.touchpoints()`, awaited: the same arguments, result and errors."""
     orders = _awaited(Hub.orders)
+    """`Hub.orders()`, awaited: the same arguments, result and errors."""
     merges = _awaited(Hub.merges)
+    """`Hub.merges()`, awaited: the same arguments, result and errors."""
     links = _awaited(Hub.links)
+    """`Hub.links()`, awaited: the same arguments, result and errors."""
     unmerge = _awaited(Hub.unmerge)
+    """`Hub.unmerge()`, awaited: the same arguments, result and errors."""
     forget = _awaited(Hub.forget)
+    """`Hub.forget()`, awaited: the same arguments, result and errors."""
     unsuppress = _awaited(Hub.unsuppress)
+    """`Hub.unsuppress()`, awaited: the same arguments, result and errors."""
     export = _awaited(Hub.export)
+    """`Hub.export()`, awaited: the same arguments, result and errors."""
     decide = _awaited(Hub.decide)
+    """`Hub.decide()`, awaited: the same arguments, result and errors."""
     recommend = _awaited(Hub.recommend)
+    """`Hub.recommend()`, awaited: the same arguments, result and errors."""
     bought_together = _awaited(Hub.bought_together)
+    """`Hub.bought_together()`, awaited: the same arguments, result and errors."""
     rfm = _awaited(Hub.rfm)
+    """`Hub.rfm()`, awaited: the same arguments, result and errors."""
     lead_scores = _awaited(Hub.lead_scores)
+    """`Hub.lead_scores()`, awaited: the same arguments, result and errors."""
     lead_score = _awaited(Hub.lead_score)
+    """`Hub.lead_score()`, awaited: the same arguments, result and errors."""
 
     def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
         """
