@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from omnikit._engines.ingest import ingest
+from omnikit._engines.ingest import CACHE_LIMIT, ingest
 from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED
 from omnikit._hub._core import CustomerRef, _HubCore, segment_message_id, segment_revision
 from omnikit._hub.flows import (
@@ -37,7 +37,7 @@ from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History
 
 if TYPE_CHECKING:
-    from omnikit._engines.records import CustomerRecord, MergeRow
+    from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
     from omnikit._models.results import IngestResult
     from omnikit._models.touchpoints import Touchpoint
 
@@ -111,12 +111,21 @@ class _FlowCore(_HubCore):
             found: CustomerRecord | None = yield CustomerById(value)
             return found
         key = self._key(kind, value)
-        if self.identity_rules.is_blocked(key):
+        if self._is_blocked(key):
             return None
         record: CustomerRecord | None = yield Find(key)
         if record is None and not (yield from self._known_kind(kind)):
             raise unknown_kind(kind, self._declared_kinds())
         return record
+
+    def _is_blocked(self, key: IdKey) -> bool:
+        """`IdentityRules.is_blocked`, remembered in the cache ingestion keeps (`_blocked`)."""
+        blocked = self._blocked.get(key)
+        if blocked is None:
+            if len(self._blocked) > CACHE_LIMIT:
+                self._blocked.clear()
+            blocked = self._blocked[key] = self.identity_rules.is_blocked(key)
+        return blocked
 
     def _known_kind(self, kind: str) -> HubFlow[bool]:
         """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
