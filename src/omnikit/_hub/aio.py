@@ -43,7 +43,11 @@ _R = TypeVar("_R")
 
 
 def open_async_store(url: str) -> Store | AsyncStore:
-    """The store `AsyncHub.open()` opens for *url*: an `AsyncStore` where there is one."""
+    """
+    The store `AsyncHub.open()` opens for *url*: the one place an async hub opens a store.
+
+    An `AsyncStore` it returns is awaited natively, a sync `Store` served in threads.
+    """
     return open_store(url)
 
 
@@ -168,9 +172,9 @@ class AsyncHub:
         """
         Open an async hub on the store *url* names; it closes the store when it closes.
 
-        The store is the async one where the URL's scheme has one (PostgreSQL), otherwise the
-        sync one `Hub.open()` opens, served in the hub's threads. Opening connects and
-        migrates the schema once, before the hub serves; do it at start-up.
+        The store is the one `Hub.open()` opens, served in the hub's threads; to run on an
+        `AsyncStore`, give it to `AsyncHub(store)`. Opening connects and migrates the schema
+        once, before the hub serves; do it at start-up.
 
         Added in version 0.1.0.
         """
