@@ -81,36 +81,47 @@ class Personalization(_FlowCore):
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
 
+        return self._run(
+            self._decided(rules, customer, event, context, now=now, record=record, limit=limit)
+        )
+
+    def _decided(
+        self,
+        rules: RuleSet,
+        customer: CustomerRef,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        now: dt.datetime | None,
+        record: bool,
+        limit: int | None,
+    ) -> HubFlow[Decision]:
         needs_history, experiments = facts(rules)
-
-        def decided() -> HubFlow[Decision]:
-            if isinstance(customer, Customer) and not (record or experiments):
-                # As given: no store read but the history the rules need.
-                history = (yield from self._history(customer.id)) if needs_history else []
-                return self._decide_for(
-                    rules,
-                    customer,
-                    event,
-                    context,
-                    history=history,
-                    moment=now or self._now(),
-                    limit=limit,
-                    assignments={},
-                )
-            stored = yield from self._record(customer)
-            if not record and experiments <= stored.profile.experiments.keys():
-                history = (yield from self._history(stored.id)) if needs_history else []
-                moment = now or self._now()
-                return self._decide(
-                    rules, stored, event, context, history=history, moment=moment, limit=limit
-                )
-            flow = self._recorded_decision(
-                rules, stored, event, context, now=now, limit=limit, record=record
+        if isinstance(customer, Customer) and not (record or experiments):
+            # As given: no store read but the history the rules need.
+            history = (yield from self._history(customer.id)) if needs_history else []
+            return self._decide_for(
+                rules,
+                customer,
+                event,
+                context,
+                history=history,
+                moment=now or self._now(),
+                limit=limit,
+                assignments={},
             )
-            decision: Decision = yield InTransaction(flow)
-            return decision
-
-        return self._run(decided())
+        stored = yield from self._record(customer)
+        if not record and experiments <= stored.profile.experiments.keys():
+            history = (yield from self._history(stored.id)) if needs_history else []
+            moment = now or self._now()
+            return self._decide(
+                rules, stored, event, context, history=history, moment=moment, limit=limit
+            )
+        flow = self._recorded_decision(
+            rules, stored, event, context, now=now, limit=limit, record=record
+        )
+        decision: Decision = yield InTransaction(flow)
+        return decision
 
     def _recorded_decision(
         self,
