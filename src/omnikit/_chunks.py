@@ -13,7 +13,8 @@ and no message is marked rejected for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 import attrs
 
@@ -23,8 +24,8 @@ from omnikit.errors import StoreRefusedError, ValidationError
 
 __all__ = ["in_order", "store_isolating"]
 
-IngestChunk = Callable[[list[Touchpoint]], tuple[IngestResult, set[str]]]
-"""Stores a chunk in one transaction; returns what it did and the customers that changed."""
+IngestChunk = Callable[[list[Touchpoint]], Generator[Any, Any, tuple[IngestResult, set[str]]]]
+"""A flow that stores a chunk in one transaction: what it did and the customers that changed."""
 
 
 def in_order(result: IngestResult) -> IngestResult:
@@ -38,16 +39,16 @@ def store_isolating(
     chunk: list[Touchpoint],
     indexes: list[int],
     committed: list[IngestResult],
-) -> set[str]:
+) -> Generator[Any, Any, set[str]]:
     """
-    Store *chunk* in one transaction, or isolate the messages the store refuses.
+    Store *chunk* in one transaction, or isolate the messages the store refuses: a flow.
 
     If the store refuses every message of *chunk* on its own, the fault is the store's, not
     the messages': its error is raised. Appends the result of each transaction (and of each
     message refused) to *committed*; returns the ids of the customers that changed.
 
     Args:
-        ingest_chunk: Stores a chunk in one transaction.
+        ingest_chunk: The flow that stores a chunk in one transaction.
         chunk: The messages, read.
         indexes: Each message's index in the payload, for its rejection.
         committed: Where to append what was done, which the caller reports even when an
@@ -58,12 +59,12 @@ def store_isolating(
         StoreError: As soon as the store fails otherwise (unavailable, or at fault).
     """
     try:
-        done, changed = ingest_chunk(chunk)
+        done, changed = yield from ingest_chunk(chunk)
     except StoreRefusedError as error:
         if len(chunk) == 1:
             raise
         before = len(committed)
-        changed = _bisect(ingest_chunk, chunk, indexes, error, committed)
+        changed = yield from _bisect(ingest_chunk, chunk, indexes, error, committed)
         if not any(r.accepted or r.duplicates for r in committed[before:]):
             del committed[before:]
             raise
@@ -78,7 +79,7 @@ def _bisect(
     indexes: list[int],
     error: StoreRefusedError,
     committed: list[IngestResult],
-) -> set[str]:
+) -> Generator[Any, Any, set[str]]:
     if len(chunk) == 1:
         refused = ValidationError(f"message: the store refused it ({error})")
         rejection = Rejection(index=indexes[0], error=refused, message_id=chunk[0].message_id)
@@ -88,9 +89,9 @@ def _bisect(
     changed: set[str] = set()
     for part, where in ((chunk[:middle], indexes[:middle]), (chunk[middle:], indexes[middle:])):
         try:
-            done, touched = ingest_chunk(part)
+            done, touched = yield from ingest_chunk(part)
         except StoreRefusedError as exc:
-            touched = _bisect(ingest_chunk, part, where, exc, committed)
+            touched = yield from _bisect(ingest_chunk, part, where, exc, committed)
         else:
             committed.append(done)
         changed |= touched

@@ -1,49 +1,34 @@
-"""One ingestion flow, two drivers: awaited, it stores exactly what the hub stores."""
+"""One flow per verb, two drivers: awaited, it stores exactly what the hub stores."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import omnikit
-from omnikit._engines.ingest import ingest
-from omnikit._hub.flows import adrive
-from omnikit._models.results import IngestResult
-from omnikit._models.touchpoints import Touchpoint
+from _async_memory import AsyncMemoryStore
+from omnikit._hub.flows import HubFlow, adrive
+from omnikit.stores.memory import MemoryStore
 from omnikit.testing import FrozenClock
 from strategies import T0, chunked, streams
+
+_R = TypeVar("_R")
 
 KEY = b"a suppression key of the host"
 
 
-class AsyncTransaction:
-    """A store's transaction, awaited: each answer comes after a turn of the event loop."""
-
-    def __init__(self, tx: Any) -> None:
-        self._tx = tx
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._tx, name)
-
-        async def awaited(*args: Any) -> Any:
-            await anyio.lowlevel.checkpoint()
-            return method(*args)
-
-        return awaited
-
-
 class AsyncDrivenHub(omnikit.Hub):
-    """A hub whose every chunk is stored by the async driver, in an event loop of its own."""
+    """
+    A hub whose every verb's flow is awaited over its store's async twin, in an event loop of
+    its own: ingestion, reads, the erasure, the segments, all through `adrive`.
+    """
 
-    def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
-        async def store() -> tuple[IngestResult, set[str]]:
-            with self._transaction() as tx:
-                return await adrive(ingest(chunk, self._ingest_config()), AsyncTransaction(tx))
-
-        return anyio.run(store)
+    def _run(self, flow: HubFlow[_R]) -> _R:
+        assert isinstance(self.store, MemoryStore)
+        return anyio.run(adrive, flow, AsyncMemoryStore(self.store))
 
 
 def state(hub: omnikit.Hub) -> dict[str, Any]:

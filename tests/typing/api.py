@@ -91,6 +91,14 @@ async def typed_async_usage() -> None:
         del result, ids, sync
 
 
+async def typed_async_store_usage(store: omnikit.stores.AsyncStore) -> None:
+    async with omnikit.AsyncHub(store, default_region="PT", max_threads=8) as hub:
+        found: omnikit.Customer | None = await hub.customer(email="ana@example.com")
+        rules: omnikit.rules.RuleSet | None = hub.ruleset
+        where: omnikit.stores.Store | omnikit.stores.AsyncStore = hub.store
+        del found, rules, where
+
+
 def registered_stores() -> None:
     from omnikit.stores.memory import MemoryStore  # noqa: PLC0415 - a host's own store class
 

@@ -70,7 +70,7 @@ def test_unmerge_writes_the_splits_then_replays_the_cluster(views: int) -> None:
     """An unmerge asks for the customer and a replay, however long their history."""
     hub = omnikit.Hub()
     customer = merged(hub, views=views)
-    row = merge_to_undo(hub._merge_rows(customer.id), customer.id, None)
+    row = merge_to_undo(hub._run(hub._merge_rows(customer.id)), customer.id, None)
     log: list[str] = []
 
     with hub.store.transaction() as tx:
@@ -91,7 +91,7 @@ async def test_unmerge_awaited_stores_what_it_stores_driven(anyio_backend: str) 
     results = []
     for index, hub in enumerate(hubs):
         customer = merged(hub)
-        row = merge_to_undo(hub._merge_rows(customer.id), customer.id, None)
+        row = merge_to_undo(hub._run(hub._merge_rows(customer.id)), customer.id, None)
         flow = unmerge(customer.id, row, hub._ingest_config(), at_us=to_us(T0))
         with hub.store.transaction() as tx:
             if index:
@@ -109,7 +109,7 @@ def test_the_merge_to_undo_is_the_latest_or_the_one_named() -> None:
     """Without a merge id, the latest merge; an unknown id, or no merge at all, is not found."""
     hub = omnikit.Hub()
     customer = merged(hub)
-    rows = hub._merge_rows(customer.id)
+    rows = hub._run(hub._merge_rows(customer.id))
 
     assert rows[-1] == merge_to_undo(rows, customer.id, None)
     assert rows[0] == merge_to_undo(rows, customer.id, rows[0].record.id)
@@ -259,7 +259,13 @@ def experimenting() -> RuleSet:
 def recorded(hub: omnikit.Hub, customer: omnikit.Customer, rules: RuleSet, **options: Any) -> Any:
     """The requests a decision asks, and the decision."""
     flow = hub._recorded_decision(
-        rules, hub._record(customer), "Product Viewed", None, now=LATER, limit=None, **options
+        rules,
+        hub._run(hub._record(customer)),
+        "Product Viewed",
+        None,
+        now=LATER,
+        limit=None,
+        **options,
     )
     log: list[str] = []
     with hub.store.transaction() as tx:
@@ -306,7 +312,13 @@ def test_a_customer_merged_away_is_decided_for_as_the_survivor() -> None:
     after = merged(hub)
     log: list[str] = []
     flow = hub._recorded_decision(
-        capped(), hub._record(before), "Product Viewed", None, now=LATER, limit=None, record=True
+        capped(),
+        hub._run(hub._record(before)),
+        "Product Viewed",
+        None,
+        now=LATER,
+        limit=None,
+        record=True,
     )
 
     with hub.store.transaction() as tx:
@@ -327,7 +339,13 @@ async def test_a_recorded_decision_awaited_is_the_one_driven(anyio_backend: str)
     for index, hub in enumerate(hubs):
         customer = merged(hub)
         flow = hub._recorded_decision(
-            rules, hub._record(customer), "Product Viewed", None, now=LATER, limit=None, record=True
+            rules,
+            hub._run(hub._record(customer)),
+            "Product Viewed",
+            None,
+            now=LATER,
+            limit=None,
+            record=True,
         )
         with hub.store.transaction() as tx:
             if index:

@@ -69,7 +69,7 @@ def test_a_chunk_costs_the_same_requests_whatever_its_size(size: int) -> None:
 def test_a_chunk_of_duplicates_asks_only_what_was_seen() -> None:
     """Messages stored before, or twice in the chunk, cost one request and change nothing."""
     hub = omnikit.Hub()
-    hub._ingest_chunk([viewed(1), viewed(2)])
+    hub._run(hub._ingest_chunk([viewed(1), viewed(2)]))
     log: list[str] = []
 
     with hub.store.transaction() as tx:
@@ -85,7 +85,7 @@ def test_a_chunk_of_duplicates_asks_only_what_was_seen() -> None:
 def test_a_late_message_replays_its_cluster() -> None:
     """A message earlier than its cluster's latest is applied by replaying the cluster."""
     hub = omnikit.Hub()
-    hub._ingest_chunk([viewed(2, anonymous_id="a1")])
+    hub._run(hub._ingest_chunk([viewed(2, anonymous_id="a1")]))
     log: list[str] = []
 
     with hub.store.transaction() as tx:

@@ -75,10 +75,7 @@ UPWARD_BY_DESIGN: Final = {
 }
 """Upward imports that stay: a hook a tool calls on a model, answered by a surface."""
 
-UPWARD_UNTIL_ISSUE_8: Final = {
-    # The hub core (issue 8) opens its default store through the store port's loader.
-    ("omnikit._hub._core", "omnikit.stores.memory"): "Hub() builds a MemoryStore itself",
-}
+UPWARD_UNTIL_ISSUE_8: Final[dict[tuple[str, str], str]] = {}
 """Upward imports of the hub core and the store port, which issue 8 rebuilds."""
 
 

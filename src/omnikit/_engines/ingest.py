@@ -25,7 +25,7 @@ Requests are per chunk, never per message: a chunk of a thousand messages costs 
 from __future__ import annotations
 
 from collections.abc import Collection, Generator, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -56,6 +56,7 @@ __all__ = [
     "Flow",
     "Identities",
     "IngestConfig",
+    "PortCall",
     "Request",
     "Seen",
     "Splits",
@@ -82,84 +83,125 @@ def event_key(tp: Touchpoint) -> EventKey:
 # -- requests: one per `IngestTransaction` method, answered with what it returns ---------------
 
 
+class PortCall:
+    """
+    A request answered by one method of a port, named by *method*, with the request's fields.
+
+    `ask(port)` calls it: a driver answers any such request the same way, awaiting the answer
+    when the port is an async one, and knows no request by name.
+    """
+
+    __slots__ = ()
+
+    method: ClassVar[str]
+
+    def ask(self, port: Any) -> Any:
+        """Call *port*'s method for this request with its fields, in order; return the answer."""
+        return getattr(port, self.method)(*attrs.astuple(self, recurse=False))  # type: ignore[arg-type]
+
+
 @attrs.frozen
-class Seen:
+class Seen(PortCall):
     """Which of *message_ids* are stored: a `set[str]`."""
+
+    method: ClassVar[str] = "seen"
 
     message_ids: Collection[str]
 
 
 @attrs.frozen
-class Aliases:
+class Aliases(PortCall):
     """The old ids that lead to the customers *targets*, each with its target: a `dict[str, str]`."""
+
+    method: ClassVar[str] = "aliases"
 
     targets: Collection[str]
 
 
 @attrs.frozen
-class SuppressionKinds:
+class SuppressionKinds(PortCall):
     """The kinds of suppression the store holds: a `set[str]`."""
+
+    method: ClassVar[str] = "suppression_kinds"
 
 
 @attrs.frozen
-class Suppressed:
+class Suppressed(PortCall):
     """Which of *digests* are under suppression: a `set[str]`."""
+
+    method: ClassVar[str] = "suppressed"
 
     digests: Collection[str]
 
 
 @attrs.frozen
-class Identities:
+class Identities(PortCall):
     """The stored rows of *keys*: a `dict[IdKey, IdentityRow]`."""
 
+    method: ClassVar[str] = "identities"
+
     keys: Collection[IdKey]
 
 
 @attrs.frozen
-class Customers:
+class Customers(PortCall):
     """The stored customers with those *ids*: a `dict[str, CustomerRecord]`."""
 
+    method: ClassVar[str] = "customers"
+
     ids: Collection[str]
 
 
 @attrs.frozen
-class Clusters:
+class Clusters(PortCall):
     """The stored clusters with those *ids*: a `dict[str, ClusterRow]`."""
 
+    method: ClassVar[str] = "clusters"
+
     ids: Collection[str]
 
 
 @attrs.frozen
-class Splits:
+class Splits(PortCall):
     """Every split naming one of *keys*: a `list[SplitRow]`."""
+
+    method: ClassVar[str] = "splits"
 
     keys: Collection[IdKey]
 
 
 @attrs.frozen
-class ClusterCustomers:
+class ClusterCustomers(PortCall):
     """Every customer in *cluster*: a `dict[str, CustomerRecord]`."""
 
+    method: ClassVar[str] = "cluster_customers"
+
     cluster: str
 
 
 @attrs.frozen
-class ClusterIdentities:
+class ClusterIdentities(PortCall):
     """Every identity in *cluster*: a `list[IdKey]`."""
 
+    method: ClassVar[str] = "cluster_identities"
+
     cluster: str
 
 
 @attrs.frozen
-class CustomerTouchpoints:
+class CustomerTouchpoints(PortCall):
     """Every touchpoint of those customers: a `list[Touchpoint]`."""
+
+    method: ClassVar[str] = "customer_touchpoints"
 
     ids: Collection[str]
 
 
 @attrs.frozen
-class Apply:
+class Apply(PortCall):
     """Write *changes*; answered with `None`."""
+
+    method: ClassVar[str] = "apply"
 
     changes: Changes
 

@@ -1,94 +1,101 @@
-"""`_SyncCore`: the hub's core over a synchronous store, the calls every group of verbs makes."""
+"""
+`_FlowCore`: the flows every group of verbs is made of, and the one hook that runs a verb.
+
+A verb is written once, here and in the groups built on this class (`ingestion`,
+`personalize`, `privacy`): it checks its arguments, then returns `self._run(flow)`, where
+*flow* is a generator that asks the store for what it needs (`omnikit._hub.flows`) and
+returns the verb's result. Nothing follows `_run` in a verb. `Hub` runs the flow with `drive`
+over its sync store; `AsyncHub` awaits it with `adrive` over an async store.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import types
 from collections.abc import Iterable, Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from omnikit._engines.ingest import ingest
+from omnikit._engines.ingest import CACHE_LIMIT, ingest
 from omnikit._engines.profile import SEGMENT_ENTERED, SEGMENT_EXITED
-from omnikit._engines.records import CustomerRecord, MergeRow
 from omnikit._hub._core import CustomerRef, _HubCore, segment_message_id, segment_revision
-from omnikit._hub.flows import drive
+from omnikit._hub.flows import (
+    CustomerById,
+    Find,
+    HasIdentityKind,
+    HubFlow,
+    InTransaction,
+    MergesOf,
+    NextCustomers,
+    OpenCustomers,
+    TouchpointsOf,
+)
 from omnikit._models.customers import Customer, MergeRecord
 from omnikit._models.identities import unknown_kind
-from omnikit._models.results import IngestResult
-from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import NotFoundError, ValidationError
 from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History
 
-__all__ = ["_SyncCore"]
+if TYPE_CHECKING:
+    from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
+    from omnikit._models.results import IngestResult
+    from omnikit._models.touchpoints import Touchpoint
+
+__all__ = ["PAGE", "_FlowCore"]
+
+_R = TypeVar("_R")
+
+PAGE = 500
+"""Customers read per request when a verb walks every customer."""
 
 
-class _SyncCore(_HubCore):
-    """The hub's core, calling its store: lookups, transactions, what the hub records."""
+class _FlowCore(_HubCore):
+    """The hub's core and the flows its verbs share: lookups, writes, segments."""
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """
-        Close the store if the hub opened it.
-
-        Data written before is there when the same URL is opened again.
-
-        Added in version 0.1.0.
-        """
-        if not self._closed:
-            self._closed = True
-            if self._owns_store:
-                self._store.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()
+    def _run(self, flow: HubFlow[_R]) -> _R:
+        """Run a verb's *flow* over the store: the driver's part (see `Hub`, `AsyncHub`)."""
+        raise NotImplementedError
 
     # -- storing -----------------------------------------------------------------------------
 
-    def _transaction(self) -> Any:
-        return self._store.transaction()
-
-    def _ingest_chunk(self, chunk: list[Touchpoint]) -> tuple[IngestResult, set[str]]:
+    def _ingest_chunk(self, chunk: list[Touchpoint]) -> HubFlow[tuple[IngestResult, set[str]]]:
         """Store *chunk* in one transaction: what it did, and the customers that changed."""
-        with self._transaction() as tx:
-            return drive(ingest(chunk, self._ingest_config()), tx)
+        done: tuple[IngestResult, set[str]] = yield InTransaction(
+            ingest(chunk, self._ingest_config())
+        )
+        return done
 
     def _emit(
         self, record: CustomerRecord, name: str, *, reevaluate: bool = False, **fields: Any
-    ) -> Touchpoint:
+    ) -> HubFlow[Touchpoint]:
         """
         Store a touchpoint the hub itself makes about a customer (see `_own_touchpoint`).
 
         With *reevaluate*, the customer's segments are evaluated again.
         """
         tp = self._own_touchpoint(record, name, **fields)
-        self._ingest_chunk([tp])
+        yield from self._ingest_chunk([tp])
         if reevaluate and self.segments:
-            self._update_segments([record.id], now=self.clock())
+            yield from self._update_segments([record.id], now=self.clock())
         return tp
 
-    def _history(self, customer_id: str) -> list[Touchpoint]:
-        return self._store.touchpoints(customer_id)
+    def _history(self, customer_id: str) -> HubFlow[list[Touchpoint]]:
+        touchpoints: list[Touchpoint] = yield TouchpointsOf(customer_id=customer_id)
+        return touchpoints
 
-    def _stored_customer(self, customer_id: str) -> CustomerRecord | None:
-        return self._store.customer(customer_id)
+    def _records(self) -> HubFlow[list[CustomerRecord]]:
+        """Every stored customer record, in id order, read a page at a time."""
+        cursor = yield OpenCustomers(PAGE)
+        records: list[CustomerRecord] = []
+        while page := (yield NextCustomers(cursor, PAGE)):
+            records.extend(page)
+        return records
 
     # -- reading -----------------------------------------------------------------------------
 
     def _lookup(
         self, ref: CustomerRef | None, identifiers: Mapping[str, object]
-    ) -> CustomerRecord | None:
+    ) -> HubFlow[CustomerRecord | None]:
         given = [(k, v) for k, v in identifiers.items() if v is not None]
         if ref is not None:
             given.insert(0, ("id", ref.id if isinstance(ref, Customer) else ref))
@@ -101,33 +108,53 @@ class _SyncCore(_HubCore):
         if kind == "id":
             if not isinstance(value, str):
                 raise ValidationError(f"id: expected a customer id, got {type(value).__name__}")
-            return self._store.customer(value)
+            found: CustomerRecord | None = yield CustomerById(value)
+            return found
         key = self._key(kind, value)
-        if self.identity_rules.is_blocked(key):
+        if self._is_blocked(key):
             return None
-        record = self._store.find(key)
-        if record is None and not self._known_kind(kind):
+        record: CustomerRecord | None = yield Find(key)
+        if record is None and not (yield from self._known_kind(kind)):
             raise unknown_kind(kind, self._declared_kinds())
         return record
 
-    def _known_kind(self, kind: str) -> bool:
-        """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
-        return kind in self._declared_kinds() or self._store.has_identity_kind(kind)
+    def _is_blocked(self, key: IdKey) -> bool:
+        """`IdentityRules.is_blocked`, remembered in the cache ingestion keeps (`_blocked`)."""
+        blocked = self._blocked.get(key)
+        if blocked is None:
+            if len(self._blocked) > CACHE_LIMIT:
+                self._blocked.clear()
+            blocked = self._blocked[key] = self.identity_rules.is_blocked(key)
+        return blocked
 
-    def _record(self, customer: CustomerRef) -> CustomerRecord:
-        record = self._lookup(customer, {})
+    def _known_kind(self, kind: str) -> HubFlow[bool]:
+        """Whether a lookup by *kind* can ever find anyone: built in, declared, or stored."""
+        if kind in self._declared_kinds():
+            return True
+        stored: bool = yield HasIdentityKind(kind)
+        return stored
+
+    def _record(self, customer: CustomerRef) -> HubFlow[CustomerRecord]:
+        record = yield from self._lookup(customer, {})
         if record is None:
             raise NotFoundError(
                 "customer", customer.id if isinstance(customer, Customer) else customer
             )
         return record
 
-    def _customer(self, record: CustomerRecord, *, recent: int = 0) -> Customer:
+    def _customer(self, record: CustomerRecord, *, recent: int = 0) -> HubFlow[Customer]:
         customer = self._build_customer(record)
         if recent:
-            latest = self._store.touchpoints(record.id, limit=recent, newest_first=True)
+            latest = yield TouchpointsOf(customer_id=record.id, limit=recent, newest_first=True)
             customer = attrs.evolve(customer, recent=tuple(latest))
         return customer
+
+    def _found(self, customer_id: str) -> HubFlow[Customer]:
+        """The customer *customer_id*, as a verb that just wrote them returns them."""
+        record = yield from self._lookup(customer_id, {})
+        if record is None:  # pragma: no cover - erased concurrently
+            raise NotFoundError("customer", customer_id)
+        return (yield from self._customer(record, recent=10))
 
     def customer(
         self, customer: CustomerRef | None = None, /, *, recent: int = 10, **identifier: object
@@ -155,51 +182,32 @@ class _SyncCore(_HubCore):
 
         Added in version 0.1.0.
         """
-        record = self._lookup(customer, identifier)
-        return None if record is None else self._customer(record, recent=recent)
+        return self._run(self._customer_or_none(customer, identifier, recent=recent))
 
-    def customers(self) -> Iterable[Customer]:
-        """
-        Every customer, in id order, streamed from the store.
+    def _customer_or_none(
+        self, ref: CustomerRef | None, identifiers: Mapping[str, object], *, recent: int
+    ) -> HubFlow[Customer | None]:
+        record = yield from self._lookup(ref, identifiers)
+        return None if record is None else (yield from self._customer(record, recent=recent))
 
-        Added in version 0.1.0.
-        """
-        for record in self._store.iter_customers():
-            yield self._customer(record)
-
-    def _merge_rows(self, customer_id: str) -> list[MergeRow]:
-        return [
-            row for row in self._store.merges(customer_id) if isinstance(row.record, MergeRecord)
-        ]
+    def _merge_rows(self, customer_id: str) -> HubFlow[list[MergeRow]]:
+        rows: list[MergeRow] = yield MergesOf(customer_id)
+        return [row for row in rows if isinstance(row.record, MergeRecord)]
 
     # -- segments ----------------------------------------------------------------------------
 
     def _update_segments(
         self, customer_ids: Iterable[str], *, now: dt.datetime
-    ) -> dict[str, tuple[list[str], list[str]]]:
+    ) -> HubFlow[dict[str, tuple[list[str], list[str]]]]:
         """Evaluate the hub's segments for those customers; record who entered and left."""
-        configured = {segment.id for segment in self.segments.segments}
-        history = self.segments.needs_history
         changed: dict[str, tuple[list[str], list[str]]] = {}
         for cid in sorted(customer_ids):
-            record = self._stored_customer(cid)
+            record: CustomerRecord | None = yield CustomerById(cid)
             if record is None or not record.members:  # none: only claims on others reached it
                 continue
-            profile = self._customer(record)
-            env = Env(
-                now=now,
-                timezone=profile.preferences.timezone,
-                history=History(self._history(record.id)) if history else History(),
-                segments=frozenset(profile.segments),
-                places=self.places,
-            )
-            members = self.segments.members_of(
-                decision_data(profile, segments=profile.segments, now=now), env
-            )
-            current = set(profile.segments) & configured
-            entered, left = sorted(members - current), sorted(current - members)
+            entered, left = yield from self._segment_changes(record, now=now)
             for segment, joined in [(s, True) for s in entered] + [(s, False) for s in left]:
-                self._emit(
+                yield from self._emit(
                     record,
                     SEGMENT_ENTERED if joined else SEGMENT_EXITED,
                     at=now,
@@ -212,3 +220,24 @@ class _SyncCore(_HubCore):
             if entered or left:
                 changed[record.id] = (entered, left)
         return changed
+
+    def _segment_changes(
+        self, record: CustomerRecord, *, now: dt.datetime
+    ) -> HubFlow[tuple[list[str], list[str]]]:
+        """The configured segments the customer enters, and those they leave."""
+        profile = self._build_customer(record)
+        needs = self.segments.needs_history
+        history = History((yield from self._history(record.id))) if needs else History()
+        env = Env(
+            now=now,
+            timezone=profile.preferences.timezone,
+            history=history,
+            segments=frozenset(profile.segments),
+            places=self.places,
+        )
+        members = self.segments.members_of(
+            decision_data(profile, segments=profile.segments, now=now), env
+        )
+        configured = {segment.id for segment in self.segments.segments}
+        current = set(profile.segments) & configured
+        return sorted(members - current), sorted(current - members)

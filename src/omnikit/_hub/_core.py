@@ -1,10 +1,11 @@
 """
 The hub's core: its configuration and the verbs' pure parts.
 
-`_HubCore` validates the options, opens the store (and reads its secret), and builds what
-every verb needs: the ingestion options, the identity engine's configuration, the hub's own
-touchpoints, customers from stored records, decisions from a customer and their history. It
-makes no other store call; the drivers do (`Hub`, and `AsyncHub` through it).
+`_HubCore` validates the options and builds what every verb needs: the ingestion options, the
+identity engine's configuration, the hub's own touchpoints, customers from stored records,
+decisions from a customer and their history. It holds no store and makes no store call: the
+verbs are flows that ask the store for what they need (see `_base`), and the drivers (`Hub`,
+`AsyncHub`) open the store, read its secret (`_use_secret`) and answer the flows.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import hmac
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
+import attrs
 import cattrs
 import phonenumbers
 
@@ -37,12 +39,11 @@ from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env, History, Place
 from omnikit.rules._rules import Decision, RuleSet
 from omnikit.rules._segments import Segment, SegmentSet
-from omnikit.stores import Store, open_store
-from omnikit.stores.memory import MemoryStore
 
 __all__ = [
     "Clock",
     "CustomerRef",
+    "HubOptions",
     "segment_message_id",
     "segment_revision",
     "suppression_key_bytes",
@@ -104,12 +105,31 @@ def segment_revision(record: CustomerRecord, segment: str) -> int:
     return 1 if previous is None else int(previous[3]) + 1
 
 
+class HubOptions(TypedDict, total=False):
+    """The options of `Hub` and `AsyncHub`, by keyword (see `Hub` for each)."""
+
+    identity_rules: IdentityRules | None
+    channels: Iterable[Channel]
+    default_channel: str
+    default_region: str | None
+    default_timezone: str | dt.tzinfo | None
+    max_message_bytes: int
+    max_past: dt.timedelta | None
+    max_future: dt.timedelta | None
+    currency: str
+    clock: Clock | None
+    batch_size: int
+    ruleset: RuleSet | None
+    segments: Iterable[Segment] | SegmentSet
+    places: Iterable[Place]
+    suppression_key: bytes | str | None
+
+
 class _HubCore:
     """The hub's configuration and the verbs' pure parts (see `Hub` for the options)."""
 
     def __init__(
         self,
-        store: Store | str | None = None,
         *,
         identity_rules: IdentityRules | None = None,
         channels: Iterable[Channel] = (),
@@ -144,13 +164,7 @@ class _HubCore:
         for name, span in (("max_past", max_past), ("max_future", max_future)):
             if span is not None and span < dt.timedelta(0):
                 raise ValidationError(f"{name}: must not be negative (None for no bound)")
-        self._owns_store = store is None or isinstance(store, str)
-        if store is None:
-            store = MemoryStore()
-        elif isinstance(store, str):
-            store = open_store(store)
-        self._store: Store = store
-        self._secret = store.secret()
+        self._secret = b""  # the store's, once the driver read it (`_use_secret`)
         self.identity_rules = identity_rules or IdentityRules()
         self.channels = known
         self.options = IngestOptions(
@@ -159,7 +173,6 @@ class _HubCore:
             default_region=default_region,
             default_timezone=_zone(default_timezone),
             max_message_bytes=max_message_bytes,
-            id_key=self._secret,
             max_past=max_past,
             max_future=max_future,
         )
@@ -172,12 +185,11 @@ class _HubCore:
         self.ruleset = ruleset
         self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
-        self._closed = False
 
-    @property
-    def store(self) -> Store:
-        """The store this hub reads and writes."""
-        return self._store
+    def _use_secret(self, secret: bytes) -> None:
+        """Key what the hub derives from data with the store's *secret* (read by the driver)."""
+        self._secret = secret
+        self.options = attrs.evolve(self.options, id_key=secret)
 
     def _ingest_config(self) -> IngestConfig:
         return IngestConfig(
@@ -282,7 +294,32 @@ class _HubCore:
         limit: int | None,
         assigned: Mapping[str, str] | None = None,
     ) -> Decision:
-        profile = self._build_customer(stored)
+        """The decision of *rules* for the stored customer (see `_decide_for`)."""
+        assignments = {**stored.profile.assignments(), **(assigned or {})}
+        return self._decide_for(
+            rules,
+            self._build_customer(stored),
+            event,
+            context,
+            history=history,
+            moment=moment,
+            limit=limit,
+            assignments=assignments,
+        )
+
+    def _decide_for(
+        self,
+        rules: RuleSet,
+        profile: Customer,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        history: list[Touchpoint],
+        moment: dt.datetime,
+        limit: int | None,
+        assignments: Mapping[str, str],
+    ) -> Decision:
+        """The decision of *rules* for *profile*, with its *history* and experiment arms."""
         if isinstance(event, str):
             event = {"name": event}
         timezone = profile.preferences.timezone or (context or {}).get("timezone")
@@ -292,7 +329,7 @@ class _HubCore:
             history=History(history),
             segments=frozenset(profile.segments),
             places=self.places,
-            assignments={**stored.profile.assignments(), **(assigned or {})},
+            assignments=assignments,
         )
         data = decision_data(profile, event, context, segments=profile.segments, now=moment)
-        return rules.decide(data, env, customer_id=stored.id, limit=limit)
+        return rules.decide(data, env, customer_id=profile.id, limit=limit)

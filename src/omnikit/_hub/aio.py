@@ -1,22 +1,40 @@
-"""`AsyncHub`: the hub's verbs, awaited, for asyncio services."""
+"""
+`AsyncHub`: the hub's verbs, awaited, for asyncio services.
+
+Each verb is the `Hub` verb of its name, written once as a flow (see `omnikit._hub._base`).
+Over an `AsyncStore`, the async hub awaits the verb's flow on the event loop (`adrive`); over
+a sync `Store` (SQLite, memory, a host's own), it runs the `Hub` verb, which drives the same
+flow, in one of its worker threads.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import functools
+import inspect
 import itertools
 import types
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar, Unpack, cast
 
+from omnikit._hub.flows import HubFlow, adrive
+from omnikit._hub.ingestion import Ingestion
+from omnikit._hub.personalize import Personalization
+from omnikit._hub.privacy import Privacy
 from omnikit._hub.sync import Hub
+from omnikit._load import LoadPath, load_files
 from omnikit.errors import StoreUnavailableError, ValidationError
+from omnikit.stores import AsyncStore, Store, open_store
 
 if TYPE_CHECKING:
+    from omnikit._hub._core import HubOptions
     from omnikit._models.customers import Customer
-    from omnikit.stores import Store
+    from omnikit._models.results import IngestResult, LoadReport
+    from omnikit.rules._domain import Place
+    from omnikit.rules._rules import RuleSet
+    from omnikit.rules._segments import SegmentSet
 
 __all__ = ["AsyncHub"]
 
@@ -24,16 +42,46 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def open_async_store(url: str) -> Store | AsyncStore:
+    """
+    The store `AsyncHub.open()` opens for *url*: the one place an async hub opens a store.
+
+    An `AsyncStore` it returns is awaited natively, a sync `Store` served in threads.
+    """
+    return open_store(url)
+
+
+def is_async_store(store: object) -> bool:
+    """Whether *store* is an `AsyncStore` (its methods awaited), not a sync `Store`."""
+    return isinstance(store, AsyncStore) and inspect.iscoroutinefunction(store.customer)
+
+
+class _Flows(Ingestion, Personalization, Privacy):
+    """
+    The hub's verbs, each returning its flow instead of running it: what `AsyncHub` awaits.
+
+    A verb checks its arguments, then hands its flow to `_run` and returns what `_run`
+    returns; here that is the flow itself, for the async hub to drive.
+    """
+
+    def _run(self, flow: HubFlow[_R]) -> _R:
+        return cast("_R", flow)
+
+
 def _awaited(
     method: Callable[Concatenate[Hub, _P], _R],
 ) -> Callable[Concatenate[AsyncHub, _P], Coroutine[Any, Any, _R]]:
-    """`Hub.<method>` of the async hub's `Hub` (a subclass's, if it is one), awaited."""
+    """`Hub.<method>`, awaited: its flow over an `AsyncStore`, or the verb in a thread."""
     name = method.__name__
 
     @functools.wraps(method)
     async def call(self: AsyncHub, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        verb: Callable[_P, _R] = getattr(self._hub, name)
-        return await self._run(functools.partial(verb, *args, **kwargs))
+        if self._hub is not None:  # a sync store: the `Hub` verb (a subclass's) in a thread
+            verb: Callable[_P, _R] = getattr(self._hub, name)
+            return await self._in_thread(functools.partial(verb, *args, **kwargs))
+        await self._ready()
+        flow: HubFlow[_R] = getattr(self._flows, name)(*args, **kwargs)
+        return await self._await(flow)
 
     call.__qualname__ = f"AsyncHub.{name}"
     call.__doc__ = f"Await `Hub.{name}()`: same arguments, result and errors."
@@ -56,26 +104,34 @@ class AsyncHub:
         decision = await hub.decide(customer, "Product Viewed")
     ```
 
-    Every call runs the `Hub` verb of the same name (same arguments, same result, same
-    errors; see `Hub` for each) in one of the hub's own threads, so the event loop never
-    waits on the store. The verbs: `ingest`, `track`, `identify`, `set_consent`, `customer`,
-    `touchpoints`, `orders`, `merges`, `links`, `unmerge`, `forget`, `unsuppress`, `export`,
-    `decide`, `recommend`, `bought_together`, `rfm`, `lead_scores`, `lead_score`,
-    `refresh_segments`; and `customers`, an async iterator.
+    Every verb takes the arguments of the `Hub` verb of the same name and gives its result
+    and its errors (see `Hub` for each): `ingest`, `track`, `identify`, `set_consent`,
+    `customer`, `touchpoints`, `orders`, `merges`, `links`, `unmerge`, `forget`, `unsuppress`,
+    `export`, `decide`, `recommend`, `bought_together`, `rfm`, `lead_scores`, `lead_score`,
+    `refresh_segments`, `load`; and `customers`, an async iterator. A verb is written once, as
+    a flow of store requests, and runs in one of two ways, by the store:
 
-    The threads live as long as the hub, each with its own store connection (plus the one
-    opening made: *max_threads* + 1 in all). Opening connects and migrates the schema in the
-    calling thread: open the hub at start-up, not per request.
+    - **An `AsyncStore`** (PostgreSQL through psycopg's async connections, a host's own async
+      store): the verb's flow runs on the event loop, awaiting each store call. At most
+      *max_threads* calls run at once; the others wait their turn. Cancelling a call rolls
+      back the transaction under way, whole (what earlier transactions of a batch committed
+      stays, as when `Hub.ingest()` fails).
+    - **A sync `Store`** (SQLite, memory, a host's own): the `Hub` verb runs in one of the
+      hub's own threads, so the event loop never waits on the store. The threads live as long
+      as the hub, each with its own store connection (plus the one opening made:
+      *max_threads* + 1 in all). Cancelling a call that has not started yet means it never
+      runs; a call already under way completes in its thread, whole or not at all (a batch
+      commits chunk by chunk, as `Hub.ingest()` does); its result, or its error, is dropped.
 
-    Cancelling a call that has not started yet means it never runs. A call already under way
-    completes in its thread, whole or not at all (a batch commits chunk by chunk, as
-    `Hub.ingest()` does); its result, or its error, is dropped.
-    `AsyncHub.sync` is the `Hub` underneath, for what is not a verb (its rule set, segments
-    and places) and for synchronous code sharing the same store.
+    Either way, the caller's context variables (a request id, a tracing span) hold while the
+    verb runs. Opening connects and migrates the schema: open the hub at start-up, not per
+    request. The hub's configuration is on it (`ruleset`, `segments`, `places`, `store`);
+    over a sync store, `AsyncHub.sync` is the `Hub` underneath, for synchronous code sharing
+    the same store.
 
     Args:
-        store: A `Store`, a store URL, or `None` for a fresh in-memory store, as for `Hub`;
-            or a `Hub` to serve (then it stays open when the async hub closes).
+        store: An `AsyncStore`, a `Store`, a store URL, or `None` for a fresh in-memory store,
+            as for `Hub`; or a `Hub` to serve (then it stays open when the async hub closes).
         max_threads: The most calls running at once; others wait their turn.
         **options: `Hub`'s options (*identity_rules*, *default_region*, *ruleset*, ...).
 
@@ -83,48 +139,132 @@ class AsyncHub:
     """
 
     def __init__(
-        self, store: Hub | Store | str | None = None, *, max_threads: int = 4, **options: Any
+        self,
+        store: Hub | Store | AsyncStore | str | None = None,
+        *,
+        max_threads: int = 4,
+        **options: Unpack[HubOptions],
     ) -> None:
         _require_positive("max_threads", max_threads)
+        self._hub: Hub | None = None
+        self._astore: AsyncStore | None = None
+        self._owns = True
         if isinstance(store, Hub):
             if options:
                 raise ValidationError(f"{min(options)}: the Hub given has its options already")
-            self._hub, self._owns_hub = store, False
+            self._hub, self._owns = store, False
+            self._flows: Ingestion = store
+        elif is_async_store(store):
+            self._astore, self._owns = cast("AsyncStore", store), False
+            self._flows = _Flows(**options)
         else:
-            self._hub, self._owns_hub = Hub(store, **options), True
+            self._hub = Hub(cast("Store | str | None", store), **options)
+            self._flows = self._hub
+        self._max = max_threads
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="omnikit")
+        self._calls = asyncio.Semaphore(max_threads)
+        self._secret_read = self._astore is None
         self._closed = False
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
-    def open(cls, url: str, *, max_threads: int = 4, **options: Any) -> Self:
+    def open(cls, url: str, *, max_threads: int = 4, **options: Unpack[HubOptions]) -> Self:
         """
         Open an async hub on the store *url* names; it closes the store when it closes.
 
-        Opening connects and migrates the schema once, before the hub serves; do it at start-up.
+        The store is the one `Hub.open()` opens, served in the hub's threads; to run on an
+        `AsyncStore`, give it to `AsyncHub(store)`. Opening connects and migrates the schema
+        once, before the hub serves; do it at start-up.
 
         Added in version 0.1.0.
         """
         _require_positive("max_threads", max_threads)
-        hub = cls(Hub.open(url, **options), max_threads=max_threads)
-        hub._owns_hub = True
+        store = open_async_store(url)
+        if isinstance(store, Store) and not is_async_store(store):
+            hub = cls(Hub(store, **options), max_threads=max_threads)
+        else:
+            hub = cls(store, max_threads=max_threads, **options)
+        hub._owns = True
+        if hub._hub is not None:
+            hub._hub._owns_store = True  # noqa: SLF001 - it closes what was opened for it
         return hub
+
+    # -- configuration -----------------------------------------------------------------------
 
     @property
     def sync(self) -> Hub:
         """
-        The `Hub` underneath (its rule set, segments, places, store and options).
+        The `Hub` underneath, over a sync store: for synchronous code on the same store.
+
+        Raises:
+            ValidationError: Over an `AsyncStore`, which no `Hub` drives.
 
         Added in version 0.1.0.
         """
+        if self._hub is None:
+            raise ValidationError(
+                "sync: this async hub runs on an AsyncStore, which a Hub cannot drive; "
+                "open a Hub on the store's URL for synchronous code"
+            )
         return self._hub
 
-    async def _run(self, call: Callable[[], _R]) -> _R:
+    @property
+    def store(self) -> Store | AsyncStore:
+        """
+        The store this hub reads and writes: an `AsyncStore`, or a sync `Store`.
+
+        Added in version 0.1.0.
+        """
+        return self._hub.store if self._hub is not None else cast("AsyncStore", self._astore)
+
+    @property
+    def ruleset(self) -> RuleSet | None:
+        """
+        The rule set `decide()` runs by default.
+
+        Added in version 0.1.0.
+        """
+        return self._flows.ruleset
+
+    @property
+    def segments(self) -> SegmentSet:
+        """
+        The segments kept current as events arrive.
+
+        Added in version 0.1.0.
+        """
+        return self._flows.segments
+
+    @property
+    def places(self) -> dict[str, Place]:
+        """
+        The places rules can measure distances to, by id.
+
+        Added in version 0.1.0.
+        """
+        return self._flows.places
+
+    # -- the two ways of running a verb --------------------------------------------------------
+
+    async def _in_thread(self, call: Callable[[], _R]) -> _R:
         if self._closed:
             raise StoreUnavailableError(f"{self!r} is closed")
         # The caller's context variables (a request id, a tracing span) hold in the thread.
         context = contextvars.copy_context()
         return await asyncio.wrap_future(self._executor.submit(context.run, call))
+
+    async def _ready(self) -> None:
+        """Refuse calls once closed; read the async store's secret before the first one."""
+        if self._closed:
+            raise StoreUnavailableError(f"{self!r} is closed")
+        if not self._secret_read:
+            store = cast("AsyncStore", self._astore)
+            self._flows._use_secret(await store.secret())  # noqa: SLF001 - the driver's part
+            self._secret_read = True
+
+    async def _await(self, flow: HubFlow[_R]) -> _R:
+        async with self._calls:
+            return await adrive(flow, self._astore)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,21 +272,26 @@ class AsyncHub:
         """
         Wait for the calls under way, then close the hub (and the store it opened).
 
-        A `Hub` the async hub was given stays open. Cancelling `aclose()` does not stop the
-        closing; calling it again waits for the same one.
+        A `Hub` or a store the async hub was given stays open. Cancelling `aclose()` does not
+        stop the closing; calling it again waits for the same one.
 
         Added in version 0.1.0.
         """
         if self._closing is None:
             self._closed = True
-            self._closing = asyncio.ensure_future(asyncio.to_thread(self._close))
+            self._closing = asyncio.ensure_future(self._close())
         await asyncio.shield(self._closing)
 
-    def _close(self) -> None:
-        # The calls under way finish first; then the store closes.
-        self._executor.shutdown(wait=True)
-        if self._owns_hub:
-            self._hub.close()
+    async def _close(self) -> None:
+        # The calls under way finish first (those in threads, then those awaited); then the
+        # store closes.
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+        for _ in range(self._max):
+            await self._calls.acquire()
+        if self._owns and self._hub is not None:
+            await asyncio.to_thread(self._hub.close)
+        elif self._owns and self._astore is not None:
+            await self._astore.aclose()
 
     async def __aenter__(self) -> Self:
         if self._closed:
@@ -162,30 +307,50 @@ class AsyncHub:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"<AsyncHub store={self._hub.store.url!r}>"
+        return f"<AsyncHub store={self.store.url!r}>"
 
     # -- the verbs ---------------------------------------------------------------------------
 
     ingest = _awaited(Hub.ingest)
+    """`Hub.ingest()`, awaited: the same arguments, result and errors."""
     track = _awaited(Hub.track)
+    """`Hub.track()`, awaited: the same arguments, result and errors."""
     identify = _awaited(Hub.identify)
+    """`Hub.identify()`, awaited: the same arguments, result and errors."""
     set_consent = _awaited(Hub.set_consent)
+    """`Hub.set_consent()`, awaited: the same arguments, result and errors."""
     refresh_segments = _awaited(Hub.refresh_segments)
+    """`Hub.refresh_segments()`, awaited: the same arguments, result and errors."""
     customer = _awaited(Hub.customer)
+    """`Hub.customer()`, awaited: the same arguments, result and errors."""
     touchpoints = _awaited(Hub.touchpoints)
+    """`Hub.touchpoints()`, awaited: the same arguments, result and errors."""
     orders = _awaited(Hub.orders)
+    """`Hub.orders()`, awaited: the same arguments, result and errors."""
     merges = _awaited(Hub.merges)
+    """`Hub.merges()`, awaited: the same arguments, result and errors."""
     links = _awaited(Hub.links)
+    """`Hub.links()`, awaited: the same arguments, result and errors."""
     unmerge = _awaited(Hub.unmerge)
+    """`Hub.unmerge()`, awaited: the same arguments, result and errors."""
     forget = _awaited(Hub.forget)
+    """`Hub.forget()`, awaited: the same arguments, result and errors."""
     unsuppress = _awaited(Hub.unsuppress)
+    """`Hub.unsuppress()`, awaited: the same arguments, result and errors."""
     export = _awaited(Hub.export)
+    """`Hub.export()`, awaited: the same arguments, result and errors."""
     decide = _awaited(Hub.decide)
+    """`Hub.decide()`, awaited: the same arguments, result and errors."""
     recommend = _awaited(Hub.recommend)
+    """`Hub.recommend()`, awaited: the same arguments, result and errors."""
     bought_together = _awaited(Hub.bought_together)
+    """`Hub.bought_together()`, awaited: the same arguments, result and errors."""
     rfm = _awaited(Hub.rfm)
+    """`Hub.rfm()`, awaited: the same arguments, result and errors."""
     lead_scores = _awaited(Hub.lead_scores)
+    """`Hub.lead_scores()`, awaited: the same arguments, result and errors."""
     lead_score = _awaited(Hub.lead_score)
+    """`Hub.lead_score()`, awaited: the same arguments, result and errors."""
 
     def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
         """
@@ -197,7 +362,7 @@ class AsyncHub:
         ```
 
         Args:
-            batch_size: Customers read per trip to the hub's threads.
+            batch_size: Customers read per trip to the store (or to the hub's threads).
 
         Raises:
             ValidationError: If *batch_size* is not a positive integer.
@@ -205,15 +370,55 @@ class AsyncHub:
         Added in version 0.1.0.
         """
         _require_positive("batch_size", batch_size)
-        return self._customers(batch_size)
+        if self._hub is None:
+            return self._streamed(batch_size)
+        return self._paged(self._hub, batch_size)
 
-    async def _customers(self, batch_size: int) -> AsyncIterator[Customer]:
-        stream = iter(self._hub.customers())
+    async def _streamed(self, batch_size: int) -> AsyncIterator[Customer]:
+        await self._ready()
+        store = cast("AsyncStore", self._astore)
+        async for record in store.iter_customers(batch_size=batch_size):
+            yield self._flows._build_customer(record)  # noqa: SLF001 - a pure part
+
+    async def _paged(self, hub: Hub, batch_size: int) -> AsyncIterator[Customer]:
+        stream = iter(hub.customers())
         while True:
-            page = await self._run(lambda: list(itertools.islice(stream, batch_size)))
+            page = await self._in_thread(lambda: list(itertools.islice(stream, batch_size)))
             for customer in page:
                 yield customer
             if len(page) < batch_size:
                 return
 
-    load = _awaited(Hub.load)
+    async def load(
+        self,
+        path: LoadPath,
+        /,
+        *,
+        source: str | None = None,
+        batch_size: int = 5000,
+        progress: Callable[[LoadReport], None] | None = None,
+    ) -> LoadReport:
+        """
+        Await `Hub.load()`: same arguments, result and errors.
+
+        The files are read in one of the hub's threads; over an `AsyncStore`, each batch's
+        ingestion is awaited on the event loop.
+
+        Added in version 0.1.0.
+        """
+        if self._hub is not None:
+            hub = self._hub
+            return await self._in_thread(
+                lambda: hub.load(path, source=source, batch_size=batch_size, progress=progress)
+            )
+        await self._ready()
+        loop = asyncio.get_running_loop()
+        flows = self._flows
+
+        def ingest(messages: list[tuple[Any, str | None]]) -> IngestResult:
+            flow = flows._ingest(messages, is_batch=True, source=source)  # noqa: SLF001
+            return asyncio.run_coroutine_threadsafe(self._await(flow), loop).result()
+
+        return await self._in_thread(
+            lambda: load_files(ingest, path, batch_size=batch_size, progress=progress)
+        )

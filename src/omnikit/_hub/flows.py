@@ -1,122 +1,238 @@
 """
-The two drivers of the engines' flows: `drive` over a store's transaction, `adrive` awaiting one.
+The two drivers of flows: `drive` over a sync port, `adrive` awaiting an async one.
 
 A flow (see `omnikit._engines.ingest`) yields requests and is sent their answers; a driver
-answers each with the transaction method of the same name, and returns what the flow returns.
-The drivers know nothing of what a flow does, and a flow nothing of how it is answered, as
-httpx's `Client` and `AsyncClient` drive one `Auth.auth_flow`.
+answers each by calling the port method the request names (`PortCall.ask`), and returns what
+the flow returns. An error the port raises is thrown into the flow at the request that asked
+it, so a flow can handle what its store refuses. The drivers know nothing of what a flow does,
+and a flow nothing of how it is answered, as httpx's `Client` and `AsyncClient` drive one
+`Auth.auth_flow`.
+
+The engines' flows ask an `IngestTransaction`; the hub's verbs are flows too, asking the store
+itself (`Store` or `AsyncStore`) with the requests below, and running an engine's flow inside
+one of its transactions with `InTransaction`. `Hub` drives a verb's flow with `drive`;
+`AsyncHub` awaits it with `adrive` over an `AsyncStore`, or drives it with `drive` in a worker
+thread over a sync `Store`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, assert_never
+import datetime as dt
+import inspect
+import itertools
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from omnikit._engines.ingest import (
-    Aliases,
-    Apply,
-    ClusterCustomers,
-    ClusterIdentities,
-    Clusters,
-    Customers,
-    CustomerTouchpoints,
-    Flow,
-    Identities,
-    Request,
-    Seen,
-    Splits,
-    Suppressed,
-    SuppressionKinds,
-)
+import attrs
+
+from omnikit._engines.ingest import Flow, PortCall
 
 if TYPE_CHECKING:
-    from omnikit.stores import AsyncIngestTransaction, IngestTransaction
+    from omnikit._engines.records import CustomerRecord
 
-__all__ = ["adrive", "drive"]
+__all__ = [
+    "CustomerById",
+    "Find",
+    "HasIdentityKind",
+    "HubFlow",
+    "InTransaction",
+    "MergesOf",
+    "NextCustomers",
+    "OpenCustomers",
+    "Scrub",
+    "Secret",
+    "TouchpointById",
+    "TouchpointsOf",
+    "adrive",
+    "drive",
+]
 
 _T = TypeVar("_T")
 
+HubFlow = Generator[Any, Any, _T]
+"""A verb's flow: it yields store requests, `InTransaction`, or an engine's requests."""
 
-def drive(flow: Flow[_T], tx: IngestTransaction) -> _T:
-    """Run *flow* inside *tx*, answering each request; return what the flow returns."""
+
+# -- requests of the store itself, outside transactions -----------------------------------------
+
+
+@attrs.frozen
+class CustomerById(PortCall):
+    """The customer with that id, following merged ids: a `CustomerRecord | None`."""
+
+    method: ClassVar[str] = "customer"
+
+    customer_id: str
+
+
+@attrs.frozen
+class Find(PortCall):
+    """The customer that owns the identity *key*: a `CustomerRecord | None`."""
+
+    method: ClassVar[str] = "find"
+
+    key: tuple[str, str]
+
+
+@attrs.frozen
+class HasIdentityKind(PortCall):
+    """Whether any identity of *kind* is stored: a `bool`."""
+
+    method: ClassVar[str] = "has_identity_kind"
+
+    kind: str
+
+
+@attrs.frozen
+class MergesOf(PortCall):
+    """The merges and links that built the customer, oldest first: a `list[MergeRow]`."""
+
+    method: ClassVar[str] = "merges"
+
+    customer_id: str
+
+
+@attrs.frozen
+class TouchpointById(PortCall):
+    """One touchpoint by message id: a `Touchpoint | None`."""
+
+    method: ClassVar[str] = "touchpoint"
+
+    message_id: str
+
+
+@attrs.frozen
+class Secret(PortCall):
+    """The store's own key: `bytes`."""
+
+    method: ClassVar[str] = "secret"
+
+
+@attrs.frozen
+class Scrub(PortCall):
+    """Remove what an erasure left in the store's files: whether nothing is left, a `bool`."""
+
+    method: ClassVar[str] = "scrub"
+
+
+@attrs.frozen(kw_only=True)
+class TouchpointsOf(PortCall):
+    """The customer's touchpoints with `since <= occurred_at < until`: a `list[Touchpoint]`."""
+
+    method: ClassVar[str] = "touchpoints"
+
+    customer_id: str
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int | None = None
+    newest_first: bool = False
+
+    def ask(self, port: Any) -> Any:
+        """`port.touchpoints(...)`, its options by keyword."""
+        return port.touchpoints(
+            self.customer_id,
+            since=self.since,
+            until=self.until,
+            limit=self.limit,
+            newest_first=self.newest_first,
+        )
+
+
+@attrs.frozen
+class OpenCustomers(PortCall):
+    """Every customer, in id order: a cursor for `NextCustomers` (the port's iterator)."""
+
+    method: ClassVar[str] = "iter_customers"
+
+    batch_size: int
+
+    def ask(self, port: Any) -> Any:
+        """The port's iterator (an `AsyncIterator` of an async port), not yet read."""
+        return port.iter_customers(batch_size=self.batch_size)
+
+
+@attrs.frozen
+class NextCustomers(PortCall):
+    """The next *limit* customers of *cursor*: a `list[CustomerRecord]`, empty at the end."""
+
+    method: ClassVar[str] = "__next__"
+
+    cursor: Iterator[CustomerRecord] | AsyncIterator[CustomerRecord]
+    limit: int
+
+    def ask(self, port: Any) -> Any:  # noqa: ARG002 - the cursor holds the port
+        """Read the page: a list, or what to await for it of an async cursor."""
+        if isinstance(self.cursor, Iterator):
+            return list(itertools.islice(self.cursor, self.limit))
+        return _apage(self.cursor, self.limit)
+
+
+async def _apage(cursor: AsyncIterator[CustomerRecord], limit: int) -> list[CustomerRecord]:
+    page: list[CustomerRecord] = []
+    async for record in cursor:
+        page.append(record)
+        if len(page) >= limit:
+            break
+    return page
+
+
+@attrs.frozen
+class InTransaction:
+    """
+    Run the engine's *flow* inside one write transaction of the store: what *flow* returns.
+
+    Either all the flow writes is stored or none of it (an error inside rolls it back).
+    """
+
+    flow: Flow[Any]
+
+
+# -- the drivers --------------------------------------------------------------------------------
+
+
+def drive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
+    """
+    Run *flow*, answering each request from the sync *port*; return what the flow returns.
+
+    *port* is an `IngestTransaction` for an engine's flow, a `Store` for a verb's.
+    """
     answer: object = None
+    error: Exception | None = None
     while True:
         try:
-            request = flow.send(answer)
+            request = flow.send(answer) if error is None else flow.throw(error)
         except StopIteration as stop:
             result: _T = stop.value
             return result
-        answer = _answer(tx, request)
+        answer, error = None, None
+        try:
+            if isinstance(request, InTransaction):
+                with port.transaction() as tx:
+                    answer = drive(request.flow, tx)
+            else:
+                answer = request.ask(port)
+        except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
+            error = exc
 
 
-async def adrive(flow: Flow[_T], tx: AsyncIngestTransaction) -> _T:
-    """`drive`, awaiting each answer of *tx*."""
+async def adrive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
+    """`drive`, awaiting each answer of the async *port* (an `AsyncIngestTransaction`, an `AsyncStore`)."""
     answer: object = None
+    error: Exception | None = None
     while True:
         try:
-            request = flow.send(answer)
+            request = flow.send(answer) if error is None else flow.throw(error)
         except StopIteration as stop:
             result: _T = stop.value
             return result
-        answer = await _aanswer(tx, request)
-
-
-def _answer(tx: IngestTransaction, request: Request) -> object:
-    match request:
-        case Seen(message_ids=ids):
-            return tx.seen(ids)
-        case SuppressionKinds():
-            return tx.suppression_kinds()
-        case Suppressed(digests=digests):
-            return tx.suppressed(digests)
-        case Identities(keys=keys):
-            return tx.identities(keys)
-        case Customers(ids=ids):
-            return tx.customers(ids)
-        case Clusters(ids=ids):
-            return tx.clusters(ids)
-        case Splits(keys=keys):
-            return tx.splits(keys)
-        case ClusterCustomers(cluster=cluster):
-            return tx.cluster_customers(cluster)
-        case ClusterIdentities(cluster=cluster):
-            return tx.cluster_identities(cluster)
-        case CustomerTouchpoints(ids=ids):
-            return tx.customer_touchpoints(ids)
-        case Aliases(targets=targets):
-            return tx.aliases(targets)
-        case Apply(changes=changes):
-            tx.apply(changes)
-            return None
-        case _:
-            assert_never(request)
-
-
-async def _aanswer(tx: AsyncIngestTransaction, request: Request) -> object:
-    match request:
-        case Seen(message_ids=ids):
-            return await tx.seen(ids)
-        case SuppressionKinds():
-            return await tx.suppression_kinds()
-        case Suppressed(digests=digests):
-            return await tx.suppressed(digests)
-        case Identities(keys=keys):
-            return await tx.identities(keys)
-        case Customers(ids=ids):
-            return await tx.customers(ids)
-        case Clusters(ids=ids):
-            return await tx.clusters(ids)
-        case Splits(keys=keys):
-            return await tx.splits(keys)
-        case ClusterCustomers(cluster=cluster):
-            return await tx.cluster_customers(cluster)
-        case ClusterIdentities(cluster=cluster):
-            return await tx.cluster_identities(cluster)
-        case CustomerTouchpoints(ids=ids):
-            return await tx.customer_touchpoints(ids)
-        case Aliases(targets=targets):
-            return await tx.aliases(targets)
-        case Apply(changes=changes):
-            await tx.apply(changes)
-            return None
-        case _:
-            assert_never(request)
+        answer, error = None, None
+        try:
+            if isinstance(request, InTransaction):
+                async with port.transaction() as tx:
+                    answer = await adrive(request.flow, tx)
+            else:
+                answer = request.ask(port)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+        except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
+            error = exc

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
-from omnikit._hub._base import _SyncCore
-from omnikit._hub.flows import drive
+from omnikit._hub._base import PAGE, _FlowCore
+from omnikit._hub.flows import HubFlow, InTransaction, NextCustomers, OpenCustomers
+from omnikit._models.customers import Customer
 from omnikit.analytics._recommend import BoughtTogether, Recommendation
 from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
 from omnikit.errors import ValidationError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Personalization"]
 
 
-class Personalization(_SyncCore):
+class Personalization(_FlowCore):
     """The personalization verbs of `Hub` (see there)."""
 
     def decide(
@@ -45,7 +46,10 @@ class Personalization(_SyncCore):
         Run the rule set for *customer* and the *event* at hand; return the chosen actions.
 
         Args:
-            customer: A customer or customer id.
+            customer: A customer (as `Hub.customer()` read it) or a customer id. A customer
+                is decided for as given, without reading them again, unless the decision is
+                recorded or the rule set has experiments: then, as for an id, on what the
+                store holds now.
             event: The event being reacted to: a stored touchpoint, a mapping (`{"name":
                 "Product Viewed", "properties": {...}}`), an event name, or nothing.
             context: What else the rules may read as `context.*` (channel, location,
@@ -76,10 +80,39 @@ class Personalization(_SyncCore):
             raise ValidationError(
                 "ruleset: the hub has no rule set; pass ruleset= or Hub(ruleset=...)"
             )
-        stored = self._record(customer)
+
+        return self._run(
+            self._decided(rules, customer, event, context, now=now, record=record, limit=limit)
+        )
+
+    def _decided(
+        self,
+        rules: RuleSet,
+        customer: CustomerRef,
+        event: Touchpoint | Mapping[str, Any] | str | None,
+        context: Mapping[str, Any] | None,
+        *,
+        now: dt.datetime | None,
+        record: bool,
+        limit: int | None,
+    ) -> HubFlow[Decision]:
         needs_history, experiments = facts(rules)
+        if isinstance(customer, Customer) and not (record or experiments):
+            # As given: no store read but the history the rules need.
+            history = (yield from self._history(customer.id)) if needs_history else []
+            return self._decide_for(
+                rules,
+                customer,
+                event,
+                context,
+                history=history,
+                moment=now or self._now(),
+                limit=limit,
+                assignments={},
+            )
+        stored = yield from self._record(customer)
         if not record and experiments <= stored.profile.experiments.keys():
-            history = self._history(stored.id) if needs_history else []
+            history = (yield from self._history(stored.id)) if needs_history else []
             moment = now or self._now()
             return self._decide(
                 rules, stored, event, context, history=history, moment=moment, limit=limit
@@ -87,8 +120,8 @@ class Personalization(_SyncCore):
         flow = self._recorded_decision(
             rules, stored, event, context, now=now, limit=limit, record=record
         )
-        with self._transaction() as tx:
-            return drive(flow, tx)
+        decision: Decision = yield InTransaction(flow)
+        return decision
 
     def _recorded_decision(
         self,
@@ -144,15 +177,20 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        stored = self._record(customer)
-        profile = self._customer(stored)
-        fitted = model or self.bought_together()
-        orders = fold_orders(self._history(stored.id), currency=self.currency)
-        now = self._now()
-        data = decision_data(profile, now=now)["customer"]
-        return fitted.recommend(
-            orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=now)
-        )
+
+        def recommended() -> HubFlow[list[Recommendation]]:
+            stored = yield from self._record(customer)
+            profile = self._build_customer(stored)
+            fitted = model or (yield from self._bought_together())
+            history = yield from self._history(stored.id)
+            orders = fold_orders(history, currency=self.currency)
+            now = self._now()
+            data = decision_data(profile, now=now)["customer"]
+            return fitted.recommend(
+                orders, customer=data, exclude_when=exclude_when, limit=limit, env=Env(now=now)
+            )
+
+        return self._run(recommended())
 
     def bought_together(self) -> BoughtTogether:
         """
@@ -160,11 +198,16 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        return BoughtTogether.fit(
-            order
-            for customer in self.customers()
-            for order in fold_orders(self._history(customer.id), currency=self.currency)
-        )
+        return self._run(self._bought_together())
+
+    def _bought_together(self) -> HubFlow[BoughtTogether]:
+        orders = []
+        cursor = yield OpenCustomers(PAGE)
+        while page := (yield NextCustomers(cursor, PAGE)):
+            for stored in page:
+                history = yield from self._history(stored.id)
+                orders.extend(fold_orders(history, currency=self.currency))
+        return BoughtTogether.fit(orders)
 
     def rfm(self, *, now: dt.datetime | None = None, write_traits: bool = False) -> dict[str, RFM]:
         """
@@ -176,26 +219,34 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        moment = now or self._now()
-        scores = rfm_scores(self.customers(), now=moment)
-        if write_traits:
-            for cid, score in scores.items():
-                traits = {
-                    "rfm_recency": score.recency,
-                    "rfm_frequency": score.frequency,
-                    "rfm_monetary": score.monetary,
-                    "rfm_code": score.code,
-                    "rfm_segment": score.segment,
-                }
-                self._emit(
-                    self._record(cid),
-                    "Identify",
-                    at=moment,
-                    traits=traits,
-                    source="omnikit.rfm",
-                    reevaluate=True,
-                )
-        return scores
+
+        def scored() -> HubFlow[dict[str, RFM]]:
+            moment = now or self._now()
+            records = yield from self._records()
+            scores = rfm_scores(map(self._build_customer, records), now=moment)
+            if write_traits:
+                yield from self._write_rfm(scores, moment)
+            return scores
+
+        return self._run(scored())
+
+    def _write_rfm(self, scores: dict[str, RFM], moment: dt.datetime) -> HubFlow[None]:
+        for cid, score in scores.items():
+            traits = {
+                "rfm_recency": score.recency,
+                "rfm_frequency": score.frequency,
+                "rfm_monetary": score.monetary,
+                "rfm_code": score.code,
+                "rfm_segment": score.segment,
+            }
+            yield from self._emit(
+                (yield from self._record(cid)),
+                "Identify",
+                at=moment,
+                traits=traits,
+                source="omnikit.rfm",
+                reevaluate=True,
+            )
 
     def lead_scores(
         self,
@@ -214,21 +265,26 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        moment = now or self._now()
-        scores: dict[str, float] = {}
-        for customer in list(self.customers()):
-            score = scoring.score(self._history(customer.id), now=moment)
-            scores[customer.id] = score
-            if write_traits and customer.traits.get(trait) != score:
-                self._emit(
-                    self._record(customer.id),
-                    "Identify",
-                    at=moment,
-                    traits={trait: score},
-                    source="omnikit.lead_scoring",
-                    reevaluate=True,
-                )
-        return scores
+
+        def scored() -> HubFlow[dict[str, float]]:
+            moment = now or self._now()
+            scores: dict[str, float] = {}
+            for stored in (yield from self._records()):
+                customer = self._build_customer(stored)
+                score = scoring.score((yield from self._history(customer.id)), now=moment)
+                scores[customer.id] = score
+                if write_traits and customer.traits.get(trait) != score:
+                    yield from self._emit(
+                        (yield from self._record(customer.id)),
+                        "Identify",
+                        at=moment,
+                        traits={trait: score},
+                        source="omnikit.lead_scoring",
+                        reevaluate=True,
+                    )
+            return scores
+
+        return self._run(scored())
 
     def lead_score(
         self, customer: CustomerRef, scoring: LeadScoring, *, now: dt.datetime | None = None
@@ -238,8 +294,13 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        stored = self._record(customer)
-        return scoring.score(self._history(stored.id), now=now or self._now())
+
+        def scored() -> HubFlow[float]:
+            stored = yield from self._record(customer)
+            history = yield from self._history(stored.id)
+            return scoring.score(history, now=now or self._now())
+
+        return self._run(scored())
 
     def refresh_segments(
         self, *, now: dt.datetime | None = None
@@ -253,6 +314,13 @@ class Personalization(_SyncCore):
 
         Added in version 0.1.0.
         """
-        if not self.segments:
-            return {}
-        return self._update_segments([c.id for c in self.customers()], now=now or self._now())
+
+        def refreshed() -> HubFlow[dict[str, tuple[list[str], list[str]]]]:
+            if not self.segments:
+                return {}
+            records = yield from self._records()
+            return (
+                yield from self._update_segments([r.id for r in records], now=now or self._now())
+            )
+
+        return self._run(refreshed())

@@ -6,24 +6,26 @@ from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.erasure import NO_KEY, identity_digest
 from omnikit._engines.forget import forget, gather, unsuppress
-from omnikit._engines.ingest import event_key
+from omnikit._engines.ingest import Customers, event_key
 from omnikit._engines.messages import ReadCache
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
-from omnikit._hub._base import _SyncCore
-from omnikit._hub.flows import drive
+from omnikit._hub._base import _FlowCore
+from omnikit._hub.flows import HubFlow, InTransaction, MergesOf, Scrub
 from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.results import ForgetReport
 from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from omnikit._engines.records import IdKey
+    from omnikit._engines.erasure import Erasure
+    from omnikit._engines.ingest import Flow
+    from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
     from omnikit._hub._core import CustomerRef
 
 __all__ = ["Privacy"]
 
 
-class Privacy(_SyncCore):
+class Privacy(_FlowCore):
     """The privacy verbs of `Hub` (see there)."""
 
     def forget(
@@ -68,16 +70,20 @@ class Privacy(_SyncCore):
             raise ValidationError(
                 f"suppress: the hub has no suppression_key; pass Hub(..., suppression_key=...), {NO_KEY}"
             )
-        record = self._record(customer)
+        return self._run(self._forgotten(customer, suppress=suppress, scrub=scrub))
+
+    def _forgotten(
+        self, customer: CustomerRef, *, suppress: bool, scrub: bool
+    ) -> HubFlow[ForgetReport]:
+        record = yield from self._record(customer)
         now = self.clock()
         flow = forget(record.id, self._ingest_config(), suppress=suppress, at_us=to_us(now))
-        with self._transaction() as tx:
-            erasure, changes = drive(flow, tx)
+        erasure, changes = yield InTransaction(flow)
         self._blocked.clear()  # caches of identifiers read, theirs among them
         self._read_cache = ReadCache()
-        scrubbed = scrub and self._store.scrub()
+        scrubbed = scrub and (yield Scrub())
         if self.segments and changes.customers:
-            self._update_segments(set(changes.customers), now=now)
+            yield from self._update_segments(set(changes.customers), now=now)
         return ForgetReport(
             customer_id=erasure.customer.id,
             identities=len(erasure.identities),
@@ -115,8 +121,12 @@ class Privacy(_SyncCore):
                 "unsuppress: give exactly one identifier (e.g. email=..., phone=..., user_id=...)"
             )
         digest = identity_digest(key, self._key(*given[0]))
-        with self._transaction() as tx:
-            return drive(unsuppress(digest, self._ingest_config()), tx)
+
+        def lifted() -> HubFlow[bool]:
+            done: bool = yield InTransaction(unsuppress(digest, self._ingest_config()))
+            return done
+
+        return self._run(lifted())
 
     def export(self, customer: CustomerRef) -> dict[str, Any]:
         """
@@ -134,16 +144,16 @@ class Privacy(_SyncCore):
 
         Added in version 0.1.0.
         """
-        record = self._record(customer)
-        with self._transaction() as tx:
-            current = tx.customers([record.id]).get(record.id)
-            if current is None:  # pragma: no cover - erased concurrently
-                raise NotFoundError("customer", record.id)
-            erasure = drive(gather(current), tx)
-            merges = self._store.merges(current.id)
+        return self._run(self._exported(customer))
+
+    def _exported(self, customer: CustomerRef) -> HubFlow[dict[str, Any]]:
+        record = yield from self._record(customer)
+        current, erasure = yield InTransaction(_gathered(record.id))
+        merges: list[MergeRow] = yield MergesOf(current.id)
         touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
         conv = self.converter
+        customer_data = conv.unstructure(self._build_customer(current))
 
         def side(key: IdKey) -> dict[str, str | None]:
             return {"kind": key[0], "value": key[1] if key in own else None}
@@ -151,7 +161,7 @@ class Privacy(_SyncCore):
         return {
             "format": "omnikit.export/1",
             "exported_at": self.clock().isoformat(),
-            "customer": conv.unstructure(self._customer(current)),
+            "customer": customer_data,
             "identities": [
                 {"kind": k, "value": v, "linked": (k, v) in current.members} for k, v in sorted(own)
             ],
@@ -173,3 +183,12 @@ class Privacy(_SyncCore):
             ],
             "former_ids": sorted(erasure.former_ids),
         }
+
+
+def _gathered(customer_id: str) -> Flow[tuple[CustomerRecord, Erasure]]:
+    """The customer as the transaction holds them, and everything held about them."""
+    found: dict[str, CustomerRecord] = yield Customers([customer_id])
+    current = found.get(customer_id)
+    if current is None:  # pragma: no cover - erased concurrently
+        raise NotFoundError("customer", customer_id)
+    return current, (yield from gather(current))

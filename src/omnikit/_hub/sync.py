@@ -1,42 +1,29 @@
-"""`Hub`: the hub's verbs over a synchronous store, driving the engines' flows."""
+"""`Hub`: the hub's verbs over a synchronous store, each verb's flow driven by `drive`."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Self
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, Self, TypeVar, Unpack
 
-from omnikit._chunks import in_order, store_isolating
-from omnikit._engines.consents import answer_properties
-from omnikit._engines.messages import parse_message
-from omnikit._engines.orders import fold_orders
-from omnikit._engines.payloads import build_message, read_payload
-from omnikit._engines.profile import to_us
-from omnikit._engines.times import time_error
-from omnikit._engines.unmerge import merge_to_undo, unmerge
-from omnikit._hub._core import CustomerRef
-from omnikit._hub.flows import drive
+from omnikit._hub._core import HubOptions
+from omnikit._hub.flows import HubFlow, drive
+from omnikit._hub.ingestion import Ingestion
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._load import LoadPath, load_files
-from omnikit._models.customers import Customer, LinkRecord, MergeRecord
-from omnikit._models.orders import Order
-from omnikit._models.results import IngestResult, LoadReport, Rejection
-from omnikit._models.touchpoints import Touchpoint
-from omnikit.converters import parse_datetime
-from omnikit.errors import (
-    NotFoundError,
-    OmnikitError,
-    PolicyError,
-    ValidationError,
-)
-from omnikit.stores import open_store
+from omnikit._models.customers import Customer
+from omnikit._models.results import IngestResult, LoadReport
+from omnikit.stores import Store, open_store
 
 __all__ = ["Hub"]
 
+_R = TypeVar("_R")
 
-class Hub(Personalization, Privacy):
+_MEMORY = "memory://"
+
+
+class Hub(Ingestion, Personalization, Privacy):
     """
     One customer, seen the same way on every channel.
 
@@ -81,8 +68,18 @@ class Hub(Personalization, Privacy):
     Added in version 0.1.0.
     """
 
+    def __init__(self, store: Store | str | None = None, **options: Unpack[HubOptions]) -> None:
+        super().__init__(**options)
+        self._owns_store = not isinstance(store, Store)
+        opened = (
+            store if isinstance(store, Store) else open_store(_MEMORY if store is None else store)
+        )
+        self._store: Store = opened
+        self._use_secret(opened.secret())
+        self._closed = False
+
     @classmethod
-    def open(cls, url: str, **options: Any) -> Self:
+    def open(cls, url: str, **options: Unpack[HubOptions]) -> Self:
         """
         Open a hub on the store *url* names; the hub closes the store when it closes.
 
@@ -96,397 +93,58 @@ class Hub(Personalization, Privacy):
         hub._owns_store = True
         return hub
 
+    @property
+    def store(self) -> Store:
+        """
+        The store this hub reads and writes.
+
+        Added in version 0.1.0.
+        """
+        return self._store
+
     def __repr__(self) -> str:
         return f"<Hub store={self._store.url!r}>"
 
-    # -- ingestion ---------------------------------------------------------------------------
+    def _run(self, flow: HubFlow[_R]) -> _R:
+        """Drive a verb's *flow* over the store, in this thread."""
+        return drive(flow, self._store)
 
-    def ingest(
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """
+        Close the store if the hub opened it.
+
+        Data written before is there when the same URL is opened again.
+
+        Added in version 0.1.0.
+        """
+        if not self._closed:
+            self._closed = True
+            if self._owns_store:
+                self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
         self,
-        payload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | bytes,
-        *,
-        source: str | None = None,
-    ) -> IngestResult:
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- streams -----------------------------------------------------------------------------
+
+    def customers(self) -> Iterator[Customer]:
         """
-        Ingest one Segment Spec message, a batch envelope (`{"batch": [...]}`), or a list.
-
-        The payload may also be JSON text, as a collector receives it: one message, a batch
-        envelope, or newline-delimited JSON (one message per line, each line a batch entry).
-
-        Every accepted message (identify and alias included) is stored as a touchpoint and
-        resolved to a customer. A message id seen before changes nothing. In a batch, bad
-        messages are reported in `IngestResult.rejected` with their index, and the good ones
-        are accepted; retrying a whole batch neither loses nor duplicates anything.
-
-        Args:
-            payload: The message(s).
-            source: Where the host received them (`"pos"`, `"backend"`, `"web"`): it
-                becomes each touchpoint's `context.source`, and the touchpoints are verified
-                when it is one of `IdentityRules.verified_sources`; without it, they are
-                claims, whatever they say about themselves.
-
-        Raises:
-            ValidationError: If a single message (not a batch) is invalid.
-            StoreError: If the store fails; `error.partial` holds the `IngestResult` of what
-                was committed before the failure. A `StoreUnavailableError` (locked, a full
-                disk, a lost connection) stored nothing of the transaction it ended: retry
-                the same payload. A message the store refuses for its content
-                (`StoreRefusedError`) is rejected in a batch; ingested alone, it raises.
+        Every customer, in id order, streamed from the store.
 
         Added in version 0.1.0.
         """
-        messages, is_batch = read_payload(payload)
-        return self._ingest_read(messages, is_batch=is_batch, source=source)
-
-    def _ingest_read(
-        self,
-        messages: Iterable[tuple[Any, str | None]],
-        *,
-        is_batch: bool,
-        source: str | None,
-    ) -> IngestResult:
-        """`Hub.ingest()` of messages already read, each with the JSON text it came from."""
-        now = self.clock()
-        rejected: list[Rejection] = []
-        parsed: list[Touchpoint] = []
-        indexes: list[int] = []  # each parsed message's index in the payload
-        options, cache = self.options, self._read_cache
-        trust = self.identity_rules.trust_of(source)
-        for index, (message, text) in enumerate(messages):
-            try:
-                if isinstance(message, ValidationError):
-                    raise message
-                parsed.append(
-                    parse_message(
-                        message,
-                        options,
-                        now=now,
-                        text=text,
-                        cache=cache,
-                        source=source,
-                        trust=trust,
-                        blocked=self.identity_rules.is_blocked,
-                    )
-                )
-            except ValidationError as exc:
-                if not is_batch:
-                    raise
-                message_id = message.get("messageId") if isinstance(message, Mapping) else None
-                rejected.append(
-                    Rejection(
-                        index=index,
-                        error=exc,
-                        message_id=message_id if isinstance(message_id, str) else None,
-                    )
-                )
-            else:
-                indexes.append(index)
-        result = IngestResult(rejected=tuple(rejected))
-        for start in range(0, len(parsed), self.batch_size):
-            end = start + self.batch_size
-            committed: list[IngestResult] = []
-            try:
-                changed = store_isolating(
-                    self._ingest_chunk, parsed[start:end], indexes[start:end], committed
-                )
-            except OmnikitError as exc:
-                exc.partial = in_order(sum(committed, result))
-                raise
-            result = sum(committed, result)
-            if self.segments and changed:
-                try:
-                    self._update_segments(changed, now=now)
-                except OmnikitError as exc:
-                    exc.partial = in_order(result)
-                    raise
-        return in_order(result)
-
-    def track(
-        self,
-        event: str,
-        *,
-        properties: Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        anonymous_id: str | None = None,
-        email: str | None = None,
-        phone: str | None = None,
-        identities: Mapping[str, str] | None = None,
-        channel: str | None = None,
-        timestamp: dt.datetime | str | None = None,
-        message_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        source: str | None = None,
-    ) -> Touchpoint:
-        """
-        Record that the customer did *event*; return the stored touchpoint, resolved.
-
-        Identify the customer with any of *user_id*, *anonymous_id*, *email*, *phone*, or
-        *identities* (`{"loyalty_id": "L-123"}`): at least one, and the event carries just
-        those (a sale at the till known by its loyalty card, a call by the caller's phone).
-        Pass *message_id* to make retries safe; without one, each call is a new event. Name
-        the *source* as for `Hub.ingest()`: the identifiers are verified only when it is one
-        of `IdentityRules.verified_sources`.
-
-        Raises:
-            ValidationError: If the event is invalid or names no identifier.
-            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
-                identifier under suppression (see `Hub.forget()`).
-
-        Added in version 0.1.0.
-        """
-        message = build_message(
-            "track",
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            email=email,
-            phone=phone,
-            identities=identities,
-            channel=channel,
-            timestamp=timestamp,
-            message_id=message_id,
-            context=context,
-            traits_field="context",
-            traits=None,
-            now=self.clock,
-        )
-        message["event"] = event
-        if properties is not None:
-            message["properties"] = properties
-        return self._stored(message, source)
-
-    def identify(
-        self,
-        *,
-        traits: Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        anonymous_id: str | None = None,
-        email: str | None = None,
-        phone: str | None = None,
-        identities: Mapping[str, str] | None = None,
-        channel: str | None = None,
-        timestamp: dt.datetime | str | None = None,
-        message_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        source: str | None = None,
-    ) -> Customer:
-        """
-        Tell the hub who the customer is and what is known about them; return the customer.
-
-        Name the *source* as for `Hub.ingest()`: after the customer authenticated, a source
-        in `IdentityRules.verified_sources` links these identifiers for certain; anything
-        else is a claim (a form, the browser), which acts only through its own session and
-        never joins or merges customers through an email, phone, card or user id.
-
-        Raises:
-            ValidationError: If an identifier or a trait is invalid, or none is given.
-            PolicyError: If the message was dropped (`reason="suppressed"`): it carries an
-                identifier under suppression (see `Hub.forget()`).
-
-        Added in version 0.1.0.
-        """
-        message = build_message(
-            "identify",
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            email=email,
-            phone=phone,
-            identities=identities,
-            channel=channel,
-            timestamp=timestamp,
-            message_id=message_id,
-            context=context,
-            traits_field="traits",
-            traits=traits,
-            now=self.clock,
-        )
-        tp = self._stored(message, source)
-        customer = self.customer(tp.customer_id or "")
-        if customer is None:  # pragma: no cover - erased concurrently
-            raise NotFoundError("customer", tp.customer_id)
-        return customer
-
-    def set_consent(
-        self,
-        customer: CustomerRef,
-        *,
-        purpose: str,
-        granted: bool,
-        channel: str | None = None,
-        source: str = "",
-        timestamp: dt.datetime | str | None = None,
-        message_id: str | None = None,
-        expires_at: dt.datetime | str | None = None,
-    ) -> Customer:
-        """
-        Record a customer's answer about *purpose* on *channel*; return the updated customer.
-
-        The answer is stored as a `Consent Updated` touchpoint; *channel* `None` means every
-        channel. An answer with *expires_at* lapses then: from that moment it is no consent
-        to rules and `Customer.has_consent()`; segments built on it drop the customer only
-        when their segments are evaluated again (`Hub.refresh_segments()`, or their next
-        ingested event).
-
-        Args:
-            customer: The customer, or any identifier the store can resolve.
-            purpose: What the answer is about, in any case (`"Marketing"` is stored as
-                `"marketing"`; see `Consent.purpose`).
-            granted: The answer: a bool, or a spelling ingestion reads (`"no"`, `0`; see
-                the ingestion guide).
-            channel: The channel it is about; `None` for every channel.
-            source: Where it was collected (`"pos"`, `"web_signup"`).
-            timestamp: When the customer answered; now by default.
-            message_id: The touchpoint's id, for a call that may be retried.
-            expires_at: When the answer lapses (a time with a UTC offset).
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-            ValidationError: If the channel, purpose, answer or expiry is invalid.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        if channel is not None:
-            self.channels.require(channel)
-        properties = answer_properties(
-            purpose=purpose, granted=granted, channel=channel, source=source, expires_at=expires_at
-        )
-        now = self.clock()
-        moment = now if timestamp is None else parse_datetime(timestamp)
-        options = self.options
-        problem = time_error(
-            moment, "timestamp", now=now, max_past=options.max_past, max_future=options.max_future
-        )
-        if problem is not None:
-            raise ValidationError(problem)
-        # Recorded as the hub's own touchpoint: the customer's best identity, no invented one,
-        # and no activity counted on a channel they may not have used.
-        self._emit(
-            record,
-            "Consent Updated",
-            at=moment,
-            properties=properties,
-            channel=channel,
-            source=source or "omnikit",
-            message_id=message_id,
-            reevaluate=True,
-        )
-        found = self.customer(record.id)
-        if found is None:  # pragma: no cover - erased concurrently
-            raise NotFoundError("customer", record.id)
-        return found
-
-    def _stored(self, message: Mapping[str, Any], source: str | None) -> Touchpoint:
-        if self.ingest(message, source=source).suppressed:
-            raise PolicyError(
-                f"message {message['messageId']!r} was dropped: it names an identifier under "
-                "suppression (see Hub.unsuppress()) or repeats an erased message",
-                reason="suppressed",
-            )
-        tp = self._store.touchpoint(message["messageId"])
-        if tp is None:  # pragma: no cover - erased concurrently
-            raise NotFoundError("touchpoint", message["messageId"])
-        return tp
-
-    # -- reading -----------------------------------------------------------------------------
-
-    def touchpoints(
-        self,
-        customer: CustomerRef,
-        *,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Touchpoint]:
-        """
-        The customer's touchpoints, oldest first, with `since <= occurred_at < until`.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        return self._store.touchpoints(record.id, since=since, until=until, limit=limit)
-
-    def orders(self, customer: CustomerRef) -> list[Order]:
-        """
-        The customer's orders, folded from their order and fulfilment events, oldest first.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        return fold_orders(self._store.touchpoints(record.id), currency=self.currency)
-
-    def merges(self, customer: CustomerRef) -> list[MergeRecord]:
-        """
-        The audit trail of the merges that built the customer, oldest first.
-
-        Each record says what joined, through which event, and when.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        return [
-            row.record for row in self._merge_rows(record.id) if isinstance(row.record, MergeRecord)
-        ]
-
-    def links(self, customer: CustomerRef) -> list[LinkRecord]:
-        """
-        The audit trail of the identifiers that joined the customer after they existed.
-
-        Each record says which identifier joined, through which event and how far that event
-        was trusted (a claim through the customer's verified session may take an identifier
-        from a profile that holds nothing verified). Merges are in `Hub.merges()`.
-
-        Raises:
-            NotFoundError: If *customer* is unknown.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        return [
-            row.record
-            for row in self._store.merges(record.id)
-            if isinstance(row.record, LinkRecord)
-        ]
-
-    def unmerge(self, customer: CustomerRef, merge_id: str | None = None) -> list[Customer]:
-        """
-        Split a customer that was merged wrongly back into the people it came from.
-
-        The merge (by default the latest) is undone by recording that the identities which
-        anchored each side must never be in one customer again, and replaying the customer's
-        history: each touchpoint goes back to the side its identifiers belong to, and each side
-        gets back the id it had. Returns the customers the sides now form, oldest first.
-
-        Raises:
-            NotFoundError: If *customer* is unknown, or has no such merge.
-
-        Added in version 0.1.0.
-        """
-        record = self._record(customer)
-        row = merge_to_undo(self._merge_rows(record.id), record.id, merge_id)
-        at_us = to_us(self.clock())
-        with self._transaction() as tx:
-            replayed = drive(unmerge(record.id, row, self._ingest_config(), at_us=at_us), tx)
-        if self.segments:
-            self._update_segments(replayed, now=self.clock())
-        sides: dict[str, Customer] = {}
-        for a, b in row.anchors:
-            for key in (a, b):
-                found = self._store.find(key)
-                if found is not None:
-                    sides[found.id] = self._customer(found)
-        return sorted(
-            sides.values(),
-            key=lambda c: (c.stats.first_seen or dt.datetime.min.replace(tzinfo=dt.UTC), c.id),
-        )
+        for record in self._store.iter_customers():
+            yield self._build_customer(record)
 
     # -- bulk loading --------------------------------------------------------------------------
 
@@ -533,6 +191,9 @@ class Hub(Personalization, Privacy):
 
         Added in version 0.1.0.
         """
+
         # The messages as read, with their text: ingestion need not encode them again.
-        ingest = functools.partial(self._ingest_read, is_batch=True, source=source)
+        def ingest(messages: list[tuple[Any, str | None]]) -> IngestResult:
+            return self._run(self._ingest(messages, is_batch=True, source=source))
+
         return load_files(ingest, path, batch_size=batch_size, progress=progress)
