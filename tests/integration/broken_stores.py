@@ -13,7 +13,8 @@ from typing import Any
 import attrs
 
 from omnikit.stores import Store, records
-from omnikit.stores._sql import Cursor, SQLQueries
+from omnikit.stores._drive import Flow
+from omnikit.stores._sql import SQLQueries
 from omnikit.stores.memory import MemoryStore
 from omnikit.stores.sqlite import SQLiteStore
 
@@ -45,8 +46,8 @@ class EmailKeepingStore(MemoryStore):
 
 
 class _LosingQueries(SQLQueries):
-    def apply(self, cur: Cursor, changes: Any) -> None:
-        super().apply(cur, attrs.evolve(changes, touchpoint_owners={}))
+    def apply(self, changes: Any) -> Flow[None]:
+        return super().apply(attrs.evolve(changes, touchpoint_owners={}))
 
 
 class WriteLosingStore(SQLiteStore):
