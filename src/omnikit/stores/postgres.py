@@ -259,7 +259,8 @@ class AsyncPostgresStore:
     transaction's connection for the store's reads too. Cancelling a task inside a
     transaction rolls it back; a connection whose state is in doubt after a cancellation or
     an error is closed rather than reused, and a lost connection is replaced on the next call.
-    It is for asyncio (psycopg's async connections do not run under trio).
+    It is for asyncio (psycopg's async connections do not run under trio): use it on the event
+    loop that opened it.
 
     Args:
         conninfo: A libpq connection string or `postgresql://` URL.
