@@ -42,7 +42,7 @@ LAYERS: Final = (
             "omnikit.analytics.*",
         ),
     ),
-    ("ports", ("omnikit.stores",)),
+    ("ports", ("omnikit.stores", "omnikit.stores.records")),
     (
         "hub",
         (
@@ -281,3 +281,27 @@ def test_the_most_specific_pattern_places_a_module() -> None:
     assert "engines" == names[layer_of("omnikit.rules._rules")]
     assert "surfaces" == names[layer_of("omnikit")]
     assert layer_of("omnikit.somewhere_new") is None
+
+
+PUBLIC_ONLY: Final = ("omnikit.testing._contract", "omnikit.testing._streams")
+"""The store contract kit: what a host's store is checked with uses public names only."""
+
+
+def _private(module: str) -> bool:
+    """Whether *module* is private to omnikit (a `_name` part), apart from the kit's own."""
+    own = module.startswith("omnikit.testing.")
+    return not own and any(part.startswith("_") for part in module.split("."))
+
+
+def test_the_store_contract_and_the_docs_store_import_only_public_names() -> None:
+    """A host's store needs no `omnikit._...` module: the contract and the docs example show it."""
+    graph = _graph()
+    example = Path(__file__).parents[2] / "docs" / "examples" / "jsonfile_store.py"
+    from_example = imports_of(
+        "jsonfile_store", example.read_text(encoding="utf-8"), set(graph), is_package=False
+    )
+
+    found = {kit: sorted(filter(_private, graph[kit])) for kit in PUBLIC_ONLY}
+    found["docs/examples/jsonfile_store.py"] = sorted(filter(_private, from_example))
+
+    assert all(not private for private in found.values()), found

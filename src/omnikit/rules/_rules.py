@@ -652,48 +652,11 @@ class RuleSet:
                 continue
             if index not in matched:
                 continue  # a rule with a window that did not match
-            if rule.group is not None and rule.group in groups:
-                outcomes[index] = RuleOutcome(
-                    rule_id=rule.id, outcome=Outcome.GROUP_TAKEN, detail=rule.group
-                )
+            verdict = self._verdict(rule, env, customer_id, groups)
+            if isinstance(verdict, RuleOutcome):
+                outcomes[index] = verdict
                 continue
-            group_experiment = self.experiments.get(rule.group) if rule.group is not None else None
-            if group_experiment is not None:
-                arm = group_experiment.assign(_key(env, group_experiment, customer_id))
-                if arm is None:
-                    outcomes[index] = RuleOutcome(
-                        rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=group_experiment.id
-                    )
-                    continue
-                if arm.id != rule.id:
-                    outcomes[index] = RuleOutcome(
-                        rule_id=rule.id,
-                        outcome=Outcome.NOT_NEEDED,
-                        detail=f"experiment {group_experiment.id}: arm {arm.id}",
-                    )
-                    continue
-            if rule.cap is not None and _used(env, rule, now) >= rule.cap.times:
-                detail = f"{rule.cap.times} in {rule.cap.days:g} days"
-                outcomes[index] = RuleOutcome(
-                    rule_id=rule.id, outcome=Outcome.CAPPED, detail=detail
-                )
-                continue
-            actions = rule.actions
-            variant_id = None
-            if group_experiment is not None:
-                variant_id = rule.id
-                actions = arm.actions or actions  # type: ignore[union-attr]
-            if rule.experiment is not None:
-                variant = rule.experiment.assign(_key(env, rule.experiment, customer_id))
-                if variant is None:
-                    outcomes[index] = RuleOutcome(
-                        rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=rule.experiment.id
-                    )
-                    if rule.group is not None:
-                        groups.add(rule.group)
-                    continue
-                variant_id = variant.id
-                actions = variant.actions or actions
+            actions, variant_id = verdict
             score = float(rule.priority) if item.score is None else self._score(item, data, env)
             if rule.group is not None:
                 groups.add(rule.group)
@@ -709,6 +672,46 @@ class RuleSet:
         if self.strategy is Strategy.BEST_SCORE:
             chosen.sort(key=lambda c: -c.score)
         return chosen, outcomes
+
+    def _verdict(
+        self, rule: Rule, env: Env, customer_id: str | None, groups: set[str]
+    ) -> RuleOutcome | tuple[tuple[Action, ...], str | None]:
+        """
+        What groups, experiments and caps make of a rule that matched.
+
+        Why it is not chosen, or the actions it brings and the variant they come from.
+        """
+        if rule.group is not None and rule.group in groups:
+            return RuleOutcome(rule_id=rule.id, outcome=Outcome.GROUP_TAKEN, detail=rule.group)
+        actions, variant_id = rule.actions, None
+        arm: Variant | None = None
+        group_experiment = self.experiments.get(rule.group) if rule.group is not None else None
+        if group_experiment is not None:
+            arm = group_experiment.assign(_key(env, group_experiment, customer_id))
+            if arm is None:
+                return RuleOutcome(
+                    rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=group_experiment.id
+                )
+            if arm.id != rule.id:
+                detail = f"experiment {group_experiment.id}: arm {arm.id}"
+                return RuleOutcome(rule_id=rule.id, outcome=Outcome.NOT_NEEDED, detail=detail)
+        if rule.cap is not None and _used(env, rule, env.now) >= rule.cap.times:
+            detail = f"{rule.cap.times} in {rule.cap.days:g} days"
+            return RuleOutcome(rule_id=rule.id, outcome=Outcome.CAPPED, detail=detail)
+        if arm is not None:
+            variant_id = rule.id
+            actions = arm.actions or actions
+        if rule.experiment is not None:
+            variant = rule.experiment.assign(_key(env, rule.experiment, customer_id))
+            if variant is None:
+                if rule.group is not None:
+                    groups.add(rule.group)
+                return RuleOutcome(
+                    rule_id=rule.id, outcome=Outcome.HOLDOUT, detail=rule.experiment.id
+                )
+            variant_id = variant.id
+            actions = variant.actions or actions
+        return actions, variant_id
 
     def _score(self, item: _Prepared, data: Mapping[str, Any], env: Env) -> float:
         """The rule's score: its condition's value as a number; an error names the rule."""

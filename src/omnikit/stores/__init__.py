@@ -9,7 +9,7 @@ hub = omnikit.Hub(store)
 A host application can keep omnikit's data in its own database by implementing `Store` (and
 checking it with `omnikit.testing.StoreContract`), then registering it under a URL scheme:
 `omnikit.stores.register("mystore", MyStore)`, or an entry point in the `omnikit.stores` group
-of its package. The methods work on internal rows (`omnikit.stores.records`); the hub does all
+of its package. The methods work on the rows of `omnikit.stores.records`; the hub does all
 the deciding and hands the store `Changes` to apply atomically.
 
 Async code opens stores with `await omnikit.stores.aopen_store(url)`: an `AsyncStore` (the
@@ -24,14 +24,15 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from omnikit._engines import records
 from omnikit._plugins import STORES
 from omnikit.errors import PluginError, ValidationError
+from omnikit.stores import records
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from omnikit._engines.records import (
+    from omnikit._models.touchpoints import Touchpoint
+    from omnikit.stores.records import (
         Changes,
         ClusterRow,
         CustomerRecord,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
         MergeRow,
         SplitRow,
     )
-    from omnikit._models.touchpoints import Touchpoint
 
 __all__ = [
     "AsyncCustomerStore",

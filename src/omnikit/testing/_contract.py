@@ -31,19 +31,18 @@ from typing import Any
 
 import pytest
 
-from omnikit._engines.profile import ProfileState
-from omnikit._engines.records import (
+from omnikit import Customer, Hub
+from omnikit.converters import default_converter
+from omnikit.stores import Store
+from omnikit.stores.memory import MemoryStore
+from omnikit.stores.records import (
     Changes,
     ClusterRow,
     CustomerRecord,
     IdentityRow,
+    ProfileState,
     SuppressionRow,
 )
-from omnikit._hub import Hub
-from omnikit._models.customers import Customer
-from omnikit.converters import default_converter
-from omnikit.stores import Store
-from omnikit.stores.memory import MemoryStore
 from omnikit.testing._clock import FrozenClock
 from omnikit.testing._streams import (
     T0,

@@ -18,10 +18,9 @@ from typing import Any
 
 import attrs
 
-from omnikit._engines.profile import ProfileState
-from omnikit._engines.records import Changes, IdKey, customer_id_for
-from omnikit._hub import Hub
+from omnikit import Hub
 from omnikit.stores import IngestTransaction, Store
+from omnikit.stores.records import Changes, IdKey, ProfileState, customer_id_for
 
 __all__ = ["T0", "BoomError", "Step", "Watch", "freeze", "holdings", "play", "shop_steps"]
 
