@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from omnikit import stores
-from omnikit._engines.records import Changes
 from omnikit.errors import (
     PluginError,
     StoreError,
@@ -28,6 +27,7 @@ from omnikit.errors import (
 from omnikit.stores import AsyncStore, Store, aopen_store
 from omnikit.stores.memory import MemoryStore
 from omnikit.stores.postgres import AsyncPostgresStore, PostgresStore
+from omnikit.stores.records import Changes
 from omnikit.stores.sqlite import SQLiteStore
 from omnikit.testing._contract import _one_customer
 

@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from omnikit._engines.records import Changes
 from omnikit.stores import (
     AsyncCustomerStore,
     AsyncIngestTransaction,
@@ -42,6 +41,7 @@ from omnikit.stores import (
     IngestTransaction,
     Store,
 )
+from omnikit.stores.records import Changes
 from omnikit.testing._contract import StoreContract, _one_customer
 
 __all__ = ["AsyncStoreContract"]
