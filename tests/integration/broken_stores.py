@@ -1,19 +1,25 @@
 """
-Three stores with the faults a host's own store could have, for the contract to catch.
+Stores with the faults a host's own store could have, for the contracts to catch.
 
-Each behaves well on the simple checks (an earlier contract passed all three); each breaks
-one promise of the port.
+Each behaves well on the simple checks (an earlier contract passed the three sync ones); each
+breaks one promise of the port. The async ones are async twins of the memory store, as a host
+might write one over a store it has: `AsyncMemoryStore` keeps every promise, and each of its
+subclasses breaks one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from omnikit.stores import Store, records
-from omnikit.stores._sql import Cursor, SQLQueries
+from omnikit.stores._drive import Flow
+from omnikit.stores._sql import SQLQueries
 from omnikit.stores.memory import MemoryStore
 from omnikit.stores.sqlite import SQLiteStore
 
@@ -45,8 +51,8 @@ class EmailKeepingStore(MemoryStore):
 
 
 class _LosingQueries(SQLQueries):
-    def apply(self, cur: Cursor, changes: Any) -> None:
-        super().apply(cur, attrs.evolve(changes, touchpoint_owners={}))
+    def apply(self, changes: Any) -> Flow[None]:
+        return super().apply(attrs.evolve(changes, touchpoint_owners={}))
 
 
 class WriteLosingStore(SQLiteStore):
@@ -74,3 +80,87 @@ def open_kind(kind: str, folder: Path) -> Store:
         "EmailKeepingStore": EmailKeepingStore,
     }
     return memory[kind]()
+
+
+class AsyncMemoryStore:
+    """
+    An `AsyncStore` over a `MemoryStore`: writers take turns on an asyncio lock, and whatever
+    ends a transaction early (an error, a cancellation) rolls it back.
+    """
+
+    url = "async-memory://"
+    rolls_back_on: tuple[type[BaseException], ...] = (BaseException,)
+    takes_turns = True
+
+    def __init__(self) -> None:
+        self.sync = MemoryStore()
+        self._turn = asyncio.Lock()
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._transaction()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        async with self._turn if self.takes_turns else contextlib.nullcontext():
+            manager = self.sync.transaction()
+            tx = manager.__enter__()
+            rolled_back = False
+            try:
+                yield _Awaited(tx)
+            except self.rolls_back_on as exc:
+                rolled_back = True
+                manager.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            finally:
+                if not rolled_back:  # the block ended, or ended in what is not rolled back
+                    manager.__exit__(None, None, None)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _ASYNC_READS:
+            raise AttributeError(name)
+        return getattr(_Awaited(self.sync), name)
+
+    async def iter_customers(self, *, batch_size: int = 1000) -> AsyncIterator[Any]:
+        for record in self.sync.iter_customers(batch_size=batch_size):
+            await asyncio.sleep(0)
+            yield record
+
+    async def aclose(self) -> None:
+        self.sync.close()
+
+
+class _Awaited:
+    """A sync object's methods, awaited (each gives the other tasks a turn first)."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            return method(*args, **kwargs)
+
+        return awaited
+
+
+_ASYNC_READS = frozenset(
+    {"customer", "find", "has_identity_kind", "merges", "merge", "secret", "scrub"}
+    | {"touchpoints", "touchpoint", "touchpoint_counts"}
+)
+
+
+class UnlockedAsyncStore(AsyncMemoryStore):
+    """Writers do not take turns: tasks of one thread all pass the memory store's lock."""
+
+    takes_turns = False
+
+
+class CancelCommittingAsyncStore(AsyncMemoryStore):
+    """
+    Rolls back on errors only, and commits otherwise: a cancelled task's writes are committed
+    (`CancelledError` is no `Exception`).
+    """
+
+    rolls_back_on = (Exception,)

@@ -117,3 +117,22 @@ def registered_stores() -> None:
         extra: str | None = exc.extra
         del available, extra
     del store
+
+
+async def async_stores() -> None:
+    from omnikit.stores.postgres import AsyncPostgresStore  # noqa: PLC0415 - needs the extra
+
+    opened: omnikit.stores.AsyncStore | omnikit.stores.Store = await omnikit.stores.aopen_store(
+        "postgresql://shop@db/omnikit"
+    )
+    if isinstance(opened, omnikit.stores.AsyncStore):
+        await opened.aclose()
+    store: omnikit.stores.AsyncStore = await AsyncPostgresStore.aopen(
+        "postgresql://shop@db/omnikit?max_connections=4"
+    )
+    async with store.transaction() as tx:
+        seen: set[str] = await tx.seen(["m1"])
+        del seen
+    ids: list[str] = [record.id async for record in store.iter_customers()]
+    await store.aclose()
+    del ids

@@ -280,7 +280,11 @@ def test_the_most_specific_pattern_places_a_module() -> None:
     assert layer_of("omnikit.somewhere_new") is None
 
 
-PUBLIC_ONLY: Final = ("omnikit.testing._contract", "omnikit.testing._streams")
+PUBLIC_ONLY: Final = (
+    "omnikit.testing._async_contract",
+    "omnikit.testing._contract",
+    "omnikit.testing._streams",
+)
 """The store contract kit: what a host's store is checked with uses public names only."""
 
 

@@ -11,10 +11,15 @@ checking it with `omnikit.testing.StoreContract`), then registering it under a U
 `omnikit.stores.register("mystore", MyStore)`, or an entry point in the `omnikit.stores` group
 of its package. The methods work on the rows of `omnikit.stores.records`; the hub does all
 the deciding and hands the store `Changes` to apply atomically.
+
+Async code opens stores with `await omnikit.stores.aopen_store(url)`: an `AsyncStore` (the
+awaited twin of `Store`) where the adapter has one, as PostgreSQL has
+(`omnikit.stores.postgres.AsyncPostgresStore`), else the sync `Store`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -46,6 +51,7 @@ __all__ = [
     "IngestTransaction",
     "Store",
     "TouchpointStore",
+    "aopen_store",
     "open_store",
     "records",
     "register",
@@ -399,20 +405,77 @@ def open_store(url: str) -> Store:
 
     Added in version 0.1.0.
     """
-    scheme, sep, _ = url.partition("://")
-    if not sep:
-        raise ValidationError(f"url: not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
+    scheme = _scheme(url)
     opener = STORES.load(scheme)
     store = getattr(opener, "from_url", opener)(url)
     if not isinstance(store, Store):
-        missing = sorted(name for name in _STORE_MEMBERS if not hasattr(store, name))
-        raise PluginError(
-            f"the store for scheme {scheme.lower()!r} opened a {type(store).__name__}, "
-            f"which is not an omnikit.stores.Store (it lacks {', '.join(missing)})",
-            group=STORES.group,
-            name=scheme.lower(),
-        )
+        raise _not_a(Store, store, scheme, _STORE_MEMBERS)
     return store
+
+
+async def aopen_store(url: str) -> AsyncStore | Store:
+    """
+    Open the store *url* names for async code: an `AsyncStore` where its adapter has one.
+
+    The adapter is found as `open_store()` finds it. If it has an async opener (an `aopen(url)`
+    class method or function, as `PostgresStore` has: it opens `AsyncPostgresStore`), this
+    awaits it and returns the `AsyncStore`; otherwise it opens the sync `Store` in a worker
+    thread and returns it (`AsyncHub` drives a sync store in its own threads).
+
+    ```python
+    store = await omnikit.stores.aopen_store("postgresql://shop@db/omnikit")
+    try:
+        record = await store.find(("email", "ana@example.com"))
+    finally:
+        await store.aclose()
+    ```
+
+    A store package gives its store an async twin by adding `aopen` to the class (or object)
+    it registers:
+
+    ```python
+    class MyStore:
+        @classmethod
+        def from_url(cls, url: str) -> MyStore: ...
+
+        @classmethod
+        async def aopen(cls, url: str) -> MyAsyncStore: ...
+    ```
+
+    Raises:
+        StoreNotFoundError: As `open_store()`.
+        ValidationError: As `open_store()`.
+        StoreUnavailableError: As `open_store()`.
+        PluginError: As `open_store()`, or if the async opener returns no `AsyncStore`.
+
+    Added in version 0.1.0.
+    """
+    scheme = _scheme(url)
+    opener = STORES.load(scheme)
+    aopen = getattr(opener, "aopen", None)
+    if aopen is None:
+        return await asyncio.to_thread(open_store, url)
+    store = await aopen(url)
+    if not isinstance(store, AsyncStore):
+        raise _not_a(AsyncStore, store, scheme, _ASYNC_STORE_MEMBERS)
+    return store
+
+
+def _scheme(url: str) -> str:
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise ValidationError(f"url: not a store URL: {url!r} (expected e.g. 'sqlite:///shop.db')")
+    return scheme
+
+
+def _not_a(protocol: type, store: object, scheme: str, members: frozenset[str]) -> PluginError:
+    missing = sorted(name for name in members if not hasattr(store, name))
+    return PluginError(
+        f"the store for scheme {scheme.lower()!r} opened a {type(store).__name__}, "
+        f"which is not an omnikit.stores.{protocol.__name__} (it lacks {', '.join(missing)})",
+        group=STORES.group,
+        name=scheme.lower(),
+    )
 
 
 def register(scheme: str, target: type[Store] | Callable[[str], Store] | str) -> None:
@@ -421,7 +484,8 @@ def register(scheme: str, target: type[Store] | Callable[[str], Store] | str) ->
 
     *target* is a class with a `from_url(url)` class method, or any callable that takes the
     URL and returns a `Store`; or where one is, as `"module:attribute"`, imported when first
-    needed. A registered scheme comes before omnikit's own and before installed packages', and
+    needed. If *target* also has an `aopen(url)` coroutine returning an `AsyncStore`,
+    `aopen_store()` opens that. A registered scheme comes before omnikit's own and before installed packages', and
     registering one again replaces it.
 
     ```python
@@ -454,9 +518,14 @@ def unregister(scheme: str) -> None:
     STORES.unregister(scheme)
 
 
-_STORE_MEMBERS = frozenset(
-    name
-    for protocol in (CustomerStore, TouchpointStore, Store)
-    for name in (*vars(protocol), *protocol.__annotations__)
-    if not name.startswith("_")
-)
+def _members(*protocols: type) -> frozenset[str]:
+    return frozenset(
+        name
+        for protocol in protocols
+        for name in (*vars(protocol), *protocol.__annotations__)
+        if not name.startswith("_")
+    )
+
+
+_STORE_MEMBERS = _members(CustomerStore, TouchpointStore, Store)
+_ASYNC_STORE_MEMBERS = _members(AsyncCustomerStore, AsyncTouchpointStore, AsyncStore)

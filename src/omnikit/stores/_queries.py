@@ -1,14 +1,16 @@
 """
-Every query the SQLite and PostgreSQL stores share, written once over a `Cursor`.
+Every query the SQLite and PostgreSQL stores share, written once as a flow (see `_drive`).
 
-Written with `?` placeholders and `{json}` for a JSON parameter; a `Dialect` turns each into
-its database's spelling once, when the queries are built.
+Each method returns a generator that yields its statements and receives their rows, so a sync
+cursor (`_drive.run`) and an async one (`_drive.arun`) run the same queries. Written with `?`
+placeholders and `{json}` for a JSON parameter; a `Dialect` turns each into its database's
+spelling once, when the queries are built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from omnikit._engines.profile import ProfileState, to_us
@@ -25,7 +27,8 @@ from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
 from omnikit.stores._codec import touchpoint_from, touchpoint_json, touchpoint_text
-from omnikit.stores._schema import SUPPRESSION_KINDS, Cursor, Dialect
+from omnikit.stores._drive import EXECUTE, EXECUTE_MANY, FETCH_ALL, FETCH_ONE, Flow
+from omnikit.stores._schema import SUPPRESSION_KINDS, Dialect
 
 __all__ = ["SQLQueries", "merge_from", "merge_json"]
 
@@ -74,7 +77,7 @@ def _members(record: CustomerRecord) -> list[tuple[str, ...]]:
 
 
 class SQLQueries:
-    """Every read and write, over a cursor, in one dialect."""
+    """Every read and write in one dialect, each a flow any cursor can run (`_drive`)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
@@ -155,6 +158,21 @@ class SQLQueries:
             "ON CONFLICT DO NOTHING"
         )
         self.d_suppression = q("DELETE FROM omnikit_suppressions WHERE digest = ?")
+        self.q_identities_of_kind = q(
+            "SELECT value, owner, cluster, verified FROM omnikit_identities "
+            "WHERE kind = ? AND value IN ({in})"
+        )
+        self.q_merges_of = q(
+            "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
+        )
+        self.q_merge = q("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?")
+        self.q_customer_page = q(
+            "SELECT id, cluster, first_us, first_message_id, members, profile "
+            "FROM omnikit_customers WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        self.q_touchpoint = q(
+            "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
+        )
         # What erasing a customer deletes; and an identity row, with the splits naming it.
         by_customer = ("touchpoints customer_id", "customers id", "merges root", "aliases target")
         self.d_erased_customer = [
@@ -171,26 +189,23 @@ class SQLQueries:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def seen(self, cur: Cursor, message_ids: Collection[str]) -> set[str]:
+    def seen(self, message_ids: Collection[str]) -> Flow[set[str]]:
         found: set[str] = set()
         for chunk in _chunks(list(message_ids)):
-            cur.execute(self._in(self.q_seen, len(chunk)), chunk)
-            found.update(row[0] for row in cur.fetchall())
+            rows = yield FETCH_ALL, self._in(self.q_seen, len(chunk)), chunk
+            found.update(row[0] for row in rows)
         return found
 
-    def identities(self, cur: Cursor, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
+    def identities(self, keys: Collection[IdKey]) -> Flow[dict[IdKey, IdentityRow]]:
         found: dict[IdKey, IdentityRow] = {}
         by_kind: dict[str, list[str]] = {}
         for kind, value in keys:
             by_kind.setdefault(kind, []).append(value)
         for kind, values in by_kind.items():
-            template = self.d.sql(
-                "SELECT value, owner, cluster, verified FROM omnikit_identities "
-                "WHERE kind = ? AND value IN ({in})"
-            )
             for chunk in _chunks(values):
-                cur.execute(self._in(template, len(chunk)), [kind, *chunk])
-                for value, owner, cluster, verified in cur.fetchall():
+                sql = self._in(self.q_identities_of_kind, len(chunk))
+                rows = yield FETCH_ALL, sql, [kind, *chunk]
+                for value, owner, cluster, verified in rows:
                     found[(kind, value)] = IdentityRow(
                         owner=owner, cluster=cluster, verified=bool(verified)
                     )
@@ -210,26 +225,26 @@ class SQLQueries:
             verified={(m[0], m[1]) for m in pairs if len(m) > 2},
         )
 
-    def customers(self, cur: Cursor, ids: Collection[str]) -> dict[str, CustomerRecord]:
+    def customers(self, ids: Collection[str]) -> Flow[dict[str, CustomerRecord]]:
         found: dict[str, CustomerRecord] = {}
         for chunk in _chunks(sorted(ids)):
-            cur.execute(self._in(self.q_customer_by_id, len(chunk)), chunk)
-            for row in cur.fetchall():
+            rows = yield FETCH_ALL, self._in(self.q_customer_by_id, len(chunk)), chunk
+            for row in rows:
                 record = self._record(row)
                 found[record.id] = record
         return found
 
-    def clusters(self, cur: Cursor, ids: Collection[str]) -> dict[str, ClusterRow]:
+    def clusters(self, ids: Collection[str]) -> Flow[dict[str, ClusterRow]]:
         found: dict[str, ClusterRow] = {}
         for chunk in _chunks(sorted(ids)):
-            cur.execute(self._in(self.q_clusters, len(chunk)), chunk)
-            for cid, max_us, max_mid, size in cur.fetchall():
+            rows = yield FETCH_ALL, self._in(self.q_clusters, len(chunk)), chunk
+            for cid, max_us, max_mid, size in rows:
                 found[cid] = ClusterRow(id=cid, max=(max_us, max_mid), size=size)
         return found
 
-    def splits(self, cur: Cursor, keys: Collection[IdKey]) -> list[SplitRow]:
-        cur.execute("SELECT 1 FROM omnikit_splits LIMIT 1")
-        if cur.fetchone() is None:  # unmerges are rare: most stores have no split to look for
+    def splits(self, keys: Collection[IdKey]) -> Flow[list[SplitRow]]:
+        any_split = yield FETCH_ONE, "SELECT 1 FROM omnikit_splits LIMIT 1", ()
+        if any_split is None:  # unmerges are rare: most stores have no split to look for
             return []
         found: set[SplitRow] = set()
         flat = sorted(keys)
@@ -237,113 +252,96 @@ class SQLQueries:
             pairs = ", ".join([f"({self.d.placeholder}, {self.d.placeholder})"] * len(chunk))
             params = [part for key in chunk for part in key]
             for side in ("a", "b"):
-                cur.execute(
+                sql = (
                     "SELECT a_kind, a_value, b_kind, b_value, merge_id, at_us FROM omnikit_splits "
-                    f"WHERE ({side}_kind, {side}_value) IN (VALUES {pairs})",
-                    params,
+                    f"WHERE ({side}_kind, {side}_value) IN (VALUES {pairs})"
                 )
-                for ak, av, bk, bv, merge_id, at_us in cur.fetchall():
+                rows = yield FETCH_ALL, sql, params
+                for ak, av, bk, bv, merge_id, at_us in rows:
                     found.add(SplitRow(a=(ak, av), b=(bk, bv), merge_id=merge_id, at_us=at_us))
         return sorted(found, key=lambda s: (s.at_us, s.merge_id, s.a, s.b))
 
-    def suppression_kinds(self, cur: Cursor) -> set[str]:
-        cur.execute(self.q_kinds)
-        found = cur.fetchone()
-        return {kind for kind, held in zip(SUPPRESSION_KINDS, found, strict=True) if held}
+    def suppression_kinds(self) -> Flow[set[str]]:
+        held = yield FETCH_ONE, self.q_kinds, ()
+        return {kind for kind, is_held in zip(SUPPRESSION_KINDS, held, strict=True) if is_held}
 
-    def suppressed(self, cur: Cursor, digests: Collection[str]) -> set[str]:
+    def suppressed(self, digests: Collection[str]) -> Flow[set[str]]:
         found: set[str] = set()
         for chunk in _chunks(sorted(set(digests))):
-            cur.execute(self._in(self.q_suppressed, len(chunk)), chunk)
-            found.update(row[0] for row in cur.fetchall())
+            rows = yield FETCH_ALL, self._in(self.q_suppressed, len(chunk)), chunk
+            found.update(row[0] for row in rows)
         return found
 
-    def aliases(self, cur: Cursor, targets: Collection[str]) -> dict[str, str]:
+    def aliases(self, targets: Collection[str]) -> Flow[dict[str, str]]:
         found: dict[str, str] = {}
         for chunk in _chunks(sorted(targets)):
-            cur.execute(self._in(self.q_aliases, len(chunk)), chunk)
-            found.update((source, target) for source, target in cur.fetchall())
+            rows = yield FETCH_ALL, self._in(self.q_aliases, len(chunk)), chunk
+            found.update((source, target) for source, target in rows)
         return found
 
-    def cluster_identities(self, cur: Cursor, cluster: str) -> list[IdKey]:
-        cur.execute(self.q_cluster_keys, [cluster])
-        return sorted((k, v) for k, v in cur.fetchall())
+    def cluster_identities(self, cluster: str) -> Flow[list[IdKey]]:
+        rows = yield FETCH_ALL, self.q_cluster_keys, [cluster]
+        return sorted((k, v) for k, v in rows)
 
-    def cluster_customers(self, cur: Cursor, cluster: str) -> dict[str, CustomerRecord]:
-        cur.execute(self.q_customers_in_cluster, [cluster])
-        return {record.id: record for record in map(self._record, cur.fetchall())}
+    def cluster_customers(self, cluster: str) -> Flow[dict[str, CustomerRecord]]:
+        rows = yield FETCH_ALL, self.q_customers_in_cluster, [cluster]
+        return {record.id: record for record in map(self._record, rows)}
 
-    def customer_touchpoints(self, cur: Cursor, ids: Collection[str]) -> list[Touchpoint]:
+    def customer_touchpoints(self, ids: Collection[str]) -> Flow[list[Touchpoint]]:
         found: list[Touchpoint] = []
         for chunk in _chunks(sorted(ids)):
-            cur.execute(self._in(self.q_tp_of, len(chunk)), chunk)
-            found.extend(touchpoint_from(self.d.load(data), cid) for data, cid in cur.fetchall())
+            rows = yield FETCH_ALL, self._in(self.q_tp_of, len(chunk)), chunk
+            found.extend(touchpoint_from(self.d.load(data), cid) for data, cid in rows)
         return found
 
-    def resolve(self, cur: Cursor, customer_id: str) -> str:
+    def resolve(self, customer_id: str) -> Flow[str]:
         for _ in range(_MAX_ALIAS_HOPS):
-            cur.execute(self.q_alias, [customer_id])
-            row = cur.fetchone()
+            row = yield FETCH_ONE, self.q_alias, [customer_id]
             if row is None:
                 return customer_id
             customer_id = row[0]
         return customer_id
 
-    def customer(self, cur: Cursor, customer_id: str) -> CustomerRecord | None:
-        cid = self.resolve(cur, customer_id)
-        return self.customers(cur, [cid]).get(cid)
+    def customer(self, customer_id: str) -> Flow[CustomerRecord | None]:
+        cid = yield from self.resolve(customer_id)
+        found = yield from self.customers([cid])
+        return found.get(cid)
 
-    def find(self, cur: Cursor, key: IdKey) -> CustomerRecord | None:
-        cur.execute(self.q_identity, key)
-        row = cur.fetchone()
+    def find(self, key: IdKey) -> Flow[CustomerRecord | None]:
+        row = yield FETCH_ONE, self.q_identity, key
         if row is None or row[0] is None:
             return None
-        return self.customers(cur, [row[0]]).get(row[0])
+        found = yield from self.customers([row[0]])
+        return found.get(row[0])
 
-    def has_identity_kind(self, cur: Cursor, kind: str) -> bool:
-        cur.execute(self.q_kind, [kind])  # the primary key (kind, value) makes it a probe
-        return cur.fetchone() is not None
+    def has_identity_kind(self, kind: str) -> Flow[bool]:
+        # the primary key (kind, value) makes it a probe
+        row = yield FETCH_ONE, self.q_kind, [kind]
+        return row is not None
 
-    def merges(self, cur: Cursor, customer_id: str) -> list[MergeRow]:
-        cid = self.resolve(cur, customer_id)
-        cur.execute(
-            self.d.sql(
-                "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
-            ),
-            [cid],
-        )
-        return [
-            merge_from(self.d.load(data), root, cluster) for data, root, cluster in cur.fetchall()
-        ]
+    def merges(self, customer_id: str) -> Flow[list[MergeRow]]:
+        cid = yield from self.resolve(customer_id)
+        rows = yield FETCH_ALL, self.q_merges_of, [cid]
+        return [merge_from(self.d.load(data), root, cluster) for data, root, cluster in rows]
 
-    def merge(self, cur: Cursor, merge_id: str) -> MergeRow | None:
-        cur.execute(
-            self.d.sql("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?"), [merge_id]
-        )
-        row = cur.fetchone()
+    def merge(self, merge_id: str) -> Flow[MergeRow | None]:
+        row = yield FETCH_ONE, self.q_merge, [merge_id]
         return None if row is None else merge_from(self.d.load(row[0]), row[1], row[2])
 
-    def customer_page(self, cur: Cursor, after: str, limit: int) -> list[CustomerRecord]:
-        cur.execute(
-            self.d.sql(
-                "SELECT id, cluster, first_us, first_message_id, members, profile FROM omnikit_customers "
-                "WHERE id > ? ORDER BY id LIMIT ?"
-            ),
-            [after, limit],
-        )
-        return [self._record(row) for row in cur.fetchall()]
+    def customer_page(self, after: str, limit: int) -> Flow[list[CustomerRecord]]:
+        rows = yield FETCH_ALL, self.q_customer_page, [after, limit]
+        return [self._record(row) for row in rows]
 
     def touchpoints(
         self,
-        cur: Cursor,
         customer_id: str,
         *,
-        since: dt.datetime | None,
-        until: dt.datetime | None,
-        limit: int | None,
-        newest_first: bool,
-    ) -> list[Touchpoint]:
-        cid = self.resolve(cur, customer_id)
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Flow[list[Touchpoint]]:
+        cid = yield from self.resolve(customer_id)
         sql = "SELECT data FROM omnikit_touchpoints WHERE customer_id = ?"
         params: list[Any] = [cid]
         if since is not None:
@@ -357,20 +355,20 @@ class SQLQueries:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        cur.execute(self.d.sql(sql), params)
-        return [touchpoint_from(self.d.load(data), cid) for (data,) in cur.fetchall()]
+        rows = yield FETCH_ALL, self.d.sql(sql), params
+        return [touchpoint_from(self.d.load(data), cid) for (data,) in rows]
 
-    def touchpoint(self, cur: Cursor, message_id: str) -> Touchpoint | None:
-        cur.execute(
-            self.d.sql("SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"),
-            [message_id],
-        )
-        row = cur.fetchone()
+    def touchpoint(self, message_id: str) -> Flow[Touchpoint | None]:
+        row = yield FETCH_ONE, self.q_touchpoint, [message_id]
         return None if row is None else touchpoint_from(self.d.load(row[0]), row[1])
 
-    def touchpoint_counts(self, cur: Cursor) -> dict[str, int]:
-        cur.execute("SELECT channel, COUNT(*) FROM omnikit_touchpoints GROUP BY channel")
-        return {channel: int(n) for channel, n in cur.fetchall()}
+    def touchpoint_counts(self) -> Flow[dict[str, int]]:
+        rows = yield (
+            FETCH_ALL,
+            "SELECT channel, COUNT(*) FROM omnikit_touchpoints GROUP BY channel",
+            (),
+        )
+        return {channel: int(n) for channel, n in rows}
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -398,67 +396,20 @@ class SQLQueries:
         """The touchpoint as its JSON column stores it."""
         return touchpoint_text(tp) if self._plain_dump else self.d.dump(touchpoint_json(tp))
 
-    def apply(self, cur: Cursor, changes: Changes) -> None:
+    def apply(self, changes: Changes) -> Flow[None]:
         # The large parameter lists are generators of tuples: each row is built as the driver
         # binds it and dropped right after, instead of a transaction's worth living at once.
-        run: Callable[[str, Iterable[Sequence[Any]]], Any] = cur.executemany
         for old, new in changes.relabel.items():
             for sql in (self.u_relabel_ids, self.u_relabel_customers, self.u_relabel_merges):
-                cur.execute(sql, [new, old])
+                yield EXECUTE, sql, [new, old]
         for old, new in changes.reassign.items():
             for sql in (self.u_reassign_tps, self.u_reassign_merges, self.u_reassign_aliases):
-                cur.execute(sql, [new, old])
-        if changes.erased_customers:
-            for sql in self.d_erased_customer:
-                run(sql, [[c] for c in sorted(changes.erased_customers)])
-        if changes.erased_identities:
-            for sql in self.d_erased_identity:
-                run(sql, sorted(changes.erased_identities))
-        if changes.deleted_customers:
-            run(self.d_customer, [[c] for c in sorted(changes.deleted_customers)])
-        if changes.deleted_clusters:
-            run(self.d_cluster, [[c] for c in sorted(changes.deleted_clusters)])
-        for cluster in sorted(changes.deleted_merge_clusters):
-            cur.execute(self.d_merges_cluster, [cluster])
-        if changes.unaliased:
-            run(self.d_alias, [[c] for c in sorted(changes.unaliased)])
-        if changes.customers:
-            run(
-                self.i_customer,
-                (self.customer_params(r) for _, r in sorted(changes.customers.items())),
-            )
-        if changes.identities:
-            run(
-                self.i_identity,
-                (
-                    (k, v, row.owner, row.cluster, int(row.verified))
-                    for (k, v), row in sorted(changes.identities.items())
-                ),
-            )
-        if changes.clusters:
-            run(
-                self.i_cluster,
-                ((c.id, c.max[0], c.max[1], c.size) for _, c in sorted(changes.clusters.items())),
-            )
-        if changes.aliases:
-            run(self.i_alias, sorted([s, t] for s, t in changes.aliases.items()))
-        if changes.new_touchpoints:
-            run(
-                self.i_touchpoint,
-                (self.touchpoint_params(tp, owner) for tp, owner in changes.new_touchpoints),
-            )
-        if changes.touchpoint_owners:
-            run(
-                self.u_owner,
-                sorted([owner, mid] for mid, owner in changes.touchpoint_owners.items()),
-            )
-        if changes.rewritten:
-            run(
-                self.u_touchpoint,
-                [(self.touchpoint_data(tp), tp.message_id) for tp in changes.rewritten],
-            )
+                yield EXECUTE, sql, [new, old]
+        yield from self._deletions(changes)
+        yield from self._upserts(changes)
         if changes.merges:
-            run(
+            yield (
+                EXECUTE_MANY,
                 self.i_merge,
                 [
                     [m.record.id, m.root, m.cluster, to_us(m.record.at), self.d.dump(merge_json(m))]
@@ -466,8 +417,56 @@ class SQLQueries:
                 ],
             )
         if changes.splits:
-            run(self.i_split, [[*s.a, *s.b, s.merge_id, s.at_us] for s in changes.splits])
+            yield (
+                EXECUTE_MANY,
+                self.i_split,
+                [[*s.a, *s.b, s.merge_id, s.at_us] for s in changes.splits],
+            )
         if changes.unsuppressed:
-            run(self.d_suppression, [[d] for d in sorted(changes.unsuppressed)])
+            yield EXECUTE_MANY, self.d_suppression, [[d] for d in sorted(changes.unsuppressed)]
         if changes.suppressions:
-            run(self.i_suppression, [[r.digest, r.kind, r.at_us] for r in changes.suppressions])
+            rows = [[r.digest, r.kind, r.at_us] for r in changes.suppressions]
+            yield EXECUTE_MANY, self.i_suppression, rows
+
+    def _deletions(self, changes: Changes) -> Flow[None]:
+        """Erasures and deletions, the part of `apply` between reassigning and upserting."""
+        if changes.erased_customers:
+            for sql in self.d_erased_customer:
+                yield EXECUTE_MANY, sql, [[c] for c in sorted(changes.erased_customers)]
+        if changes.erased_identities:
+            for sql in self.d_erased_identity:
+                yield EXECUTE_MANY, sql, sorted(changes.erased_identities)
+        if changes.deleted_customers:
+            yield EXECUTE_MANY, self.d_customer, [[c] for c in sorted(changes.deleted_customers)]
+        if changes.deleted_clusters:
+            yield EXECUTE_MANY, self.d_cluster, [[c] for c in sorted(changes.deleted_clusters)]
+        for cluster in sorted(changes.deleted_merge_clusters):
+            yield EXECUTE, self.d_merges_cluster, [cluster]
+        if changes.unaliased:
+            yield EXECUTE_MANY, self.d_alias, [[c] for c in sorted(changes.unaliased)]
+
+    def _upserts(self, changes: Changes) -> Flow[None]:
+        """Customers, identities, clusters, old ids and touchpoints, written or moved."""
+        if changes.customers:
+            rows = (self.customer_params(r) for _, r in sorted(changes.customers.items()))
+            yield EXECUTE_MANY, self.i_customer, rows
+        if changes.identities:
+            ids = sorted(changes.identities.items())
+            rows = ((k, v, row.owner, row.cluster, int(row.verified)) for (k, v), row in ids)
+            yield EXECUTE_MANY, self.i_identity, rows
+        if changes.clusters:
+            clusters = sorted(changes.clusters.items())
+            rows = ((c.id, c.max[0], c.max[1], c.size) for _, c in clusters)
+            yield EXECUTE_MANY, self.i_cluster, rows
+        if changes.aliases:
+            yield EXECUTE_MANY, self.i_alias, sorted([s, t] for s, t in changes.aliases.items())
+        if changes.new_touchpoints:
+            new = changes.new_touchpoints
+            rows = (self.touchpoint_params(tp, owner) for tp, owner in new)
+            yield EXECUTE_MANY, self.i_touchpoint, rows
+        if changes.touchpoint_owners:
+            owners = sorted([owner, mid] for mid, owner in changes.touchpoint_owners.items())
+            yield EXECUTE_MANY, self.u_owner, owners
+        if changes.rewritten:
+            rewritten = [(self.touchpoint_data(tp), tp.message_id) for tp in changes.rewritten]
+            yield EXECUTE_MANY, self.u_touchpoint, rewritten

@@ -8,12 +8,14 @@ placeholders and `{json}` for a JSON parameter.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+import secrets
+from typing import Any
 
+from omnikit.errors import StoreUnavailableError
 from omnikit.stores._codec import encode
+from omnikit.stores._drive import EXECUTE, FETCH_ONE, Cursor, Flow
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SUPPRESSION_KINDS", "Cursor", "Dialect"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SUPPRESSION_KINDS", "Cursor", "Dialect", "migrate"]
 
 # Each migration is a list of statements, applied in order, once. Never edit a released one:
 # add the next. `{json}` is the dialect's JSON column type, `{big}` its 64-bit integer.
@@ -97,15 +99,6 @@ SUPPRESSION_KINDS = ("identity", "key", "message")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class Cursor(Protocol):
-    """The part of a DB-API cursor the queries use."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
-    def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def fetchone(self) -> Any: ...
-
-
 class Dialect:
     """How one database spells what the queries need."""
 
@@ -134,3 +127,37 @@ class Dialect:
     def schema(self, statement: str) -> str:
         """A migration statement in this dialect."""
         return statement.replace("{jsontype}", self.json_type).replace("{big}", self.big_type)
+
+
+def migrate(dialect: Dialect, url: str) -> Flow[bytes]:
+    """
+    Create or migrate the schema, inside a write transaction the caller began; the secret.
+
+    The store's own key (`CustomerStore.secret`) is made the first time the store opens.
+    """
+    yield (
+        EXECUTE,
+        "CREATE TABLE IF NOT EXISTS omnikit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        (),
+    )
+    read = dialect.sql("SELECT value FROM omnikit_meta WHERE key = ?")
+    row = yield FETCH_ONE, read, ["schema_version"]
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreUnavailableError(
+            f"store {url!r} has schema version {version}, newer than this omnikit "
+            f"({SCHEMA_VERSION}): upgrade omnikit"
+        )
+    for statements in MIGRATIONS[version:]:
+        for statement in statements:
+            yield EXECUTE, dialect.schema(statement), ()
+    if version < SCHEMA_VERSION:
+        upsert = "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        sql = dialect.sql(f"INSERT INTO omnikit_meta (key, value) VALUES (?, ?) {upsert}")
+        yield EXECUTE, sql, ["schema_version", str(SCHEMA_VERSION)]
+    keep = dialect.sql(
+        "INSERT INTO omnikit_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+    )
+    yield EXECUTE, keep, ["secret", secrets.token_hex(32)]
+    (secret,) = yield FETCH_ONE, read, ["secret"]
+    return bytes.fromhex(secret)

@@ -11,12 +11,11 @@ import abc
 import contextlib
 import datetime as dt
 import os
-import secrets
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from omnikit._engines.records import (
     Changes,
@@ -29,17 +28,13 @@ from omnikit._engines.records import (
 )
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import StoreUnavailableError
+from omnikit.stores._drive import Flow, run
 from omnikit.stores._queries import SQLQueries
-from omnikit.stores._schema import MIGRATIONS, SCHEMA_VERSION, Cursor, Dialect
+from omnikit.stores._schema import MIGRATIONS, Cursor, Dialect, migrate
 
-__all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries", "SQLStore"]
+__all__ = ["MIGRATIONS", "Cursor", "Dialect", "SQLQueries", "SQLStore", "SQLTransaction"]
 
-
-def _too_new(url: str, version: int) -> None:
-    raise StoreUnavailableError(
-        f"store {url!r} has schema version {version}, newer than this omnikit "
-        f"({SCHEMA_VERSION}): upgrade omnikit"
-    )
+_T = TypeVar("_T")
 
 
 _OPEN_STORES: weakref.WeakSet[SQLStore] = weakref.WeakSet()
@@ -139,44 +134,11 @@ class SQLStore(abc.ABC):
         with self._errors():
             self._begin(conn)
             try:
-                cur = conn.cursor()
-                cur.execute(
-                    "CREATE TABLE IF NOT EXISTS omnikit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                )
-                cur.execute(
-                    self._dialect.sql("SELECT value FROM omnikit_meta WHERE key = ?"),
-                    ["schema_version"],
-                )
-                row = cur.fetchone()
-                version = int(row[0]) if row else 0
-                if version > SCHEMA_VERSION:
-                    _too_new(self.url, version)
-                for statements in MIGRATIONS[version:]:
-                    for statement in statements:
-                        cur.execute(self._dialect.schema(statement))
-                if version < SCHEMA_VERSION:
-                    cur.execute(
-                        self._dialect.sql(
-                            "INSERT INTO omnikit_meta (key, value) VALUES (?, ?) "
-                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                        ),
-                        ["schema_version", str(SCHEMA_VERSION)],
-                    )
-                self._secret = self._read_secret(cur)
+                self._secret = run(conn.cursor(), migrate(self._dialect, self.url))
             except BaseException:
                 self._rollback(conn)
                 raise
             self._commit(conn)
-
-    def _read_secret(self, cur: Cursor) -> bytes:
-        """The store's own key, made the first time the store opens."""
-        sql = self._dialect.sql
-        cur.execute(
-            sql("INSERT INTO omnikit_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
-            ["secret", secrets.token_hex(32)],
-        )
-        cur.execute(sql("SELECT value FROM omnikit_meta WHERE key = ?"), ["secret"])
-        return bytes.fromhex(cur.fetchone()[0])
 
     def close(self) -> None:
         """Close every connection this store opened; the data stays."""
@@ -211,36 +173,36 @@ class SQLStore(abc.ABC):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _read(self, flow: Flow[_T]) -> _T:
         conn = self._conn()
         with self._errors():
-            return fn(conn.cursor(), *args, **kwargs)
+            return run(conn.cursor(), flow)
 
     def customer(self, customer_id: str) -> CustomerRecord | None:
         """The customer with that id, following merged ids to the survivor."""
-        return self._read(self._queries.customer, customer_id)  # type: ignore[no-any-return]
+        return self._read(self._queries.customer(customer_id))
 
     def find(self, key: IdKey) -> CustomerRecord | None:
         """The customer that owns the identity *key*."""
-        return self._read(self._queries.find, key)  # type: ignore[no-any-return]
+        return self._read(self._queries.find(key))
 
     def has_identity_kind(self, kind: str) -> bool:
         """Whether any identity of *kind* is stored."""
-        return self._read(self._queries.has_identity_kind, kind)  # type: ignore[no-any-return]
+        return self._read(self._queries.has_identity_kind(kind))
 
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""
-        return self._read(self._queries.merges, customer_id)  # type: ignore[no-any-return]
+        return self._read(self._queries.merges(customer_id))
 
     def merge(self, merge_id: str) -> MergeRow | None:
         """One merge of the audit trail."""
-        return self._read(self._queries.merge, merge_id)  # type: ignore[no-any-return]
+        return self._read(self._queries.merge(merge_id))
 
     def iter_customers(self, *, batch_size: int = 1000) -> Iterator[CustomerRecord]:
         """Every customer, in id order, fetched a page at a time."""
         after = ""
         while True:
-            page: list[CustomerRecord] = self._read(self._queries.customer_page, after, batch_size)
+            page = self._read(self._queries.customer_page(after, batch_size))
             yield from page
             if len(page) < batch_size:
                 return
@@ -256,22 +218,19 @@ class SQLStore(abc.ABC):
         newest_first: bool = False,
     ) -> list[Touchpoint]:
         """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
-        return self._read(  # type: ignore[no-any-return]
-            self._queries.touchpoints,
-            customer_id,
-            since=since,
-            until=until,
-            limit=limit,
-            newest_first=newest_first,
+        return self._read(
+            self._queries.touchpoints(
+                customer_id, since=since, until=until, limit=limit, newest_first=newest_first
+            )
         )
 
     def touchpoint(self, message_id: str) -> Touchpoint | None:
         """One touchpoint by message id."""
-        return self._read(self._queries.touchpoint, message_id)  # type: ignore[no-any-return]
+        return self._read(self._queries.touchpoint(message_id))
 
     def touchpoint_counts(self) -> dict[str, int]:
         """How many touchpoints are stored per channel."""
-        return self._read(self._queries.touchpoint_counts)  # type: ignore[no-any-return]
+        return self._read(self._queries.touchpoint_counts())
 
     def secret(self) -> bytes:
         """This store's own random key (see `CustomerStore.secret`), read when it opened."""
@@ -285,48 +244,49 @@ class SQLStore(abc.ABC):
 class SQLTransaction:
     """`IngestTransaction` over one cursor of an open transaction."""
 
-    __slots__ = ("cur", "store")
+    __slots__ = ("cur", "queries", "store")
 
     def __init__(self, store: SQLStore, cur: Cursor) -> None:
         self.store = store
         self.cur = cur
+        self.queries = store._queries  # noqa: SLF001 - the transaction is the store's
 
-    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _run(self, flow: Flow[_T]) -> _T:
         with self.store._errors():  # noqa: SLF001 - the transaction is the store's
-            return fn(self.cur, *args)
+            return run(self.cur, flow)
 
     def seen(self, message_ids: Collection[str]) -> set[str]:
-        return self._run(self.store._queries.seen, message_ids)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.seen(message_ids))
 
     def identities(self, keys: Collection[IdKey]) -> dict[IdKey, IdentityRow]:
-        return self._run(self.store._queries.identities, keys)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.identities(keys))
 
     def customers(self, ids: Collection[str]) -> dict[str, CustomerRecord]:
-        return self._run(self.store._queries.customers, ids)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.customers(ids))
 
     def clusters(self, ids: Collection[str]) -> dict[str, ClusterRow]:
-        return self._run(self.store._queries.clusters, ids)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.clusters(ids))
 
     def splits(self, keys: Collection[IdKey]) -> list[SplitRow]:
-        return self._run(self.store._queries.splits, keys)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.splits(keys))
 
     def cluster_identities(self, cluster: str) -> list[IdKey]:
-        return self._run(self.store._queries.cluster_identities, cluster)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.cluster_identities(cluster))
 
     def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
-        return self._run(self.store._queries.cluster_customers, cluster)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.cluster_customers(cluster))
 
     def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
-        return self._run(self.store._queries.customer_touchpoints, ids)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.customer_touchpoints(ids))
 
     def aliases(self, targets: Collection[str]) -> dict[str, str]:
-        return self._run(self.store._queries.aliases, targets)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.aliases(targets))
 
     def suppression_kinds(self) -> set[str]:
-        return self._run(self.store._queries.suppression_kinds)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.suppression_kinds())
 
     def suppressed(self, digests: Collection[str]) -> set[str]:
-        return self._run(self.store._queries.suppressed, digests)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self._run(self.queries.suppressed(digests))
 
     def apply(self, changes: Changes) -> None:
-        self._run(self.store._queries.apply, changes)  # noqa: SLF001
+        self._run(self.queries.apply(changes))

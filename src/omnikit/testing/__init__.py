@@ -6,6 +6,8 @@ Test helpers for applications built on omnikit, and for authors of stores and pl
   Segment Spec messages (`omnikit.testing.retailer`);
 - `StoreContract`: the contract every `omnikit.stores.Store` passes; subclass it in your tests
   with a `store` fixture to check your own store (it needs pytest, and loads only when used);
+- `AsyncStoreContract`: the same, and more, for an `omnikit.stores.AsyncStore`; subclass it
+  with an `open_async_store` fixture;
 - pytest fixtures `omnikit_hub` and `omnikit_clock`, registered automatically when omnikit is
   installed (see `omnikit.testing._plugin`).
 """
@@ -18,9 +20,10 @@ from omnikit.testing._clock import FrozenClock
 from omnikit.testing.retailer import Retailer
 
 if TYPE_CHECKING:
+    from omnikit.testing._async_contract import AsyncStoreContract
     from omnikit.testing._contract import StoreContract
 
-__all__ = ["FrozenClock", "Retailer", "StoreContract"]
+__all__ = ["AsyncStoreContract", "FrozenClock", "Retailer", "StoreContract"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,5 +31,9 @@ def __getattr__(name: str) -> Any:
         from omnikit.testing._contract import StoreContract  # noqa: PLC0415
 
         return StoreContract
+    if name == "AsyncStoreContract":
+        from omnikit.testing._async_contract import AsyncStoreContract  # noqa: PLC0415
+
+        return AsyncStoreContract
     msg = f"module 'omnikit.testing' has no attribute {name!r}"
     raise AttributeError(msg)
