@@ -355,3 +355,101 @@ async def test_a_customer_given_is_decided_for_without_reading_them_again() -> N
         before = store.calls
         await hub.decide(found, "Product Viewed", ruleset=RULES, record=True)
         assert 2 == reads(before)  # the customer, then the transaction
+
+
+def _copy_secret(from_url: str, to_url: str) -> None:
+    """Give the store at *to_url* the secret of the one at *from_url* (ids keyed alike)."""
+    import psycopg  # noqa: PLC0415 - only PostgreSQL tests need it
+
+    from omnikit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+    source, target = PostgresStore.from_url(from_url), PostgresStore.from_url(to_url)
+    try:
+        with psycopg.connect(target.conninfo, autocommit=True) as conn:
+            conn.execute(
+                f'UPDATE "{target.schema}".omnikit_meta SET value = %s WHERE key = %s',
+                [source.secret().hex(), "secret"],
+            )
+    finally:
+        source.close()
+        target.close()
+
+
+@pytest.mark.postgres
+async def test_open_on_postgresql_awaits_every_verb_natively_as_the_hub_gives(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """
+    `AsyncHub.open("postgresql://...")` runs on `AsyncPostgresStore`, on the event loop, and
+    every verb gives what `Hub` gives on a PostgreSQL store of its own.
+    """
+    urls = [f"{postgres_url}?schema=t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    options: dict[str, Any] = {
+        "clock": FrozenClock(T0),
+        "ruleset": RULES,
+        "segments": SEGMENTS,
+        "suppression_key": KEY,
+    }
+    _copy_secret(urls[0], urls[1])
+    _numbered_ids(monkeypatch)
+    with omnikit.Hub.open(urls[0], **options) as hub:
+
+        async def called(name: str, *args: Any, **kwargs: Any) -> Any:
+            result = getattr(hub, name)(*args, **kwargs)
+            return list(result) if name == "customers" else result
+
+        expected = repr(await _every_verb(called))
+
+    _numbered_ids(monkeypatch)
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
+    opened = omnikit.AsyncHub.open(urls[1], **options)
+    assert "not opened yet" in repr(opened)
+    async with opened as awaited:
+        assert isinstance(awaited.store, omnikit.stores.postgres.AsyncPostgresStore)
+
+        async def awaiting(name: str, *args: Any, **kwargs: Any) -> Any:
+            threads.add(threading.get_ident())
+            if name == "customers":
+                return [c async for c in awaited.customers(batch_size=1)]
+            return await getattr(awaited, name)(*args, **kwargs)
+
+        got = repr(await _every_verb(awaiting))
+
+    assert expected == got
+    assert {loop_thread} == threads
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        await awaited.customer(email="family@example.com")
+
+
+@pytest.mark.postgres
+async def test_aopen_connects_at_once_and_an_unreachable_server_fails_there(
+    postgres_url: str,
+) -> None:
+    """`aopen()` returns a connected hub; a server that does not answer fails `aopen()`."""
+    url = f"{postgres_url}?schema=t_{uuid.uuid4().hex[:12]}"
+    hub = await omnikit.AsyncHub.aopen(url)
+    try:
+        assert "not opened yet" not in repr(hub)
+        assert await hub.customer(email="nobody@example.com") is None
+    finally:
+        await hub.aclose()
+
+    unreachable = "postgresql://shop:s3cret@127.0.0.1:1/omnikit?connect_timeout=2"
+    lazy = omnikit.AsyncHub.open(unreachable)
+    assert "s3cret" not in repr(lazy)
+    with pytest.raises(StoreUnavailableError):
+        async with lazy:
+            pass  # pragma: no cover - entering fails
+    with pytest.raises(StoreUnavailableError):
+        await omnikit.AsyncHub.aopen(unreachable)
+
+
+async def test_open_on_a_sync_store_serves_it_in_threads(tmp_path: Path) -> None:
+    """`AsyncHub.open("sqlite:///...")` opens the sync store at once and runs verbs in threads."""
+    hub = await omnikit.AsyncHub.aopen(f"sqlite:///{tmp_path / 'shop.db'}")
+    async with hub:
+        assert isinstance(hub.store, omnikit.stores.sqlite.SQLiteStore)
+        await hub.track("Product Viewed", anonymous_id="a1", message_id="m1")
+        assert (await hub.customer(anonymous_id="a1")) is not None
+        assert hub.sync.store is hub.store

@@ -19,14 +19,17 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar, Unpack, cast
 
+import attrs
+
 from omnikit._hub.flows import HubFlow, adrive
 from omnikit._hub.ingestion import Ingestion
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._hub.sync import Hub
 from omnikit._load import LoadPath, load_files
+from omnikit._plugins import STORES
 from omnikit.errors import StoreUnavailableError, ValidationError
-from omnikit.stores import AsyncStore, Store, open_store
+from omnikit.stores import AsyncStore, Store, aopen_store
 
 if TYPE_CHECKING:
     from omnikit._hub._core import HubOptions
@@ -42,13 +45,17 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def open_async_store(url: str) -> Store | AsyncStore:
-    """
-    The store `AsyncHub.open()` opens for *url*: the one place an async hub opens a store.
+def _has_async_twin(url: str) -> bool:
+    """Whether the store adapter for *url* opens an `AsyncStore` (it has `aopen`)."""
+    scheme, sep, _ = url.partition("://")
+    return bool(sep) and hasattr(STORES.load(scheme), "aopen")
 
-    An `AsyncStore` it returns is awaited natively, a sync `Store` served in threads.
-    """
-    return open_store(url)
+
+@attrs.frozen
+class _Deferred:
+    """A store URL whose `AsyncStore` opens on the event loop, when the hub is first used."""
+
+    url: str
 
 
 def is_async_store(store: object) -> bool:
@@ -140,7 +147,7 @@ class AsyncHub:
 
     def __init__(
         self,
-        store: Hub | Store | AsyncStore | str | None = None,
+        store: Hub | Store | AsyncStore | str | _Deferred | None = None,
         *,
         max_threads: int = 4,
         **options: Unpack[HubOptions],
@@ -148,12 +155,17 @@ class AsyncHub:
         _require_positive("max_threads", max_threads)
         self._hub: Hub | None = None
         self._astore: AsyncStore | None = None
+        self._deferred: str | None = None
         self._owns = True
-        if isinstance(store, Hub):
+        self._flows: Ingestion
+        if isinstance(store, _Deferred):
+            self._deferred = store.url
+            self._flows = _Flows(**options)
+        elif isinstance(store, Hub):
             if options:
                 raise ValidationError(f"{min(options)}: the Hub given has its options already")
             self._hub, self._owns = store, False
-            self._flows: Ingestion = store
+            self._flows = store
         elif is_async_store(store):
             self._astore, self._owns = cast("AsyncStore", store), False
             self._flows = _Flows(**options)
@@ -163,30 +175,72 @@ class AsyncHub:
         self._max = max_threads
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="omnikit")
         self._calls = asyncio.Semaphore(max_threads)
-        self._secret_read = self._astore is None
+        self._secret_read = self._astore is None and self._deferred is None
+        self._opening = asyncio.Lock()
         self._closed = False
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def open(cls, url: str, *, max_threads: int = 4, **options: Unpack[HubOptions]) -> Self:
         """
-        Open an async hub on the store *url* names; it closes the store when it closes.
+        An async hub on the store *url* names; it closes the store when it closes.
 
-        The store is the one `Hub.open()` opens, served in the hub's threads; to run on an
-        `AsyncStore`, give it to `AsyncHub(store)`. Opening connects and migrates the schema
-        once, before the hub serves; do it at start-up.
+        ```python
+        async with omnikit.AsyncHub.open("postgresql://shop@db/omnikit") as hub:
+            ...
+        ```
+
+        Where the store's adapter has an async twin (`postgresql://`: `AsyncPostgresStore`),
+        the hub runs on it, natively: it connects on the event loop when entered with
+        `async with` (or at its first call), and opening errors are raised there. Otherwise
+        (SQLite, memory, a sync host store) it opens the sync store now, as `Hub.open()`
+        does, and serves it in its threads. Either way opening connects and migrates the
+        schema once: do it at start-up. `aopen()` opens either kind at once, awaited.
+
+        Raises:
+            StoreNotFoundError: For a scheme no store answers to.
+            ValidationError: For a URL that is not one, or a bad option.
+            StoreUnavailableError: For a sync store that cannot be opened now.
 
         Added in version 0.1.0.
         """
         _require_positive("max_threads", max_threads)
-        store = open_async_store(url)
-        if isinstance(store, Store) and not is_async_store(store):
-            hub = cls(Hub(store, **options), max_threads=max_threads)
-        else:
-            hub = cls(store, max_threads=max_threads, **options)
+        if _has_async_twin(url):
+            return cls(_Deferred(url), max_threads=max_threads, **options)
+        hub = cls(Hub.open(url, **options), max_threads=max_threads)
         hub._owns = True
-        if hub._hub is not None:
-            hub._hub._owns_store = True  # noqa: SLF001 - it closes what was opened for it
+        return hub
+
+    @classmethod
+    async def aopen(cls, url: str, *, max_threads: int = 4, **options: Unpack[HubOptions]) -> Self:
+        """
+        `open()`, awaited: the store is connected (and its schema migrated) when it returns.
+
+        A sync store is opened in a worker thread, so the event loop does not wait on it.
+
+        ```python
+        hub = await omnikit.AsyncHub.aopen("postgresql://shop@db/omnikit")
+        try:
+            ...
+        finally:
+            await hub.aclose()
+        ```
+
+        Raises:
+            StoreNotFoundError: For a scheme no store answers to.
+            ValidationError: For a URL that is not one, or a bad option.
+            StoreUnavailableError: For a store that cannot be opened now.
+
+        Added in version 0.1.0.
+        """
+        hub = await asyncio.to_thread(
+            functools.partial(cls.open, url, max_threads=max_threads, **options)
+        )
+        try:
+            await hub._ready()  # noqa: SLF001 - its own class's
+        except BaseException:
+            await hub.aclose()
+            raise
         return hub
 
     # -- configuration -----------------------------------------------------------------------
@@ -215,7 +269,13 @@ class AsyncHub:
 
         Added in version 0.1.0.
         """
-        return self._hub.store if self._hub is not None else cast("AsyncStore", self._astore)
+        if self._hub is not None:
+            return self._hub.store
+        if self._astore is None:
+            raise StoreUnavailableError(
+                "store: not opened yet; enter the hub with `async with` or await a verb first"
+            )
+        return self._astore
 
     @property
     def ruleset(self) -> RuleSet | None:
@@ -257,10 +317,18 @@ class AsyncHub:
         """Refuse calls once closed; read the async store's secret before the first one."""
         if self._closed:
             raise StoreUnavailableError(f"{self!r} is closed")
-        if not self._secret_read:
-            store = cast("AsyncStore", self._astore)
-            self._flows._use_secret(await store.secret())  # noqa: SLF001 - the driver's part
-            self._secret_read = True
+        if self._secret_read:
+            return
+        async with self._opening:  # two first calls at once open the store once
+            if self._astore is None and self._deferred is not None:
+                opened = await aopen_store(self._deferred)
+                if not is_async_store(opened):  # pragma: no cover - `open` checked the adapter
+                    raise StoreUnavailableError(f"{self._deferred}: opened no AsyncStore")
+                self._astore = cast("AsyncStore", opened)
+            if not self._secret_read:
+                store = cast("AsyncStore", self._astore)
+                self._flows._use_secret(await store.secret())  # noqa: SLF001 - the driver's part
+                self._secret_read = True
 
     async def _await(self, flow: HubFlow[_R]) -> _R:
         async with self._calls:
@@ -294,7 +362,9 @@ class AsyncHub:
             await self._astore.aclose()
 
     async def __aenter__(self) -> Self:
-        if self._closed:
+        if self._hub is None:
+            await self._ready()  # an async store connects here
+        elif self._closed:
             raise StoreUnavailableError(f"{self!r} is closed")
         return self
 
@@ -307,6 +377,8 @@ class AsyncHub:
         await self.aclose()
 
     def __repr__(self) -> str:
+        if self._hub is None and self._astore is None:
+            return "<AsyncHub store=(not opened yet)>"
         return f"<AsyncHub store={self.store.url!r}>"
 
     # -- the verbs ---------------------------------------------------------------------------
