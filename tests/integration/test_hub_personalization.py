@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import omnikit
+from omnikit.analytics import LeadScoring
 from omnikit.rules import (
     Action,
     Cap,
@@ -14,6 +15,7 @@ from omnikit.rules import (
     Rule,
     RuleSet,
     Segment,
+    SegmentSet,
     Variant,
     context,
     count_events,
@@ -22,7 +24,7 @@ from omnikit.rules import (
     within_km,
 )
 from omnikit.stores import Store
-from omnikit.testing import FrozenClock
+from omnikit.testing import FrozenClock, Retailer
 
 T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -230,3 +232,33 @@ def test_host_verbs_without_ids_do_not_pile_up_identities() -> None:
     assert ana is not None
     assert (omnikit.Identity(kind="email", value="ana@example.com"),) == ana.identities
     assert 3 == ana.stats.touchpoints
+
+
+def test_verbs_over_every_customer_read_a_page_at_a_time(monkeypatch: Any, tmp_path: Any) -> None:
+    """
+    RFM, lead scores, bought-together and segment refreshes hold one page of customers at a
+    time, and give with pages of two what they give with one page for all.
+    """
+    import omnikit._hub._base as base  # noqa: PLC0415 - the page size under test
+
+    def run(page: int) -> tuple[Any, ...]:
+        monkeypatch.setattr(base, "PAGE", page)
+        clock = FrozenClock(dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+        segments = [Segment(id="buyers", condition=customer.stats.orders >= 1)]
+        with omnikit.Hub(f"sqlite:///{tmp_path / f'p{page}.db'}", clock=clock) as hub:
+            hub.ingest(list(Retailer(30, seed=3).messages()))
+            scoring = LeadScoring(points={"Product Viewed": 3, "Order Completed": 10})
+            rfm = hub.rfm(write_traits=True)
+            leads = hub.lead_scores(scoring, write_traits=True)
+            together = vars(hub.bought_together())
+            hub.segments = SegmentSet(segments)  # everyone's membership is out of date
+            refreshed = hub.refresh_segments()
+            return rfm, leads, together, refreshed, [c.traits for c in hub.customers()]
+
+    paged, whole = run(2), run(10_000)
+
+    assert whole == paged
+    rfm, leads, _, refreshed, _ = whole
+    assert rfm  # something was scored and refreshed
+    assert leads
+    assert refreshed

@@ -11,7 +11,7 @@ over its sync store; `AsyncHub` awaits it with `adrive` over an async store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -83,13 +83,15 @@ class _FlowCore(_HubCore):
         touchpoints: list[Touchpoint] = yield TouchpointsOf(customer_id=customer_id)
         return touchpoints
 
-    def _records(self) -> HubFlow[list[CustomerRecord]]:
-        """Every stored customer record, in id order, read a page at a time."""
+    def _each_page(self, visit: Callable[[list[CustomerRecord]], HubFlow[object]]) -> HubFlow[None]:
+        """
+        Run *visit* on every stored customer record, a page at a time, in id order.
+
+        Only one page is held at a time, however many customers the store holds.
+        """
         cursor = yield OpenCustomers(PAGE)
-        records: list[CustomerRecord] = []
         while page := (yield NextCustomers(cursor, PAGE)):
-            records.extend(page)
-        return records
+            yield from visit(page)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.orders import fold_orders
-from omnikit._hub._base import PAGE, _FlowCore
-from omnikit._hub.flows import HubFlow, InTransaction, NextCustomers, OpenCustomers
+from omnikit._hub._base import _FlowCore
+from omnikit._hub.flows import HubFlow, InTransaction
 from omnikit._models.customers import Customer
 from omnikit.analytics._recommend import BoughtTogether, Recommendation
-from omnikit.analytics._scores import RFM, LeadScoring, rfm_scores
+from omnikit.analytics._scores import RFM, LeadScoring, RFMRow, rfm_of_rows, rfm_row
 from omnikit.errors import ValidationError
 from omnikit.rules._data import decision_data
 from omnikit.rules._domain import Env
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from omnikit._engines.ingest import Flow
     from omnikit._engines.records import CustomerRecord
     from omnikit._hub._core import CustomerRef
+    from omnikit._models.orders import Order
     from omnikit._models.touchpoints import Touchpoint
 
 __all__ = ["Personalization"]
@@ -201,12 +202,14 @@ class Personalization(_FlowCore):
         return self._run(self._bought_together())
 
     def _bought_together(self) -> HubFlow[BoughtTogether]:
-        orders = []
-        cursor = yield OpenCustomers(PAGE)
-        while page := (yield NextCustomers(cursor, PAGE)):
+        orders: list[Order] = []
+
+        def fold(page: list[CustomerRecord]) -> HubFlow[None]:
             for stored in page:
                 history = yield from self._history(stored.id)
                 orders.extend(fold_orders(history, currency=self.currency))
+
+        yield from self._each_page(fold)
         return BoughtTogether.fit(orders)
 
     def rfm(self, *, now: dt.datetime | None = None, write_traits: bool = False) -> dict[str, RFM]:
@@ -222,8 +225,15 @@ class Personalization(_FlowCore):
 
         def scored() -> HubFlow[dict[str, RFM]]:
             moment = now or self._now()
-            records = yield from self._records()
-            scores = rfm_scores(map(self._build_customer, records), now=moment)
+            rows: list[RFMRow] = []
+
+            def measure(page: list[CustomerRecord]) -> HubFlow[None]:
+                built = (rfm_row(self._build_customer(stored), now=moment) for stored in page)
+                rows.extend(row for row in built if row is not None)
+                yield from ()
+
+            yield from self._each_page(measure)
+            scores = rfm_of_rows(rows)
             if write_traits:
                 yield from self._write_rfm(scores, moment)
             return scores
@@ -269,19 +279,23 @@ class Personalization(_FlowCore):
         def scored() -> HubFlow[dict[str, float]]:
             moment = now or self._now()
             scores: dict[str, float] = {}
-            for stored in (yield from self._records()):
-                customer = self._build_customer(stored)
-                score = scoring.score((yield from self._history(customer.id)), now=moment)
-                scores[customer.id] = score
-                if write_traits and customer.traits.get(trait) != score:
-                    yield from self._emit(
-                        (yield from self._record(customer.id)),
-                        "Identify",
-                        at=moment,
-                        traits={trait: score},
-                        source="omnikit.lead_scoring",
-                        reevaluate=True,
-                    )
+
+            def score_page(page: list[CustomerRecord]) -> HubFlow[None]:
+                for stored in page:
+                    customer = self._build_customer(stored)
+                    score = scoring.score((yield from self._history(customer.id)), now=moment)
+                    scores[customer.id] = score
+                    if write_traits and customer.traits.get(trait) != score:
+                        yield from self._emit(
+                            (yield from self._record(customer.id)),
+                            "Identify",
+                            at=moment,
+                            traits={trait: score},
+                            source="omnikit.lead_scoring",
+                            reevaluate=True,
+                        )
+
+            yield from self._each_page(score_page)
             return scores
 
         return self._run(scored())
@@ -318,9 +332,13 @@ class Personalization(_FlowCore):
         def refreshed() -> HubFlow[dict[str, tuple[list[str], list[str]]]]:
             if not self.segments:
                 return {}
-            records = yield from self._records()
-            return (
-                yield from self._update_segments([r.id for r in records], now=now or self._now())
-            )
+            ids: list[str] = []
+
+            def gather(page: list[CustomerRecord]) -> HubFlow[None]:
+                ids.extend(stored.id for stored in page)
+                yield from ()
+
+            yield from self._each_page(gather)
+            return (yield from self._update_segments(ids, now=now or self._now()))
 
         return self._run(refreshed())

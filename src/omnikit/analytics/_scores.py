@@ -78,13 +78,25 @@ def rfm_scores(customers: Iterable[Customer], *, now: dt.datetime) -> dict[str, 
 
     Added in version 0.1.0.
     """
-    rows: list[tuple[str, float, int, float]] = []
-    for customer in customers:
-        stats = customer.stats
-        if stats.orders <= 0 or stats.last_order_at is None:
-            continue
-        days = (now - stats.last_order_at).total_seconds() / 86_400
-        rows.append((customer.id, days, stats.orders, float(sum(stats.revenue.values(), 0))))
+    rows = [row for row in (rfm_row(customer, now=now) for customer in customers) if row]
+    return rfm_of_rows(rows)
+
+
+RFMRow = tuple[str, float, int, float]
+"""What RFM needs of a customer: id, days since the last order, orders, revenue."""
+
+
+def rfm_row(customer: Customer, *, now: dt.datetime) -> RFMRow | None:
+    """What `rfm_scores` needs of *customer*; `None` if they never ordered."""
+    stats = customer.stats
+    if stats.orders <= 0 or stats.last_order_at is None:
+        return None
+    days = (now - stats.last_order_at).total_seconds() / 86_400
+    return (customer.id, days, stats.orders, float(sum(stats.revenue.values(), 0)))
+
+
+def rfm_of_rows(rows: list[RFMRow]) -> dict[str, RFM]:
+    """`rfm_scores` of the customers whose `rfm_row`s are *rows*."""
     if not rows:
         return {}
     recencies = sorted(-r[1] for r in rows)
