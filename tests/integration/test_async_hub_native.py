@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -453,3 +454,84 @@ async def test_open_on_a_sync_store_serves_it_in_threads(tmp_path: Path) -> None
         await hub.track("Product Viewed", anonymous_id="a1", message_id="m1")
         assert (await hub.customer(anonymous_id="a1")) is not None
         assert hub.sync.store is hub.store
+
+
+async def test_a_cancelled_load_stops_reading_and_storing(tmp_path: Path) -> None:
+    """
+    Cancelling `load()` over an async store stops it: no batch is stored afterwards, and the
+    batch under way is stored whole or not at all.
+    """
+    path = tmp_path / "history.ndjson"
+    lines = [
+        json.dumps(_message(f"m{n}", n % 60, "Product Viewed", anonymousId=f"a{n}"))
+        for n in range(4000)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    first_batch = threading.Event()
+    store = AsyncMemoryStore()
+    async with omnikit.AsyncHub(store) as hub:
+        task = asyncio.ensure_future(
+            hub.load(path, batch_size=100, progress=lambda _: first_batch.set())
+        )
+        await asyncio.to_thread(first_batch.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        stored = len([c async for c in hub.customers()])
+        await asyncio.sleep(0.5)  # a load still running would store more by now
+        later = len([c async for c in hub.customers()])
+
+    assert 100 <= stored < 4000
+    assert stored == later
+    assert 0 == stored % 100  # whole batches only
+
+
+@pytest.mark.postgres
+async def test_closing_while_the_store_connects_ends_every_call(postgres_url: str) -> None:
+    """
+    `aclose()` while the first call is still connecting: that call ends (refused or done),
+    the closing ends, and no connection of the hub stays open.
+    """
+    import psycopg  # noqa: PLC0415 - only PostgreSQL tests need it
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{postgres_url}?schema={schema}"
+
+    def connections() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    before = await asyncio.to_thread(connections)
+    hub = omnikit.AsyncHub.open(url)
+    call = asyncio.ensure_future(hub.customer(email="ana@example.com"))
+    await asyncio.sleep(0)  # the call starts connecting
+    await asyncio.wait_for(hub.aclose(), 20)
+    with contextlib.suppress(StoreUnavailableError):
+        await asyncio.wait_for(call, 20)
+    for _ in range(50):  # the server notices closed connections a moment later
+        if await asyncio.to_thread(connections) <= before:
+            break
+        await asyncio.sleep(0.1)
+
+    assert await asyncio.to_thread(connections) <= before
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        await hub.customer(email="ana@example.com")
+
+
+async def test_a_store_that_is_neither_sync_nor_async_is_refused_by_name() -> None:
+    """Half an async store (some methods missing) is refused, naming both ports."""
+
+    class HalfAsync:
+        url = "half://"
+
+        async def customer(self, customer_id: str) -> None:
+            del customer_id
+
+    with pytest.raises(
+        ValidationError, match=r"neither an omnikit\.stores\.Store nor an AsyncStore"
+    ):
+        omnikit.AsyncHub(HalfAsync())  # type: ignore[arg-type]

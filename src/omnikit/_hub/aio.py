@@ -10,10 +10,13 @@ flow, in one of its worker threads.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import inspect
 import itertools
+import threading
 import types
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -86,13 +89,20 @@ def _awaited(
         if self._hub is not None:  # a sync store: the `Hub` verb (a subclass's) in a thread
             verb: Callable[_P, _R] = getattr(self._hub, name)
             return await self._in_thread(functools.partial(verb, *args, **kwargs))
-        await self._ready()
-        flow: HubFlow[_R] = getattr(self._flows, name)(*args, **kwargs)
-        return await self._await(flow)
+        async with self._native():
+            await self._ready()
+            flow: HubFlow[_R] = getattr(self._flows, name)(*args, **kwargs)
+            return await self._await(flow)
 
     call.__qualname__ = f"AsyncHub.{name}"
-    call.__doc__ = f"Await `Hub.{name}()`: same arguments, result and errors."
+    call.__doc__ = (
+        f"Await `Hub.{name}()`: same arguments, result and errors.\n\nAdded in version 0.1.0."
+    )
     return call
+
+
+class _Stopped(Exception):  # noqa: N818 - not an error: a cancelled load's reading stops
+    """Raised in a load's reading thread once the load was cancelled."""
 
 
 def _require_positive(field: str, value: object) -> None:
@@ -169,14 +179,22 @@ class AsyncHub:
         elif is_async_store(store):
             self._astore, self._owns = cast("AsyncStore", store), False
             self._flows = _Flows(**options)
+        elif store is not None and not isinstance(store, str | Store):
+            raise ValidationError(
+                f"store: a {type(store).__name__} is neither an omnikit.stores.Store nor an "
+                "AsyncStore (see omnikit.testing.StoreContract and AsyncStoreContract)"
+            )
         else:
-            self._hub = Hub(cast("Store | str | None", store), **options)
+            self._hub = Hub(store, **options)
             self._flows = self._hub
         self._max = max_threads
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="omnikit")
         self._calls = asyncio.Semaphore(max_threads)
         self._secret_read = self._astore is None and self._deferred is None
         self._opening = asyncio.Lock()
+        self._under_way = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closed = False
         self._closing: asyncio.Future[None] | None = None
 
@@ -320,6 +338,8 @@ class AsyncHub:
         if self._secret_read:
             return
         async with self._opening:  # two first calls at once open the store once
+            if self._closed:  # closed while this call waited for the opening
+                raise StoreUnavailableError(f"{self!r} is closed")
             if self._astore is None and self._deferred is not None:
                 opened = await aopen_store(self._deferred)
                 if not is_async_store(opened):  # pragma: no cover - `open` checked the adapter
@@ -333,6 +353,20 @@ class AsyncHub:
     async def _await(self, flow: HubFlow[_R]) -> _R:
         async with self._calls:
             return await adrive(flow, self._astore)
+
+    @contextlib.asynccontextmanager
+    async def _native(self) -> AsyncIterator[None]:
+        """A call over the async store: refused once closed, and waited for by `aclose()`."""
+        if self._closed:
+            raise StoreUnavailableError(f"{self!r} is closed")
+        self._under_way += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._under_way -= 1
+            if not self._under_way:
+                self._idle.set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -354,8 +388,9 @@ class AsyncHub:
         # The calls under way finish first (those in threads, then those awaited); then the
         # store closes.
         await asyncio.to_thread(self._executor.shutdown, wait=True)
-        for _ in range(self._max):
-            await self._calls.acquire()
+        await self._idle.wait()
+        async with self._opening:  # a store being opened is open (or failed) when this runs
+            pass
         if self._owns and self._hub is not None:
             await asyncio.to_thread(self._hub.close)
         elif self._owns and self._astore is not None:
@@ -483,14 +518,39 @@ class AsyncHub:
             return await self._in_thread(
                 lambda: hub.load(path, source=source, batch_size=batch_size, progress=progress)
             )
-        await self._ready()
+        async with self._native():
+            await self._ready()
+            return await self._load_natively(path, source, batch_size, progress)
+
+    async def _load_natively(
+        self,
+        path: LoadPath,
+        source: str | None,
+        batch_size: int,
+        progress: Callable[[LoadReport], None] | None,
+    ) -> LoadReport:
+        """Read the files in a thread, await each batch's ingestion; stop when cancelled."""
         loop = asyncio.get_running_loop()
         flows = self._flows
+        stopped = threading.Event()
+        batches: list[concurrent.futures.Future[IngestResult]] = []
 
         def ingest(messages: list[tuple[Any, str | None]]) -> IngestResult:
+            if stopped.is_set():
+                raise _Stopped
             flow = flows._ingest(messages, is_batch=True, source=source)  # noqa: SLF001
-            return asyncio.run_coroutine_threadsafe(self._await(flow), loop).result()
+            batches.append(asyncio.run_coroutine_threadsafe(self._await(flow), loop))
+            return batches[-1].result()
 
-        return await self._in_thread(
+        reading = self._in_thread(
             lambda: load_files(ingest, path, batch_size=batch_size, progress=progress)
         )
+        try:
+            return await reading
+        except asyncio.CancelledError:
+            # No batch starts after this; the one under way is cancelled on the loop, so its
+            # transaction rolls back whole. What earlier batches stored stays (a load resumes).
+            stopped.set()
+            for batch in batches:
+                batch.cancel()
+            raise
