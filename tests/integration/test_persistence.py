@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -113,3 +114,32 @@ def test_postgres_that_cannot_be_reached_is_unavailable() -> None:
         open_store("postgresql://omnikit:secret@127.0.0.1:1/nowhere?connect_timeout=2")
 
     assert "secret" not in str(info.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "where",
+    [
+        "postgresql://omnikit:hunter2@127.0.0.1:1/nowhere?connect_timeout=2",
+        "postgresql://omnikit@127.0.0.1:1/nowhere?password=hunter2&connect_timeout=2",
+        "host=127.0.0.1 port=1 dbname=nowhere password=hunter2 connect_timeout=2",
+        "host=127.0.0.1 port=1 dbname=nowhere password='hunter2 x' connect_timeout=2",
+    ],
+)
+def test_no_form_of_password_shows_in_urls_reprs_or_errors(where: str) -> None:
+    """Wherever a connection string puts the password, the stores' URLs and errors hide it."""
+    from omnikit.stores.postgres import AsyncPostgresStore, PostgresStore  # noqa: PLC0415
+
+    with pytest.raises(StoreUnavailableError) as sync_error:
+        PostgresStore(where)
+    astore = AsyncPostgresStore(where)
+    with pytest.raises(StoreUnavailableError) as async_error:
+        asyncio.run(astore.customer("cus_1"))
+    shown = [
+        str(sync_error.value),
+        str(async_error.value),
+        astore.url,
+        repr(omnikit.AsyncHub(astore)),
+    ]
+
+    assert not [text for text in shown if "hunter2" in text]

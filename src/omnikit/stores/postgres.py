@@ -236,12 +236,31 @@ class PostgresStore(SQLStore):
         self._read(_compact())
 
 
+_HIDDEN = "***"
+_KEYWORD_PASSWORD = re.compile(r"""(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)""", re.IGNORECASE)
+
+
 def _redact(conninfo: str) -> str:
+    """
+    *conninfo* with every password hidden.
+
+    In a URL, `user:password@` and `?password=`; in a key=value connection string, `password=`.
+    """
+    if "://" not in conninfo:
+        return _KEYWORD_PASSWORD.sub(rf"\g<1>{_HIDDEN}", conninfo)
     parts = urllib.parse.urlsplit(conninfo)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    return conninfo
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:{_HIDDEN}@{host}"
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if any(key.lower() == "password" for key, _ in query):
+        shown = [(k, _HIDDEN if k.lower() == "password" else v) for k, v in query]
+        query_text = urllib.parse.urlencode(shown, quote_via=urllib.parse.quote, safe="*")
+    else:
+        query_text = parts.query
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query_text, ""))
 
 
 class AsyncPostgresStore:
