@@ -170,10 +170,18 @@ class JSONFileStore:
         tables.
         """
         with self._lock:
-            tx = JSONFileTransaction({name: dict(rows) for name, rows in self._tables.items()})
+            tx = self.begin()
             yield tx
-            self._save(tx.tables)
-            self._tables = tx.tables
+            self.commit(tx)
+
+    def begin(self) -> JSONFileTransaction:
+        """A transaction over copies of the committed tables (the caller holds the turn)."""
+        return JSONFileTransaction({name: dict(rows) for name, rows in self._tables.items()})
+
+    def commit(self, tx: JSONFileTransaction) -> None:
+        """Write *tx*'s tables to the file, then make them the tables."""
+        self._save(tx.tables)
+        self._tables = tx.tables
 
     def _save(self, tables: Tables) -> None:
         temporary = self.path.with_name(self.path.name + ".tmp")

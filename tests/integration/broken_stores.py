@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,30 @@ class CancelCommittingAsyncStore(AsyncMemoryStore):
     """
 
     rolls_back_on = (Exception,)
+
+
+class TaskJoiningAsyncStore(AsyncMemoryStore):
+    """
+    Lets a task that holds a transaction join it rather than wait for itself, and never
+    forgets which task held one: a task's later transactions join its first, long committed,
+    and write without taking turns (or rolling back).
+
+    Where each transaction runs in a task of its own, this cannot show; it shows where one
+    task runs transaction after transaction, as `AsyncHub` runs a verb in the caller's task.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._holder: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar(
+            "holder", default=None
+        )
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        held = self._holder.get()
+        if held is not None and held[0] is asyncio.current_task():
+            yield held[1]
+            return
+        async with super()._transaction() as tx:
+            self._holder.set((asyncio.current_task(), tx))  # never reset
+            yield tx

@@ -42,6 +42,7 @@ def _failures(pytester: pytest.Pytester, kind: str) -> tuple[int, set[str]]:
     [
         ("UnlockedAsyncStore", "test_many_tasks_writing_at_once_lose_no_update"),
         ("CancelCommittingAsyncStore", "test_a_task_cancelled_inside_a_transaction_leaves_nothing"),
+        ("TaskJoiningAsyncStore", "test_the_async_hub_s_verbs_from_many_tasks_at_once"),
     ],
 )
 def test_a_broken_async_store_fails_the_contract(

@@ -1,14 +1,15 @@
 """
-The store the guide "Write a store on your own database" builds passes the store contract.
+The stores the guide "Write a store on your own database" builds pass the store contracts.
 
-It is imported from the very file the guide includes, so the guide's example cannot rot.
+They are imported from the very files the guide includes, so the guide's examples cannot rot:
+the JSON-file store passes `StoreContract`, its async twin `AsyncStoreContract`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,24 +17,25 @@ from typing import Any
 import pytest
 
 import omnikit
-from omnikit.stores import Store
-from omnikit.testing import StoreContract
+from omnikit.stores import AsyncStore, Store
+from omnikit.testing import AsyncStoreContract, StoreContract
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "jsonfile_store.py"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("jsonfile_store", EXAMPLE)
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # attrs and the converter look the module up by name
+    sys.modules[spec.name] = module  # attrs, the converter and the twin look it up by name
     spec.loader.exec_module(module)
     return module
 
 
-jsonfile_store = _load()
+jsonfile_store = _load("jsonfile_store")
 JSONFileStore: Any = jsonfile_store.JSONFileStore
+AsyncJSONFileStore: Any = _load("async_jsonfile_store").AsyncJSONFileStore
 
 
 class TestJSONFileStore(StoreContract):
@@ -42,6 +44,36 @@ class TestJSONFileStore(StoreContract):
         store = JSONFileStore(tmp_path / "omnikit.json")
         yield store
         store.close()
+
+
+class TestAsyncJSONFileStore(AsyncStoreContract):
+    @pytest.fixture
+    def open_async_store(self, tmp_path: Path) -> Callable[[], Awaitable[AsyncStore]]:
+        async def open_store() -> AsyncStore:
+            store: AsyncStore = await AsyncJSONFileStore.aopen(
+                f"jsonfile:///{tmp_path / 'omnikit.json'}"
+            )
+            return store
+
+        return open_store
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_async_twin_shares_the_guide_store_s_file(tmp_path: Path) -> None:
+    """What `AsyncHub` writes through the twin, the sync store reads back from the file."""
+    url = f"jsonfile:///{tmp_path / 'shop.json'}"
+    store = await AsyncJSONFileStore.aopen(url)
+    async with omnikit.AsyncHub(store) as hub:
+        await hub.identify(user_id="u1", traits={"email": "ana@example.com"}, message_id="m1")
+        before = await hub.customer(user_id="u1")
+    await store.aclose()
+
+    with omnikit.Hub(JSONFileStore.from_url(url)) as hub:
+        after = hub.customer(email="ana@example.com")
+
+    assert before is not None
+    assert before == after
 
 
 @pytest.fixture(name="registered")

@@ -17,9 +17,11 @@ class TestMyAsyncStore(AsyncStoreContract):
 
 Every check of `StoreContract` runs on the async store, seen as a sync one: its coroutines
 run on an event loop in a thread of the suite's own (`store_loop`), each transaction in a task
-of its own, as an async hub would run it. Then the checks only an async store can fail: many
-tasks writing at once lose no update, and a task cancelled inside a transaction, or while
-waiting to begin one, leaves nothing behind and the store usable.
+of its own. Then `omnikit.AsyncHub` drives the store itself on that loop, awaiting each call
+in the caller's task as a service would: shuffled histories end as in the memory store, and
+tasks using the hub's verbs at once find, read and cap as one task would. Then the checks
+only an async store can fail: many tasks writing at once lose no update, and a task cancelled
+inside a transaction, or while waiting to begin one, leaves nothing behind and the store usable.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import datetime as dt
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
+from omnikit import AsyncHub, Hub
+from omnikit.rules import Action, Cap, Rule, RuleSet, event
 from omnikit.stores import (
     AsyncCustomerStore,
     AsyncIngestTransaction,
@@ -41,8 +46,11 @@ from omnikit.stores import (
     IngestTransaction,
     Store,
 )
+from omnikit.stores.memory import MemoryStore
 from omnikit.stores.records import Changes
-from omnikit.testing._contract import StoreContract, _one_customer
+from omnikit.testing._clock import FrozenClock
+from omnikit.testing._contract import StoreContract, _one_customer, assert_same_holdings
+from omnikit.testing._streams import T0, aplay, holdings, memory_holdings, message_ids, shop_steps
 
 __all__ = ["AsyncStoreContract"]
 
@@ -51,6 +59,19 @@ _TASKS = 20
 """How many tasks write at once."""
 _CANCELS = 12
 """How many transactions are cancelled in a row: more than a small pool has connections."""
+_NATIVE_SEEDS = (6, 7)
+"""The shuffled histories `AsyncHub` plays on the store itself."""
+_CAPPED = RuleSet(
+    [
+        Rule(
+            id="promo",
+            condition=event.name == "Product Viewed",
+            actions=(Action.offer("promo"),),
+            cap=Cap(times=2, days=1),
+        )
+    ]
+)
+"""A rule that may choose a customer twice a day."""
 
 
 class _LoopThread:
@@ -259,6 +280,72 @@ class AsyncStoreContract(StoreContract):
         """The async store seen as a sync one, for the checks of `StoreContract`."""
         return _SyncStore(async_store, store_loop)
 
+    # -- the async hub on the store itself ---------------------------------------------------
+
+    @pytest.mark.parametrize("seed", _NATIVE_SEEDS)
+    def test_a_shuffled_history_through_the_async_hub_ends_as_in_the_memory_store(
+        self, async_store: AsyncStore, store_loop: _LoopThread, store: Store, seed: int
+    ) -> None:
+        """
+        `AsyncHub`, awaiting the store in one task, leaves what `Hub` leaves in the memory store.
+
+        The history of `test_a_shuffled_history_ends_as_in_the_memory_store`: merges, late and
+        repeated events in batches, an unmerge, an erasure; then everything held is compared.
+        """
+        steps, keys = shop_steps(seed)
+
+        async def played() -> None:
+            async with AsyncHub(async_store, clock=FrozenClock(T0)) as hub:
+                await aplay(hub, steps)
+
+        store_loop.run(played())
+        with Hub(store, clock=FrozenClock(T0)) as hub:
+            held = holdings(hub, keys, message_ids(steps))
+
+        assert_same_holdings(memory_holdings(steps, keys), held)
+
+    def test_the_async_hub_s_verbs_from_many_tasks_at_once(
+        self, async_store: AsyncStore, store_loop: _LoopThread
+    ) -> None:
+        """
+        Tasks calling `AsyncHub`'s verbs at once get what one `Hub` gets from the memory store.
+
+        A shopper's events, ingested by a task each, merge into one customer, found by every
+        identifier with the same touchpoints and merges; then tasks each ingest a view and
+        decide with `record=True`, each task in two transactions: a cap of two holds.
+        """
+        steps, keys = shop_steps(8, people=2, events=12)
+        events = [e for kind, arg in steps if kind == "ingest" for e in arg.get("batch", [arg])]
+        views = [_view(n) for n in range(_TASKS)]
+        with Hub(MemoryStore(), clock=FrozenClock(T0)) as reference:
+            reference.ingest({"batch": events})
+            expected = _seen_by(reference, keys)
+
+        async def check() -> tuple[list[Any], list[Any], Any]:
+            async with AsyncHub(
+                async_store, clock=FrozenClock(T0), ruleset=_CAPPED, max_threads=8
+            ) as hub:
+                await asyncio.gather(*(hub.ingest(e) for e in events))
+                found = await asyncio.gather(*(_aseen(hub, key) for key in sorted(keys)))
+                shopper = await hub.customer(anonymous_id="s8-p0-web")
+                assert shopper is not None
+
+                async def visit(view: dict[str, Any]) -> Any:
+                    await hub.ingest(view)
+                    return await hub.decide(shopper.id, "Product Viewed", record=True)
+
+                decided = await asyncio.gather(*(visit(v) for v in views))
+                after = await hub.touchpoints(shopper.id)
+            return found, decided, after
+
+        found, decided, after = store_loop.run(check())
+        names = [tp.name for tp in after]
+
+        assert expected == found
+        assert 2 == sum(bool(d.rule_ids) for d in decided), "the cap did not hold"
+        assert 2 == names.count("Decision Made")
+        assert {v["messageId"] for v in views} <= {tp.message_id for tp in after}
+
     # -- what only an async store can get wrong ----------------------------------------------
 
     def test_is_an_async_store(self, async_store: AsyncStore) -> None:
@@ -371,3 +458,34 @@ class AsyncStoreContract(StoreContract):
         assert first_found is not None
         assert second_found is None
         assert third_found is not None
+
+
+def _view(n: int) -> dict[str, Any]:
+    """The *n*th view of shopper 0's web device, on the day of `T0`."""
+    moment = T0.replace(hour=0) + dt.timedelta(minutes=n)
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "messageId": f"view-{n}",
+        "timestamp": moment.isoformat(),
+        "anonymousId": "s8-p0-web",
+    }
+
+
+def _seen_by(hub: Hub, keys: Any) -> list[Any]:
+    """What each of *keys* finds: the customer, their touchpoints and merges; or `None`."""
+    seen: list[Any] = []
+    for kind, value in sorted(keys):
+        customer = hub.customer(**{kind: value})
+        held = None if customer is None else (hub.touchpoints(customer), hub.merges(customer))
+        seen.append(None if held is None else (customer, *held))
+    return seen
+
+
+async def _aseen(hub: AsyncHub, key: Any) -> Any:
+    """`_seen_by` for one key, awaited."""
+    kind, value = key
+    customer = await hub.customer(**{kind: value})
+    if customer is None:
+        return None
+    return customer, await hub.touchpoints(customer), await hub.merges(customer)

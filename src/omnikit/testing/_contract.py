@@ -34,7 +34,6 @@ import pytest
 from omnikit import Customer, Hub
 from omnikit.converters import default_converter
 from omnikit.stores import Store
-from omnikit.stores.memory import MemoryStore
 from omnikit.stores.records import (
     Changes,
     ClusterRow,
@@ -51,6 +50,7 @@ from omnikit.testing._streams import (
     Watch,
     freeze,
     holdings,
+    memory_holdings,
     message_ids,
     play,
     shop_steps,
@@ -519,17 +519,13 @@ class StoreContract:
         links, the identity rows, clusters, splits and old ids must all be the same.
         """
         steps, keys = shop_steps(seed)
-        ids = message_ids(steps)
-        with Hub(MemoryStore(), clock=FrozenClock(T0)) as reference:
-            play(reference, steps)
-            expected = holdings(reference, keys, ids)
+        expected = memory_holdings(steps, keys)
 
         with Hub(store, clock=FrozenClock(T0)) as hub:
             play(hub, steps)
-            held = holdings(hub, keys, ids)
+            held = holdings(hub, keys, message_ids(steps))
 
-        for part, value in expected.items():
-            assert value == held[part], f"{part} differ from the memory store's"
+        assert_same_holdings(expected, held)
 
     def test_a_transaction_failing_after_its_writes_leaves_nothing(self, store: Store) -> None:
         """
@@ -548,6 +544,12 @@ class StoreContract:
                 if applied:
                     assert before == holdings(hub, keys, ids), f"{step[0]} left a trace"
                 play(hub, [step])
+
+
+def assert_same_holdings(expected: dict[str, Any], held: dict[str, Any]) -> None:
+    """*held* (see `holdings`) is *expected*, the memory store's, part by part."""
+    for part, value in expected.items():
+        assert value == held[part], f"{part} differ from the memory store's"
 
 
 def _snapshot(hub: Hub) -> list[tuple[Any, ...]]:

@@ -4,7 +4,8 @@ What the store contract plays and compares: a small shop's events, and everythin
 `shop_steps(seed)` makes a realistic history (people on several devices, signing in, opening
 emails, buying at the till, calling the call centre, a shared tablet), shuffled so that many
 events arrive late, some twice, in batches, with an unmerge and an erasure in the middle.
-`play()` runs it on a hub; `holdings()` reads back everything the store holds, in a form two
+`play()` runs it on a hub, `aplay()` on an async hub; `memory_holdings()` is what the memory
+store holds after it, and `holdings()` reads back everything the store holds, in a form two
 stores can be compared by; `Watch` sees a store through, keeping what crosses `apply`.
 """
 
@@ -12,17 +13,30 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
-from omnikit import Hub
+from omnikit import AsyncHub, Customer, Hub
 from omnikit.stores import IngestTransaction, Store
+from omnikit.stores.memory import MemoryStore
 from omnikit.stores.records import Changes, IdKey, ProfileState, customer_id_for
+from omnikit.testing._clock import FrozenClock
 
-__all__ = ["T0", "BoomError", "Step", "Watch", "freeze", "holdings", "play", "shop_steps"]
+__all__ = [
+    "T0",
+    "BoomError",
+    "Step",
+    "Watch",
+    "aplay",
+    "freeze",
+    "holdings",
+    "memory_holdings",
+    "play",
+    "shop_steps",
+]
 
 T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -175,13 +189,41 @@ def play(hub: Hub, steps: list[Step]) -> None:
         if kind == "ingest":
             hub.ingest(arg)
         elif kind == "unmerge":
-            merged = max(hub.customers(), key=lambda c: (len(hub.merges(c)), c.id), default=None)
-            if merged is not None and hub.merges(merged):
+            merged = _most_merged((c, len(hub.merges(c))) for c in hub.customers())
+            if merged is not None:
                 hub.unmerge(merged)
         else:
             customer = hub.customer(email=arg)
             if customer is not None:
                 hub.forget(customer)
+
+
+async def aplay(hub: AsyncHub, steps: list[Step]) -> None:
+    """Run *steps* on the async *hub*, as `play` runs them on a `Hub`."""
+    for kind, arg in steps:
+        if kind == "ingest":
+            await hub.ingest(arg)
+        elif kind == "unmerge":
+            merged = _most_merged([(c, len(await hub.merges(c))) async for c in hub.customers()])
+            if merged is not None:
+                await hub.unmerge(merged)
+        else:
+            customer = await hub.customer(email=arg)
+            if customer is not None:
+                await hub.forget(customer)
+
+
+def _most_merged(counted: Iterable[tuple[Customer, int]]) -> Customer | None:
+    """The customer with most merges (of those, the greatest id); `None` if none has any."""
+    best = max(counted, key=lambda pair: (pair[1], pair[0].id), default=None)
+    return best[0] if best is not None and best[1] else None
+
+
+def memory_holdings(steps: list[Step], keys: Collection[IdKey]) -> dict[str, Any]:
+    """What the memory store holds after *steps* (see `holdings`), played by a `Hub`."""
+    with Hub(MemoryStore(), clock=FrozenClock(T0)) as reference:
+        play(reference, steps)
+        return holdings(reference, keys, message_ids(steps))
 
 
 def holdings(hub: Hub, keys: Collection[IdKey], message_ids: Collection[str]) -> dict[str, Any]:
