@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import omnikit
+from omnikit._engines.values import MAX_DEPTH, decode, standard_decode
+from omnikit.errors import ValidationError
 from omnikit.stores._codec import encode as _encode
 from omnikit.stores._codec import touchpoint_json, touchpoint_text
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
@@ -94,6 +96,53 @@ def test_the_encoder_reports_a_cycle_as_json_dumps_does() -> None:
 def test_touchpoint_text_is_the_encoded_touchpoint_json(tp: omnikit.Touchpoint) -> None:
     """The touchpoint JSON SQL stores write, put together from pieces, is the plain encoding."""
     assert _encode(touchpoint_json(tp)) == touchpoint_text(tp)
+
+
+def _decoded(decoder: Any, text: str) -> object:
+    """What *decoder* makes of *text*, in a form `==` compares exactly."""
+    try:
+        value, storable = decoder(text, "line 1")
+    except ValidationError as exc:
+        return ("error", exc.errors)
+    return (_shape(value), storable)
+
+
+def _shape(value: object) -> object:
+    """*value* with each number's type and sign kept, and stand-ins shown by their reason."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _shape(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_shape(v) for v in value])
+    if isinstance(value, str | bool | None | int | float):
+        return (type(value).__name__, repr(value))
+    return ("stand-in", getattr(value, "reason", None))
+
+
+json_texts = (
+    st.builds(
+        lambda value, ascii_only, indent: json.dumps(value, ensure_ascii=ascii_only, indent=indent),
+        json_values,
+        st.booleans(),
+        st.none() | st.integers(0, 2),
+    )
+    | st.text(max_size=12)
+    | st.text(alphabet="{}[]\",:0123456789.eE+-truefalsn \t\n\x00\ufeff", max_size=24)
+    | st.sampled_from(
+        [
+            "01", "1.", ".5", "-0", "1e400", "-1e-400", "18446744073709551615",
+            "18446744073709551616", "-18446744073709551616", "1" * 5000, '"\\ud800"',
+            '"\\ud83d\\ude00"', '"\\u0000"', "\ufeff{}", '{"a":1,"a":2}', "NaN",
+            "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "[" * 2000 + "]" * 2000,
+            '{"a":1}\n{"b":2}', "  [1, 2.50, -3]  ",
+        ]
+    )
+)
+
+
+@given(text=json_texts)
+def test_decode_gives_what_the_standard_decoder_gives(text: str) -> None:
+    """msgspec's fast path decodes to the same values, flag and errors as the standard one."""
+    assert _decoded(decode, text) == _decoded(standard_decode, text)
 
 
 class _BoomError(Exception):
