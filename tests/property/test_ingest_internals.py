@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import omnikit
+from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
 from omnikit._engines.values import MAX_DEPTH, decode, standard_decode
 from omnikit.errors import ValidationError
 from omnikit.stores._codec import encode as _encode
@@ -126,14 +127,29 @@ json_texts = (
         st.none() | st.integers(0, 2),
     )
     | st.text(max_size=12)
-    | st.text(alphabet="{}[]\",:0123456789.eE+-truefalsn \t\n\x00\ufeff", max_size=24)
+    | st.text(alphabet='{}[]",:0123456789.eE+-truefalsn \t\n\x00\ufeff', max_size=24)
     | st.sampled_from(
         [
-            "01", "1.", ".5", "-0", "1e400", "-1e-400", "18446744073709551615",
-            "18446744073709551616", "-18446744073709551616", "1" * 5000, '"\\ud800"',
-            '"\\ud83d\\ude00"', '"\\u0000"', "\ufeff{}", '{"a":1,"a":2}', "NaN",
-            "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "[" * 2000 + "]" * 2000,
-            '{"a":1}\n{"b":2}', "  [1, 2.50, -3]  ",
+            "01",
+            "1.",
+            ".5",
+            "-0",
+            "1e400",
+            "-1e-400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-18446744073709551616",
+            "1" * 5000,
+            '"\\ud800"',
+            '"\\ud83d\\ude00"',
+            '"\\u0000"',
+            "\ufeff{}",
+            '{"a":1,"a":2}',
+            "NaN",
+            "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+            "[" * 2000 + "]" * 2000,
+            '{"a":1}\n{"b":2}',
+            "  [1, 2.50, -3]  ",
         ]
     )
 )
@@ -196,3 +212,48 @@ def test_a_failed_ingestion_leaves_the_memory_store_as_it_was(
         hub.ingest({"batch": first[: len(first) // 2] + renamed})
 
     assert before == _tables(store)
+
+
+context_values = st.sampled_from(["a", 1, 1.0, True, None])
+context_objects = st.dictionaries(
+    st.just("a"), context_values | st.dictionaries(st.just("a"), context_values), max_size=1
+)
+message_contexts = st.fixed_dictionaries(
+    {"page": context_objects},
+    optional={"campaign": context_objects, "app": context_objects, "locale": st.just("en-GB")},
+)
+
+
+@given(contexts=st.lists(message_contexts, min_size=2, max_size=4))
+@example(contexts=[{"page": {"a": 1}}, {"page": {"a": 1.0}}, {"page": {"a": True}}])
+@example(contexts=[{"page": {}, "app": {"a": {"a": 1}}}, {"page": {}, "app": {"a": {"a": 1.0}}}])
+def test_a_shared_context_is_the_context_read_alone(contexts: list[dict[str, Any]]) -> None:
+    """Touchpoints that share a context store exactly what each would have alone."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for i, context in enumerate(contexts):
+        message = {"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
+        message["context"] = context
+        alone = parse_message(message, options, now=now)
+        shared = parse_message(message, options, now=now, cache=cache)
+
+        assert shared == alone
+        assert touchpoint_text(shared) == touchpoint_text(alone)
+
+
+def test_contexts_of_strings_are_shared() -> None:
+    """Two events on the same page, in the same locale, share one context."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    context = {"page": {"path": "/", "url": "https://shop.example/"}, "locale": "en-GB"}
+    first, second = (
+        parse_message(
+            {"type": "page", "userId": "u", "messageId": mid, "context": dict(context)},
+            options,
+            now=now,
+            cache=cache,
+        )
+        for mid in ("m1", "m2")
+    )
+
+    assert first.context is second.context

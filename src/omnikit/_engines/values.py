@@ -134,9 +134,8 @@ def _fast(text: str) -> Any:
         data = text.encode()
     except UnicodeEncodeError:
         return _UNDECIDED
-    if (
-        data.count(b"{") + data.count(b"[") > MAX_DEPTH
-        or _RUN_OF_20 in data.translate(_DIGITS_TO_ZEROS)
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or _RUN_OF_20 in data.translate(
+        _DIGITS_TO_ZEROS
     ):
         return _UNDECIDED
     try:
