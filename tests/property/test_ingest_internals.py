@@ -234,8 +234,9 @@ def test_a_shared_context_is_the_context_read_alone(contexts: list[dict[str, Any
     for i, context in enumerate(contexts):
         message = {"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
         message["context"] = context
-        alone = parse_message(message, options, now=now)
-        shared = parse_message(message, options, now=now, cache=cache)
+        text = json.dumps(message)
+        alone = parse_message(json.loads(text), options, now=now, text=text)
+        shared = parse_message(json.loads(text), options, now=now, text=text, cache=cache)
 
         assert shared == alone
         assert touchpoint_text(shared) == touchpoint_text(alone)
@@ -247,13 +248,31 @@ def test_contexts_of_strings_are_shared() -> None:
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     context = {"page": {"path": "/", "url": "https://shop.example/"}, "locale": "en-GB"}
     first, second = (
-        parse_message(
-            {"type": "page", "userId": "u", "messageId": mid, "context": dict(context)},
-            options,
-            now=now,
-            cache=cache,
+        parse_message(json.loads(text), options, now=now, text=text, cache=cache)
+        for text in (
+            json.dumps({"type": "page", "userId": "u", "messageId": mid, "context": context})
+            for mid in ("m1", "m2")
         )
-        for mid in ("m1", "m2")
     )
 
     assert first.context is second.context
+
+
+def test_a_context_of_the_hosts_objects_is_not_shared() -> None:
+    """A host may change its dict after the call: a later event with the old value keeps it."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    page = {"path": "/"}
+    parse_message(
+        {"type": "page", "userId": "u", "context": {"page": page}}, options, now=now, cache=cache
+    )
+    page["path"] = "/changed"
+
+    later = parse_message(
+        {"type": "page", "userId": "u", "context": {"page": {"path": "/"}}},
+        options,
+        now=now,
+        cache=cache,
+    )
+
+    assert later.context.page == {"path": "/"}

@@ -431,6 +431,8 @@ def _context(
     context: Mapping[str, Any],
     shared: ReadCache | None,
     named_source: str | None = None,
+    *,
+    share_objects: bool = False,
 ) -> Context:
     if named_source is not None:  # the host's word for where it came from wins over the message's
         context = {**context, "source": named_source}
@@ -507,7 +509,7 @@ def _context(
             return _EMPTY_CONTEXT
         if shared is not None:
             return _shared_context(shared.contexts, plain, _CACHE_LIMIT, plain)
-    elif shared is not None and location is None:
+    elif share_objects and shared is not None and location is None:
         # Objects of strings only (a site's page, an app's name and version): shared too, by
         # their items, in a smaller cache, since pages vary more than plain values do.
         objects = (_items(campaign), _items(device), _items(page), _items(extra, nested=True))
@@ -650,6 +652,9 @@ def parse_message(
             raise ValidationError(f"expected a message object, got {kind_of(raw)}")
         raw = dict(raw)
     message: Mapping[str, Any] = raw
+    # Objects decoded here are omnikit's own; a host's may change after the call, so a
+    # context holding them is not shared.
+    decoded = text is not None
     if text is None:
         text, message = encode(raw)
     limit = options.max_message_bytes
@@ -817,7 +822,7 @@ def parse_message(
         direction = Direction.OUTBOUND
     if "consent" in context:
         check_consent_context(context["consent"], errors)
-    ctx = _context(reader, context, cache, source)
+    ctx = _context(reader, context, cache, source, share_objects=decoded)
     if errors:
         raise ValidationError(errors)
     return Touchpoint(
