@@ -18,6 +18,7 @@ from omnikit._engines.values import MAX_DEPTH, decode, standard_decode
 from omnikit.errors import ValidationError
 from omnikit.stores._codec import encode as _encode
 from omnikit.stores._codec import touchpoint_json, touchpoint_text
+from omnikit.stores._schema import Dialect
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
 from strategies import chunked, streams
 
@@ -276,3 +277,11 @@ def test_a_context_of_the_hosts_objects_is_not_shared() -> None:
     )
 
     assert later.context.page == {"path": "/"}
+
+
+@given(value=json_values)
+def test_a_json_column_reads_back_as_json_loads_reads_it(value: Any) -> None:
+    """The dialect's fast reader gives `json.loads`'s values for what the encoder wrote."""
+    text = _encode(value)
+
+    assert _shape(Dialect().load(text)) == _shape(json.loads(text))

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+import msgspec
+
 from omnikit.stores._codec import encode
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SUPPRESSION_KINDS", "Cursor", "Dialect"]
@@ -106,6 +108,9 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+_DECODER = msgspec.json.Decoder()
+
+
 class Dialect:
     """How one database spells what the queries need."""
 
@@ -128,8 +133,18 @@ class Dialect:
         return encode(value)
 
     def load(self, value: Any) -> Any:
-        """A JSON column's value."""
-        return json.loads(value) if isinstance(value, str | bytes) else value
+        """
+        A JSON column's value.
+
+        Read by msgspec's C decoder, which gives `json.loads`'s values for the JSON the
+        stores write; text it refuses gets `json.loads` and its errors.
+        """
+        if not isinstance(value, str | bytes):
+            return value
+        try:
+            return _DECODER.decode(value)
+        except (msgspec.MsgspecError, UnicodeEncodeError):
+            return json.loads(value)
 
     def schema(self, statement: str) -> str:
         """A migration statement in this dialect."""
