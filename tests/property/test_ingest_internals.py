@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from omnikit.stores._codec import encode as _encode
 from omnikit.stores._codec import touchpoint_json, touchpoint_text
 from omnikit.stores._schema import Dialect
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
+from omnikit.testing import Retailer
 from strategies import chunked, streams
 
 texts = st.text(max_size=6) | st.sampled_from(['"', "\\", "\n\x00\x1f", "ção", "\u2028", "\ud800"])
@@ -285,3 +287,15 @@ def test_a_json_column_reads_back_as_json_loads_reads_it(value: Any) -> None:
     text = _encode(value)
 
     assert _shape(Dialect().load(text)) == _shape(json.loads(text))
+
+
+def test_the_memory_store_keeps_members_the_collector_does_not_track() -> None:
+    """Its indexes (a customer's touchpoints, a cluster's keys, ...) hold strings only."""
+    store = MemoryStore()
+    hub = omnikit.Hub(store, default_region="PT")
+    hub.ingest(list(Retailer(30, seed=1).messages()))
+    gc.collect()
+
+    indexes = (store._by_customer, store._cluster_keys, store._cluster_customers)
+    assert all(index for index in indexes)
+    assert not any(gc.is_tracked(members) for index in indexes for members in index.values())

@@ -32,13 +32,17 @@ __all__ = ["MemoryStore"]
 
 _MISSING: Any = object()
 
+Members = dict[Any, None]
+"""A set of members, kept as a dict's keys: the garbage collector stops tracking a dict of
+strings (or of tuples of them), never a set, and a store keeps several per customer."""
+
 
 class _Journal:
     """
     Undo log: what a transaction wrote was there before, so a failed transaction leaves none.
 
-    Each table remembers the value each key had before its first write, and each set whether
-    each member was in it: restoring those restores everything, in any order. Unlike a list of
+    Each table remembers the value each key had before its first write, and each set of
+    members whether each member was in it: restoring those restores everything, in any order. Unlike a list of
     undo records this allocates nothing per write, and ingestion writes several rows per event;
     thousands of records living as long as a transaction would reach the garbage collector's
     oldest generation and make its full collections (over the whole store) more frequent.
@@ -49,8 +53,8 @@ class _Journal:
     def __init__(self) -> None:
         # id(table) -> (table, {key: its value before the transaction, or _MISSING})
         self.tables: dict[int, tuple[dict[Any, Any], dict[Any, Any]]] = {}
-        # id(set) -> (set, {member: whether it was in the set before the transaction})
-        self.members: dict[int, tuple[set[Any], dict[Any, bool]]] = {}
+        # id(members) -> (members, {member: whether it was in them before the transaction})
+        self.members: dict[int, tuple[Members, dict[Any, bool]]] = {}
 
     def saved(self, table: dict[Any, Any]) -> dict[Any, Any]:
         """The first values of the keys of *table* written so far."""
@@ -74,38 +78,38 @@ class _Journal:
             saved[key] = old
         return old
 
-    def _member(self, members: set[Any], member: Any) -> None:
+    def _member(self, members: Members, member: Any) -> None:
         entry = self.members.get(id(members))
         if entry is None:
             entry = self.members[id(members)] = (members, {})
         if member not in entry[1]:
             entry[1][member] = member in members
 
-    def add_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def add_member(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is None:
-            # A set this transaction creates: undoing its creation undoes what it holds.
+            # Members this transaction creates: undoing their creation undoes what they hold.
             saved = self.saved(table)
             if key not in saved:
                 saved[key] = _MISSING
-            table[key] = {member}
+            table[key] = {member: None}
         elif member not in members:
             self._member(members, member)
-            members.add(member)
+            members[member] = None
 
-    def discard_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def discard_member(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is not None and member in members:
             self._member(members, member)
-            members.discard(member)
+            del members[member]
 
     def rollback(self) -> None:
         for members, was in self.members.values():
             for member, present in was.items():
                 if present:
-                    members.add(member)
+                    members[member] = None
                 else:
-                    members.discard(member)
+                    members.pop(member, None)
         for table, saved in self.tables.values():
             for key, value in saved.items():
                 if value is _MISSING:
@@ -133,23 +137,23 @@ class MemoryStore:
         # moves ids, not objects).
         self._touchpoints: dict[str, Touchpoint] = {}
         self._owner: dict[str, str] = {}
-        self._by_customer: dict[str, set[str]] = {}
+        self._by_customer: dict[str, dict[str, None]] = {}
         # Identity rows as (owner, cluster) tuples: the garbage collector stops tracking a tuple
         # of strings, and a store keeps one row per identifier ever seen.
         self._identities: dict[IdKey, tuple[str | None, str]] = {}
         self._verified: dict[IdKey, IdKey] = {}  # a set: identities a verified touchpoint carried
-        self._cluster_keys: dict[str, set[IdKey]] = {}
+        self._cluster_keys: dict[str, dict[IdKey, None]] = {}
         self._customers: dict[str, CustomerRecord] = {}
-        self._cluster_customers: dict[str, set[str]] = {}
+        self._cluster_customers: dict[str, dict[str, None]] = {}
         self._clusters: dict[str, ClusterRow] = {}
         self._aliases: dict[str, str] = {}
-        self._alias_sources: dict[str, set[str]] = {}
+        self._alias_sources: dict[str, dict[str, None]] = {}
         self._merges: dict[str, MergeRow] = {}
-        self._merges_by_root: dict[str, set[str]] = {}
-        self._merges_by_cluster: dict[str, set[str]] = {}
-        self._splits: dict[IdKey, set[SplitRow]] = {}
+        self._merges_by_root: dict[str, dict[str, None]] = {}
+        self._merges_by_cluster: dict[str, dict[str, None]] = {}
+        self._splits: dict[IdKey, dict[SplitRow, None]] = {}
         self._suppressions: dict[str, SuppressionRow] = {}
-        self._suppression_kinds: dict[str, set[str]] = {}
+        self._suppression_kinds: dict[str, dict[str, None]] = {}
         self._secret = secrets.token_bytes(32)
         self._journal: _Journal | None = None
 
@@ -210,7 +214,7 @@ class MemoryStore:
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""
         with self._lock:
-            ids = self._merges_by_root.get(self._resolve(customer_id), set())
+            ids = self._merges_by_root.get(self._resolve(customer_id), {})
             return sorted((self._merges[m] for m in ids), key=lambda m: (m.record.at, m.record.id))
 
     def merge(self, merge_id: str) -> MergeRow | None:
@@ -239,7 +243,7 @@ class MemoryStore:
         """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
         with self._lock:
             cid = self._resolve(customer_id)
-            mids = self._by_customer.get(cid, set())
+            mids = self._by_customer.get(cid, {})
             found = sorted(
                 (attrs.evolve(self._touchpoints[m], customer_id=cid) for m in mids),
                 key=lambda tp: (to_us(tp.occurred_at), tp.message_id),
@@ -292,7 +296,7 @@ class MemoryStore:
         if record is not None and record.cluster is not None:
             self._discard(self._cluster_customers, record.cluster, cid)
 
-    def _discard(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def _discard(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         """Discard *member* from the set at *key*, and the key with its set once empty."""
         journal = self._require_journal()
         journal.discard_member(table, key, member)
@@ -487,7 +491,7 @@ class _MemoryTransaction:
         return sorted(self._store._cluster_keys.get(cluster, ()))  # noqa: SLF001
 
     def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
-        return self.customers(self._store._cluster_customers.get(cluster, set()))  # noqa: SLF001
+        return self.customers(self._store._cluster_customers.get(cluster, {}))  # noqa: SLF001
 
     def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
         store = self._store
