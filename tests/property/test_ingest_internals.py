@@ -290,7 +290,7 @@ def test_a_json_column_reads_back_as_json_loads_reads_it(value: Any) -> None:
 
 
 def test_the_memory_store_keeps_members_the_collector_does_not_track() -> None:
-    """Its indexes (a customer's touchpoints, a cluster's keys, ...) hold strings only."""
+    """Its indexes (a customer's touchpoints, a cluster's keys, ...) and links hold values only."""
     store = MemoryStore()
     hub = omnikit.Hub(store, default_region="PT")
     hub.ingest(list(Retailer(30, seed=1).messages()))
@@ -299,3 +299,5 @@ def test_the_memory_store_keeps_members_the_collector_does_not_track() -> None:
     indexes = (store._by_customer, store._cluster_keys, store._cluster_customers)
     assert all(index for index in indexes)
     assert not any(gc.is_tracked(members) for index in indexes for members in index.values())
+    links = [m for m in store._merges.values() if not gc.is_tracked(m)]
+    assert len(links) > len(store._merges) / 2

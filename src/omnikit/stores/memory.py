@@ -22,6 +22,9 @@ from omnikit._engines.records import (
     SplitRow,
     SuppressionRow,
 )
+from omnikit._models.customers import LinkRecord
+from omnikit._models.identities import Identity
+from omnikit._models.touchpoints import Trust
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -31,6 +34,50 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 _MISSING: Any = object()
+
+_Link = tuple[str, str, str, str, str, str, "dt.datetime", str, str]
+"""A link of the audit trail, as kept: its fields, its identity's and its row's, in order."""
+
+
+def _packed(row: MergeRow) -> MergeRow | _Link:
+    """
+    *row* as kept: a link (one per identifier that joins someone) as a tuple of its values.
+
+    The garbage collector stops tracking such a tuple, where it tracks the row, its record
+    and the record's identity for as long as the store lives.
+    """
+    record = row.record
+    if type(record) is not LinkRecord or row.anchors:
+        return row
+    identity = record.identity
+    return (
+        record.id,
+        record.customer_id,
+        identity.kind,
+        identity.value,
+        record.message_id,
+        record.trust.value,
+        record.at,
+        row.root,
+        row.cluster,
+    )
+
+
+def _unpacked(kept: MergeRow | _Link) -> MergeRow:
+    """The row *kept* stands for."""
+    if isinstance(kept, MergeRow):
+        return kept
+    link_id, customer_id, kind, value, message_id, trust, at, root, cluster = kept
+    record = LinkRecord(
+        id=link_id,
+        customer_id=customer_id,
+        identity=Identity.from_normalized(kind, value),
+        message_id=message_id,
+        trust=Trust(trust),
+        at=at,
+    )
+    return MergeRow(record=record, root=root, cluster=cluster, anchors=())
+
 
 Members = dict[Any, None]
 """A set of members, kept as a dict's keys: the garbage collector stops tracking a dict of
@@ -148,7 +195,7 @@ class MemoryStore:
         self._clusters: dict[str, ClusterRow] = {}
         self._aliases: dict[str, str] = {}
         self._alias_sources: dict[str, dict[str, None]] = {}
-        self._merges: dict[str, MergeRow] = {}
+        self._merges: dict[str, MergeRow | _Link] = {}  # rows `_packed`
         self._merges_by_root: dict[str, dict[str, None]] = {}
         self._merges_by_cluster: dict[str, dict[str, None]] = {}
         self._splits: dict[IdKey, dict[SplitRow, None]] = {}
@@ -215,12 +262,14 @@ class MemoryStore:
         """The merges that built that customer, oldest first."""
         with self._lock:
             ids = self._merges_by_root.get(self._resolve(customer_id), {})
-            return sorted((self._merges[m] for m in ids), key=lambda m: (m.record.at, m.record.id))
+            rows = [_unpacked(self._merges[m]) for m in ids]
+            return sorted(rows, key=lambda m: (m.record.at, m.record.id))
 
     def merge(self, merge_id: str) -> MergeRow | None:
         """One merge of the audit trail."""
         with self._lock:
-            return self._merges.get(merge_id)
+            kept = self._merges.get(merge_id)
+            return None if kept is None else _unpacked(kept)
 
     def iter_customers(self, *, batch_size: int = 1000) -> Iterator[CustomerRecord]:
         """Every customer, in id order."""
@@ -341,7 +390,8 @@ class MemoryStore:
 
     def _drop_merge(self, merge_id: str) -> None:
         journal = self._require_journal()
-        merge = journal.remove(self._merges, merge_id)
+        kept = journal.remove(self._merges, merge_id)
+        merge = None if kept is None else _unpacked(kept)
         if merge is not None:
             self._discard(self._merges_by_root, merge.root, merge_id)
             self._discard(self._merges_by_cluster, merge.cluster, merge_id)
@@ -349,7 +399,7 @@ class MemoryStore:
     def _put_merge(self, merge: MergeRow) -> None:
         journal = self._require_journal()
         self._drop_merge(merge.record.id)
-        journal.put(self._merges, merge.record.id, merge)
+        journal.put(self._merges, merge.record.id, _packed(merge))
         journal.add_member(self._merges_by_root, merge.root, merge.record.id)
         journal.add_member(self._merges_by_cluster, merge.cluster, merge.record.id)
 
@@ -375,12 +425,12 @@ class MemoryStore:
                 journal.add_member(self._cluster_customers, new, cid)
             journal.remove(self._cluster_customers, old)
             for merge_id in list(self._merges_by_cluster.get(old, ())):
-                self._put_merge(attrs.evolve(self._merges[merge_id], cluster=new))
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), cluster=new))
         for old, new in changes.reassign.items():
             for mid in list(self._by_customer.get(old, ())):
                 self._set_owner(mid, new)
             for merge_id in list(self._merges_by_root.get(old, ())):
-                self._put_merge(attrs.evolve(self._merges[merge_id], root=new))
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), root=new))
             for source in list(self._alias_sources.get(old, ())):
                 journal.put(self._aliases, source, new)
                 journal.add_member(self._alias_sources, new, source)
