@@ -380,17 +380,26 @@ def _items(value: Mapping[str, Any] | None, *, nested: bool = False) -> tuple[ob
     """
     if not value:
         return ()
-    items: list[object] = []
-    for key, item in value.items():
+    items = tuple(value.items())
+    for key, item in items:
+        if type(key) is not str or type(item) is not str:
+            return _nested_items(items) if nested else None
+    return items
+
+
+def _nested_items(items: tuple[tuple[Any, Any], ...]) -> tuple[object, ...] | None:
+    """`_items` of an object whose values may also be objects of strings, one level down."""
+    found: list[object] = []
+    for key, item in items:
         if type(key) is not str:
             return None
         if type(item) is str:
-            items.append((key, item))
-        elif nested and type(item) is dict and (inner := _items(item)) is not None:
-            items.append((key, None, inner))  # None: never a string's item
+            found.append((key, item))
+        elif type(item) is dict and (inner := _items(item)) is not None:
+            found.append((key, None, inner))  # None: never a string's item
         else:
             return None
-    return tuple(items)
+    return tuple(found)
 
 
 def _shared_context(
