@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import omnikit
+from omnikit._engines.messages import IngestOptions, ReadCache, parse_message
+from omnikit._engines.values import MAX_DEPTH, decode, standard_decode
+from omnikit.errors import ValidationError
 from omnikit.stores._codec import encode as _encode
 from omnikit.stores._codec import touchpoint_json, touchpoint_text
+from omnikit.stores._schema import Dialect
 from omnikit.stores.memory import MemoryStore, _MemoryTransaction
+from omnikit.testing import Retailer
 from strategies import chunked, streams
 
 texts = st.text(max_size=6) | st.sampled_from(['"', "\\", "\n\x00\x1f", "ção", "\u2028", "\ud800"])
@@ -96,6 +102,68 @@ def test_touchpoint_text_is_the_encoded_touchpoint_json(tp: omnikit.Touchpoint) 
     assert _encode(touchpoint_json(tp)) == touchpoint_text(tp)
 
 
+def _decoded(decoder: Any, text: str) -> object:
+    """What *decoder* makes of *text*, in a form `==` compares exactly."""
+    try:
+        value, storable = decoder(text, "line 1")
+    except ValidationError as exc:
+        return ("error", exc.errors)
+    return (_shape(value), storable)
+
+
+def _shape(value: object) -> object:
+    """*value* with each number's type and sign kept, and stand-ins shown by their reason."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _shape(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_shape(v) for v in value])
+    if isinstance(value, str | bool | None | int | float):
+        return (type(value).__name__, repr(value))
+    return ("stand-in", getattr(value, "reason", None))
+
+
+json_texts = (
+    st.builds(
+        lambda value, ascii_only, indent: json.dumps(value, ensure_ascii=ascii_only, indent=indent),
+        json_values,
+        st.booleans(),
+        st.none() | st.integers(0, 2),
+    )
+    | st.text(max_size=12)
+    | st.text(alphabet='{}[]",:0123456789.eE+-truefalsn \t\n\x00\ufeff', max_size=24)
+    | st.sampled_from(
+        [
+            "01",
+            "1.",
+            ".5",
+            "-0",
+            "1e400",
+            "-1e-400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-18446744073709551616",
+            "1" * 5000,
+            '"\\ud800"',
+            '"\\ud83d\\ude00"',
+            '"\\u0000"',
+            "\ufeff{}",
+            '{"a":1,"a":2}',
+            "NaN",
+            "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+            "[" * 2000 + "]" * 2000,
+            '{"a":1}\n{"b":2}',
+            "  [1, 2.50, -3]  ",
+        ]
+    )
+)
+
+
+@given(text=json_texts)
+def test_decode_gives_what_the_standard_decoder_gives(text: str) -> None:
+    """msgspec's fast path decodes to the same values, flag and errors as the standard one."""
+    assert _decoded(decode, text) == _decoded(standard_decode, text)
+
+
 class _BoomError(Exception):
     pass
 
@@ -147,3 +215,89 @@ def test_a_failed_ingestion_leaves_the_memory_store_as_it_was(
         hub.ingest({"batch": first[: len(first) // 2] + renamed})
 
     assert before == _tables(store)
+
+
+context_values = st.sampled_from(["a", 1, 1.0, True, None])
+context_objects = st.dictionaries(
+    st.just("a"), context_values | st.dictionaries(st.just("a"), context_values), max_size=1
+)
+message_contexts = st.fixed_dictionaries(
+    {"page": context_objects},
+    optional={"campaign": context_objects, "app": context_objects, "locale": st.just("en-GB")},
+)
+
+
+@given(contexts=st.lists(message_contexts, min_size=2, max_size=4))
+@example(contexts=[{"page": {"a": 1}}, {"page": {"a": 1.0}}, {"page": {"a": True}}])
+@example(contexts=[{"page": {}, "app": {"a": {"a": 1}}}, {"page": {}, "app": {"a": {"a": 1.0}}}])
+def test_a_shared_context_is_the_context_read_alone(contexts: list[dict[str, Any]]) -> None:
+    """Touchpoints that share a context store exactly what each would have alone."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for i, context in enumerate(contexts):
+        message = {"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
+        message["context"] = context
+        text = json.dumps(message)
+        alone = parse_message(json.loads(text), options, now=now, text=text)
+        shared = parse_message(json.loads(text), options, now=now, text=text, cache=cache)
+
+        assert shared == alone
+        assert touchpoint_text(shared) == touchpoint_text(alone)
+
+
+def test_contexts_of_strings_are_shared() -> None:
+    """Two events on the same page, in the same locale, share one context."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    context = {"page": {"path": "/", "url": "https://shop.example/"}, "locale": "en-GB"}
+    first, second = (
+        parse_message(json.loads(text), options, now=now, text=text, cache=cache)
+        for text in (
+            json.dumps({"type": "page", "userId": "u", "messageId": mid, "context": context})
+            for mid in ("m1", "m2")
+        )
+    )
+
+    assert first.context is second.context
+
+
+def test_a_context_of_the_hosts_objects_is_not_shared() -> None:
+    """A host may change its dict after the call: a later event with the old value keeps it."""
+    options, cache = IngestOptions(), ReadCache()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    page = {"path": "/"}
+    parse_message(
+        {"type": "page", "userId": "u", "context": {"page": page}}, options, now=now, cache=cache
+    )
+    page["path"] = "/changed"
+
+    later = parse_message(
+        {"type": "page", "userId": "u", "context": {"page": {"path": "/"}}},
+        options,
+        now=now,
+        cache=cache,
+    )
+
+    assert later.context.page == {"path": "/"}
+
+
+@given(value=json_values)
+def test_a_json_column_reads_back_as_json_loads_reads_it(value: Any) -> None:
+    """The dialect's fast reader gives `json.loads`'s values for what the encoder wrote."""
+    text = _encode(value)
+
+    assert _shape(Dialect().load(text)) == _shape(json.loads(text))
+
+
+def test_the_memory_store_keeps_members_the_collector_does_not_track() -> None:
+    """Its indexes (a customer's touchpoints, a cluster's keys, ...) and links hold values only."""
+    store = MemoryStore()
+    hub = omnikit.Hub(store, default_region="PT")
+    hub.ingest(list(Retailer(30, seed=1).messages()))
+    gc.collect()
+
+    indexes = (store._by_customer, store._cluster_keys, store._cluster_customers)
+    assert all(index for index in indexes)
+    assert not any(gc.is_tracked(members) for index in indexes for members in index.values())
+    links = [m for m in store._merges.values() if not gc.is_tracked(m)]
+    assert len(links) > len(store._merges) / 2

@@ -10,6 +10,7 @@ import pytest
 
 import omnikit
 from omnikit import FulfilmentOption, FulfilmentStatus, OrderStatus
+from omnikit._engines.profile import ProfileState
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -352,3 +353,16 @@ def test_lookup_by_any_identifier_normalises_it(hub: omnikit.Hub) -> None:
         hub.customer(email="a@b.c", phone="+351912345678")
     with pytest.raises(omnikit.NotFoundError):
         hub.touchpoints("cus_nobody")
+
+
+def test_a_profile_copy_holds_every_field_of_its_original() -> None:
+    """`ProfileState.copy` sets each field itself, none left to the constructor."""
+    state = ProfileState()
+    state.traits["name"] = ("Ana", 1, "m1", "web")
+    state.cancelled.add("o1")
+
+    copy = state.copy()
+
+    for name in ProfileState.__slots__:
+        assert getattr(copy, name) == getattr(state, name), name
+    assert copy.cancelled is not state.cancelled

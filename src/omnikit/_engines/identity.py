@@ -487,7 +487,7 @@ class Resolver:
         survivor_anchor = anchor(survivor)
         anchors = tuple((survivor_anchor, anchor(r)) for r in absorbed)
         via = tuple(
-            Identity(kind=k[0], value=k[1])
+            Identity.from_normalized(*k)  # keys hold normalised values: not normalised again
             for k in ids
             if self.rows[k][0] is not None and self.customer(self.rows[k][0] or "") in matched
         )

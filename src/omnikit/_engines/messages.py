@@ -165,6 +165,7 @@ def _id_value(value: object, field: str, errors: list[str]) -> str | None:
 
 
 _CACHE_LIMIT = 1 << 17
+_OBJECT_CONTEXTS_LIMIT = 1 << 12
 
 
 class ReadCache:
@@ -179,14 +180,17 @@ class ReadCache:
             own (a store keeps them all). A tuple keeps its members alive, so the ids in its
             key are not reused while it is kept.
         contexts: Contexts made of plain values only, by those values, shared likewise.
+        object_contexts: Contexts whose objects (page, campaign, device, the others) hold
+            strings only, by their values and items, shared likewise.
     """
 
-    __slots__ = ("contexts", "identities", "tuples")
+    __slots__ = ("contexts", "identities", "object_contexts", "tuples")
 
     def __init__(self) -> None:
         self.identities: dict[tuple[str, object], Identity | str] = {}
         self.tuples: dict[object, tuple[Identity, ...]] = {}
-        self.contexts: dict[tuple[str | None, ...], Context] = {}
+        self.contexts: dict[tuple[object, ...], Context] = {}
+        self.object_contexts: dict[tuple[object, ...], Context] = {}
 
 
 class _Reader:
@@ -367,11 +371,77 @@ _EMPTY_CONTEXT: Final = Context()
 _NO_VALUES: Final = (None,) * 7
 
 
+def _items(value: Mapping[str, Any] | None, *, nested: bool = False) -> tuple[object, ...] | None:
+    """
+    The items of an object of strings, to share its context by; `None` if it holds others.
+
+    Keys and values must be strings (`1`, `1.0` and `True` are equal keys that a store keeps
+    apart); with *nested*, a value may also be such an object, one level down.
+    """
+    if not value:
+        return ()
+    items = tuple(value.items())
+    for key, item in items:
+        if type(key) is not str or type(item) is not str:
+            return _nested_items(items) if nested else None
+    return items
+
+
+def _nested_items(items: tuple[tuple[Any, Any], ...]) -> tuple[object, ...] | None:
+    """`_items` of an object whose values may also be objects of strings, one level down."""
+    found: list[object] = []
+    for key, item in items:
+        if type(key) is not str:
+            return None
+        if type(item) is str:
+            found.append((key, item))
+        elif type(item) is dict and (inner := _items(item)) is not None:
+            found.append((key, None, inner))  # None: never a string's item
+        else:
+            return None
+    return tuple(found)
+
+
+def _shared_context(
+    table: dict[tuple[object, ...], Context],
+    key: tuple[object, ...],
+    limit: int,
+    plain: tuple[str | None, ...],
+    *,
+    campaign: dict[str, Any] | None = None,
+    device: dict[str, Any] | None = None,
+    page: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Context:
+    """The context of *table* at *key*, made of *plain* values and those objects if not there."""
+    found = table.get(key)
+    if found is None:
+        if len(table) >= limit:
+            table.clear()
+        source, store, agent, ip, locale, timezone, user_agent = plain
+        found = table[key] = Context(
+            source=source,
+            store_id=store,
+            agent=agent,
+            ip=ip,
+            locale=locale,
+            timezone=timezone,
+            user_agent=user_agent,
+            campaign={} if campaign is None else campaign,
+            device={} if device is None else device,
+            page={} if page is None else page,
+            extra={} if extra is None else extra,
+        )
+    return found
+
+
 def _context(
     reader: _Reader,
     context: Mapping[str, Any],
-    shared: dict[tuple[str | None, ...], Context] | None,
+    shared: ReadCache | None,
     named_source: str | None = None,
+    *,
+    share_objects: bool = False,
 ) -> Context:
     if named_source is not None:  # the host's word for where it came from wins over the message's
         context = {**context, "source": named_source}
@@ -440,27 +510,29 @@ def _context(
         else:
             extra[key] = value
     store = None if store_id is None else _id_value(store_id, f"context.{store_key}", errors)
+    plain = (source, store, agent, ip, locale, timezone, user_agent)
     if campaign is None and device is None and page is None and location is None and not extra:
         # Plain values only (an email or a till receipt): touchpoints with the same ones share a
         # Context, as those with none share one; a store keeps many touchpoints.
-        plain = (source, store, agent, ip, locale, timezone, user_agent)
         if plain == _NO_VALUES:
             return _EMPTY_CONTEXT
         if shared is not None:
-            found = shared.get(plain)
-            if found is None:
-                if len(shared) >= _CACHE_LIMIT:
-                    shared.clear()
-                found = shared[plain] = Context(
-                    source=source,
-                    store_id=store,
-                    agent=agent,
-                    ip=ip,
-                    locale=locale,
-                    timezone=timezone,
-                    user_agent=user_agent,
-                )
-            return found
+            return _shared_context(shared.contexts, plain, _CACHE_LIMIT, plain)
+    elif share_objects and shared is not None and location is None:
+        # Objects of strings only (a site's page, an app's name and version): shared too, by
+        # their items, in a smaller cache, since pages vary more than plain values do.
+        objects = (_items(campaign), _items(device), _items(page), _items(extra, nested=True))
+        if None not in objects:
+            return _shared_context(
+                shared.object_contexts,
+                (*plain, *objects),
+                _OBJECT_CONTEXTS_LIMIT,
+                plain,
+                campaign=campaign,
+                device=device,
+                page=page,
+                extra=extra,
+            )
     return Context(
         source=source,
         store_id=store,
@@ -589,6 +661,9 @@ def parse_message(
             raise ValidationError(f"expected a message object, got {kind_of(raw)}")
         raw = dict(raw)
     message: Mapping[str, Any] = raw
+    # Objects decoded here are omnikit's own; a host's may change after the call, so a
+    # context holding them is not shared.
+    decoded = text is not None
     if text is None:
         text, message = encode(raw)
     limit = options.max_message_bytes
@@ -756,7 +831,7 @@ def parse_message(
         direction = Direction.OUTBOUND
     if "consent" in context:
         check_consent_context(context["consent"], errors)
-    ctx = _context(reader, context, None if cache is None else cache.contexts, source)
+    ctx = _context(reader, context, cache, source, share_objects=decoded)
     if errors:
         raise ValidationError(errors)
     return Touchpoint(

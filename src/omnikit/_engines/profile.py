@@ -380,7 +380,7 @@ class ProfileState:
 
     def copy(self) -> ProfileState:
         """A copy that can change without changing this one."""
-        new = ProfileState()
+        new = ProfileState.__new__(ProfileState)  # every field is set below: no empty ones first
         new.traits = dict(self.traits)
         new.consents = dict(self.consents)
         new.prefs = dict(self.prefs)

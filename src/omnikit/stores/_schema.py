@@ -11,6 +11,8 @@ import json
 import secrets
 from typing import Any
 
+import msgspec
+
 from omnikit.errors import StoreUnavailableError
 from omnikit.stores._codec import encode
 from omnikit.stores._drive import EXECUTE, FETCH_ONE, Cursor, Flow
@@ -99,6 +101,9 @@ SUPPRESSION_KINDS = ("identity", "key", "message")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+_DECODER = msgspec.json.Decoder()
+
+
 class Dialect:
     """How one database spells what the queries need."""
 
@@ -121,8 +126,18 @@ class Dialect:
         return encode(value)
 
     def load(self, value: Any) -> Any:
-        """A JSON column's value."""
-        return json.loads(value) if isinstance(value, str | bytes) else value
+        """
+        A JSON column's value.
+
+        Read by msgspec's C decoder, which gives `json.loads`'s values for the JSON the
+        stores write; text it refuses gets `json.loads` and its errors.
+        """
+        if not isinstance(value, str | bytes):
+            return value
+        try:
+            return _DECODER.decode(value)
+        except (msgspec.MsgspecError, UnicodeEncodeError):
+            return json.loads(value)
 
     def schema(self, statement: str) -> str:
         """A migration statement in this dialect."""

@@ -22,6 +22,9 @@ from omnikit._engines.records import (
     SplitRow,
     SuppressionRow,
 )
+from omnikit._models.customers import LinkRecord
+from omnikit._models.identities import Identity
+from omnikit._models.touchpoints import Trust
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -32,13 +35,61 @@ __all__ = ["MemoryStore"]
 
 _MISSING: Any = object()
 
+_Link = tuple[str, str, str, str, str, str, "dt.datetime", str, str]
+"""A link of the audit trail, as kept: its fields, its identity's and its row's, in order."""
+
+
+def _packed(row: MergeRow) -> MergeRow | _Link:
+    """
+    *row* as kept: a link (one per identifier that joins someone) as a tuple of its values.
+
+    The garbage collector stops tracking such a tuple, where it tracks the row, its record
+    and the record's identity for as long as the store lives.
+    """
+    record = row.record
+    if type(record) is not LinkRecord or row.anchors:
+        return row
+    identity = record.identity
+    return (
+        record.id,
+        record.customer_id,
+        identity.kind,
+        identity.value,
+        record.message_id,
+        record.trust.value,
+        record.at,
+        row.root,
+        row.cluster,
+    )
+
+
+def _unpacked(kept: MergeRow | _Link) -> MergeRow:
+    """The row *kept* stands for."""
+    if isinstance(kept, MergeRow):
+        return kept
+    link_id, customer_id, kind, value, message_id, trust, at, root, cluster = kept
+    record = LinkRecord(
+        id=link_id,
+        customer_id=customer_id,
+        identity=Identity.from_normalized(kind, value),
+        message_id=message_id,
+        trust=Trust(trust),
+        at=at,
+    )
+    return MergeRow(record=record, root=root, cluster=cluster, anchors=())
+
+
+Members = dict[Any, None]
+"""A set of members, kept as a dict's keys: the garbage collector stops tracking a dict of
+strings (or of tuples of them), never a set, and a store keeps several per customer."""
+
 
 class _Journal:
     """
     Undo log: what a transaction wrote was there before, so a failed transaction leaves none.
 
-    Each table remembers the value each key had before its first write, and each set whether
-    each member was in it: restoring those restores everything, in any order. Unlike a list of
+    Each table remembers the value each key had before its first write, and each set of
+    members whether each member was in it: restoring those restores everything, in any order. Unlike a list of
     undo records this allocates nothing per write, and ingestion writes several rows per event;
     thousands of records living as long as a transaction would reach the garbage collector's
     oldest generation and make its full collections (over the whole store) more frequent.
@@ -49,8 +100,8 @@ class _Journal:
     def __init__(self) -> None:
         # id(table) -> (table, {key: its value before the transaction, or _MISSING})
         self.tables: dict[int, tuple[dict[Any, Any], dict[Any, Any]]] = {}
-        # id(set) -> (set, {member: whether it was in the set before the transaction})
-        self.members: dict[int, tuple[set[Any], dict[Any, bool]]] = {}
+        # id(members) -> (members, {member: whether it was in them before the transaction})
+        self.members: dict[int, tuple[Members, dict[Any, bool]]] = {}
 
     def saved(self, table: dict[Any, Any]) -> dict[Any, Any]:
         """The first values of the keys of *table* written so far."""
@@ -74,38 +125,38 @@ class _Journal:
             saved[key] = old
         return old
 
-    def _member(self, members: set[Any], member: Any) -> None:
+    def _member(self, members: Members, member: Any) -> None:
         entry = self.members.get(id(members))
         if entry is None:
             entry = self.members[id(members)] = (members, {})
         if member not in entry[1]:
             entry[1][member] = member in members
 
-    def add_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def add_member(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is None:
-            # A set this transaction creates: undoing its creation undoes what it holds.
+            # Members this transaction creates: undoing their creation undoes what they hold.
             saved = self.saved(table)
             if key not in saved:
                 saved[key] = _MISSING
-            table[key] = {member}
+            table[key] = {member: None}
         elif member not in members:
             self._member(members, member)
-            members.add(member)
+            members[member] = None
 
-    def discard_member(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def discard_member(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         members = table.get(key)
         if members is not None and member in members:
             self._member(members, member)
-            members.discard(member)
+            del members[member]
 
     def rollback(self) -> None:
         for members, was in self.members.values():
             for member, present in was.items():
                 if present:
-                    members.add(member)
+                    members[member] = None
                 else:
-                    members.discard(member)
+                    members.pop(member, None)
         for table, saved in self.tables.values():
             for key, value in saved.items():
                 if value is _MISSING:
@@ -133,23 +184,23 @@ class MemoryStore:
         # moves ids, not objects).
         self._touchpoints: dict[str, Touchpoint] = {}
         self._owner: dict[str, str] = {}
-        self._by_customer: dict[str, set[str]] = {}
+        self._by_customer: dict[str, dict[str, None]] = {}
         # Identity rows as (owner, cluster) tuples: the garbage collector stops tracking a tuple
         # of strings, and a store keeps one row per identifier ever seen.
         self._identities: dict[IdKey, tuple[str | None, str]] = {}
         self._verified: dict[IdKey, IdKey] = {}  # a set: identities a verified touchpoint carried
-        self._cluster_keys: dict[str, set[IdKey]] = {}
+        self._cluster_keys: dict[str, dict[IdKey, None]] = {}
         self._customers: dict[str, CustomerRecord] = {}
-        self._cluster_customers: dict[str, set[str]] = {}
+        self._cluster_customers: dict[str, dict[str, None]] = {}
         self._clusters: dict[str, ClusterRow] = {}
         self._aliases: dict[str, str] = {}
-        self._alias_sources: dict[str, set[str]] = {}
-        self._merges: dict[str, MergeRow] = {}
-        self._merges_by_root: dict[str, set[str]] = {}
-        self._merges_by_cluster: dict[str, set[str]] = {}
-        self._splits: dict[IdKey, set[SplitRow]] = {}
+        self._alias_sources: dict[str, dict[str, None]] = {}
+        self._merges: dict[str, MergeRow | _Link] = {}  # rows `_packed`
+        self._merges_by_root: dict[str, dict[str, None]] = {}
+        self._merges_by_cluster: dict[str, dict[str, None]] = {}
+        self._splits: dict[IdKey, dict[SplitRow, None]] = {}
         self._suppressions: dict[str, SuppressionRow] = {}
-        self._suppression_kinds: dict[str, set[str]] = {}
+        self._suppression_kinds: dict[str, dict[str, None]] = {}
         self._secret = secrets.token_bytes(32)
         self._journal: _Journal | None = None
 
@@ -210,13 +261,15 @@ class MemoryStore:
     def merges(self, customer_id: str) -> list[MergeRow]:
         """The merges that built that customer, oldest first."""
         with self._lock:
-            ids = self._merges_by_root.get(self._resolve(customer_id), set())
-            return sorted((self._merges[m] for m in ids), key=lambda m: (m.record.at, m.record.id))
+            ids = self._merges_by_root.get(self._resolve(customer_id), {})
+            rows = [_unpacked(self._merges[m]) for m in ids]
+            return sorted(rows, key=lambda m: (m.record.at, m.record.id))
 
     def merge(self, merge_id: str) -> MergeRow | None:
         """One merge of the audit trail."""
         with self._lock:
-            return self._merges.get(merge_id)
+            kept = self._merges.get(merge_id)
+            return None if kept is None else _unpacked(kept)
 
     def iter_customers(self, *, batch_size: int = 1000) -> Iterator[CustomerRecord]:
         """Every customer, in id order."""
@@ -239,7 +292,7 @@ class MemoryStore:
         """The customer's touchpoints with `since <= occurred_at < until`, oldest first."""
         with self._lock:
             cid = self._resolve(customer_id)
-            mids = self._by_customer.get(cid, set())
+            mids = self._by_customer.get(cid, {})
             found = sorted(
                 (attrs.evolve(self._touchpoints[m], customer_id=cid) for m in mids),
                 key=lambda tp: (to_us(tp.occurred_at), tp.message_id),
@@ -292,7 +345,7 @@ class MemoryStore:
         if record is not None and record.cluster is not None:
             self._discard(self._cluster_customers, record.cluster, cid)
 
-    def _discard(self, table: dict[Any, set[Any]], key: Any, member: Any) -> None:
+    def _discard(self, table: dict[Any, Members], key: Any, member: Any) -> None:
         """Discard *member* from the set at *key*, and the key with its set once empty."""
         journal = self._require_journal()
         journal.discard_member(table, key, member)
@@ -337,7 +390,8 @@ class MemoryStore:
 
     def _drop_merge(self, merge_id: str) -> None:
         journal = self._require_journal()
-        merge = journal.remove(self._merges, merge_id)
+        kept = journal.remove(self._merges, merge_id)
+        merge = None if kept is None else _unpacked(kept)
         if merge is not None:
             self._discard(self._merges_by_root, merge.root, merge_id)
             self._discard(self._merges_by_cluster, merge.cluster, merge_id)
@@ -345,7 +399,7 @@ class MemoryStore:
     def _put_merge(self, merge: MergeRow) -> None:
         journal = self._require_journal()
         self._drop_merge(merge.record.id)
-        journal.put(self._merges, merge.record.id, merge)
+        journal.put(self._merges, merge.record.id, _packed(merge))
         journal.add_member(self._merges_by_root, merge.root, merge.record.id)
         journal.add_member(self._merges_by_cluster, merge.cluster, merge.record.id)
 
@@ -371,12 +425,12 @@ class MemoryStore:
                 journal.add_member(self._cluster_customers, new, cid)
             journal.remove(self._cluster_customers, old)
             for merge_id in list(self._merges_by_cluster.get(old, ())):
-                self._put_merge(attrs.evolve(self._merges[merge_id], cluster=new))
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), cluster=new))
         for old, new in changes.reassign.items():
             for mid in list(self._by_customer.get(old, ())):
                 self._set_owner(mid, new)
             for merge_id in list(self._merges_by_root.get(old, ())):
-                self._put_merge(attrs.evolve(self._merges[merge_id], root=new))
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), root=new))
             for source in list(self._alias_sources.get(old, ())):
                 journal.put(self._aliases, source, new)
                 journal.add_member(self._alias_sources, new, source)
@@ -487,7 +541,7 @@ class _MemoryTransaction:
         return sorted(self._store._cluster_keys.get(cluster, ()))  # noqa: SLF001
 
     def cluster_customers(self, cluster: str) -> dict[str, CustomerRecord]:
-        return self.customers(self._store._cluster_customers.get(cluster, set()))  # noqa: SLF001
+        return self.customers(self._store._cluster_customers.get(cluster, {}))  # noqa: SLF001
 
     def customer_touchpoints(self, ids: Collection[str]) -> list[Touchpoint]:
         store = self._store
