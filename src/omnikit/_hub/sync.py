@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Self
 
-from omnikit._chunks import in_order, store_isolating
+from omnikit._chunks import IngestChunk, in_order, store_isolating
 from omnikit._engines.consents import answer_properties
 from omnikit._engines.messages import parse_message
 from omnikit._engines.orders import fold_orders
@@ -17,6 +17,7 @@ from omnikit._engines.times import time_error
 from omnikit._engines.unmerge import merge_to_undo, unmerge
 from omnikit._hub._core import CustomerRef
 from omnikit._hub.flows import drive
+from omnikit._hub.loading import LoadSession
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._load import LoadPath, load_files
@@ -144,6 +145,7 @@ class Hub(Personalization, Privacy):
         *,
         is_batch: bool,
         source: str | None,
+        ingest_chunk: IngestChunk | None = None,
     ) -> IngestResult:
         """`Hub.ingest()` of messages already read, each with the JSON text it came from."""
         now = self.clock()
@@ -187,7 +189,10 @@ class Hub(Personalization, Privacy):
             committed: list[IngestResult] = []
             try:
                 changed = store_isolating(
-                    self._ingest_chunk, parsed[start:end], indexes[start:end], committed
+                    ingest_chunk or self._ingest_chunk,
+                    parsed[start:end],
+                    indexes[start:end],
+                    committed,
                 )
             except OmnikitError as exc:
                 exc.partial = in_order(sum(committed, result))
@@ -534,5 +539,8 @@ class Hub(Personalization, Privacy):
         Added in version 0.1.0.
         """
         # The messages as read, with their text: ingestion need not encode them again.
-        ingest = functools.partial(self._ingest_read, is_batch=True, source=source)
-        return load_files(ingest, path, batch_size=batch_size, progress=progress)
+        with LoadSession(self._transaction, self._ingest_config) as session:
+            ingest = functools.partial(
+                self._ingest_read, is_batch=True, source=source, ingest_chunk=session.ingest_chunk
+            )
+            return load_files(ingest, path, batch_size=batch_size, progress=progress)
