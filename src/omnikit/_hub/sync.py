@@ -519,7 +519,7 @@ class Hub(Personalization, Privacy):
 
         The files are read in order (a folder's and a glob's by name) and their messages
         handed to `Hub.ingest()` *batch_size* at a time; each batch is committed in
-        transactions of the hub's own *batch_size*. A line that is not JSON or not a valid
+        transactions of at most the hub's own *batch_size* lines. A line that is not JSON or not a valid
         message is reported with its file and line, and the others are kept. Loading the
         same files again changes nothing (message ids already stored are duplicates): after
         an interruption, run the same load again to finish it.
@@ -543,4 +543,6 @@ class Hub(Personalization, Privacy):
             ingest = functools.partial(
                 self._ingest_read, is_batch=True, source=source, ingest_chunk=session.ingest_chunk
             )
-            return load_files(ingest, path, batch_size=batch_size, progress=progress)
+            return load_files(
+                ingest, path, batch_size=batch_size, chunk_size=self.batch_size, progress=progress
+            )
