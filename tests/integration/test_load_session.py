@@ -1,12 +1,10 @@
 """
-A load on SQLite keeps the customers it wrote between its transactions, and gives exactly
-what ingesting gives.
+A load on SQLite, in many transactions of its own, gives exactly what ingesting gives.
 
-The load answers its next transactions' reads of those customers itself: these tests compare
-load and ingest on SQLite (where it does so) over random streams with merges, late events,
-retries and verified sources, and on the simulated retailer in many small transactions; and
-check that a write to the database between two of the load's transactions, from another
-connection or from the hub itself, is never lost.
+Load and ingest are compared on SQLite over random streams with merges, late events,
+retries and verified sources, and on the simulated retailer in many small transactions; a
+write to the database between two of the load's transactions, from another connection or
+from the hub itself, is never lost; the load's SQLite settings end with it.
 """
 
 from __future__ import annotations
