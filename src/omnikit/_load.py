@@ -34,7 +34,10 @@ FORMATS: Final = {".ndjson": "lines", ".jsonl": "lines", ".json": "json", ".parq
 _GLOB = re.compile(r"[*?\[]")
 
 Entry = tuple[int, Any]
-"""A message's line (or position) in its file, and the message or the error reading it."""
+"""
+A message's line (or position) in its file, and the message, the error reading it, or the
+line's bytes (to decode when it is ingested).
+"""
 
 
 class Read(NamedTuple):
@@ -115,25 +118,31 @@ def _open(path: Path) -> _File:
     return path.open("rb")
 
 
-def _decoded(raw: bytes, line: int) -> Entry:
+def _decoded(raw: bytes) -> Read | ValidationError:
+    """The message a line holds, with its text; or the error saying why it holds none."""
     try:
         text = raw.decode()
     except UnicodeDecodeError as exc:
-        return line, ValidationError(f"message: not UTF-8 text ({exc})")
+        return ValidationError(f"message: not UTF-8 text ({exc})")
     try:
         message, storable = decode(text, "message")
     except ValidationError as exc:
-        return line, exc
-    return line, Read(message, text.rstrip("\n") if storable else None)
+        return exc
+    return Read(message, text.rstrip("\n") if storable else None)
 
 
 def _lines(file: Iterable[bytes]) -> Iterator[Entry]:
-    """One message per line; lines end at a line feed only, as `Hub.ingest()` reads NDJSON."""
+    """
+    One message per line, as bytes: lines end at a line feed only, as in `Hub.ingest()`.
+
+    A line is decoded only when it is ingested (see `_decoded`), so that its message lives
+    no longer than it takes to read it.
+    """
     number = 0
     try:
         for number, raw in enumerate(file, start=1):
             if raw.strip():
-                yield _decoded(raw, number)
+                yield number, raw
     except _BROKEN as exc:
         yield number + 1, _broken(exc)
 
@@ -213,6 +222,12 @@ def read_messages(path: Path) -> Iterator[Entry]:
     kind = _format(path)
     if kind is None:
         raise _unknown(path)
+    for line, item in _entries(path, kind):
+        yield line, _decoded(item) if isinstance(item, bytes) else item
+
+
+def _entries(path: Path, kind: str) -> Iterator[Entry]:
+    """`read_messages`, with the lines of line formats left as bytes."""
     if kind == "parquet":
         yield from _parquet(path)
         return
@@ -263,8 +278,11 @@ def _batches(files: list[Path], size: int, tally: _Tally) -> Iterator[list[tuple
     for path in files:
         name = str(path)
         tally.start(name)
-        for line, message in read_messages(path):
-            batch.append((name, line, message))
+        kind = _format(path)
+        if kind is None:
+            raise _unknown(path)
+        for line, item in _entries(path, kind):
+            batch.append((name, line, item))
             if len(batch) >= size:
                 yield batch
                 batch = []
@@ -272,17 +290,36 @@ def _batches(files: list[Path], size: int, tally: _Tally) -> Iterator[list[tuple
         yield batch
 
 
+def _messages(batch: list[tuple[str, int, Any]]) -> Iterator[tuple[Any, str | None]]:
+    """
+    The messages of *batch*, each with its text, decoded as they are asked for.
+
+    A line that is not a message comes as the `ValidationError` saying why, for ingestion to
+    reject it with its index in the batch.
+    """
+    for _, _, item in batch:
+        read = _decoded(item) if isinstance(item, bytes) else item
+        if isinstance(read, Read):
+            yield read
+        else:  # a message, or an error
+            yield read, None
+
+
 def load_files(
-    ingest: Callable[[list[tuple[Any, str | None]]], IngestResult],
+    ingest: Callable[[Iterable[tuple[Any, str | None]]], IngestResult],
     path: LoadPath,
     *,
     batch_size: int,
+    chunk_size: int | None = None,
     progress: Callable[[LoadReport], None] | None = None,
 ) -> LoadReport:
     """
     Read the files *path* names and hand their messages to *ingest*, *batch_size* at a time.
 
-    *progress* is called with the report so far after each batch.
+    *progress* is called with the report so far after each batch. With *chunk_size*, a
+    batch goes to *ingest* in parts of that many lines (the size of the transactions
+    *ingest* commits): what one part reads dies before the next is read, young, instead of
+    living through the whole batch into the garbage collector's oldest generation.
 
     Raises:
         ValidationError: If *path* names nothing readable, or *batch_size* is not positive.
@@ -295,27 +332,29 @@ def load_files(
         if _format(found) == "parquet":
             _pyarrow_parquet(found)
     tally = _Tally()
+    step = batch_size if chunk_size is None else chunk_size
     for batch in _batches(files, batch_size, tally):
-        good: list[tuple[Any, str | None]] = []
-        where: list[tuple[str, int]] = []
-        for name, line, message in batch:
-            if isinstance(message, ValidationError):
-                tally.rejected.append(LoadRejection(name, line, "; ".join(message.errors)))
-            else:
-                read = message if isinstance(message, Read) else Read(message, None)
-                good.append((read.message, read.text))
-                where.append((name, line))
-        try:
-            result = ingest(good) if good else IngestResult()
-        except OmnikitError as exc:
-            if isinstance(exc.partial, IngestResult):
-                tally.add(exc.partial, where)
-            exc.partial = tally.report()
-            raise
-        tally.add(result, where)
+        for start in range(0, len(batch), step):
+            _ingest_part(ingest, batch[start : start + step], tally)
         if progress is not None:
             progress(tally.report())
     return tally.report()
+
+
+def _ingest_part(
+    ingest: Callable[[Iterable[tuple[Any, str | None]]], IngestResult],
+    part: list[tuple[str, int, Any]],
+    tally: _Tally,
+) -> None:
+    where = [(name, line) for name, line, _ in part]
+    try:
+        result = ingest(_messages(part))
+    except OmnikitError as exc:
+        if isinstance(exc.partial, IngestResult):
+            tally.add(exc.partial, where)
+        exc.partial = tally.report()
+        raise
+    tally.add(result, where)
 
 
 def _require_positive(field: str, value: object) -> None:

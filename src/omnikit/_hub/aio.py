@@ -18,7 +18,7 @@ import inspect
 import itertools
 import threading
 import types
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar, Unpack, cast
 
@@ -535,7 +535,7 @@ class AsyncHub:
         stopped = threading.Event()
         batches: list[concurrent.futures.Future[IngestResult]] = []
 
-        def ingest(messages: list[tuple[Any, str | None]]) -> IngestResult:
+        def ingest(messages: Iterable[tuple[Any, str | None]]) -> IngestResult:
             if stopped.is_set():
                 raise _Stopped
             flow = flows._ingest(messages, is_batch=True, source=source)  # noqa: SLF001
@@ -543,7 +543,13 @@ class AsyncHub:
             return batches[-1].result()
 
         reading = self._in_thread(
-            lambda: load_files(ingest, path, batch_size=batch_size, progress=progress)
+            lambda: load_files(
+                ingest,
+                path,
+                batch_size=batch_size,
+                chunk_size=flows.batch_size,
+                progress=progress,
+            )
         )
         try:
             return await reading

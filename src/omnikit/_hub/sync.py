@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Self, TypeVar, Unpack
 
 from omnikit._hub._core import HubOptions
@@ -172,7 +172,7 @@ class Hub(Ingestion, Personalization, Privacy):
 
         The files are read in order (a folder's and a glob's by name) and their messages
         handed to `Hub.ingest()` *batch_size* at a time; each batch is committed in
-        transactions of the hub's own *batch_size*. A line that is not JSON or not a valid
+        transactions of at most the hub's own *batch_size* lines. A line that is not JSON or not a valid
         message is reported with its file and line, and the others are kept. Loading the
         same files again changes nothing (message ids already stored are duplicates): after
         an interruption, run the same load again to finish it.
@@ -193,7 +193,9 @@ class Hub(Ingestion, Personalization, Privacy):
         """
 
         # The messages as read, with their text: ingestion need not encode them again.
-        def ingest(messages: list[tuple[Any, str | None]]) -> IngestResult:
+        def ingest(messages: Iterable[tuple[Any, str | None]]) -> IngestResult:
             return self._run(self._ingest(messages, is_batch=True, source=source))
 
-        return load_files(ingest, path, batch_size=batch_size, progress=progress)
+        return load_files(
+            ingest, path, batch_size=batch_size, chunk_size=self.batch_size, progress=progress
+        )
