@@ -40,30 +40,32 @@ class Hub(Ingestion, Personalization, Privacy):
 
     Args:
         store: A `Store`, a store URL, or `None` for a fresh in-memory store.
-        identity_rules: How identities are stitched (priority, limits, blocked values).
-        channels: Channels to add to the built-in ones.
-        default_channel: The channel of messages that name none.
-        default_region: Region for phone numbers without a country code (`"PT"`).
-        default_timezone: Zone for timestamps without a UTC offset; `None` rejects them.
-        max_message_bytes: The largest message accepted, as compact JSON (32 KB, as
-            Segment's libraries).
-        max_past: How long before its receipt an event may have happened: 30 years by
-            default, for order histories loaded from the start of online retail; older
-            events are rejected (a date of 1970 or 0001 is a sender's placeholder). `None`
-            accepts any date a datetime holds.
-        max_future: How far after its receipt an event may say it happened: a day by
-            default (a device clock set to the wrong zone); later ones are rejected. `None`
-            accepts any date a datetime holds.
-        currency: The currency of orders that don't name one.
-        clock: Returns the current time; tests pass a frozen one.
-        batch_size: Messages per store transaction when ingesting a batch.
-        ruleset: The personalization rules `Hub.decide()` runs by default.
-        segments: Dynamic segments kept current as events arrive (see `Segment`); a
-            `SegmentSet` to give them their own operations or limits.
-        places: Stores and other places rules can measure distances to.
-        suppression_key: The secret that keys the hashes of suppressed identifiers (see
-            `Hub.forget()`): at least 16 bytes, kept outside the store, the same for every
-            hub on it. Without one, `forget(..., suppress=True)` is refused.
+        **options: The hub's options, each by keyword:
+
+            - *identity_rules*: How identities are stitched (priority, limits, blocked values).
+            - *channels*: Channels to add to the built-in ones.
+            - *default_channel*: The channel of messages that name none.
+            - *default_region*: Region for phone numbers without a country code (`"PT"`).
+            - *default_timezone*: Zone for timestamps without a UTC offset; `None` rejects them.
+            - *max_message_bytes*: The largest message accepted, as compact JSON (32 KB, as
+              Segment's libraries).
+            - *max_past*: How long before its receipt an event may have happened: 30 years by
+              default, for order histories loaded from the start of online retail; older
+              events are rejected (a date of 1970 or 0001 is a sender's placeholder). `None`
+              accepts any date a datetime holds.
+            - *max_future*: How far after its receipt an event may say it happened: a day by
+              default (a device clock set to the wrong zone); later ones are rejected. `None`
+              accepts any date a datetime holds.
+            - *currency*: The currency of orders that don't name one.
+            - *clock*: Returns the current time; tests pass a frozen one.
+            - *batch_size*: Messages per store transaction when ingesting a batch.
+            - *ruleset*: The personalization rules `Hub.decide()` runs by default.
+            - *segments*: Dynamic segments kept current as events arrive (see `Segment`); a
+              `SegmentSet` to give them their own operations or limits.
+            - *places*: Stores and other places rules can measure distances to.
+            - *suppression_key*: The secret that keys the hashes of suppressed identifiers (see
+              `Hub.forget()`): at least 16 bytes, kept outside the store, the same for every
+              hub on it. Without one, `forget(..., suppress=True)` is refused.
 
     Added in version 0.1.0.
     """
