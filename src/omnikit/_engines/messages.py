@@ -11,7 +11,6 @@ import functools
 import hashlib
 import hmac
 import json
-import types
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -26,10 +25,19 @@ from omnikit._engines.profile import (
     parse_quiet_hours,
 )
 from omnikit._engines.properties import check_properties
-from omnikit._engines.times import MAX_FUTURE, MAX_PAST, time_error
+from omnikit._engines.reader import (
+    CACHE_LIMIT,
+    OBJECT_CONTEXTS_LIMIT,
+    ReadCache,
+    Reader,
+    id_value,
+    object_field,
+    string_field,
+)
+from omnikit._engines.times import MAX_FUTURE, MAX_PAST
 from omnikit._engines.values import check, encode, kind_of, suspect
 from omnikit._models.channels import Channels
-from omnikit._models.identities import Identity, is_identity_kind, normalize_identifier
+from omnikit._models.identities import Identity, is_identity_kind
 from omnikit._models.touchpoints import (
     Context,
     Direction,
@@ -38,12 +46,10 @@ from omnikit._models.touchpoints import (
     TouchpointType,
     Trust,
 )
-from omnikit.converters import parse_datetime
 from omnikit.errors import ValidationError
 
 __all__ = [
     "IngestOptions",
-    "ReadCache",
     "derive_message_id",
     "parse_message",
 ]
@@ -70,7 +76,6 @@ _RESERVED_EVENTS: Final = {
     EXPERIMENT_ASSIGNED: "the key a customer's experiment arms are drawn from",
 }
 """Events only a hub records about a customer, with what each is: refused from outside."""
-_EMPTY: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _IDENTIFYING_TRAITS: Final = (
     ("email", "email", "traits.email", "context.traits.email"),
     ("phone", "phone", "traits.phone", "context.traits.phone"),
@@ -131,151 +136,8 @@ def derive_message_id(message: Mapping[str, Any], key: bytes = b"") -> str:
     )
 
 
-def _object(message: Mapping[str, Any], field: str, errors: list[str]) -> Mapping[str, Any]:
-    value = message.get(field)
-    if value is None:
-        return _EMPTY
-    if not isinstance(value, dict):
-        errors.append(f"{field}: expected an object, got {kind_of(value)}")
-        return _EMPTY
-    return value
-
-
-def _string(value: object, field: str, errors: list[str], *, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            errors.append(f"{field}: required field is missing")
-        return None
-    if isinstance(value, str):
-        if required and not value.strip():
-            errors.append(f"{field}: must not be empty")
-            return None
-        return value
-    errors.append(f"{field}: expected a string, got {kind_of(value)}")
-    return None
-
-
-def _id_value(value: object, field: str, errors: list[str]) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        errors.append(f"{field}: expected a string, got {kind_of(value)}")
-        return None
-    return str(value)
-
-
-_CACHE_LIMIT = 1 << 17
-_OBJECT_CONTEXTS_LIMIT = 1 << 12
-
-
-class ReadCache:
-    """
-    What `parse_message` keeps between messages; a hub keeps one.
-
-    Attributes:
-        identities: Each identifier read, by kind and raw value: its `Identity`, or why it is
-            not valid.
-        tuples: The tuples of identities touchpoints carry, by the `id()`s of their members,
-            so that the touchpoints of one person share a tuple instead of each holding its
-            own (a store keeps them all). A tuple keeps its members alive, so the ids in its
-            key are not reused while it is kept.
-        contexts: Contexts made of plain values only, by those values, shared likewise.
-        object_contexts: Contexts whose objects (page, campaign, device, the others) hold
-            strings only, by their values and items, shared likewise.
-    """
-
-    __slots__ = ("contexts", "identities", "object_contexts", "tuples")
-
-    def __init__(self) -> None:
-        self.identities: dict[tuple[str, object], Identity | str] = {}
-        self.tuples: dict[object, tuple[Identity, ...]] = {}
-        self.contexts: dict[tuple[object, ...], Context] = {}
-        self.object_contexts: dict[tuple[object, ...], Context] = {}
-
-
-class _Reader:
-    """Reads one message, collecting every error before raising them together."""
-
-    __slots__ = ("blocked", "cache", "errors", "identities", "offered", "options")
-
-    def __init__(
-        self,
-        options: IngestOptions,
-        cache: dict[tuple[str, object], Identity | str],
-        blocked: Callable[[tuple[str, str]], bool] | None = None,
-    ) -> None:
-        self.options = options
-        self.cache = cache
-        self.blocked = blocked
-        self.errors: list[str] = []
-        self.identities: list[Identity] = []
-        self.offered = 0  # identifier fields given, valid or not
-
-    def identity(self, kind: str, value: object, field: str) -> None:
-        if value is None:
-            return
-        self.offered += 1
-        key = (kind, value)
-        try:
-            found = self.cache.get(key)
-        except TypeError:  # an unhashable value: not an identifier, and normalising says why
-            found = None
-        if found is None:
-            try:
-                normalized = normalize_identifier(
-                    kind, value, default_region=self.options.default_region
-                )
-                found = Identity.from_normalized(kind, normalized)
-            except ValidationError as exc:
-                found = "; ".join(line.removeprefix("value: ") for line in exc.errors)
-            if isinstance(value, str | int):
-                if len(self.cache) >= _CACHE_LIMIT:
-                    self.cache.clear()
-                self.cache[key] = found
-        if isinstance(found, str):
-            if self._placeholder(kind, value):
-                self.offered -= 1  # a placeholder is no identifier, and no reason to refuse
-            else:
-                self.errors.append(f"{field}: {found}")
-        else:
-            self.identities.append(found)
-
-    def _placeholder(self, kind: str, value: object) -> bool:
-        """Whether an identifier that cannot be read is one of the blocked placeholders."""
-        blocked = self.blocked
-        return blocked is not None and isinstance(value, str) and blocked((kind, value.strip()))
-
-    def time(self, message: Mapping[str, Any], field: str) -> dt.datetime | None:
-        value = message.get(field)
-        if value is None:
-            return None
-        if type(value) is str:
-            try:
-                parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
-                if parsed.tzinfo is not None:
-                    return parsed
-        try:
-            return parse_datetime(value, default_tz=self.options.default_timezone)
-        except ValidationError as exc:
-            self.errors.extend(f"{field}: {line}" for line in exc.errors)
-            return None
-
-    def in_window(self, moment: dt.datetime, field: str, now: dt.datetime) -> dt.datetime:
-        """*moment*, with an error noted if it is not a time the hub accepts (`time_error`)."""
-        options = self.options
-        error = time_error(
-            moment, field, now=now, max_past=options.max_past, max_future=options.max_future
-        )
-        if error is not None:
-            self.errors.append(error)
-        return moment
-
-
 def _occurred_at(
-    reader: _Reader, message: Mapping[str, Any], now: dt.datetime
+    reader: Reader, message: Mapping[str, Any], now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
     time, get = reader.time, message.get
     # Most messages carry a timestamp and none of the others: skip the calls for those.
@@ -305,7 +167,7 @@ def _occurred_at(
     return received, received
 
 
-def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+def _channel(reader: Reader, message: Mapping[str, Any], context: Mapping[str, Any]) -> str:
     channels = reader.options.channels
     named = context.get("channel")
     if named is not None:
@@ -330,7 +192,7 @@ def _channel(reader: _Reader, message: Mapping[str, Any], context: Mapping[str, 
     return reader.options.default_channel
 
 
-def _location(reader: _Reader, value: object) -> Location | None:
+def _location(reader: Reader, value: object) -> Location | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -355,7 +217,7 @@ def _location(reader: _Reader, value: object) -> Location | None:
         ("country", "country"),
         ("postal_code", "postalCode"),
     ):
-        names[field] = _string(value.get(key), f"context.location.{key}", reader.errors)
+        names[field] = string_field(value.get(key), f"context.location.{key}", reader.errors)
     return Location(latitude=coords["latitude"], longitude=coords["longitude"], **names)
 
 
@@ -436,7 +298,7 @@ def _shared_context(
 
 
 def _context(
-    reader: _Reader,
+    reader: Reader,
     context: Mapping[str, Any],
     shared: ReadCache | None,
     named_source: str | None = None,
@@ -463,7 +325,7 @@ def _context(
             if type(value) is str or value is None:
                 text = value
             else:
-                text = _string(value, f"context.{key}", errors)
+                text = string_field(value, f"context.{key}", errors)
                 shared = None  # a subclass of str: not shared with plain ones
             if attribute == "source":
                 source = text
@@ -489,7 +351,7 @@ def _context(
             if type(value) is str or value is None:
                 zone = value
             else:
-                zone = _string(value, "context.timezone", errors)
+                zone = string_field(value, "context.timezone", errors)
                 shared = None
             if zone is not None:
                 try:
@@ -506,10 +368,10 @@ def _context(
             extra[key] = value
         elif key == "agent":
             agent_id = value.get("id") if isinstance(value, dict) else value
-            agent = _id_value(agent_id, "context.agent", errors)
+            agent = id_value(agent_id, "context.agent", errors)
         else:
             extra[key] = value
-    store = None if store_id is None else _id_value(store_id, f"context.{store_key}", errors)
+    store = None if store_id is None else id_value(store_id, f"context.{store_key}", errors)
     plain = (source, store, agent, ip, locale, timezone, user_agent)
     if campaign is None and device is None and page is None and location is None and not extra:
         # Plain values only (an email or a till receipt): touchpoints with the same ones share a
@@ -517,7 +379,7 @@ def _context(
         if plain == _NO_VALUES:
             return _EMPTY_CONTEXT
         if shared is not None:
-            return _shared_context(shared.contexts, plain, _CACHE_LIMIT, plain)
+            return _shared_context(shared.contexts, plain, CACHE_LIMIT, plain)
     elif share_objects and shared is not None and location is None:
         # Objects of strings only (a site's page, an app's name and version): shared too, by
         # their items, in a smaller cache, since pages vary more than plain values do.
@@ -526,7 +388,7 @@ def _context(
             return _shared_context(
                 shared.object_contexts,
                 (*plain, *objects),
-                _OBJECT_CONTEXTS_LIMIT,
+                OBJECT_CONTEXTS_LIMIT,
                 plain,
                 campaign=campaign,
                 device=device,
@@ -549,7 +411,7 @@ def _context(
     )
 
 
-def _check_traits(reader: _Reader, traits: Mapping[str, Any], path: str) -> None:
+def _check_traits(reader: Reader, traits: Mapping[str, Any], path: str) -> None:
     errors = reader.errors
     for name in PREFERENCE_TRAITS:
         value = traits.get(name)
@@ -585,7 +447,7 @@ def _carried(identities: list[Identity], cache: ReadCache | None) -> tuple[Ident
     if found is None:
         found = _unique(identities)
         if len(found) == len(identities):  # it holds every object its key names
-            if len(cache.tuples) >= _CACHE_LIMIT:
+            if len(cache.tuples) >= CACHE_LIMIT:
                 cache.tuples.clear()
             cache.tuples[key] = found
     return found
@@ -677,7 +539,7 @@ def parse_message(
     if suspect(text):
         check(message)
 
-    reader = _Reader(options, {} if cache is None else cache.identities, blocked)
+    reader = Reader(options, {} if cache is None else cache.identities, blocked)
     errors = reader.errors
     kind = message.get("type")
     if kind is None:
@@ -704,31 +566,31 @@ def parse_message(
     # Fast paths below (`type(x) is str`, `type(x) is dict`) skip a call for the usual,
     # valid shapes; anything else takes the general check, which also words the errors.
     raw_user = message.get("userId")
-    user_id = raw_user if type(raw_user) is str else _id_value(raw_user, "userId", errors)
+    user_id = raw_user if type(raw_user) is str else id_value(raw_user, "userId", errors)
     raw_anonymous = message.get("anonymousId")
     anonymous_id = (
         raw_anonymous
         if type(raw_anonymous) is str
-        else _id_value(raw_anonymous, "anonymousId", errors)
+        else id_value(raw_anonymous, "anonymousId", errors)
     )
     reader.identity("user_id", user_id, "userId")
     reader.identity("anonymous_id", anonymous_id, "anonymousId")
 
     context = message.get("context")
     if type(context) is not dict:
-        context = _object(message, "context", errors)
+        context = object_field(message, "context", errors)
     properties = message.get("properties")
     if type(properties) is not dict:
-        properties = _object(message, "properties", errors)
+        properties = object_field(message, "properties", errors)
     top_traits = message.get("traits")
     if type(top_traits) is not dict:
-        top_traits = _object(message, "traits", errors)
+        top_traits = object_field(message, "traits", errors)
     context_traits = context.get("traits")
     if context_traits is not None and not isinstance(context_traits, dict):
         errors.append(f"context.traits: expected an object, got {kind_of(context_traits)}")
         context_traits = None
     if message.get("integrations") is not None:
-        _object(message, "integrations", errors)
+        object_field(message, "integrations", errors)
 
     is_identify = tp_type is TouchpointType.IDENTIFY
     person_traits: dict[str, Any] = dict(context_traits) if context_traits else {}
@@ -783,7 +645,7 @@ def parse_message(
         if type(event) is str and event.strip():
             name = event
         else:
-            name = _string(event, "event", errors, required=True) or ""
+            name = string_field(event, "event", errors, required=True) or ""
         if len(name) > 200:
             errors.append("event: longer than 200 characters")
         if name in _RESERVED_EVENTS:
@@ -795,20 +657,20 @@ def parse_message(
     elif tp_type in (TouchpointType.PAGE, TouchpointType.SCREEN):
         name = "Page Viewed" if tp_type is TouchpointType.PAGE else "Screen Viewed"
         for field in ("name", "category"):
-            value = _string(message.get(field), field, errors)
+            value = string_field(message.get(field), field, errors)
             if value is not None:
                 props.setdefault(field, value)
     elif tp_type is TouchpointType.IDENTIFY:
         name = "Identify"
     elif tp_type is TouchpointType.GROUP:
         name = "Group"
-        group_id = _id_value(message.get("groupId"), "groupId", errors)
+        group_id = id_value(message.get("groupId"), "groupId", errors)
         if group_id is None and "groupId" not in message:
             errors.append("groupId: required field is missing")
         props = {"group_id": group_id, "traits": dict(top_traits)}
     else:
         name = "Alias"
-        previous = _id_value(message.get("previousId"), "previousId", errors)
+        previous = id_value(message.get("previousId"), "previousId", errors)
         if previous is None and "previousId" not in message:
             errors.append("previousId: required field is missing")
         if user_id is None and "userId" not in message:

@@ -25,8 +25,9 @@ import phonenumbers
 from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY
 from omnikit._engines.identity import IdentityRules
 from omnikit._engines.ingest import IngestConfig
-from omnikit._engines.messages import IngestOptions, ReadCache
+from omnikit._engines.messages import IngestOptions
 from omnikit._engines.profile import OWN_SEGMENT_IDS
+from omnikit._engines.reader import ReadCache
 from omnikit._engines.records import CustomerRecord, IdKey
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST
 from omnikit._models.channels import Channel, Channels

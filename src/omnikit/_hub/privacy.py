@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from omnikit._engines.erasure import NO_KEY, identity_digest
 from omnikit._engines.forget import forget, gather, unsuppress
 from omnikit._engines.ingest import Customers, event_key
-from omnikit._engines.messages import ReadCache
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
+from omnikit._engines.reader import ReadCache
 from omnikit._hub._base import _FlowCore
 from omnikit._hub.flows import HubFlow, InTransaction, MergesOf, Scrub
 from omnikit._models.customers import LinkRecord, MergeRecord
