@@ -5,7 +5,7 @@ One customer across web, app, email, SMS, push, chat, social, the call centre an
 ingest their touchpoints, stitch their identifiers into one profile, and read them back.
 """
 
-from omnikit import analytics, converters, errors, rules, stores
+from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import AsyncHub, CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
@@ -51,6 +51,7 @@ from omnikit.errors import (
     RuleError,
     RuleLimitError,
     RuleSyntaxError,
+    SignatureError,
     StoreError,
     StoreNotFoundError,
     StoreRefusedError,
@@ -106,6 +107,7 @@ __all__ = [
     "RuleError",
     "RuleLimitError",
     "RuleSyntaxError",
+    "SignatureError",
     "Stats",
     "StoreError",
     "StoreNotFoundError",
@@ -117,6 +119,7 @@ __all__ = [
     "Trust",
     "ValidationError",
     "analytics",
+    "connectors",
     "converters",
     "errors",
     "rules",

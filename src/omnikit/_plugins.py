@@ -255,8 +255,15 @@ STORES = PluginLoader(
 )
 """Stores by URL scheme: a class with `from_url(url)`, or a callable taking the URL."""
 
-CONNECTORS = PluginLoader("omnikit.connectors", not_found=_connector_not_found)
-"""Channel connectors by name (none built in yet)."""
+CONNECTORS = PluginLoader(
+    "omnikit.connectors",
+    builtins={
+        "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
+        "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
+    },
+    not_found=_connector_not_found,
+)
+"""Channel connectors by name: a class with `from_url(url)`, or a callable taking options."""
 
 ANALYTICS = PluginLoader("omnikit.analytics")
 """Analytics backends by name (none built in yet)."""

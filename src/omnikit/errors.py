@@ -18,6 +18,7 @@ OmnikitError
 │   └── StoreRefusedError               it cannot hold that content: never retried as is
 └── ConnectorError
     ├── ConnectorNotFoundError (PluginNotFoundError)   .name, .available
+    ├── SignatureError                         a webhook request failed verification
     └── DeliveryError                          .connector, .message_id
         ├── TransientDeliveryError             retried, honours .retry_after
         └── PermanentDeliveryError             never retried
@@ -46,6 +47,7 @@ __all__ = [
     "RuleError",
     "RuleLimitError",
     "RuleSyntaxError",
+    "SignatureError",
     "StoreError",
     "StoreNotFoundError",
     "StoreRefusedError",
@@ -308,6 +310,18 @@ class ConnectorNotFoundError(ConnectorError, PluginNotFoundError):
 
     def _missing(self, name: str, group: str) -> str:  # noqa: ARG002 - one group
         return f"no connector named {name!r}"
+
+
+class SignatureError(ConnectorError):
+    """
+    A webhook request is not what its provider sent; nothing of it is recorded.
+
+    Its signature is missing, wrong or stale, or it repeats a request already seen.
+
+    The message says which check failed, never the secret or the expected signature.
+
+    Added in version 0.1.0.
+    """
 
 
 class DeliveryError(ConnectorError):

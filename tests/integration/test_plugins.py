@@ -281,7 +281,8 @@ def test_every_group_reads_its_own_entry_points(acme: Path) -> None:
     assert "AcmeStore" == ANALYTICS.load("ACME-OLAP").__name__
     assert "acme-sms" not in STORES.names()
     with pytest.raises(
-        ConnectorNotFoundError, match=r"no connector named 'acme' \(available: acme-sms\)"
+        ConnectorNotFoundError,
+        match=r"no connector named 'acme' \(available: acme-sms, console, memory\)",
     ):
         CONNECTORS.load("acme")
     with pytest.raises(PluginNotFoundError) as info:

@@ -42,7 +42,7 @@ LAYERS: Final = (
             "omnikit.analytics.*",
         ),
     ),
-    ("ports", ("omnikit.stores", "omnikit.stores.records")),
+    ("ports", ("omnikit.stores", "omnikit.stores.records", "omnikit.connectors")),
     (
         "hub",
         (
@@ -52,7 +52,7 @@ LAYERS: Final = (
             "omnikit._load",
         ),
     ),
-    ("adapters", ("omnikit.stores.*",)),
+    ("adapters", ("omnikit.stores.*", "omnikit.connectors.*")),
     (
         "surfaces",
         (
