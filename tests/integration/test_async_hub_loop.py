@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from typing import Any
 import pytest
 
 import omnikit
-from _async_memory import AsyncMemoryStore, AsyncMemoryTransaction
+from _async_memory import AsyncMemoryStore
 from omnikit._engines.records import CustomerRecord
 from omnikit.errors import ValidationError
+from omnikit.stores.postgres import AsyncPostgresStore
 from omnikit.testing import FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -76,33 +78,40 @@ class Ticker:
             await asyncio.sleep(0)
 
 
-class TickedStore(AsyncMemoryStore):
-    """An async store that notes the ticker's count when each transaction is asked for."""
+class Ticked:
+    """An async store that notes the ticker's count each time a transaction is asked for."""
 
-    def __init__(self, ticker: Ticker) -> None:
-        super().__init__()
-        self.ticker = ticker
-        self.ticks_at_transactions: list[int] = []
+    ticker: Ticker | None = None
+    ticks: list[int]
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncMemoryTransaction]:
-        self.ticks_at_transactions.append(self.ticker.ticks)
-        return super().transaction()
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self.ticker is not None:
+            self.ticks.append(self.ticker.ticks)
+        return super().transaction()  # type: ignore[misc, no-any-return]
 
 
-async def _ingest_beside_a_ticker(payload: Any) -> tuple[Any, list[int]]:
+class TickedMemoryStore(Ticked, AsyncMemoryStore):
+    """The memory store, awaited, ticks noted."""
+
+
+class TickedPostgresStore(Ticked, AsyncPostgresStore):
+    """The async PostgreSQL store, ticks noted."""
+
+
+async def _ingest_beside_a_ticker(payload: Any, store: Any = None) -> tuple[Any, list[int]]:
     """Ingest *payload* with a ticker on the same loop: the result, and the ticks seen."""
-    ticker = Ticker()
-    store = TickedStore(ticker)
+    store = TickedMemoryStore() if store is None else store
+    store.ticker, store.ticks = Ticker(), []
     async with omnikit.AsyncHub(store, clock=FrozenClock(T0)) as hub:
         ingesting = asyncio.ensure_future(hub.ingest(payload))  # runs first: it is older
-        ticking = asyncio.ensure_future(ticker.run())
+        ticking = asyncio.ensure_future(store.ticker.run())
         try:
             result = await ingesting
         finally:
             ticking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticking
-    return result, store.ticks_at_transactions
+    return result, store.ticks
 
 
 @pytest.mark.parametrize("payload", list(_payloads()))
@@ -122,6 +131,20 @@ async def test_a_large_payload_is_read_off_the_event_loop(payload: Any) -> None:
         (r.index, r.message_id, r.error.errors) for r in result.rejected
     ]
     assert 2 == len(result.rejected)
+
+
+@pytest.mark.postgres
+async def test_a_large_payload_is_read_off_the_loop_on_postgresql(postgres_url: str) -> None:
+    """On the async PostgreSQL store too, the loop goes on while a large payload is read."""
+    payload = "\n".join(json.dumps(m) for m in _messages())
+    store = await TickedPostgresStore.aopen(f"{postgres_url}?schema=t_{uuid.uuid4().hex[:12]}")
+    try:
+        result, ticks = await _ingest_beside_a_ticker(payload, store)
+    finally:
+        await store.aclose()
+
+    assert ticks[0] > 0
+    assert EVENTS - 2 == len(result.accepted)
 
 
 async def test_a_small_payload_is_read_on_the_loop() -> None:
