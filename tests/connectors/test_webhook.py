@@ -7,10 +7,13 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import importlib.util
 import json
 import socket
 import string
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 
 import attrs
 import pytest
@@ -47,8 +50,9 @@ SECRET = "whsec_" + base64.b64encode(b"omnikit-webhook-test-key-0001").decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"omnikit-webhook-old-key-00001").decode()
 NOW = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
 
-# The example Svix publishes in its documentation of Standard Webhooks verification (quoted in
-# e.g. developer.ongoody.com/webhooks/webhook-security): a secret, the three headers, the body.
+# The worked example of Svix's documentation of Standard Webhooks verification, as services that
+# send through Svix republish it (developer.ongoody.com/webhooks/webhook-security): a secret, the
+# three headers and the body; the signature is re-computed here, and matches.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the published example's
 VECTOR_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 VECTOR_TIMESTAMP = 1614265330
@@ -673,3 +677,40 @@ def test_a_huge_body_is_refused_unread() -> None:
     request = InboundRequest(method="POST", url="https://shop.example/hooks", body=body)
     with pytest.raises(ValidationError, match="at most 1048576"):
         WebhookConnector(secret=SECRET).parse(request)
+
+
+# -- the guide's code -----------------------------------------------------------------------------
+
+
+def _guide() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "webhook_receiver.py"
+    spec = importlib.util.spec_from_file_location("webhook_receiver", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_guides_configurations_post_to_the_crm() -> None:
+    guide = _guide()
+    by_keyword = _made(guide.crm_connector(SECRET))
+    by_url = _made(guide.crm_connector_from_url(SECRET))
+    assert "https://crm.shop.example/omnikit" == by_keyword.endpoint == by_url.endpoint
+
+
+def test_the_guides_receiver_answers_each_kind_of_request() -> None:
+    guide = _guide()
+    hooks = WebhookConnector(secret=SECRET)
+    now = dt.datetime.now(dt.UTC)
+    good = _inbound(hooks, DELIVERED, at=now)
+    args = ("POST", good.url)
+
+    status, events = guide.receive(hooks, *args, dict(good.headers), good.body)
+    replayed = guide.receive(hooks, *args, dict(good.headers), good.body)
+    tampered = guide.receive(hooks, *args, dict(good.headers), good.body + b" ")
+    junk = _inbound(hooks, {"type": "message.teleported"}, msg_id="evt_2", at=now)
+    unreadable = guide.receive(hooks, *args, dict(junk.headers), junk.body)
+
+    assert (204, [DeliveryStatus.DELIVERED]) == (status, [event.status for event in events])
+    assert [(401, []), (401, []), (400, [])] == [replayed, tampered, unreadable]

@@ -15,6 +15,7 @@ from omnikit_acme_sms import AcmeSMS
 
 from omnikit.connectors import (
     Accepted,
+    Connector,
     DeliveryStatus,
     Envelope,
     EventKind,
@@ -22,6 +23,7 @@ from omnikit.connectors import (
     Refused,
     Rendition,
     Transient,
+    connect,
 )
 from omnikit.errors import SignatureError, ValidationError
 from omnikit.testing import ConnectorContract
@@ -164,6 +166,21 @@ def test_asend_fetches_its_token_too(acme: FakeAcme) -> None:
             await connector.aclose()
 
     assert Accepted(provider_message_id="AM0001", status="queued") == asyncio.run(run())
+
+
+def test_connect_finds_it_by_its_entry_point(acme: FakeAcme) -> None:
+    """Once the package is installed (`pip install -e .`), omnikit finds it by name."""
+    # --8<-- [start:connect]
+    sms: Connector = connect(f"acme-sms://{KEY_ID}:{KEY_SECRET}@/+15550100", base_url=acme.url)
+    try:
+        result = sms.send(
+            Envelope(id="dlv_1", rendition=Rendition(channel="sms", to="+15550123", text="Hi"))
+        )
+    finally:
+        sms.close()
+    # --8<-- [end:connect]
+    assert isinstance(sms, AcmeSMS)
+    assert Accepted(provider_message_id="AM0001", status="queued") == result
 
 
 def test_from_url() -> None:
