@@ -348,3 +348,22 @@ def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
     assert report.counts == {"refused": 1}
     assert email.attempts == []
     assert "no marketing consent" in (hub.delivery(deferred.id).reason or "")
+
+
+def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed() -> None:
+    email = MemoryConnector("email")
+    policy = ContactPolicy(caps=(Cap(limit=1, per=dt.timedelta(days=1)),), quiet_hours=None)
+    hub, _clock = make_hub(email, policy=policy)
+    cid = customer(hub)
+    first = hub.send(cid, "Sale!", channel="email")
+    # An earlier event of the same person arrives late: the customer's id moves to it.
+    hub.track(
+        "Product Viewed",
+        email="ana@example.com",
+        timestamp=NOON - dt.timedelta(days=3),
+        message_id="aaa-early",
+    )
+    moved = hub.customer(email="ana@example.com").id
+    assert moved != cid, "the late event did not re-key the customer; the test proves nothing"
+    assert [d.id for d in hub.deliveries(customer=moved)] == [first.id]
+    assert hub.send(moved, "Another sale!", channel="email").status == DeliveryStatus.REFUSED

@@ -93,6 +93,16 @@ def _later(a: Sequence[Any], b: Sequence[Any]) -> bool:
     return (a[1], a[2]) > (b[1], b[2])
 
 
+def _consent_later(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """
+    Whether consent entry *a* (`(granted, at_us, message_id, ...)`) stands over *b*.
+
+    The later answer; of two at the same moment, the refusal (a tie never opens the contact
+    policy); then the message id, so that any order of arrival gives the same answer.
+    """
+    return (a[1], not a[0], a[2]) > (b[1], not b[0], b[2])
+
+
 def _add_amount(book: dict[str, str], currency: str, amount: Decimal) -> None:
     book[currency] = str(Decimal(book.get(currency, "0")) + amount)
 
@@ -318,7 +328,7 @@ class ProfileState:
             None if consent.expires_at is None else to_us(consent.expires_at),
         )
         current = self.consents.get(key)
-        if current is None or _later(entry, current):
+        if current is None or _consent_later(entry, current):
             self.consents[key] = entry
 
     def _seen(self, channel: str, at_us: int) -> None:
@@ -346,7 +356,7 @@ class ProfileState:
             self._set_pref(name, entry)
         for key, entry in other.consents.items():
             current = self.consents.get(key)
-            if current is None or _later(entry, current):
+            if current is None or _consent_later(entry, current):
                 self.consents[key] = entry
         self.count += other.count
         if other.first_us is not None and (self.first_us is None or other.first_us < self.first_us):

@@ -78,6 +78,7 @@ BUILTIN_CHANNELS: tuple[Channel, ...] = (
     Channel(name="store", kind=_P, label="Store"),
     Channel(name="kiosk", kind=_P, label="Kiosk"),
     Channel(name="direct_mail", kind=_P, inbound=False, outbound=True, label="Direct mail"),
+    Channel(name="webhook", kind=_D, outbound=True, label="Webhook"),  # the host's own systems
 )
 """The channels every hub knows; a hub's *channels* argument adds more."""
 

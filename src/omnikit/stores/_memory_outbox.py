@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from omnikit._models.outbound import Delivery, DeliveryStatus
 from omnikit.errors import ConflictError
 
@@ -134,3 +136,11 @@ def erase_deliveries(store: MemoryStore, customer_id: str) -> None:
             journal.remove(outbox.keys, row.key)
         if row.connector is not None and row.provider_message_id is not None:
             journal.remove(outbox.by_provider, (row.connector, row.provider_message_id))
+
+
+def reassign_deliveries(store: MemoryStore, old: str, new: str) -> None:
+    """Move the deliveries of customer *old* to *new*, as their touchpoints move."""
+    journal = store._require_journal()  # noqa: SLF001
+    outbox: MemoryOutbox = store._outbox  # noqa: SLF001
+    for row in [row for row in outbox.rows.values() if row.customer_id == old]:
+        journal.put(outbox.rows, row.id, attrs.evolve(row, customer_id=new))

@@ -25,7 +25,12 @@ from omnikit._engines.records import (
 from omnikit._models.customers import LinkRecord
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Trust
-from omnikit.stores._memory_outbox import MemoryOutbox, MemoryOutboxTransaction, erase_deliveries
+from omnikit.stores._memory_outbox import (
+    MemoryOutbox,
+    MemoryOutboxTransaction,
+    erase_deliveries,
+    reassign_deliveries,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -449,6 +454,7 @@ class MemoryStore:
         for old, new in changes.reassign.items():
             for mid in list(self._by_customer.get(old, ())):
                 self._set_owner(mid, new)
+            reassign_deliveries(self, old, new)
             for merge_id in list(self._merges_by_root.get(old, ())):
                 self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), root=new))
             for source in list(self._alias_sources.get(old, ())):
