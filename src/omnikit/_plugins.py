@@ -260,6 +260,9 @@ CONNECTORS = PluginLoader(
     builtins={
         "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
         "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
+        "smtp": Builtin("omnikit.connectors.smtp:SMTPConnector"),
+        "smtps": Builtin("omnikit.connectors.smtp:SMTPConnector"),
+        "sendgrid": Builtin("omnikit.connectors.sendgrid:SendGridConnector"),
     },
     not_found=_connector_not_found,
 )
