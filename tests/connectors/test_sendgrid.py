@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 from fake_provider import Answer, FakeProvider, Fault, Seen
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnikit.connectors import (
@@ -39,6 +39,7 @@ from omnikit.connectors import (
     Unknown,
     connect,
 )
+from omnikit.connectors import sendgrid as sendgrid_module
 from omnikit.connectors.sendgrid import (
     DELIVERY_ARG,
     MAX_PERSONALIZATIONS,
@@ -414,7 +415,9 @@ def test_documented_refusals_carry_sendgrids_errors(
 ) -> None:
     options = {"api_key": KEY, "sender": SENDER, "base_url": fake.url, **connector_options}
     connector = SendGridConnector(**options)
-    assert expected == send(connector, envelope)
+    result = send(connector, envelope)
+    assert expected == result
+    assert options["api_key"] not in f"{result!r} {connector!r}"
 
 
 def test_a_rate_limit_is_transient_safe_and_waits_until_the_reset(
@@ -592,6 +595,33 @@ def test_a_batch_gives_each_request_its_own_answer(fake: FakeProvider) -> None:
     assert first == third
     assert isinstance(limited, Transient)
     assert limited.safe_to_retry
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    picks=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2)), min_size=0, max_size=25),
+)
+def test_a_batch_plan_sends_each_envelope_once_within_the_limits(
+    monkeypatch: pytest.MonkeyPatch, picks: list[tuple[int, int]]
+) -> None:
+    monkeypatch.setattr(sendgrid_module, "MAX_PERSONALIZATIONS", 3)
+    envelopes = [
+        letter(to=f"c{who}@example.com", id=f"dlv_{n}", subject=f"content {what}")
+        for n, (who, what) in enumerate(picks)
+    ]
+    plan = SendGridConnector(KEY, sender=SENDER)._plan(envelopes)
+
+    carried = sorted(index for indices, _ in plan for index in indices)
+    assert list(range(len(envelopes))) == carried
+    for indices, call in plan:
+        body = json.loads(call.content)
+        addresses = [p["to"][0]["email"] for p in body["personalizations"]]
+        assert len(addresses) <= 3
+        assert len(set(addresses)) == len(addresses)
+        assert {envelopes[index].rendition.subject for index in indices} == {body["subject"]}
+        assert [envelopes[index].id for index in indices] == [
+            p["custom_args"][DELIVERY_ARG] for p in body["personalizations"]
+        ]
 
 
 def test_an_invalid_envelope_stops_the_whole_batch_before_sending(fake: FakeProvider) -> None:
