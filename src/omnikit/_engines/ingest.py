@@ -43,7 +43,7 @@ from omnikit._engines.records import (
 )
 from omnikit._models.results import IngestResult
 from omnikit._models.touchpoints import Touchpoint
-from omnikit.errors import ValidationError
+from omnikit.errors import NotFoundError, ValidationError
 
 __all__ = [
     "Aliases",
@@ -63,6 +63,7 @@ __all__ = [
     "Suppressed",
     "SuppressionKinds",
     "checked_key",
+    "current_record",
     "event_key",
     "ingest",
     "replay",
@@ -432,3 +433,15 @@ def replay(region: str, config: IngestConfig, new: Sequence[Touchpoint] = ()) ->
     )
     yield Apply(changes)
     return changes
+
+
+def current_record(stored: CustomerRecord, anchor: IdKey | None) -> Flow[CustomerRecord]:
+    """*stored* as the transaction sees it (merged since into another customer, maybe)."""
+    rows: dict[IdKey, IdentityRow] = (yield Identities([anchor])) if anchor is not None else {}
+    row = rows.get(anchor) if anchor is not None else None
+    owner = stored.id if row is None or row.owner is None else row.owner
+    found: dict[str, CustomerRecord] = yield Customers([owner])
+    current = found.get(owner)
+    if current is None:
+        raise NotFoundError("customer", stored.id)
+    return current

@@ -26,10 +26,13 @@ from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY
 from omnikit._engines.identity import IdentityRules
 from omnikit._engines.ingest import IngestConfig
 from omnikit._engines.messages import IngestOptions
+from omnikit._engines.outbox import Backoff
+from omnikit._engines.policy import ContactPolicy
 from omnikit._engines.profile import OWN_SEGMENT_IDS
 from omnikit._engines.reader import ReadCache
 from omnikit._engines.records import CustomerRecord, IdKey
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST
+from omnikit._hub.outbound import Outbound
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer
 from omnikit._models.identities import BUILT_IN_KINDS, Identity, normalize_identifier
@@ -124,6 +127,11 @@ class HubOptions(TypedDict, total=False):
     segments: Iterable[Segment] | SegmentSet
     places: Iterable[Place]
     suppression_key: bytes | str | None
+    connectors: Iterable[Any]
+    contact_policy: ContactPolicy | None
+    retry: Backoff | None
+    brand: Any
+    send_rates: Mapping[str, float]
 
 
 class _HubCore:
@@ -147,6 +155,11 @@ class _HubCore:
         segments: Iterable[Segment] | SegmentSet = (),
         places: Iterable[Place] = (),
         suppression_key: bytes | str | None = None,
+        connectors: Iterable[Any] = (),
+        contact_policy: ContactPolicy | None = None,
+        retry: Backoff | None = None,
+        brand: Any = None,
+        send_rates: Mapping[str, float] | None = None,
     ) -> None:
         known = Channels(channels)
         known.require(default_channel, field="default_channel")
@@ -186,6 +199,14 @@ class _HubCore:
         self.ruleset = ruleset
         self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
+        self.outbound = Outbound.of(
+            connectors,
+            channels=known,
+            policy=contact_policy,
+            retry=retry,
+            brand=brand,
+            rates=send_rates,
+        )
 
     def _use_secret(self, secret: bytes) -> None:
         """Key what the hub derives from data with the store's *secret* (read by the driver)."""

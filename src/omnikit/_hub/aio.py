@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import copy
 import functools
 import inspect
 import itertools
@@ -24,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar, Un
 
 import attrs
 
-from omnikit._hub.flows import HubFlow, adrive
-from omnikit._hub.ingestion import Ingestion
+from omnikit._hub.flows import HubFlow, adrive, drive
+from omnikit._hub.messaging import Messaging
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._hub.sync import Hub
@@ -66,7 +67,7 @@ def is_async_store(store: object) -> bool:
     return isinstance(store, AsyncStore) and inspect.iscoroutinefunction(store.customer)
 
 
-class _Flows(Ingestion, Personalization, Privacy):
+class _Flows(Messaging, Personalization, Privacy):
     """
     The hub's verbs, each returning its flow instead of running it: what `AsyncHub` awaits.
 
@@ -99,6 +100,65 @@ def _awaited(
         f"Await `Hub.{name}()`: same arguments, result and errors.\n\nAdded in version 0.1.0."
     )
     return call
+
+
+def _connected(
+    method: Callable[Concatenate[Hub, _P], _R],
+) -> Callable[Concatenate[AsyncHub, _P], Coroutine[Any, Any, _R]]:
+    """
+    `Hub.<method>` awaited, its connector calls awaited on the event loop.
+
+    Connectors are awaited (`asend`, many at once) whatever the store: over a sync store,
+    only the store's calls go to the threads.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def call(self: AsyncHub, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if self._hub is not None:
+            view = copy.copy(self._hub)  # the hub's state, its verbs returning their flows
+            view._run = _flow_of  # type: ignore[method-assign,assignment]  # noqa: SLF001
+            flow: HubFlow[_R] = getattr(view, name)(*args, **kwargs)
+            return await adrive(flow, _Threaded(self, self._hub.store))
+        async with self._native():
+            await self._ready()
+            flow = getattr(self._flows, name)(*args, **kwargs)
+            return await self._await(flow)
+
+    call.__qualname__ = f"AsyncHub.{name}"
+    call.__doc__ = (
+        f"Await `Hub.{name}()`: same arguments, result and errors; connectors are awaited "
+        "(`asend`), many at once.\n\nAdded in version 0.1.0."
+    )
+    return call
+
+
+def _flow_of(flow: HubFlow[_R]) -> HubFlow[_R]:
+    return flow
+
+
+class _Threaded:
+    """A sync store for `adrive`: each call, and each transaction whole, in the hub's threads."""
+
+    def __init__(self, hub: AsyncHub, store: Store) -> None:
+        self._hub = hub
+        self._store = store
+
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        method = getattr(self._store, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._hub._in_thread(functools.partial(method, *args, **kwargs))  # noqa: SLF001
+
+        return call
+
+    async def run_transaction(self, flow: HubFlow[_R]) -> _R:
+        return await self._hub._in_thread(functools.partial(_in_transaction, self._store, flow))  # noqa: SLF001
+
+
+def _in_transaction(store: Store, flow: HubFlow[_R]) -> _R:
+    with store.transaction() as tx:
+        return drive(flow, tx)
 
 
 class _Stopped(Exception):  # noqa: N818 - not an error: a cancelled load's reading stops
@@ -167,7 +227,7 @@ class AsyncHub:
         self._astore: AsyncStore | None = None
         self._deferred: str | None = None
         self._owns = True
-        self._flows: Ingestion
+        self._flows: Messaging
         if isinstance(store, _Deferred):
             self._deferred = store.url
             self._flows = _Flows(**options)
@@ -458,6 +518,18 @@ class AsyncHub:
     """`Hub.lead_scores()`, awaited: the same arguments, result and errors."""
     lead_score = _awaited(Hub.lead_score)
     """`Hub.lead_score()`, awaited: the same arguments, result and errors."""
+    send = _connected(Hub.send)
+    """`Hub.send()`, awaited: the same arguments, result and errors; the connector awaited."""
+    dispatch = _connected(Hub.dispatch)
+    """`Hub.dispatch()`, awaited, with the due deliveries' sends awaited many at once."""
+    receive = _awaited(Hub.receive)
+    """`Hub.receive()`, awaited: the same arguments, result and errors."""
+    delivery = _awaited(Hub.delivery)
+    """`Hub.delivery()`, awaited: the same arguments, result and errors."""
+    deliveries = _awaited(Hub.deliveries)
+    """`Hub.deliveries()`, awaited: the same arguments, result and errors."""
+    settle = _awaited(Hub.settle)
+    """`Hub.settle()`, awaited: the same arguments, result and errors."""
 
     def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
         """

@@ -17,6 +17,7 @@ thread over a sync `Store`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import itertools
@@ -26,21 +27,25 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 
 from omnikit._engines.ingest import Flow, PortCall
+from omnikit.errors import ConnectorError
 
 if TYPE_CHECKING:
     from omnikit._engines.records import CustomerRecord
 
 __all__ = [
     "CustomerById",
+    "DeliveryById",
     "Find",
     "HasIdentityKind",
     "HubFlow",
     "InTransaction",
+    "ListDeliveries",
     "MergesOf",
     "NextCustomers",
     "OpenCustomers",
     "Scrub",
     "Secret",
+    "SendVia",
     "TouchpointById",
     "TouchpointsOf",
     "adrive",
@@ -184,7 +189,66 @@ class InTransaction:
     Either all the flow writes is stored or none of it (an error inside rolls it back).
     """
 
-    flow: Flow[Any]
+    flow: Generator[Any, Any, Any]
+
+
+@attrs.frozen
+class DeliveryById(PortCall):
+    """One delivery of the outbox by id: a `Delivery | None`."""
+
+    method: ClassVar[str] = "delivery"
+
+    delivery_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ListDeliveries(PortCall):
+    """Deliveries, newest first: a `list[Delivery]` (see `OutboxStore.list_deliveries`)."""
+
+    method: ClassVar[str] = "list_deliveries"
+
+    statuses: list[str] | None
+    customer_id: str | None
+    limit: int
+
+    def ask(self, port: Any) -> Any:
+        return port.list_deliveries(
+            statuses=self.statuses, customer_id=self.customer_id, limit=self.limit
+        )
+
+
+@attrs.frozen
+class SendVia:
+    """
+    Hand *envelopes* to *connector*, one attempt each: a `list[SendResult]`, in order.
+
+    `drive` sends them one after another with `send`; `adrive` awaits `asend`, at most
+    *concurrency* at once (a sync-only connector's sends run in worker threads).
+    """
+
+    connector: Any
+    envelopes: list[Any]
+    concurrency: int = 32
+
+    def ask(self, port: Any) -> list[Any]:  # noqa: ARG002 - a connector, not the store, answers
+        send = getattr(self.connector, "send", None)
+        if send is None:
+            raise ConnectorError(
+                f"connector {self.connector.name!r} is async only: send with AsyncHub"
+            )
+        return [send(envelope) for envelope in self.envelopes]
+
+    async def aask(self) -> list[Any]:
+        gate = asyncio.Semaphore(self.concurrency)
+        asend = getattr(self.connector, "asend", None)
+
+        async def one(envelope: Any) -> Any:
+            async with gate:
+                if asend is not None:
+                    return await asend(envelope)
+                return await asyncio.to_thread(self.connector.send, envelope)
+
+        return list(await asyncio.gather(*(one(e) for e in self.envelopes)))
 
 
 # -- the drivers --------------------------------------------------------------------------------
@@ -228,8 +292,14 @@ async def adrive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
         answer, error = None, None
         try:
             if isinstance(request, InTransaction):
-                async with port.transaction() as tx:
-                    answer = await adrive(request.flow, tx)
+                runner = getattr(port, "run_transaction", None)
+                if runner is not None:  # a sync store's transaction, whole, in a thread
+                    answer = await runner(request.flow)
+                else:
+                    async with port.transaction() as tx:
+                        answer = await adrive(request.flow, tx)
+            elif isinstance(request, SendVia):
+                answer = await request.aask()
             else:
                 answer = request.ask(port)
                 if inspect.isawaitable(answer):

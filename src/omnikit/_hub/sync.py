@@ -8,7 +8,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 from omnikit._hub._core import HubOptions
 from omnikit._hub.flows import HubFlow, drive
-from omnikit._hub.ingestion import Ingestion
+from omnikit._hub.messaging import Messaging
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._load import LoadPath, load_files
@@ -23,7 +23,7 @@ _R = TypeVar("_R")
 _MEMORY = "memory://"
 
 
-class Hub(Ingestion, Personalization, Privacy):
+class Hub(Messaging, Personalization, Privacy):
     """
     One customer, seen the same way on every channel.
 
