@@ -344,22 +344,26 @@ class SendGridConnector(HttpConnector):
 
         | SendGrid event | kind | status | code |
         |---|---|---|---|
-        | `processed` | status | `sent` | `processed` |
+        | `processed` | status | `sent` | |
         | `deferred` | status | `sent` (SendGrid retries) | `deferred` |
-        | `delivered` | status | `delivered` | `delivered` |
+        | `delivered` | status | `delivered` | |
         | `dropped` | status | `failed` | `dropped` |
-        | `bounce` | status | `bounced` | the SMTP status (`5.1.1`) |
-        | `bounce` of type `blocked` | status | `undelivered` | the SMTP status |
-        | `open`, `click` | engagement | `opened`, `clicked` | the event |
-        | `spamreport` | engagement | `complained` | `spamreport` |
-        | `unsubscribe`, `group_unsubscribe` | engagement | `unsubscribed` | the event |
+        | `bounce` | status | `bounced` | the SMTP status (`5.1.1`), else `bounce` |
+        | `bounce` of type `blocked` | status | `undelivered` | the SMTP status, else `blocked` |
+        | `open`, `click` | engagement | `opened`, `clicked` | |
+        | `spamreport` | engagement | `complained` | |
+        | `unsubscribe`, `group_unsubscribe` | engagement | `unsubscribed` | |
         | `group_resubscribe` | engagement | none | `group_resubscribe` |
         | any other | status | none | the event |
 
+        A code and a reason come with failures and deferrals only (the reason is SendGrid's
+        `reason`, or the receiving server's `response`); an event that moves no status is
+        named by its code.
+
         `event_id` is `sg_event_id` (a digest of the message id, event, time and address
         when absent); `delivery_id` is our `custom_args` id; `provider_message_id` is the
-        `X-Message-Id` that `sg_message_id` starts with; `reason` is SendGrid's `reason` or
-        the receiving server's `response`; `timestamp` is SendGrid's, in ISO 8601.
+        `X-Message-Id` that `sg_message_id` starts with; `timestamp` is SendGrid's, in ISO
+        8601; `raw` is the event as SendGrid sent it (a click's `url`, an open's `useragent`).
 
         Raises:
             ValidationError: If the body is not a JSON array of events.
@@ -441,7 +445,7 @@ def _event(index: int, item: object) -> ProviderEvent:
     name: str = item["event"]
     kind_of = "blocked" if name == "bounce" and item.get("type") == "blocked" else name
     kind, status = _EVENTS.get(kind_of, (EventKind.STATUS, None))
-    code = _text(item.get("status")) if name == "bounce" else None
+    code, reason = _failure_of(kind_of, status, item)
     message_id = _text(item.get("sg_message_id"))
     delivery_id = item.get(DELIVERY_ARG)
     return ProviderEvent(
@@ -451,11 +455,29 @@ def _event(index: int, item: object) -> ProviderEvent:
         delivery_id=delivery_id if isinstance(delivery_id, str) else None,
         provider_message_id=message_id.split(".", 1)[0] if message_id else None,
         address=_text(item.get("email")),
-        code=code or kind_of,
-        reason=_text(item.get("reason")) or _text(item.get("response")),
+        code=code,
+        reason=reason,
         timestamp=_iso(item.get("timestamp")),
         raw=item,
     )
+
+
+_FAILURES = frozenset({"dropped", "bounce", "blocked", "deferred"})
+
+
+def _failure_of(
+    name: str, status: DeliveryStatus | None, item: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """
+    An event's code and reason: the SMTP status and text of a failure or deferral.
+
+    Events that went well carry neither (their `response` stays in `raw`); one that moves no
+    status (a resubscribe, an event type SendGrid adds later) is named by its code.
+    """
+    if name in _FAILURES:
+        code = _text(item.get("status")) if name in {"bounce", "blocked"} else None
+        return code or name, _text(item.get("reason")) or _text(item.get("response"))
+    return (name if status is None else None), None
 
 
 def _text(value: object) -> str | None:
