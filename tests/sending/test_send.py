@@ -332,3 +332,18 @@ def test_async_hub_sends_and_dispatches_awaiting_the_connector() -> None:
     assert delivery.status == DeliveryStatus.SENT
     assert isinstance(email.attempts[0].rendition.text, str)
     assert Accepted(provider_message_id="mem-1").provider_message_id == delivery.provider_message_id
+
+
+def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    clock.advance(hours=8)  # 22:00 in Lisbon: quiet hours
+    cid = customer(hub)
+    deferred = hub.send(cid, "Sale!", channel="email")
+    assert deferred.status == DeliveryStatus.DEFERRED
+    hub.set_consent(cid, purpose="marketing", granted=False, channel="email")
+    clock.advance(hours=11)  # 09:00: due, but the customer has opted out since
+    report = hub.dispatch()
+    assert report.counts == {"refused": 1}
+    assert email.attempts == []
+    assert "no marketing consent" in (hub.delivery(deferred.id).reason or "")

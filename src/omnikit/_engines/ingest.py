@@ -56,6 +56,7 @@ __all__ = [
     "Flow",
     "Identities",
     "IngestConfig",
+    "Merges",
     "PortCall",
     "Request",
     "Seen",
@@ -117,6 +118,15 @@ class Aliases(PortCall):
     method: ClassVar[str] = "aliases"
 
     targets: Collection[str]
+
+
+@attrs.frozen
+class Merges(PortCall):
+    """The merges and links that built the customer *customer_id*, oldest first: a `list[MergeRow]`."""
+
+    method: ClassVar[str] = "merges"
+
+    customer_id: str
 
 
 @attrs.frozen
@@ -219,6 +229,7 @@ Request = (
     | ClusterIdentities
     | CustomerTouchpoints
     | Aliases
+    | Merges
     | Apply
 )
 """What a flow may ask of the store's transaction."""

@@ -43,6 +43,7 @@ from omnikit.errors import NotFoundError, ValidationError
 
 __all__ = [
     "Claimed",
+    "Held",
     "Release",
     "DeliveriesById",
     "DeliveryHistory",
@@ -327,6 +328,20 @@ class Release:
 
 
 @attrs.frozen(kw_only=True)
+class Held:
+    """
+    An attempt the contact policy stopped when the delivery came due.
+
+    Consent withdrawn or lapsed since the send was recorded (refused), or quiet hours now
+    (deferred to *due_at*).
+    """
+
+    status: DeliveryStatus
+    reason: str
+    due_at: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Claimed:
     """What `claim` took: deliveries to attempt now, and those settled without an attempt."""
 
@@ -387,7 +402,7 @@ def _due(row: Delivery, now: dt.datetime) -> bool:
 
 
 def settle(
-    outcomes: Sequence[tuple[Delivery, SendResult | Release, str | None]],
+    outcomes: Sequence[tuple[Delivery, SendResult | Release | Held, str | None]],
     *,
     now: dt.datetime,
     backoff: Backoff,
@@ -405,6 +420,20 @@ def settle(
     changed = []
     for claimed, result, next_connector in outcomes:
         if rows.get(claimed.id) != claimed:
+            continue
+        if isinstance(result, Held):
+            changed.append(
+                attrs.evolve(
+                    claimed,
+                    status=result.status,
+                    reason=f"contact policy: {result.reason}",
+                    attempts=claimed.attempts - 1,
+                    lease_until=None,
+                    due_at=result.due_at,
+                    updated_at=now,
+                    version=claimed.version + 1,
+                )
+            )
             continue
         if isinstance(result, Release):
             changed.append(

@@ -48,6 +48,7 @@ __all__ = [
     "Clock",
     "CustomerRef",
     "HubOptions",
+    "require_positive",
     "segment_message_id",
     "segment_revision",
     "suppression_key_bytes",
@@ -71,6 +72,12 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
+
+
+def require_positive(field: str, value: object) -> None:
+    """Raise a `ValidationError` naming *field* unless *value* is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{field}: expected a positive integer, got {value!r}")
 
 
 def suppression_key_bytes(value: bytes | str | None) -> bytes | None:

@@ -8,8 +8,10 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.outbox import next_in
+from omnikit._engines.policy import Action, judge
 from omnikit._engines.sending import (
     Claimed,
+    Held,
     Release,
     SendRequest,
     apply_events,
@@ -18,7 +20,14 @@ from omnikit._engines.sending import (
     settle,
     settle_unknown,
 )
-from omnikit._hub.flows import DeliveryById, HubFlow, InTransaction, ListDeliveries, SendVia
+from omnikit._hub.flows import (
+    CustomerById,
+    DeliveryById,
+    HubFlow,
+    InTransaction,
+    ListDeliveries,
+    SendVia,
+)
 from omnikit._hub.ingestion import Ingestion
 from omnikit._models.outbound import (
     Delivery,
@@ -220,10 +229,13 @@ class Messaging(Ingestion):
                 config=config,
             )
         )
-        outcomes: list[tuple[Delivery, SendResult | Release, str | None]] = []
+        outcomes: list[tuple[Delivery, SendResult | Release | Held, str | None]] = []
         by_connector: dict[str | None, list[Delivery]] = {}
+        held = yield from self._rechecked(claimed.attempt, now)
+        outcomes.extend((d, held[d.id], None) for d in claimed.attempt if d.id in held)
         for delivery in claimed.attempt:
-            by_connector.setdefault(delivery.connector, []).append(delivery)
+            if delivery.id not in held:
+                by_connector.setdefault(delivery.connector, []).append(delivery)
         for name, group in by_connector.items():
             outcomes.extend((yield from self._through(name, group, now)))
         settled: list[Delivery] = (
@@ -243,9 +255,47 @@ class Messaging(Ingestion):
         )
         return [*claimed.settled, *settled]
 
+    def _rechecked(self, claimed: list[Delivery], now: dt.datetime) -> HubFlow[dict[str, Held]]:
+        """
+        The contact policy again, for each delivery as it comes due: what it now holds back.
+
+        Consent may have been withdrawn or lapsed, and quiet hours begun, since the send was
+        recorded (a deferred message, a retry): the wall stands at every attempt. Caps were
+        counted when the send was recorded, and are not counted again.
+        """
+        outbound = self.outbound
+        customers: dict[str, Customer | None] = {}
+        held: dict[str, Held] = {}
+        for delivery in claimed:
+            if delivery.customer_id not in customers:
+                record = yield CustomerById(delivery.customer_id)
+                customers[delivery.customer_id] = (
+                    None if record is None else self._build_customer(record)
+                )
+            customer = customers[delivery.customer_id]
+            if customer is None:
+                held[delivery.id] = Held(status=S.REFUSED, reason="the customer is gone")
+                continue
+            verdict = judge(
+                outbound.policy,
+                customer,
+                purpose=delivery.purpose,
+                now=now,
+                channel=delivery.channel,
+                sendable=outbound.by_channel.keys(),
+                address=delivery.address,
+            )
+            if verdict.action == Action.REFUSE:
+                held[delivery.id] = Held(status=S.REFUSED, reason=verdict.reason)
+            elif verdict.action == Action.DEFER:
+                held[delivery.id] = Held(
+                    status=S.DEFERRED, reason=verdict.reason, due_at=verdict.until
+                )
+        return held
+
     def _through(
         self, name: str | None, group: list[Delivery], now: dt.datetime
-    ) -> HubFlow[list[tuple[Delivery, SendResult | Release, str | None]]]:
+    ) -> HubFlow[list[tuple[Delivery, SendResult | Release | Held, str | None]]]:
         """Attempt *group* through the connector *name*, within its rate and its breaker."""
         outbound = self.outbound
         connector = outbound.by_name.get(name or "")
@@ -268,7 +318,7 @@ class Messaging(Ingestion):
         if ready:
             envelopes = [d.envelope() for d in ready]
             results = yield SendVia(connector, envelopes, outbound.concurrency)
-        outcomes: list[tuple[Delivery, SendResult | Release, str | None]] = list(held)
+        outcomes: list[tuple[Delivery, SendResult | Release | Held, str | None]] = list(held)
         for delivery, result in zip(ready, results, strict=True):
             breaker.record(result, moment)
             failed = isinstance(result, Transient | Unknown)

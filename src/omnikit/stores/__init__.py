@@ -113,6 +113,17 @@ class IngestTransaction(Protocol):
         """
         ...
 
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        """
+        The merges that built that customer, oldest first, as `CustomerStore.merges()`.
+
+        Read inside the transaction, with the rest of what a reader needs at one moment (an
+        export of the customer).
+
+        Added in version 0.1.0.
+        """
+        ...
+
     def suppression_kinds(self) -> set[str]:
         """
         The kinds of suppression held (`SuppressionRow.kind`); empty, and cheap, when none.
@@ -356,6 +367,10 @@ class AsyncIngestTransaction(Protocol):
 
     async def aliases(self, targets: Collection[str]) -> dict[str, str]:
         """The old ids that lead to those customers, each with the customer it leads to."""
+        ...
+
+    async def merges(self, customer_id: str) -> list[MergeRow]:
+        """The merges that built that customer, oldest first, as `CustomerStore.merges()`."""
         ...
 
     async def suppression_kinds(self) -> set[str]:

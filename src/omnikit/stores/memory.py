@@ -575,6 +575,9 @@ class _MemoryTransaction(MemoryOutboxTransaction):
         sources = self._store._alias_sources  # noqa: SLF001
         return {source: target for target in targets for source in sources.get(target, ())}
 
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        return self._store.merges(customer_id)  # the store's lock is the transaction's
+
     def suppression_kinds(self) -> set[str]:
         return set(self._store._suppression_kinds)  # noqa: SLF001
 
