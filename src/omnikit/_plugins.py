@@ -261,6 +261,9 @@ CONNECTORS = PluginLoader(
         "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
         "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
         "webhook": Builtin("omnikit.connectors.webhook:WebhookConnector"),
+        "smtp": Builtin("omnikit.connectors.smtp:SMTPConnector"),
+        "smtps": Builtin("omnikit.connectors.smtp:SMTPConnector"),
+        "sendgrid": Builtin("omnikit.connectors.sendgrid:SendGridConnector"),
     },
     not_found=_connector_not_found,
 )

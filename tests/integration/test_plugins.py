@@ -208,6 +208,14 @@ def test_the_built_in_stores_are_declared_as_entry_points() -> None:
     assert {name: b.target for name, b in STORES._builtins.items()} == declared
 
 
+def test_the_built_in_connectors_are_declared_as_entry_points() -> None:
+    """omnikit's own entry points name exactly its built-in connectors."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = project["project"]["entry-points"]["omnikit.connectors"]
+
+    assert {name: b.target for name, b in CONNECTORS._builtins.items()} == declared
+
+
 def test_an_unknown_scheme_lists_those_that_exist() -> None:
     """The error names the scheme, lists the known ones, and says how to add one."""
     with pytest.raises(StoreNotFoundError) as info:
@@ -282,7 +290,7 @@ def test_every_group_reads_its_own_entry_points(acme: Path) -> None:
     assert "acme-sms" not in STORES.names()
     with pytest.raises(
         ConnectorNotFoundError,
-        match=r"no connector named 'acme' \(available: acme-sms, console, memory, webhook\)",
+        match=r"no connector named 'acme' \(available: acme-sms, console, memory, sendgrid, smtp, smtps, webhook\)",
     ):
         CONNECTORS.load("acme")
     with pytest.raises(PluginNotFoundError) as info:
