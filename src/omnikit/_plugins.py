@@ -260,6 +260,10 @@ CONNECTORS = PluginLoader(
     builtins={
         "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
         "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
+        "fcm": Builtin(
+            "omnikit.connectors.fcm:FCMConnector", extra="fcm", requires=("cryptography",)
+        ),
+        "slack": Builtin("omnikit.connectors.slack:SlackConnector"),
     },
     not_found=_connector_not_found,
 )

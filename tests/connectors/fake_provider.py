@@ -102,7 +102,7 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def url(self) -> str:
@@ -120,6 +120,9 @@ class FakeProvider:
     def __exit__(self, *_: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.02)  # so that shutdown() is quick
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
