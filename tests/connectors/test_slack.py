@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import omnikit
 from omnikit.connectors import (
     Accepted,
+    DeliveryStatus,
     Envelope,
     EventKind,
     InboundConnector,
@@ -699,6 +700,29 @@ def test_a_message_event_is_an_inbound_event_with_slacks_event_id() -> None:
 def test_events_that_are_not_a_persons_message_give_none(change: dict[str, str]) -> None:
     payload = {**EVENT, "event": {**EVENT["event"], **change}}  # type: ignore[dict-item]
     assert [] == SlackConnector(token=TOKEN).parse(signed(json.dumps(payload).encode()))
+
+
+def test_our_metadata_posted_is_our_message_delivered_with_our_delivery_id() -> None:
+    posted = {
+        "type": "message_metadata_posted",
+        "app_id": "A0OMNI",
+        "bot_id": "B0OMNI",
+        "channel_id": "C0SHOP",
+        "metadata": {"event_type": EVENT_TYPE, "event_payload": {"delivery_id": "dlv_1"}},
+        "message_ts": "1700000000.000001",
+        "event_ts": "1700000000.000001",
+    }
+    slack = SlackConnector(token=TOKEN)
+    [event] = slack.parse(signed(json.dumps({**EVENT, "event": posted}).encode()))
+    assert (
+        EventKind.STATUS,
+        DeliveryStatus.DELIVERED,
+        "dlv_1",
+        "C0SHOP:1700000000.000001",
+        "Ev0PV52K21",
+    ) == (event.kind, event.status, event.delivery_id, event.provider_message_id, event.event_id)
+    others = {**posted, "metadata": {"event_type": "task_created", "event_payload": {"id": "1"}}}
+    assert [] == slack.parse(signed(json.dumps({**EVENT, "event": others}).encode()))
 
 
 def test_a_file_share_or_thread_broadcast_is_a_persons_message() -> None:

@@ -39,6 +39,7 @@ import httpx
 from omnikit._models.outbound import (
     Accepted,
     Capabilities,
+    DeliveryStatus,
     Envelope,
     EventKind,
     InboundRequest,
@@ -257,8 +258,10 @@ class SlackConnector(HttpConnector):
 
         A `message` event written by a person (not a bot, not an edit or a deletion) gives
         one inbound event whose `event_id` is Slack's, whose address is the writer's user id
-        and whose `provider_message_id` is `"{channel}:{ts}"`. Other events, and the
-        `url_verification` and `app_rate_limited` requests, give none.
+        and whose `provider_message_id` is `"{channel}:{ts}"`. A `message_metadata_posted`
+        event about a message omnikit posted (the app subscribes to the `omnikit_delivery`
+        metadata type) gives a `delivered` status event carrying our delivery id. Other
+        events, and the `url_verification` and `app_rate_limited` requests, give none.
 
         Raises:
             ValidationError: If the body is not an Events API request.
@@ -419,6 +422,8 @@ def _callback_events(payload: Mapping[str, Any]) -> list[ProviderEvent]:
     event = payload.get("event")
     if not isinstance(event, dict):
         raise ValidationError("body.event: missing from an event_callback")
+    if event.get("type") == "message_metadata_posted":
+        return _posted(event_id, event, payload)
     if event.get("type") != "message" or event.get("bot_id"):
         return []
     if event.get("subtype") not in _CUSTOMER_MESSAGES:
@@ -431,6 +436,31 @@ def _callback_events(payload: Mapping[str, Any]) -> list[ProviderEvent]:
             provider_message_id=f"{channel}:{ts}" if channel and ts else None,
             address=user,
             text=text,
+            timestamp=_moment(ts if ts is not None else payload.get("event_time")),
+            raw=dict(payload),
+        )
+    ]
+
+
+def _posted(
+    event_id: str, event: Mapping[str, Any], payload: Mapping[str, Any]
+) -> list[ProviderEvent]:
+    """Slack's word that a message with our metadata is in its channel: our message delivered."""
+    metadata = event.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+        return []
+    body = metadata.get("event_payload")
+    delivery_id = _text(body.get("delivery_id")) if isinstance(body, dict) else None
+    if delivery_id is None:
+        return []
+    channel, ts = _text(event.get("channel_id")), _text(event.get("message_ts"))
+    return [
+        ProviderEvent(
+            kind=EventKind.STATUS,
+            event_id=event_id,
+            status=DeliveryStatus.DELIVERED,
+            delivery_id=delivery_id,
+            provider_message_id=f"{channel}:{ts}" if channel and ts else None,
             timestamp=_moment(ts if ts is not None else payload.get("event_time")),
             raw=dict(payload),
         )
