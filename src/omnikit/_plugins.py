@@ -264,6 +264,10 @@ CONNECTORS = PluginLoader(
         "smtp": Builtin("omnikit.connectors.smtp:SMTPConnector"),
         "smtps": Builtin("omnikit.connectors.smtp:SMTPConnector"),
         "sendgrid": Builtin("omnikit.connectors.sendgrid:SendGridConnector"),
+        "fcm": Builtin(
+            "omnikit.connectors.fcm:FCMConnector", extra="fcm", requires=("cryptography",)
+        ),
+        "slack": Builtin("omnikit.connectors.slack:SlackConnector"),
     },
     not_found=_connector_not_found,
 )

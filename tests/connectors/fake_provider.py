@@ -124,6 +124,9 @@ class FakeProvider:
         self._server.shutdown()
         self._server.server_close()
 
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.02)  # so that shutdown() is quick
+
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
