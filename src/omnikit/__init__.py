@@ -7,11 +7,14 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 
 from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
+from omnikit._engines.render import render
+from omnikit._engines.sms import sms_segments
 from omnikit._hub import AsyncHub, CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
 from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
 from omnikit._models.customers import ChannelStats, Customer, LinkRecord, MergeRecord, Stats
 from omnikit._models.identities import Identity, IdentityKind
+from omnikit._models.message import Brand, CallToAction, ChannelOverride, Message, SmsInfo
 from omnikit._models.orders import (
     Fulfilment,
     FulfilmentOption,
@@ -63,8 +66,11 @@ from omnikit.errors import (
 __all__ = [
     "AsyncHub",
     "BUILTIN_CHANNELS",
+    "Brand",
+    "CallToAction",
     "Channel",
     "ChannelKind",
+    "ChannelOverride",
     "ChannelStats",
     "ConflictError",
     "ConnectorError",
@@ -91,6 +97,7 @@ __all__ = [
     "LoadReport",
     "Location",
     "MergeRecord",
+    "Message",
     "NotFoundError",
     "OmnikitError",
     "Order",
@@ -108,6 +115,7 @@ __all__ = [
     "RuleLimitError",
     "RuleSyntaxError",
     "SignatureError",
+    "SmsInfo",
     "Stats",
     "StoreError",
     "StoreNotFoundError",
@@ -122,7 +130,9 @@ __all__ = [
     "connectors",
     "converters",
     "errors",
+    "render",
     "rules",
+    "sms_segments",
     "stores",
 ]
 
