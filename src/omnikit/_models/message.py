@@ -14,7 +14,7 @@ import datetime as dt
 import decimal
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -114,6 +114,18 @@ def _string_map(value: Mapping[str, str] | None) -> dict[str, str]:
     return dict(value or {})
 
 
+def _overrides(value: Mapping[str, ChannelOverride]) -> dict[str, ChannelOverride]:
+    return dict(value)
+
+
+def _templates(value: Mapping[str, TemplateRef]) -> dict[str, TemplateRef]:
+    return dict(value)
+
+
+def _urls(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _string_map_or_none(value: Mapping[str, str] | None) -> dict[str, str] | None:
     return None if value is None else dict(value)
 
@@ -155,7 +167,7 @@ def _optional(cls: type) -> Any:
     return check
 
 
-def _tuple_or_none(value: Any) -> tuple[str, ...] | None:
+def _tuple_or_none(value: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(value)
 
 
@@ -260,7 +272,7 @@ class Message:
     subject: str | None = attrs.field(default=None, validator=_sources)
     body: str = attrs.field(default="", validator=_sources)
     html: str | None = attrs.field(default=None, validator=_sources)
-    media: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_sources)
+    media: tuple[str, ...] = attrs.field(default=(), converter=_urls, validator=_sources)
     call_to_action: CallToAction | None = attrs.field(
         default=None, validator=_optional(CallToAction)
     )
@@ -269,10 +281,10 @@ class Message:
     )
     variables: Mapping[str, Any] = attrs.field(factory=dict, converter=_variables)
     overrides: Mapping[str, ChannelOverride] = attrs.field(
-        factory=dict, converter=dict, validator=_instances_of(ChannelOverride)
+        factory=dict, converter=_overrides, validator=_instances_of(ChannelOverride)
     )
     templates: Mapping[str, TemplateRef] = attrs.field(
-        factory=dict, converter=dict, validator=_instances_of(TemplateRef)
+        factory=dict, converter=_templates, validator=_instances_of(TemplateRef)
     )
 
 
