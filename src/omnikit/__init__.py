@@ -7,6 +7,8 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 
 from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
+from omnikit._engines.outbox import Backoff
+from omnikit._engines.policy import Cap, ContactPolicy
 from omnikit._engines.render import render
 from omnikit._engines.sms import sms_segments
 from omnikit._hub import AsyncHub, CustomerRef, Hub
@@ -24,11 +26,14 @@ from omnikit._models.orders import (
     OrderStatus,
     Product,
 )
+from omnikit._models.outbound import Delivery, DeliveryStatus, Guarantee
 from omnikit._models.results import (
+    DispatchReport,
     ForgetReport,
     IngestResult,
     LoadRejection,
     LoadReport,
+    ReceiveReport,
     Rejection,
 )
 from omnikit._models.touchpoints import (
@@ -66,8 +71,10 @@ from omnikit.errors import (
 __all__ = [
     "AsyncHub",
     "BUILTIN_CHANNELS",
+    "Backoff",
     "Brand",
     "CallToAction",
+    "Cap",
     "Channel",
     "ChannelKind",
     "ChannelOverride",
@@ -76,16 +83,21 @@ __all__ = [
     "ConnectorError",
     "ConnectorNotFoundError",
     "Consent",
+    "ContactPolicy",
     "Context",
     "Customer",
     "CustomerRef",
+    "Delivery",
     "DeliveryError",
+    "DeliveryStatus",
     "Direction",
+    "DispatchReport",
     "EcommerceEvent",
     "ForgetReport",
     "Fulfilment",
     "FulfilmentOption",
     "FulfilmentStatus",
+    "Guarantee",
     "Hub",
     "Identity",
     "IdentityKind",
@@ -110,6 +122,7 @@ __all__ = [
     "Product",
     "Purpose",
     "QuietHours",
+    "ReceiveReport",
     "Rejection",
     "RuleError",
     "RuleLimitError",
