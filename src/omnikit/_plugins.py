@@ -260,6 +260,7 @@ CONNECTORS = PluginLoader(
     builtins={
         "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
         "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
+        "webhook": Builtin("omnikit.connectors.webhook:WebhookConnector"),
     },
     not_found=_connector_not_found,
 )
