@@ -9,11 +9,14 @@ from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
 from omnikit._engines.outbox import Backoff
 from omnikit._engines.policy import Cap, ContactPolicy
+from omnikit._engines.render import render
+from omnikit._engines.sms import sms_segments
 from omnikit._hub import AsyncHub, CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
 from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
 from omnikit._models.customers import ChannelStats, Customer, LinkRecord, MergeRecord, Stats
 from omnikit._models.identities import Identity, IdentityKind
+from omnikit._models.message import Brand, CallToAction, ChannelOverride, Message, SmsInfo
 from omnikit._models.orders import (
     Fulfilment,
     FulfilmentOption,
@@ -69,9 +72,12 @@ __all__ = [
     "AsyncHub",
     "BUILTIN_CHANNELS",
     "Backoff",
+    "Brand",
+    "CallToAction",
     "Cap",
     "Channel",
     "ChannelKind",
+    "ChannelOverride",
     "ChannelStats",
     "ConflictError",
     "ConnectorError",
@@ -103,6 +109,7 @@ __all__ = [
     "LoadReport",
     "Location",
     "MergeRecord",
+    "Message",
     "NotFoundError",
     "OmnikitError",
     "Order",
@@ -121,6 +128,7 @@ __all__ = [
     "RuleLimitError",
     "RuleSyntaxError",
     "SignatureError",
+    "SmsInfo",
     "Stats",
     "StoreError",
     "StoreNotFoundError",
@@ -135,7 +143,9 @@ __all__ = [
     "connectors",
     "converters",
     "errors",
+    "render",
     "rules",
+    "sms_segments",
     "stores",
 ]
 

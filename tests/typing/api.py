@@ -136,3 +136,27 @@ async def async_stores() -> None:
     ids: list[str] = [record.id async for record in store.iter_customers()]
     await store.aclose()
     del ids
+
+
+def typed_messages() -> None:
+    brand = omnikit.Brand(name="Shop", snippets={"footer": "{{ brand.name }}"})
+    message = omnikit.Message(
+        subject="Order {{ order_id }}",
+        body="Hi {{ first_name }}",
+        call_to_action=omnikit.CallToAction(label="Track", url="https://shop.example/o"),
+        overrides={"sms": omnikit.ChannelOverride(body="Order {{ order_id }}")},
+        templates={"whatsapp": omnikit.connectors.TemplateRef(name="order_shipped")},
+    )
+    rendition: omnikit.connectors.Rendition = omnikit.render(
+        message,
+        "sms",
+        to="+351912345678",
+        variables={"first_name": "Ana", "order_id": "A-1"},
+        customer_context={"traits": {"tier": "gold"}},
+        brand=brand,
+        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        last_inbound_at=None,
+    )
+    info: omnikit.SmsInfo = omnikit.sms_segments(rendition.text)
+    segments: int = info.segments
+    del segments

@@ -277,6 +277,9 @@ def test_the_most_specific_pattern_places_a_module() -> None:
     assert "language" == names[layer_of("omnikit.rules._lang.compiler")]
     assert "engines" == names[layer_of("omnikit.rules._rules")]
     assert "surfaces" == names[layer_of("omnikit")]
+    assert "models" == names[layer_of("omnikit._models.message")]
+    assert "engines" == names[layer_of("omnikit._engines.render")]
+    assert "engines" == names[layer_of("omnikit._engines.templates")]
     assert layer_of("omnikit.somewhere_new") is None
 
 
