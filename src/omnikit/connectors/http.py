@@ -197,8 +197,10 @@ class HttpConnector:
     """
 
     name: ClassVar[str] = "http"
-    channel: ClassVar[str] = "webhook"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    channel: str = "webhook"
+    """The channel it serves; a connector that serves one of several sets it per instance."""
+    capabilities: Capabilities = Capabilities()
+    """What it carries; like `channel`, a class default that an instance may replace."""
     default_base_url: ClassVar[str] = ""
     permanent_statuses: ClassVar[frozenset[int]] = frozenset(
         {400, 401, 403, 404, 405, 410, 413, 422}
