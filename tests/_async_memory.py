@@ -69,6 +69,10 @@ class AsyncMemoryTransaction:
         await _turn()
         return self._tx.aliases(targets)  # type: ignore[no-any-return]
 
+    async def merges(self, customer_id: str) -> list[MergeRow]:
+        await _turn()
+        return self._tx.merges(customer_id)  # type: ignore[no-any-return]
+
     async def suppression_kinds(self) -> set[str]:
         await _turn()
         return self._tx.suppression_kinds()  # type: ignore[no-any-return]

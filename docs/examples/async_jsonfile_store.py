@@ -160,6 +160,9 @@ class AsyncJSONFileTransaction:
     async def aliases(self, targets: Collection[str]) -> dict[str, str]:
         return self.tx.aliases(targets)
 
+    async def merges(self, customer_id: str) -> list[records.MergeRow]:
+        return self.tx.merges(customer_id)
+
     async def suppression_kinds(self) -> set[str]:
         return self.tx.suppression_kinds()
 

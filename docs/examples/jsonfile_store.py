@@ -198,12 +198,7 @@ class JSONFileStore:
         return JSONFileTransaction(self._tables)
 
     def _resolve(self, customer_id: str) -> str:
-        aliases = self._tables["aliases"]
-        for _ in range(MAX_ALIAS_HOPS):
-            if customer_id not in aliases:
-                break
-            customer_id = aliases[customer_id]
-        return customer_id
+        return self._read().resolve(customer_id)
 
     def customer(self, customer_id: str) -> records.CustomerRecord | None:
         with self._lock:
@@ -223,9 +218,7 @@ class JSONFileStore:
 
     def merges(self, customer_id: str) -> list[records.MergeRow]:
         with self._lock:
-            root = self._resolve(customer_id)
-            rows = [merge_row(m) for m in self._tables["merges"].values() if m["root"] == root]
-        return sorted(rows, key=lambda m: (m.record.at, m.record.id))
+            return self._read().merges(customer_id)
 
     def merge(self, merge_id: str) -> records.MergeRow | None:
         with self._lock:
@@ -347,6 +340,20 @@ class JSONFileTransaction:
     def aliases(self, targets: Collection[str]) -> dict[str, str]:
         wanted = set(targets)
         return {s: t for s, t in self.tables["aliases"].items() if t in wanted}
+
+    def resolve(self, customer_id: str) -> str:
+        """The customer an id leads to: itself, or the survivor of the merges it went into."""
+        aliases = self.tables["aliases"]
+        for _ in range(MAX_ALIAS_HOPS):
+            if customer_id not in aliases:
+                break
+            customer_id = aliases[customer_id]
+        return customer_id
+
+    def merges(self, customer_id: str) -> list[records.MergeRow]:
+        root = self.resolve(customer_id)
+        rows = [merge_row(m) for m in self.tables["merges"].values() if m["root"] == root]
+        return sorted(rows, key=lambda m: (m.record.at, m.record.id))
 
     def suppression_kinds(self) -> set[str]:
         return {kind for kind, _ in self.tables["suppressions"].values()}

@@ -7,6 +7,8 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 
 from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
+from omnikit._engines.outbox import Backoff
+from omnikit._engines.policy import Cap, ContactPolicy
 from omnikit._hub import AsyncHub, CustomerRef, Hub
 from omnikit._models.channels import BUILTIN_CHANNELS, Channel, ChannelKind
 from omnikit._models.consent import Consent, Preferences, Purpose, QuietHours
@@ -21,11 +23,14 @@ from omnikit._models.orders import (
     OrderStatus,
     Product,
 )
+from omnikit._models.outbound import Delivery, DeliveryStatus, Guarantee
 from omnikit._models.results import (
+    DispatchReport,
     ForgetReport,
     IngestResult,
     LoadRejection,
     LoadReport,
+    ReceiveReport,
     Rejection,
 )
 from omnikit._models.touchpoints import (
@@ -63,6 +68,8 @@ from omnikit.errors import (
 __all__ = [
     "AsyncHub",
     "BUILTIN_CHANNELS",
+    "Backoff",
+    "Cap",
     "Channel",
     "ChannelKind",
     "ChannelStats",
@@ -70,16 +77,21 @@ __all__ = [
     "ConnectorError",
     "ConnectorNotFoundError",
     "Consent",
+    "ContactPolicy",
     "Context",
     "Customer",
     "CustomerRef",
+    "Delivery",
     "DeliveryError",
+    "DeliveryStatus",
     "Direction",
+    "DispatchReport",
     "EcommerceEvent",
     "ForgetReport",
     "Fulfilment",
     "FulfilmentOption",
     "FulfilmentStatus",
+    "Guarantee",
     "Hub",
     "Identity",
     "IdentityKind",
@@ -103,6 +115,7 @@ __all__ = [
     "Product",
     "Purpose",
     "QuietHours",
+    "ReceiveReport",
     "Rejection",
     "RuleError",
     "RuleLimitError",

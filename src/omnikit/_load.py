@@ -4,11 +4,12 @@ Loading history from files: the messages of NDJSON, JSON-array and Parquet files
 `Hub.load()` hands each batch to the hub's ingestion, with the text of each line (which need
 not be encoded again), so that a load gives exactly what ingesting the same messages gives;
 what is here finds the files, reads them a message at a time, and keeps the tally of what
-became of each file's lines.
+became of each file's lines: one flow (`load_flow`), which both hubs drive.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import io
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from omnikit._engines.values import decode
+from omnikit._hub.flows import Blocking, HubFlow
 from omnikit._models.results import IngestResult, LoadRejection, LoadReport
 from omnikit.errors import OmnikitError, ValidationError
 
-__all__ = ["FORMATS", "LoadPath", "find_files", "load_files", "read_messages"]
+__all__ = ["FORMATS", "LoadPath", "find_files", "load_flow", "read_messages"]
 
 LoadPath = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 """A file, a folder, a glob, or several of them."""
@@ -305,21 +307,24 @@ def _messages(batch: list[tuple[str, int, Any]]) -> Iterator[tuple[Any, str | No
             yield read, None
 
 
-def load_files(
-    ingest: Callable[[Iterable[tuple[Any, str | None]]], IngestResult],
+def load_flow(
+    ingest: Callable[[Iterable[tuple[Any, str | None]]], HubFlow[IngestResult]],
     path: LoadPath,
     *,
     batch_size: int,
     chunk_size: int | None = None,
     progress: Callable[[LoadReport], None] | None = None,
-) -> LoadReport:
+) -> HubFlow[LoadReport]:
     """
-    Read the files *path* names and hand their messages to *ingest*, *batch_size* at a time.
+    Read the files *path* names and hand their messages to the flow *ingest*, *batch_size* at a time.
 
     *progress* is called with the report so far after each batch. With *chunk_size*, a
     batch goes to *ingest* in parts of that many lines (the size of the transactions
     *ingest* commits): what one part reads dies before the next is read, young, instead of
     living through the whole batch into the garbage collector's oldest generation.
+
+    Finding the files and reading each batch are `Blocking` work: the async hub does them in
+    a worker thread, the event loop going on meanwhile.
 
     Raises:
         ValidationError: If *path* names nothing readable, or *batch_size* is not positive.
@@ -327,28 +332,37 @@ def load_files(
             `LoadReport` of what was done before it.
     """
     _require_positive("batch_size", batch_size)
-    files = find_files(path)
-    for found in files:  # before anything is loaded
-        if _format(found) == "parquet":
-            _pyarrow_parquet(found)
+    files: list[Path] = yield Blocking(functools.partial(_loadable, path))
     tally = _Tally()
     step = batch_size if chunk_size is None else chunk_size
-    for batch in _batches(files, batch_size, tally):
+    batches = _batches(files, batch_size, tally)
+    # Not closed here when the flow ends early: a cancelled async load may still be reading
+    # in its thread; the batches close when the last of them is dropped.
+    while batch := (yield Blocking(functools.partial(next, batches, None))):
         for start in range(0, len(batch), step):
-            _ingest_part(ingest, batch[start : start + step], tally)
+            yield from _ingest_part(ingest, batch[start : start + step], tally)
         if progress is not None:
             progress(tally.report())
     return tally.report()
 
 
+def _loadable(path: LoadPath) -> list[Path]:
+    """The files *path* names, each checked to be readable here before anything is loaded."""
+    files = find_files(path)
+    for found in files:
+        if _format(found) == "parquet":
+            _pyarrow_parquet(found)
+    return files
+
+
 def _ingest_part(
-    ingest: Callable[[Iterable[tuple[Any, str | None]]], IngestResult],
+    ingest: Callable[[Iterable[tuple[Any, str | None]]], HubFlow[IngestResult]],
     part: list[tuple[str, int, Any]],
     tally: _Tally,
-) -> None:
+) -> HubFlow[None]:
     where = [(name, line) for name, line, _ in part]
     try:
-        result = ingest(_messages(part))
+        result = yield from ingest(_messages(part))
     except OmnikitError as exc:
         if isinstance(exc.partial, IngestResult):
             tally.add(exc.partial, where)

@@ -66,7 +66,7 @@ async def test_the_verbs_are_the_hubs_awaited(store_url: str) -> None:
 async def test_concurrent_tasks_lose_no_update(store_url: str) -> None:
     """Tasks ingesting at once for one customer, in the hub's threads: every event counts."""
     tasks, per_task = 8, 10
-    async with omnikit.AsyncHub.open(store_url, max_threads=4) as hub:
+    async with omnikit.AsyncHub.open(store_url, max_concurrency=4) as hub:
 
         async def send(task: int) -> None:
             for n in range(per_task):
@@ -145,7 +145,7 @@ async def test_a_cancelled_call_under_way_still_completes_whole() -> None:
         return T0
 
     # One thread: the look-up below waits for the ingestion under way.
-    async with omnikit.AsyncHub(clock=clock, max_threads=1) as hub:  # type: ignore[arg-type]
+    async with omnikit.AsyncHub(clock=clock, max_concurrency=1) as hub:  # type: ignore[arg-type]
         task = asyncio.create_task(hub.ingest({"batch": [_viewed(n, "a1") for n in range(5)]}))
         await asyncio.to_thread(started.wait, 5)
         task.cancel()
@@ -168,7 +168,7 @@ async def test_a_cancelled_call_not_started_never_runs() -> None:
             release.wait(5)
         return T0
 
-    async with omnikit.AsyncHub(clock=clock, max_threads=1) as hub:  # type: ignore[arg-type]
+    async with omnikit.AsyncHub(clock=clock, max_concurrency=1) as hub:  # type: ignore[arg-type]
         first = asyncio.create_task(hub.ingest(_viewed(1, "first")))
         await asyncio.to_thread(started.wait, 5)
         queued = asyncio.create_task(hub.ingest(_viewed(2, "queued")))
@@ -292,7 +292,7 @@ async def test_customers_streams_every_page(store_url: str) -> None:
 async def test_concurrent_ingests_enter_a_segment_once(store_url: str) -> None:
     """Threads ingesting one customer's events at once record one `Segment Entered`."""
     segments = [Segment(id="viewers", condition=customer.stats.touchpoints >= 1)]
-    async with omnikit.AsyncHub.open(store_url, max_threads=8, segments=segments) as hub:
+    async with omnikit.AsyncHub.open(store_url, max_concurrency=8, segments=segments) as hub:
         await asyncio.gather(
             *(hub.ingest(_viewed(n, f"c{i}")) for i in range(40) for n in range(3))
         )
@@ -316,7 +316,7 @@ async def test_concurrent_decisions_keep_to_the_cap(store_url: str) -> None:
             )
         ]
     )
-    async with omnikit.AsyncHub.open(store_url, max_threads=8, ruleset=rules) as hub:
+    async with omnikit.AsyncHub.open(store_url, max_concurrency=8, ruleset=rules) as hub:
         await hub.ingest(_viewed(1, "a1"))
         found = await hub.customer(anonymous_id="a1")
         assert found is not None

@@ -179,7 +179,7 @@ async def test_the_verbs_run_on_the_event_loop() -> None:
 
 async def test_concurrent_tasks_keep_to_the_cap_and_lose_no_update() -> None:
     """Tasks ingesting and deciding at once: every event counts, a cap holds."""
-    async with omnikit.AsyncHub(AsyncMemoryStore(), ruleset=RULES, max_threads=8) as hub:
+    async with omnikit.AsyncHub(AsyncMemoryStore(), ruleset=RULES, max_concurrency=8) as hub:
         await asyncio.gather(
             *(
                 hub.ingest(_message(f"m{n}", n, "Product Viewed", anonymousId="a1"))
@@ -198,7 +198,7 @@ async def test_concurrent_tasks_keep_to_the_cap_and_lose_no_update() -> None:
 
 async def test_concurrent_ingests_enter_a_segment_once() -> None:
     """Tasks ingesting one customer's events at once record one `Segment Entered`."""
-    async with omnikit.AsyncHub(AsyncMemoryStore(), segments=SEGMENTS, max_threads=8) as hub:
+    async with omnikit.AsyncHub(AsyncMemoryStore(), segments=SEGMENTS, max_concurrency=8) as hub:
         await asyncio.gather(
             *(
                 hub.ingest(_message(f"m{i}-{n}", n, "Product Viewed", anonymousId=f"c{i}"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import omnikit
+from omnikit.errors import ValidationError
 
 
 def msg(mid, kind="track", at="2026-11-01T10:00:00Z", **fields):
@@ -148,3 +151,25 @@ def test_forget_and_export(hub: omnikit.Hub) -> None:
     assert hub.customer(user_id="u1") is None
     assert hub.customer(email="ana@example.com") is None
     assert hub.store.touchpoint("m1") is None
+
+
+def test_customers_streams_page_by_page(hub: omnikit.Hub) -> None:
+    """
+    `customers(batch_size=...)` gives every customer once, in id order, a page per trip to
+    the store; a stream left unread ends cleanly; a bad size is refused when asked for.
+    """
+    hub.ingest(
+        {"batch": [msg(f"m{n}", event="Product Viewed", anonymousId=f"a{n}") for n in range(5)]}
+    )
+
+    ids = [customer.id for customer in hub.customers(batch_size=2)]
+    stream = hub.customers(batch_size=2)
+    first = next(stream)
+    stream.close()
+
+    assert 5 == len(set(ids))
+    assert sorted(ids) == ids
+    assert ids == [customer.id for customer in hub.customers()]
+    assert ids[0] == first.id
+    with pytest.raises(ValidationError, match="batch_size: expected a positive integer"):
+        hub.customers(batch_size=0)

@@ -92,7 +92,7 @@ async def typed_async_usage() -> None:
 
 
 async def typed_async_store_usage(store: omnikit.stores.AsyncStore) -> None:
-    async with omnikit.AsyncHub(store, default_region="PT", max_threads=8) as hub:
+    async with omnikit.AsyncHub(store, default_region="PT", max_concurrency=8) as hub:
         found: omnikit.Customer | None = await hub.customer(email="ana@example.com")
         rules: omnikit.rules.RuleSet | None = hub.ruleset
         where: omnikit.stores.Store | omnikit.stores.AsyncStore = hub.store

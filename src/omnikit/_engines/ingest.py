@@ -43,7 +43,7 @@ from omnikit._engines.records import (
 )
 from omnikit._models.results import IngestResult
 from omnikit._models.touchpoints import Touchpoint
-from omnikit.errors import ValidationError
+from omnikit.errors import NotFoundError, ValidationError
 
 __all__ = [
     "Aliases",
@@ -56,6 +56,7 @@ __all__ = [
     "Flow",
     "Identities",
     "IngestConfig",
+    "Merges",
     "PortCall",
     "Request",
     "Seen",
@@ -63,6 +64,7 @@ __all__ = [
     "Suppressed",
     "SuppressionKinds",
     "checked_key",
+    "current_record",
     "event_key",
     "ingest",
     "replay",
@@ -116,6 +118,15 @@ class Aliases(PortCall):
     method: ClassVar[str] = "aliases"
 
     targets: Collection[str]
+
+
+@attrs.frozen
+class Merges(PortCall):
+    """The merges and links that built the customer *customer_id*, oldest first: a `list[MergeRow]`."""
+
+    method: ClassVar[str] = "merges"
+
+    customer_id: str
 
 
 @attrs.frozen
@@ -218,6 +229,7 @@ Request = (
     | ClusterIdentities
     | CustomerTouchpoints
     | Aliases
+    | Merges
     | Apply
 )
 """What a flow may ask of the store's transaction."""
@@ -432,3 +444,15 @@ def replay(region: str, config: IngestConfig, new: Sequence[Touchpoint] = ()) ->
     )
     yield Apply(changes)
     return changes
+
+
+def current_record(stored: CustomerRecord, anchor: IdKey | None) -> Flow[CustomerRecord]:
+    """*stored* as the transaction sees it (merged since into another customer, maybe)."""
+    rows: dict[IdKey, IdentityRow] = (yield Identities([anchor])) if anchor is not None else {}
+    row = rows.get(anchor) if anchor is not None else None
+    owner = stored.id if row is None or row.owner is None else row.owner
+    found: dict[str, CustomerRecord] = yield Customers([owner])
+    current = found.get(owner)
+    if current is None:
+        raise NotFoundError("customer", stored.id)
+    return current

@@ -3,7 +3,8 @@ The hub: the facade a host application instantiates, and what drives it.
 
 - `_core`: `_HubCore`, the configuration and the verbs' pure parts; no store;
 - `flows`: the store requests a verb's flow yields, and the two drivers, `drive` (sync) and
-  `adrive` (awaited), which answer them from a store or a transaction;
+  `adrive` (awaited), which answer them from a store or a transaction (and `drive_pages`,
+  `adrive_pages`, for a verb that streams);
 - `_base`: `_FlowCore`, the flows every verb is made of (lookups, writes, segments), and
   `_run`, the one hook through which a verb has its flow run;
 - `ingestion`, `personalize`, `privacy`: the verbs, each written once as a flow;

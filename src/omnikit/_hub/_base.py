@@ -5,13 +5,14 @@ A verb is written once, here and in the groups built on this class (`ingestion`,
 `personalize`, `privacy`): it checks its arguments, then returns `self._run(flow)`, where
 *flow* is a generator that asks the store for what it needs (`omnikit._hub.flows`) and
 returns the verb's result. Nothing follows `_run` in a verb. `Hub` runs the flow with `drive`
-over its sync store; `AsyncHub` awaits it with `adrive` over an async store.
+over its sync store; `AsyncHub` awaits it with `adrive` over an async store. A streaming verb
+(`customers`) returns `self._stream(flow)` instead, its flow handing out `Page`s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -28,6 +29,7 @@ from omnikit._hub.flows import (
     MergesOf,
     NextCustomers,
     OpenCustomers,
+    Page,
     TouchpointsOf,
 )
 from omnikit._models.customers import Customer, MergeRecord
@@ -54,6 +56,10 @@ class _FlowCore(_HubCore):
 
     def _run(self, flow: HubFlow[_R]) -> _R:
         """Run a verb's *flow* over the store: the driver's part (see `Hub`, `AsyncHub`)."""
+        raise NotImplementedError
+
+    def _stream(self, flow: HubFlow[None]) -> Iterator[Any]:
+        """The items of a streaming verb's *flow* (its `Page`s): the driver's part."""
         raise NotImplementedError
 
     # -- storing -----------------------------------------------------------------------------
@@ -83,15 +89,25 @@ class _FlowCore(_HubCore):
         touchpoints: list[Touchpoint] = yield TouchpointsOf(customer_id=customer_id)
         return touchpoints
 
-    def _each_page(self, visit: Callable[[list[CustomerRecord]], HubFlow[object]]) -> HubFlow[None]:
+    def _each_page(
+        self, visit: Callable[[list[CustomerRecord]], HubFlow[object]], *, size: int = PAGE
+    ) -> HubFlow[None]:
         """
-        Run *visit* on every stored customer record, a page at a time, in id order.
+        Run *visit* on every stored customer record, *size* at a time, in id order.
 
         Only one page is held at a time, however many customers the store holds.
         """
-        cursor = yield OpenCustomers(PAGE)
-        while page := (yield NextCustomers(cursor, PAGE)):
+        cursor = yield OpenCustomers(size)
+        while page := (yield NextCustomers(cursor, size)):
             yield from visit(page)
+
+    def _customer_pages(self, batch_size: int) -> HubFlow[None]:
+        """`customers()`: every customer, a `Page` of *batch_size* at a time."""
+
+        def hand_out(page: list[CustomerRecord]) -> HubFlow[None]:
+            yield Page([self._build_customer(record) for record in page])
+
+        return self._each_page(hand_out, size=batch_size)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -26,10 +26,13 @@ from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY
 from omnikit._engines.identity import IdentityRules
 from omnikit._engines.ingest import IngestConfig
 from omnikit._engines.messages import IngestOptions
+from omnikit._engines.outbox import Backoff
+from omnikit._engines.policy import ContactPolicy
 from omnikit._engines.profile import OWN_SEGMENT_IDS
 from omnikit._engines.reader import ReadCache
 from omnikit._engines.records import CustomerRecord, IdKey
 from omnikit._engines.times import MAX_FUTURE, MAX_PAST
+from omnikit._hub.outbound import Outbound
 from omnikit._models.channels import Channel, Channels
 from omnikit._models.customers import Customer
 from omnikit._models.identities import BUILT_IN_KINDS, Identity, normalize_identifier
@@ -45,6 +48,7 @@ __all__ = [
     "Clock",
     "CustomerRef",
     "HubOptions",
+    "require_positive",
     "segment_message_id",
     "segment_revision",
     "suppression_key_bytes",
@@ -68,6 +72,12 @@ def _zone(value: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValidationError(f"default_timezone: unknown time zone {value!r}") from None
+
+
+def require_positive(field: str, value: object) -> None:
+    """Raise a `ValidationError` naming *field* unless *value* is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{field}: expected a positive integer, got {value!r}")
 
 
 def suppression_key_bytes(value: bytes | str | None) -> bytes | None:
@@ -124,6 +134,11 @@ class HubOptions(TypedDict, total=False):
     segments: Iterable[Segment] | SegmentSet
     places: Iterable[Place]
     suppression_key: bytes | str | None
+    connectors: Iterable[Any]
+    contact_policy: ContactPolicy | None
+    retry: Backoff | None
+    brand: Any
+    send_rates: Mapping[str, float]
 
 
 class _HubCore:
@@ -147,6 +162,11 @@ class _HubCore:
         segments: Iterable[Segment] | SegmentSet = (),
         places: Iterable[Place] = (),
         suppression_key: bytes | str | None = None,
+        connectors: Iterable[Any] = (),
+        contact_policy: ContactPolicy | None = None,
+        retry: Backoff | None = None,
+        brand: Any = None,
+        send_rates: Mapping[str, float] | None = None,
     ) -> None:
         known = Channels(channels)
         known.require(default_channel, field="default_channel")
@@ -186,6 +206,14 @@ class _HubCore:
         self.ruleset = ruleset
         self.segments = segments if isinstance(segments, SegmentSet) else SegmentSet(segments)
         self.places: dict[str, Place] = {place.id: place for place in places}
+        self.outbound = Outbound.of(
+            connectors,
+            channels=known,
+            policy=contact_policy,
+            retry=retry,
+            brand=brand,
+            rates=send_rates,
+        )
 
     def _use_secret(self, secret: bytes) -> None:
         """Key what the hub derives from data with the store's *secret* (read by the driver)."""

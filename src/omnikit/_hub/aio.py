@@ -2,34 +2,35 @@
 `AsyncHub`: the hub's verbs, awaited, for asyncio services.
 
 Each verb is the `Hub` verb of its name, written once as a flow (see `omnikit._hub._base`).
-Over an `AsyncStore`, the async hub awaits the verb's flow on the event loop (`adrive`); over
-a sync `Store` (SQLite, memory, a host's own), it runs the `Hub` verb, which drives the same
-flow, in one of its worker threads.
+Over an `AsyncStore`, the async hub awaits the verb's flow on the event loop (`adrive`, which
+does the flow's `Blocking` work in a worker thread); over a sync `Store` (SQLite, memory, a
+host's own), it runs the `Hub` verb, which drives the same flow, in one of its worker
+threads. Either way at most *max_concurrency* calls are under way at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import contextvars
+import copy
 import functools
 import inspect
 import itertools
-import threading
 import types
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar, Unpack, cast
 
 import attrs
 
-from omnikit._hub.flows import HubFlow, adrive
-from omnikit._hub.ingestion import Ingestion
+from omnikit._deprecated import warn_moved
+from omnikit._hub._core import require_positive
+from omnikit._hub.flows import HubFlow, adrive, adrive_pages, drive
+from omnikit._hub.messaging import Messaging
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
 from omnikit._hub.sync import Hub
-from omnikit._load import LoadPath, load_files
 from omnikit._plugins import STORES
 from omnikit.errors import StoreUnavailableError, ValidationError
 from omnikit.stores import AsyncStore, Store, aopen_store
@@ -37,7 +38,6 @@ from omnikit.stores import AsyncStore, Store, aopen_store
 if TYPE_CHECKING:
     from omnikit._hub._core import HubOptions
     from omnikit._models.customers import Customer
-    from omnikit._models.results import IngestResult, LoadReport
     from omnikit.rules._domain import Place
     from omnikit.rules._rules import RuleSet
     from omnikit.rules._segments import SegmentSet
@@ -46,6 +46,9 @@ __all__ = ["AsyncHub"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+_CALLS = 4
+"""Calls under way at once when *max_concurrency* is not given."""
 
 
 def _has_async_twin(url: str) -> bool:
@@ -66,7 +69,7 @@ def is_async_store(store: object) -> bool:
     return isinstance(store, AsyncStore) and inspect.iscoroutinefunction(store.customer)
 
 
-class _Flows(Ingestion, Personalization, Privacy):
+class _Flows(Messaging, Personalization, Privacy):
     """
     The hub's verbs, each returning its flow instead of running it: what `AsyncHub` awaits.
 
@@ -101,13 +104,78 @@ def _awaited(
     return call
 
 
-class _Stopped(Exception):  # noqa: N818 - not an error: a cancelled load's reading stops
-    """Raised in a load's reading thread once the load was cancelled."""
+def _connected(
+    method: Callable[Concatenate[Hub, _P], _R],
+) -> Callable[Concatenate[AsyncHub, _P], Coroutine[Any, Any, _R]]:
+    """
+    `Hub.<method>` awaited, its connector calls awaited on the event loop.
+
+    Connectors are awaited (`asend`, many at once) whatever the store: over a sync store,
+    only the store's calls go to the threads.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def call(self: AsyncHub, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if self._hub is not None:
+            view = copy.copy(self._hub)  # the hub's state, its verbs returning their flows
+            view._run = _flow_of  # type: ignore[method-assign,assignment]  # noqa: SLF001
+            flow: HubFlow[_R] = getattr(view, name)(*args, **kwargs)
+            return await adrive(flow, _Threaded(self, self._hub.store))
+        async with self._native():
+            await self._ready()
+            flow = getattr(self._flows, name)(*args, **kwargs)
+            return await self._await(flow)
+
+    call.__qualname__ = f"AsyncHub.{name}"
+    call.__doc__ = (
+        f"Await `Hub.{name}()`: same arguments, result and errors; connectors are awaited "
+        "(`asend`), many at once.\n\nAdded in version 0.1.0."
+    )
+    return call
 
 
-def _require_positive(field: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"{field}: expected a positive integer, got {value!r}")
+def _flow_of(flow: HubFlow[_R]) -> HubFlow[_R]:
+    return flow
+
+
+class _Threaded:
+    """A sync store for `adrive`: each call, and each transaction whole, in the hub's threads."""
+
+    def __init__(self, hub: AsyncHub, store: Store) -> None:
+        self._hub = hub
+        self._store = store
+
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        method = getattr(self._store, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._hub._in_thread(functools.partial(method, *args, **kwargs))  # noqa: SLF001
+
+        return call
+
+    async def run_transaction(self, flow: HubFlow[_R]) -> _R:
+        return await self._hub._in_thread(functools.partial(_in_transaction, self._store, flow))  # noqa: SLF001
+
+
+def _in_transaction(store: Store, flow: HubFlow[_R]) -> _R:
+    with store.transaction() as tx:
+        return drive(flow, tx)
+
+
+def _calls_at_once(max_concurrency: int, max_threads: int | None) -> int:
+    """*max_concurrency*, checked; or *max_threads*, its deprecated name, when given."""
+    if max_threads is None:
+        require_positive("max_concurrency", max_concurrency)
+        return max_concurrency
+    require_positive("max_threads", max_threads)
+    if max_concurrency != _CALLS:
+        raise ValidationError(
+            "max_threads: the old name of max_concurrency; give max_concurrency only"
+        )
+    # The caller's caller: the line that called `AsyncHub(...)` or `open()`.
+    warn_moved("AsyncHub(max_threads=...)", "max_concurrency=...", stacklevel=4)
+    return max_threads
 
 
 class AsyncHub:
@@ -129,16 +197,19 @@ class AsyncHub:
     a flow of store requests, and runs in one of two ways, by the store:
 
     - **An `AsyncStore`** (PostgreSQL through psycopg's async connections, a host's own async
-      store): the verb's flow runs on the event loop, awaiting each store call. At most
-      *max_threads* calls run at once; the others wait their turn. Cancelling a call rolls
-      back the transaction under way, whole (what earlier transactions of a batch committed
-      stays, as when `Hub.ingest()` fails).
+      store): the verb's flow runs on the event loop, awaiting each store call. Work that
+      would hold the loop up (reading and validating a payload of more than 64 messages or
+      16 KiB of text, reading a load's files) runs in a worker thread meanwhile. At most
+      *max_concurrency* calls are under way at once; the others wait their turn.
+      Cancelling a call rolls back the transaction under way, whole (what earlier
+      transactions of a batch committed stays, as when `Hub.ingest()` fails).
     - **A sync `Store`** (SQLite, memory, a host's own): the `Hub` verb runs in one of the
-      hub's own threads, so the event loop never waits on the store. The threads live as long
-      as the hub, each with its own store connection (plus the one opening made:
-      *max_threads* + 1 in all). Cancelling a call that has not started yet means it never
-      runs; a call already under way completes in its thread, whole or not at all (a batch
-      commits chunk by chunk, as `Hub.ingest()` does); its result, or its error, is dropped.
+      hub's own *max_concurrency* threads, so the event loop never waits on the store. The
+      threads live as long as the hub, each with its own store connection (plus the one
+      opening made: *max_concurrency* + 1 in all). Cancelling a call that has not started
+      yet means it never runs; a call already under way completes in its thread, whole or
+      not at all (a batch commits chunk by chunk, as `Hub.ingest()` does); its result, or
+      its error, is dropped.
 
     Either way, the caller's context variables (a request id, a tracing span) hold while the
     verb runs. Opening connects and migrates the schema: open the hub at start-up, not per
@@ -149,7 +220,15 @@ class AsyncHub:
     Args:
         store: An `AsyncStore`, a `Store`, a store URL, or `None` for a fresh in-memory store,
             as for `Hub`; or a `Hub` to serve (then it stays open when the async hub closes).
-        max_threads: The most calls running at once; others wait their turn.
+        max_concurrency: The most calls under way at once, 4 by default; the others wait
+            their turn, first come first served. A call is under way from its start to its
+            result, its store calls and its work in worker threads included (a `load()`
+            is one call; a `customers()` stream is one call per page read). Over a sync
+            store it is also the number of the hub's threads, hence of its store
+            connections (plus one); over an `AsyncStore` it bounds calls, not connections
+            (the store's own pool does: `AsyncPostgresStore`'s *max_connections*).
+        max_threads: The old name of *max_concurrency*: deprecated, to be removed in
+            omnikit 0.2.0.
         **options: `Hub`'s options (*identity_rules*, *default_region*, *ruleset*, ...).
 
     Added in version 0.1.0.
@@ -159,15 +238,16 @@ class AsyncHub:
         self,
         store: Hub | Store | AsyncStore | str | _Deferred | None = None,
         *,
-        max_threads: int = 4,
+        max_concurrency: int = 4,
+        max_threads: int | None = None,
         **options: Unpack[HubOptions],
     ) -> None:
-        _require_positive("max_threads", max_threads)
+        max_concurrency = _calls_at_once(max_concurrency, max_threads)
         self._hub: Hub | None = None
         self._astore: AsyncStore | None = None
         self._deferred: str | None = None
         self._owns = True
-        self._flows: Ingestion
+        self._flows: Messaging
         if isinstance(store, _Deferred):
             self._deferred = store.url
             self._flows = _Flows(**options)
@@ -187,9 +267,10 @@ class AsyncHub:
         else:
             self._hub = Hub(store, **options)
             self._flows = self._hub
-        self._max = max_threads
-        self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="omnikit")
-        self._calls = asyncio.Semaphore(max_threads)
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_concurrency, thread_name_prefix="omnikit"
+        )
+        self._calls = asyncio.Semaphore(max_concurrency)
         self._secret_read = self._astore is None and self._deferred is None
         self._opening = asyncio.Lock()
         self._under_way = 0
@@ -199,7 +280,14 @@ class AsyncHub:
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
-    def open(cls, url: str, *, max_threads: int = 4, **options: Unpack[HubOptions]) -> Self:
+    def open(
+        cls,
+        url: str,
+        *,
+        max_concurrency: int = 4,
+        max_threads: int | None = None,
+        **options: Unpack[HubOptions],
+    ) -> Self:
         """
         An async hub on the store *url* names; it closes the store when it closes.
 
@@ -222,15 +310,22 @@ class AsyncHub:
 
         Added in version 0.1.0.
         """
-        _require_positive("max_threads", max_threads)
+        max_concurrency = _calls_at_once(max_concurrency, max_threads)
         if _has_async_twin(url):
-            return cls(_Deferred(url), max_threads=max_threads, **options)
-        hub = cls(Hub.open(url, **options), max_threads=max_threads)
+            return cls(_Deferred(url), max_concurrency=max_concurrency, **options)
+        hub = cls(Hub.open(url, **options), max_concurrency=max_concurrency)
         hub._owns = True
         return hub
 
     @classmethod
-    async def aopen(cls, url: str, *, max_threads: int = 4, **options: Unpack[HubOptions]) -> Self:
+    async def aopen(
+        cls,
+        url: str,
+        *,
+        max_concurrency: int = 4,
+        max_threads: int | None = None,
+        **options: Unpack[HubOptions],
+    ) -> Self:
         """
         `open()`, awaited: the store is connected (and its schema migrated) when it returns.
 
@@ -252,7 +347,12 @@ class AsyncHub:
         Added in version 0.1.0.
         """
         hub = await asyncio.to_thread(
-            functools.partial(cls.open, url, max_threads=max_threads, **options)
+            functools.partial(
+                cls.open,
+                url,
+                max_concurrency=_calls_at_once(max_concurrency, max_threads),
+                **options,
+            )
         )
         try:
             await hub._ready()  # noqa: SLF001 - its own class's
@@ -458,6 +558,21 @@ class AsyncHub:
     """`Hub.lead_scores()`, awaited: the same arguments, result and errors."""
     lead_score = _awaited(Hub.lead_score)
     """`Hub.lead_score()`, awaited: the same arguments, result and errors."""
+    send = _connected(Hub.send)
+    """`Hub.send()`, awaited: the same arguments, result and errors; the connector awaited."""
+    dispatch = _connected(Hub.dispatch)
+    """`Hub.dispatch()`, awaited, with the due deliveries' sends awaited many at once."""
+    receive = _awaited(Hub.receive)
+    """`Hub.receive()`, awaited: the same arguments, result and errors."""
+    delivery = _awaited(Hub.delivery)
+    """`Hub.delivery()`, awaited: the same arguments, result and errors."""
+    deliveries = _awaited(Hub.deliveries)
+    """`Hub.deliveries()`, awaited: the same arguments, result and errors."""
+    settle = _awaited(Hub.settle)
+    """`Hub.settle()`, awaited: the same arguments, result and errors."""
+
+    load = _awaited(Hub.load)
+    """`Hub.load()`, awaited: the same arguments, result and errors."""
 
     def customers(self, *, batch_size: int = 500) -> AsyncIterator[Customer]:
         """
@@ -468,6 +583,9 @@ class AsyncHub:
             ...
         ```
 
+        Each trip to the store for a page counts as one call under way (see
+        *max_concurrency*); none is under way while the caller holds the page.
+
         Args:
             batch_size: Customers read per trip to the store (or to the hub's threads).
 
@@ -476,87 +594,32 @@ class AsyncHub:
 
         Added in version 0.1.0.
         """
-        _require_positive("batch_size", batch_size)
+        require_positive("batch_size", batch_size)
         if self._hub is None:
             return self._streamed(batch_size)
         return self._paged(self._hub, batch_size)
 
     async def _streamed(self, batch_size: int) -> AsyncIterator[Customer]:
+        """`Hub.customers()`'s flow, awaited over the async store, one call per page."""
         await self._ready()
-        store = cast("AsyncStore", self._astore)
-        async for record in store.iter_customers(batch_size=batch_size):
-            yield self._flows._build_customer(record)  # noqa: SLF001 - a pure part
+        pages = adrive_pages(self._flows._customer_pages(batch_size), self._astore)  # noqa: SLF001
+        try:
+            while True:
+                async with self._calls:
+                    page = await anext(pages, None)
+                if page is None:
+                    return
+                for customer in page:
+                    yield customer
+        finally:
+            await pages.aclose()
 
     async def _paged(self, hub: Hub, batch_size: int) -> AsyncIterator[Customer]:
-        stream = iter(hub.customers())
+        """`Hub.customers()`, a page at a time in one of the hub's threads."""
+        stream = iter(hub.customers(batch_size=batch_size))
         while True:
             page = await self._in_thread(lambda: list(itertools.islice(stream, batch_size)))
             for customer in page:
                 yield customer
             if len(page) < batch_size:
                 return
-
-    async def load(
-        self,
-        path: LoadPath,
-        /,
-        *,
-        source: str | None = None,
-        batch_size: int = 5000,
-        progress: Callable[[LoadReport], None] | None = None,
-    ) -> LoadReport:
-        """
-        Await `Hub.load()`: same arguments, result and errors.
-
-        The files are read in one of the hub's threads; over an `AsyncStore`, each batch's
-        ingestion is awaited on the event loop.
-
-        Added in version 0.1.0.
-        """
-        if self._hub is not None:
-            hub = self._hub
-            return await self._in_thread(
-                lambda: hub.load(path, source=source, batch_size=batch_size, progress=progress)
-            )
-        async with self._native():
-            await self._ready()
-            return await self._load_natively(path, source, batch_size, progress)
-
-    async def _load_natively(
-        self,
-        path: LoadPath,
-        source: str | None,
-        batch_size: int,
-        progress: Callable[[LoadReport], None] | None,
-    ) -> LoadReport:
-        """Read the files in a thread, await each batch's ingestion; stop when cancelled."""
-        loop = asyncio.get_running_loop()
-        flows = self._flows
-        stopped = threading.Event()
-        batches: list[concurrent.futures.Future[IngestResult]] = []
-
-        def ingest(messages: Iterable[tuple[Any, str | None]]) -> IngestResult:
-            if stopped.is_set():
-                raise _Stopped
-            flow = flows._ingest(messages, is_batch=True, source=source)  # noqa: SLF001
-            batches.append(asyncio.run_coroutine_threadsafe(self._await(flow), loop))
-            return batches[-1].result()
-
-        reading = self._in_thread(
-            lambda: load_files(
-                ingest,
-                path,
-                batch_size=batch_size,
-                chunk_size=flows.batch_size,
-                progress=progress,
-            )
-        )
-        try:
-            return await reading
-        except asyncio.CancelledError:
-            # No batch starts after this; the one under way is cancelled on the loop, so its
-            # transaction rolls back whole. What earlier batches stored stays (a load resumes).
-            stopped.set()
-            for batch in batches:
-                batch.cancel()
-            raise

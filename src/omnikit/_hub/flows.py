@@ -13,38 +13,52 @@ itself (`Store` or `AsyncStore`) with the requests below, and running an engine'
 one of its transactions with `InTransaction`. `Hub` drives a verb's flow with `drive`;
 `AsyncHub` awaits it with `adrive` over an `AsyncStore`, or drives it with `drive` in a worker
 thread over a sync `Store`.
+
+Two requests are for the driver itself, not the store: `Blocking`, work that would hold up an
+event loop (reading a large payload, a file), which `drive` does in place and `adrive` in a
+worker thread; and `Page`, a part of a streaming verb's output (`Hub.customers()`), which
+`drive_pages` and `adrive_pages` hand to the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import itertools
-from collections.abc import AsyncIterator, Generator, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import attrs
 
 from omnikit._engines.ingest import Flow, PortCall
+from omnikit.errors import ConnectorError
 
 if TYPE_CHECKING:
     from omnikit._engines.records import CustomerRecord
 
 __all__ = [
+    "Blocking",
     "CustomerById",
+    "DeliveryById",
     "Find",
     "HasIdentityKind",
     "HubFlow",
     "InTransaction",
+    "ListDeliveries",
     "MergesOf",
     "NextCustomers",
     "OpenCustomers",
+    "Page",
     "Scrub",
     "Secret",
+    "SendVia",
     "TouchpointById",
     "TouchpointsOf",
     "adrive",
+    "adrive_pages",
     "drive",
+    "drive_pages",
 ]
 
 _T = TypeVar("_T")
@@ -184,10 +198,127 @@ class InTransaction:
     Either all the flow writes is stored or none of it (an error inside rolls it back).
     """
 
-    flow: Flow[Any]
+    flow: Generator[Any, Any, Any]
+
+
+@attrs.frozen
+class DeliveryById(PortCall):
+    """One delivery of the outbox by id: a `Delivery | None`."""
+
+    method: ClassVar[str] = "delivery"
+
+    delivery_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ListDeliveries(PortCall):
+    """Deliveries, newest first: a `list[Delivery]` (see `OutboxStore.list_deliveries`)."""
+
+    method: ClassVar[str] = "list_deliveries"
+
+    statuses: list[str] | None
+    customer_id: str | None
+    limit: int
+
+    def ask(self, port: Any) -> Any:
+        return port.list_deliveries(
+            statuses=self.statuses, customer_id=self.customer_id, limit=self.limit
+        )
+
+
+@attrs.frozen
+class SendVia:
+    """
+    Hand *envelopes* to *connector*, one attempt each: a `list[SendResult]`, in order.
+
+    `drive` sends them one after another with `send`; `adrive` awaits `asend`, at most
+    *concurrency* at once (a sync-only connector's sends run in worker threads).
+    """
+
+    connector: Any
+    envelopes: list[Any]
+    concurrency: int = 32
+
+    def ask(self, port: Any) -> list[Any]:  # noqa: ARG002 - a connector, not the store, answers
+        send = getattr(self.connector, "send", None)
+        if send is None:
+            raise ConnectorError(
+                f"connector {self.connector.name!r} is async only: send with AsyncHub"
+            )
+        return [send(envelope) for envelope in self.envelopes]
+
+    async def aask(self) -> list[Any]:
+        gate = asyncio.Semaphore(self.concurrency)
+        asend = getattr(self.connector, "asend", None)
+
+        async def one(envelope: Any) -> Any:
+            async with gate:
+                if asend is not None:
+                    return await asend(envelope)
+                return await asyncio.to_thread(self.connector.send, envelope)
+
+        return list(await asyncio.gather(*(one(e) for e in self.envelopes)))
+
+
+# -- requests of the driver ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class Blocking:
+    """
+    What *call* returns: work that holds the thread doing it (parsing a large payload, a file).
+
+    `drive` calls it in place; `adrive` in a worker thread, so that the event loop goes on
+    serving other tasks meanwhile. Either way its result, or its error, is the flow's answer.
+    """
+
+    call: Callable[[], Any]
+
+
+@attrs.frozen
+class Page:
+    """
+    Hand *items* to the caller of a streaming verb; the flow goes on when they asked for more.
+
+    Only `drive_pages` and `adrive_pages` answer it (with `None`).
+    """
+
+    items: list[Any]
 
 
 # -- the drivers --------------------------------------------------------------------------------
+
+
+def _answer(request: object, port: Any) -> tuple[object, Exception | None]:
+    """The answer to *request* from the sync *port*, or the error asking raised."""
+    try:
+        if isinstance(request, InTransaction):
+            with port.transaction() as tx:
+                return drive(request.flow, tx), None
+        if isinstance(request, Blocking):
+            return request.call(), None
+        return cast("PortCall", request).ask(port), None
+    except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
+        return None, exc
+
+
+async def _aanswer(request: object, port: Any) -> tuple[object, Exception | None]:
+    """`_answer`, awaited: from the async *port*, and `Blocking` work in a worker thread."""
+    try:
+        if isinstance(request, InTransaction):
+            runner = getattr(port, "run_transaction", None)
+            if runner is not None:  # a sync store's transaction, whole, in a thread
+                return await runner(request.flow), None
+            async with port.transaction() as tx:
+                return await adrive(request.flow, tx), None
+        if isinstance(request, Blocking):
+            return await asyncio.to_thread(request.call), None
+        if isinstance(request, SendVia):
+            return await request.aask(), None
+        answer = cast("PortCall", request).ask(port)
+        return (await answer if inspect.isawaitable(answer) else answer), None
+    except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
+        return None, exc
 
 
 def drive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
@@ -204,15 +335,7 @@ def drive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
         except StopIteration as stop:
             result: _T = stop.value
             return result
-        answer, error = None, None
-        try:
-            if isinstance(request, InTransaction):
-                with port.transaction() as tx:
-                    answer = drive(request.flow, tx)
-            else:
-                answer = request.ask(port)
-        except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
-            error = exc
+        answer, error = _answer(request, port)
 
 
 async def adrive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
@@ -225,14 +348,42 @@ async def adrive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
         except StopIteration as stop:
             result: _T = stop.value
             return result
-        answer, error = None, None
-        try:
-            if isinstance(request, InTransaction):
-                async with port.transaction() as tx:
-                    answer = await adrive(request.flow, tx)
+        answer, error = await _aanswer(request, port)
+
+
+def drive_pages(flow: HubFlow[None], port: Any) -> Iterator[list[Any]]:
+    """The `Page`s of a streaming verb's *flow*, each request answered from the sync *port*."""
+    answer: object = None
+    error: Exception | None = None
+    try:
+        while True:
+            try:
+                request = flow.send(answer) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            if isinstance(request, Page):
+                yield request.items
+                answer, error = None, None
             else:
-                answer = request.ask(port)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-        except Exception as exc:  # noqa: BLE001 - the flow handles it, or it propagates
-            error = exc
+                answer, error = _answer(request, port)
+    finally:
+        flow.close()  # a caller that stops reading ends the flow (and the store's cursor)
+
+
+async def adrive_pages(flow: HubFlow[None], port: Any) -> AsyncGenerator[list[Any], None]:
+    """`drive_pages`, awaiting each answer of the async *port*."""
+    answer: object = None
+    error: Exception | None = None
+    try:
+        while True:
+            try:
+                request = flow.send(answer) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            if isinstance(request, Page):
+                yield request.items
+                answer, error = None, None
+            else:
+                answer, error = await _aanswer(request, port)
+    finally:
+        flow.close()

@@ -1,9 +1,10 @@
-"""The hub's ingestion and reading verbs: ingest, track, identify, consent, history, unmerge."""
+"""The hub's ingestion and reading verbs: ingest, load, track, identify, consent, history, unmerge."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from omnikit._chunks import in_order, store_isolating
@@ -15,16 +16,40 @@ from omnikit._engines.profile import to_us
 from omnikit._engines.times import time_error
 from omnikit._engines.unmerge import merge_to_undo, unmerge
 from omnikit._hub._base import _FlowCore
-from omnikit._hub._core import CustomerRef
-from omnikit._hub.flows import Find, HubFlow, InTransaction, MergesOf, TouchpointById, TouchpointsOf
+from omnikit._hub._core import CustomerRef, require_positive
+from omnikit._hub.flows import (
+    Blocking,
+    Find,
+    HubFlow,
+    InTransaction,
+    MergesOf,
+    TouchpointById,
+    TouchpointsOf,
+)
+from omnikit._load import LoadPath, load_flow
 from omnikit._models.customers import Customer, LinkRecord, MergeRecord
 from omnikit._models.orders import Order
-from omnikit._models.results import IngestResult, Rejection
+from omnikit._models.results import IngestResult, LoadReport, Rejection
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import parse_datetime
 from omnikit.errors import NotFoundError, OmnikitError, PolicyError, ValidationError
 
-__all__ = ["Ingestion"]
+__all__ = ["LARGE_BATCH", "LARGE_TEXT", "Ingestion"]
+
+LARGE_TEXT = 16 * 1024
+"""A payload of more characters (or bytes) than this is read and validated as `Blocking` work."""
+
+LARGE_BATCH = 64
+"""A batch of more messages than this is validated as `Blocking` work."""
+
+
+def _is_large(payload: object) -> bool:
+    """Whether reading and validating *payload* would hold an event loop up noticeably."""
+    if isinstance(payload, str | bytes | bytearray):
+        return len(payload) > LARGE_TEXT
+    if isinstance(payload, Mapping):
+        payload = payload.get("batch")
+    return isinstance(payload, list) and len(payload) > LARGE_BATCH
 
 
 class Ingestion(_FlowCore):
@@ -66,8 +91,19 @@ class Ingestion(_FlowCore):
 
         Added in version 0.1.0.
         """
-        messages, is_batch = read_payload(payload)
-        return self._run(self._ingest(messages, is_batch=is_batch, source=source))
+        return self._run(self._ingested(payload, source))
+
+    def _ingested(self, payload: object, source: str | None) -> HubFlow[IngestResult]:
+        """
+        `Hub.ingest()`: *payload* read, validated and stored.
+
+        A large payload is read and validated as `Blocking` work, which the async hub does
+        in a worker thread: the event loop goes on serving other tasks meanwhile.
+        """
+        large = _is_large(payload)
+        read = functools.partial(read_payload, payload)
+        messages, is_batch = (yield Blocking(read)) if large else read()
+        return (yield from self._ingest(messages, is_batch=is_batch, source=source, blocking=large))
 
     def _parse(
         self,
@@ -120,10 +156,16 @@ class Ingestion(_FlowCore):
         *,
         is_batch: bool,
         source: str | None,
+        blocking: bool = False,
     ) -> HubFlow[IngestResult]:
-        """`Hub.ingest()` of messages already read, each with the JSON text it came from."""
+        """
+        `Hub.ingest()` of messages already read, each with the JSON text it came from.
+
+        With *blocking*, the messages are validated as `Blocking` work (see `_ingested`).
+        """
         now = self.clock()
-        parsed, indexes, rejected = self._parse(messages, is_batch=is_batch, source=source, now=now)
+        parse = functools.partial(self._parse, messages, is_batch=is_batch, source=source, now=now)
+        parsed, indexes, rejected = (yield Blocking(parse)) if blocking else parse()
         result = IngestResult(rejected=tuple(rejected))
         for start in range(0, len(parsed), self.batch_size):
             end = start + self.batch_size
@@ -143,6 +185,60 @@ class Ingestion(_FlowCore):
                     exc.partial = in_order(result)
                     raise
         return in_order(result)
+
+    def load(
+        self,
+        path: LoadPath,
+        /,
+        *,
+        source: str | None = None,
+        batch_size: int = 5000,
+        progress: Callable[[LoadReport], None] | None = None,
+    ) -> LoadReport:
+        """
+        Load history from files: exactly what `Hub.ingest()` gives for the same messages.
+
+        ```python
+        report = hub.load("exports/2025-*.ndjson.gz", source="backend")
+        report.raise_for_failures()
+        ```
+
+        Formats, by the file's name: NDJSON (`.ndjson`, `.jsonl`, or `.json` holding one
+        message per line), a JSON array of messages (`.json`), each optionally gzipped
+        (`.gz`); and Parquet (`.parquet`, one message per row, a null column being an
+        absent field) with the `load` extra (`pip install 'omnikit[load]'`).
+
+        The files are read in order (a folder's and a glob's by name) and their messages
+        handed to `Hub.ingest()` *batch_size* at a time; each batch is committed in
+        transactions of at most the hub's own *batch_size* lines. A line that is not JSON or
+        not a valid message is reported with its file and line, and the others are kept.
+        Loading the same files again changes nothing (message ids already stored are
+        duplicates): after an interruption, run the same load again to finish it.
+
+        Args:
+            path: A file, a folder, a glob (`"exports/**/*.ndjson"`), or a list of these.
+            source: Where the history comes from, as for `Hub.ingest()`.
+            batch_size: How many messages to read before handing them to `Hub.ingest()`.
+            progress: Called with the report so far after each batch.
+
+        Raises:
+            ValidationError: If *path* names no file load reads, or a Parquet file needs
+                pyarrow and it is not installed, or *batch_size* is not positive.
+            StoreError: If the store fails; `error.partial` holds the `LoadReport` of what
+                was done before. Nothing committed is lost: load the same files again.
+
+        Added in version 0.1.0.
+        """
+
+        # The messages as read, with their text: ingestion need not encode them again.
+        def ingest(messages: Iterable[tuple[Any, str | None]]) -> HubFlow[IngestResult]:
+            return self._ingest(messages, is_batch=True, source=source, blocking=True)
+
+        return self._run(
+            load_flow(
+                ingest, path, batch_size=batch_size, chunk_size=self.batch_size, progress=progress
+            )
+        )
 
     def track(
         self,
@@ -343,6 +439,28 @@ class Ingestion(_FlowCore):
         return tp
 
     # -- reading -----------------------------------------------------------------------------
+
+    def customers(self, *, batch_size: int = 500) -> Iterator[Customer]:
+        """
+        Every customer, in id order, streamed from the store *batch_size* at a time.
+
+        ```python
+        for customer in hub.customers():
+            ...
+        ```
+
+        Only one page of customers is held at a time, however many the store holds.
+
+        Args:
+            batch_size: Customers read per trip to the store.
+
+        Raises:
+            ValidationError: If *batch_size* is not a positive integer.
+
+        Added in version 0.1.0.
+        """
+        require_positive("batch_size", batch_size)
+        return self._stream(self._customer_pages(batch_size))
 
     def touchpoints(
         self,

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from omnikit._engines.erasure import NO_KEY, identity_digest
 from omnikit._engines.forget import forget, gather, unsuppress
-from omnikit._engines.ingest import Customers, event_key
+from omnikit._engines.ingest import Customers, Merges, event_key
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.profile import from_us, to_us
 from omnikit._engines.reader import ReadCache
 from omnikit._hub._base import _FlowCore
-from omnikit._hub.flows import HubFlow, InTransaction, MergesOf, Scrub
+from omnikit._hub.flows import HubFlow, InTransaction, Scrub
 from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.results import ForgetReport
 from omnikit.errors import NotFoundError, ValidationError
@@ -148,8 +148,7 @@ class Privacy(_FlowCore):
 
     def _exported(self, customer: CustomerRef) -> HubFlow[dict[str, Any]]:
         record = yield from self._record(customer)
-        current, erasure = yield InTransaction(_gathered(record.id))
-        merges: list[MergeRow] = yield MergesOf(current.id)
+        current, erasure, merges = yield InTransaction(_gathered(record.id))
         touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
         conv = self.converter
@@ -185,10 +184,17 @@ class Privacy(_FlowCore):
         }
 
 
-def _gathered(customer_id: str) -> Flow[tuple[CustomerRecord, Erasure]]:
-    """The customer as the transaction holds them, and everything held about them."""
+def _gathered(customer_id: str) -> Flow[tuple[CustomerRecord, Erasure, list[MergeRow]]]:
+    """
+    The customer as the transaction holds them, everything held about them, and their merges.
+
+    All read in one transaction, so that an export is of one moment: a merge that another
+    writer commits meanwhile is in none of its parts or in all of them.
+    """
     found: dict[str, CustomerRecord] = yield Customers([customer_id])
     current = found.get(customer_id)
     if current is None:  # pragma: no cover - erased concurrently
         raise NotFoundError("customer", customer_id)
-    return current, (yield from gather(current))
+    erasure = yield from gather(current)
+    merges: list[MergeRow] = yield Merges(current.id)
+    return current, erasure, merges

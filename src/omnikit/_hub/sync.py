@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, Self, TypeVar, Unpack
 
 from omnikit._hub._core import HubOptions
-from omnikit._hub.flows import HubFlow, drive
-from omnikit._hub.ingestion import Ingestion
+from omnikit._hub.flows import HubFlow, drive, drive_pages
+from omnikit._hub.messaging import Messaging
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
-from omnikit._load import LoadPath, load_files
-from omnikit._models.customers import Customer
-from omnikit._models.results import IngestResult, LoadReport
 from omnikit.stores import Store, open_store
 
 __all__ = ["Hub"]
@@ -23,7 +20,7 @@ _R = TypeVar("_R")
 _MEMORY = "memory://"
 
 
-class Hub(Ingestion, Personalization, Privacy):
+class Hub(Messaging, Personalization, Privacy):
     """
     One customer, seen the same way on every channel.
 
@@ -111,6 +108,11 @@ class Hub(Ingestion, Personalization, Privacy):
         """Drive a verb's *flow* over the store, in this thread."""
         return drive(flow, self._store)
 
+    def _stream(self, flow: HubFlow[None]) -> Iterator[Any]:
+        """Drive a streaming verb's *flow* over the store, a page at a time, as it is read."""
+        for page in drive_pages(flow, self._store):
+            yield from page
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -136,68 +138,3 @@ class Hub(Ingestion, Personalization, Privacy):
         tb: types.TracebackType | None,
     ) -> None:
         self.close()
-
-    # -- streams -----------------------------------------------------------------------------
-
-    def customers(self) -> Iterator[Customer]:
-        """
-        Every customer, in id order, streamed from the store.
-
-        Added in version 0.1.0.
-        """
-        for record in self._store.iter_customers():
-            yield self._build_customer(record)
-
-    # -- bulk loading --------------------------------------------------------------------------
-
-    def load(
-        self,
-        path: LoadPath,
-        /,
-        *,
-        source: str | None = None,
-        batch_size: int = 5000,
-        progress: Callable[[LoadReport], None] | None = None,
-    ) -> LoadReport:
-        """
-        Load history from files: exactly what `Hub.ingest()` gives for the same messages.
-
-        ```python
-        report = hub.load("exports/2025-*.ndjson.gz", source="backend")
-        report.raise_for_failures()
-        ```
-
-        Formats, by the file's name: NDJSON (`.ndjson`, `.jsonl`, or `.json` holding one
-        message per line), a JSON array of messages (`.json`), each optionally gzipped
-        (`.gz`); and Parquet (`.parquet`, one message per row, a null column being an
-        absent field) with the `load` extra (`pip install 'omnikit[load]'`).
-
-        The files are read in order (a folder's and a glob's by name) and their messages
-        handed to `Hub.ingest()` *batch_size* at a time; each batch is committed in
-        transactions of at most the hub's own *batch_size* lines. A line that is not JSON or not a valid
-        message is reported with its file and line, and the others are kept. Loading the
-        same files again changes nothing (message ids already stored are duplicates): after
-        an interruption, run the same load again to finish it.
-
-        Args:
-            path: A file, a folder, a glob (`"exports/**/*.ndjson"`), or a list of these.
-            source: Where the history comes from, as for `Hub.ingest()`.
-            batch_size: How many messages to read before handing them to `Hub.ingest()`.
-            progress: Called with the report so far after each batch.
-
-        Raises:
-            ValidationError: If *path* names no file load reads, or a Parquet file needs
-                pyarrow and it is not installed, or *batch_size* is not positive.
-            StoreError: If the store fails; `error.partial` holds the `LoadReport` of what
-                was done before. Nothing committed is lost: load the same files again.
-
-        Added in version 0.1.0.
-        """
-
-        # The messages as read, with their text: ingestion need not encode them again.
-        def ingest(messages: Iterable[tuple[Any, str | None]]) -> IngestResult:
-            return self._run(self._ingest(messages, is_batch=True, source=source))
-
-        return load_files(
-            ingest, path, batch_size=batch_size, chunk_size=self.batch_size, progress=progress
-        )

@@ -10,6 +10,7 @@ that the connector verifies and parses into `ProviderEvent`s.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from collections.abc import Iterator, Mapping
@@ -17,14 +18,17 @@ from typing import TypeAlias
 
 import attrs
 
+from omnikit._models.consent import aware
 from omnikit.errors import ValidationError
 
 __all__ = [
     "Accepted",
     "Capabilities",
+    "Delivery",
     "DeliveryStatus",
     "Envelope",
     "EventKind",
+    "Guarantee",
     "InboundRequest",
     "ProviderEvent",
     "Refused",
@@ -393,3 +397,76 @@ class ProviderEvent:
     reason: str | None = None
     timestamp: str | None = None
     raw: Mapping[str, object] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+class Guarantee(enum.StrEnum):
+    """
+    What happens to a message whose send went out and got no answer.
+
+    `at_most_once` (the default, right for marketing): it is held as `unknown` until a
+    receipt or the host settles it; never sent again. `at_least_once` (a one-time code, an
+    order confirmation the customer must get): it is sent again, and may arrive twice.
+
+    Added in version 0.1.0.
+    """
+
+    AT_MOST_ONCE = "at_most_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """
+    One message on its way to one customer: the outbox's row, and what `Hub.send()` returns.
+
+    Attributes:
+        id: Our delivery id; it travels to the provider where the provider echoes it.
+        customer_id: The customer it is for.
+        channel: The channel it goes (or would have gone) out on.
+        status: Where it is (see `DeliveryStatus`).
+        purpose: What it is for (`"marketing"`, `"transactional"`, ...).
+        connector: The connector that sends it (the next to try, until sent).
+        address: The customer's address on the channel.
+        key: The idempotency key it was sent with: the same key never sends twice.
+        reason: Why it was deferred, refused, held or dead-lettered.
+        code: The provider's code for a refusal or failure, if any.
+        provider_message_id: The provider's id, once a provider accepted it.
+        attempts: Send attempts so far.
+        guarantee: What happens when an attempt's outcome is unknown.
+        rendition: What is sent, as the channel carries it (`None` if refused before).
+        created_at: When the send was asked for.
+        updated_at: When the row last changed.
+        due_at: When it may next be attempted (queued, deferred or retrying).
+        lease_until: While an attempt holds it, until when (a crashed sender's lease lapses).
+        version: Bumped on every change, so two writers cannot both settle it.
+        name: A label for reports (the message or campaign name).
+
+    Added in version 0.1.0.
+    """
+
+    id: str = attrs.field(validator=_check_delivery_id)
+    customer_id: str
+    channel: str
+    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
+    purpose: str = "marketing"
+    connector: str | None = None
+    address: str | None = None
+    key: str | None = None
+    reason: str | None = None
+    code: str | None = None
+    provider_message_id: str | None = None
+    attempts: int = 0
+    guarantee: Guarantee = attrs.field(default=Guarantee.AT_MOST_ONCE, converter=Guarantee)
+    rendition: Rendition | None = None
+    created_at: dt.datetime = attrs.field(validator=aware)
+    updated_at: dt.datetime = attrs.field(validator=aware)
+    due_at: dt.datetime | None = attrs.field(default=None, validator=aware)
+    lease_until: dt.datetime | None = attrs.field(default=None, validator=aware)
+    version: int = 0
+    name: str | None = None
+
+    def envelope(self) -> Envelope:
+        """The envelope of this delivery's next attempt."""
+        if self.rendition is None:
+            raise ValidationError(f"rendition: delivery {self.id} has nothing to send")
+        return Envelope(id=self.id, rendition=self.rendition, key=self.key, attempt=self.attempts)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import attrs
 
+from omnikit._models.outbound import Delivery, ProviderEvent
 from omnikit.errors import ValidationError
 
-__all__ = ["ForgetReport", "IngestResult", "LoadRejection", "LoadReport", "Rejection"]
+__all__ = [
+    "DispatchReport",
+    "ForgetReport",
+    "IngestResult",
+    "LoadRejection",
+    "LoadReport",
+    "ReceiveReport",
+    "Rejection",
+]
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -167,3 +178,48 @@ class LoadReport:
                 f"{len(self.rejected)} of {self.lines} messages rejected",
                 [ValidationError(f"{r.path}:{r.line}: {r.reason}") for r in self.rejected],
             )
+
+
+@attrs.define(frozen=True, kw_only=True)
+class DispatchReport:
+    """
+    What `Hub.dispatch()` did: the deliveries it touched, as they are now.
+
+    Attributes:
+        deliveries: Each delivery it attempted or settled, after the attempt.
+        counts: How many of them are now in each status (`{"sent": 98, "queued": 2}`).
+
+    Added in version 0.1.0.
+    """
+
+    deliveries: tuple[Delivery, ...] = ()
+    counts: Mapping[str, int] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, deliveries: Iterable[Delivery]) -> DispatchReport:
+        """The report of *deliveries*, counted by status."""
+        done = tuple(deliveries)
+        return cls(deliveries=done, counts=dict(Counter(d.status.value for d in done)))
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{status}={n}" for status, n in sorted(self.counts.items()))
+        return f"DispatchReport({counts or 'nothing due'})"
+
+
+@attrs.define(frozen=True, kw_only=True)
+class ReceiveReport:
+    """
+    What `Hub.receive()` recorded from one webhook request.
+
+    Attributes:
+        events: Every event the request carried, as the connector parsed it.
+        deliveries: The deliveries a receipt moved forward, as they are now (a repeated or
+            late receipt moves none).
+        ingested: Message ids of the inbound messages stored as touchpoints.
+
+    Added in version 0.1.0.
+    """
+
+    events: tuple[ProviderEvent, ...] = ()
+    deliveries: tuple[Delivery, ...] = ()
+    ingested: tuple[str, ...] = ()

@@ -17,22 +17,20 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from omnikit._engines.ingest import (
-    Customers,
     CustomerTouchpoints,
     Flow,
-    Identities,
     IngestConfig,
+    current_record,
     resolve,
 )
 from omnikit._engines.profile import EXPERIMENT_ASSIGNED
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
-from omnikit.errors import NotFoundError
 from omnikit.rules._decision import DECISION_EVENT, Decision, Outcome
 from omnikit.rules._lang.nodes import Op, walk
 
 if TYPE_CHECKING:
-    from omnikit._engines.records import CustomerRecord, IdentityRow, IdKey
+    from omnikit._engines.records import CustomerRecord, IdKey
     from omnikit.rules._rules import RuleSet
 
 __all__ = ["Decide", "decide_and_record", "decision_channel", "facts"]
@@ -148,7 +146,7 @@ def decide_and_record(
     # The clock is read once the transaction holds the store: a decision recorded by a
     # writer that went first is then never later than this one, and counts.
     moment = clock()
-    current = yield from _current(stored, anchor)
+    current = yield from current_record(stored, anchor)
     assigned = dict.fromkeys(experiments - current.profile.experiments.keys(), current.id)
     history: list[Touchpoint] = (yield CustomerTouchpoints([current.id])) if needs_history else []
     decision = decide(current, history=history, moment=moment, assigned=assigned)
@@ -178,15 +176,3 @@ def decide_and_record(
     if made:
         yield from resolve(made, config)
     return decision
-
-
-def _current(stored: CustomerRecord, anchor: IdKey | None) -> Flow[CustomerRecord]:
-    """*stored* as the transaction sees it (merged since into another customer, maybe)."""
-    rows: dict[IdKey, IdentityRow] = (yield Identities([anchor])) if anchor is not None else {}
-    row = rows.get(anchor) if anchor is not None else None
-    owner = stored.id if row is None or row.owner is None else row.owner
-    found: dict[str, CustomerRecord] = yield Customers([owner])
-    current = found.get(owner)
-    if current is None:
-        raise NotFoundError("customer", stored.id)
-    return current

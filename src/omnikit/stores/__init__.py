@@ -31,6 +31,7 @@ from omnikit.stores import records
 if TYPE_CHECKING:
     import datetime as dt
 
+    from omnikit._models.outbound import Delivery
     from omnikit._models.touchpoints import Touchpoint
     from omnikit.stores.records import (
         Changes,
@@ -49,6 +50,8 @@ __all__ = [
     "AsyncTouchpointStore",
     "CustomerStore",
     "IngestTransaction",
+    "OutboxStore",
+    "OutboxTransaction",
     "Store",
     "TouchpointStore",
     "aopen_store",
@@ -105,6 +108,17 @@ class IngestTransaction(Protocol):
     def aliases(self, targets: Collection[str]) -> dict[str, str]:
         """
         The old ids that lead to those customers, each with the customer it leads to.
+
+        Added in version 0.1.0.
+        """
+        ...
+
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        """
+        The merges that built that customer, oldest first, as `CustomerStore.merges()`.
+
+        Read inside the transaction, with the rest of what a reader needs at one moment (an
+        export of the customer).
 
         Added in version 0.1.0.
         """
@@ -236,6 +250,82 @@ class Store(CustomerStore, TouchpointStore, Protocol):
 
 
 @runtime_checkable
+class OutboxTransaction(Protocol):
+    """
+    The outbox's reads and writes inside a store's write transaction.
+
+    A store that keeps an outbox (`OutboxStore`) hands its `transaction()` an object with
+    these methods too, so that the decision to send, the delivery it records and the
+    touchpoint it leaves (`IngestTransaction.apply`) commit together, one writer at a time:
+    that is what makes a frequency cap and an idempotency key hold across processes.
+    Deliveries cross the port as `omnikit.Delivery` values, never shared objects.
+
+    Added in version 0.1.0.
+    """
+
+    def deliveries(self, ids: Collection[str]) -> dict[str, Delivery]:
+        """The deliveries with these *ids*, by id."""
+        ...
+
+    def delivery_keys(self, keys: Collection[str]) -> dict[str, Delivery]:
+        """The deliveries sent with these idempotency *keys*, by key."""
+        ...
+
+    def delivery_history(self, customer_id: str, since: dt.datetime) -> list[Delivery]:
+        """The customer's deliveries created after *since*, oldest first."""
+        ...
+
+    def due_deliveries(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        """
+        Up to *limit* deliveries an attempt may take at *now*, oldest due first.
+
+        Queued and deferred ones whose `due_at` has come, and `sending` ones whose
+        `lease_until` has passed (their sender stopped), none with a lease in force.
+        """
+        ...
+
+    def provider_deliveries(
+        self, refs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Delivery]:
+        """The deliveries by `(connector, provider_message_id)`."""
+        ...
+
+    def suppressed_addresses(self, refs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which `(channel, address)` pairs had a delivery bounce or draw a complaint."""
+        ...
+
+    def save_deliveries(self, deliveries: Collection[Delivery]) -> None:
+        """Insert or replace each delivery, by id (keys are unique)."""
+        ...
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    """
+    A store that keeps the outbox: what `Hub.send()` and `Hub.dispatch()` need.
+
+    Its `transaction()` yields an `OutboxTransaction` as well as an `IngestTransaction`;
+    `forget()` erasing a customer erases their deliveries too.
+
+    Added in version 0.1.0.
+    """
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery by id."""
+        ...
+
+    def list_deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        customer_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first, of these *statuses* and *customer_id* when given."""
+        ...
+
+
+@runtime_checkable
 class AsyncIngestTransaction(Protocol):
     """
     `IngestTransaction`, awaited: the same methods, the same answers, the same atomicity.
@@ -277,6 +367,10 @@ class AsyncIngestTransaction(Protocol):
 
     async def aliases(self, targets: Collection[str]) -> dict[str, str]:
         """The old ids that lead to those customers, each with the customer it leads to."""
+        ...
+
+    async def merges(self, customer_id: str) -> list[MergeRow]:
+        """The merges that built that customer, oldest first, as `CustomerStore.merges()`."""
         ...
 
     async def suppression_kinds(self) -> set[str]:

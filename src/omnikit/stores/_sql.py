@@ -282,6 +282,9 @@ class SQLTransaction:
     def aliases(self, targets: Collection[str]) -> dict[str, str]:
         return self._run(self.queries.aliases(targets))
 
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        return self._run(self.queries.merges(customer_id))
+
     def suppression_kinds(self) -> set[str]:
         return self._run(self.queries.suppression_kinds())
 

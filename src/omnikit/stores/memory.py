@@ -25,10 +25,12 @@ from omnikit._engines.records import (
 from omnikit._models.customers import LinkRecord
 from omnikit._models.identities import Identity
 from omnikit._models.touchpoints import Trust
+from omnikit.stores._memory_outbox import MemoryOutbox, MemoryOutboxTransaction, erase_deliveries
 
 if TYPE_CHECKING:
     import datetime as dt
 
+    from omnikit._models.outbound import Delivery
     from omnikit._models.touchpoints import Touchpoint
 
 __all__ = ["MemoryStore"]
@@ -203,6 +205,7 @@ class MemoryStore:
         self._suppression_kinds: dict[str, dict[str, None]] = {}
         self._secret = secrets.token_bytes(32)
         self._journal: _Journal | None = None
+        self._outbox = MemoryOutbox()
 
     @classmethod
     def from_url(cls, url: str) -> MemoryStore:
@@ -312,6 +315,22 @@ class MemoryStore:
             tp = self._touchpoints.get(message_id)
             return None if tp is None else attrs.evolve(tp, customer_id=self._owner[message_id])
 
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery of the outbox by id (see `omnikit.stores.OutboxStore`)."""
+        with self._lock:
+            return self._outbox.delivery(delivery_id)
+
+    def list_deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        customer_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first (see `omnikit.stores.OutboxStore`)."""
+        with self._lock:
+            return self._outbox.listed(statuses, customer_id, limit)
+
     def touchpoint_counts(self) -> dict[str, int]:
         """How many touchpoints are stored per channel."""
         counts: dict[str, int] = {}
@@ -365,6 +384,7 @@ class MemoryStore:
         for source in list(self._alias_sources.get(cid, ())):
             journal.remove(self._aliases, source)
         journal.remove(self._alias_sources, cid)
+        erase_deliveries(self, cid)
 
     def _erase_identity(self, key: IdKey) -> None:
         """Erase an identity row, and every split that names it."""
@@ -496,8 +516,8 @@ class MemoryStore:
             self._suppress(changes)
 
 
-class _MemoryTransaction:
-    __slots__ = ("_store",)
+class _MemoryTransaction(MemoryOutboxTransaction):
+    __slots__ = ()
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -554,6 +574,9 @@ class _MemoryTransaction:
     def aliases(self, targets: Collection[str]) -> dict[str, str]:
         sources = self._store._alias_sources  # noqa: SLF001
         return {source: target for target in targets for source in sources.get(target, ())}
+
+    def merges(self, customer_id: str) -> list[MergeRow]:
+        return self._store.merges(customer_id)  # the store's lock is the transaction's
 
     def suppression_kinds(self) -> set[str]:
         return set(self._store._suppression_kinds)  # noqa: SLF001

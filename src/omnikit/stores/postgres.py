@@ -549,6 +549,9 @@ class AsyncSQLTransaction:
     async def aliases(self, targets: Collection[str]) -> dict[str, str]:
         return await self.run(self.queries.aliases(targets))
 
+    async def merges(self, customer_id: str) -> list[MergeRow]:
+        return await self.run(self.queries.merges(customer_id))
+
     async def suppression_kinds(self) -> set[str]:
         return await self.run(self.queries.suppression_kinds())
 

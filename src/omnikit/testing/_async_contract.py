@@ -323,7 +323,7 @@ class AsyncStoreContract(StoreContract):
 
         async def check() -> tuple[list[Any], list[Any], Any]:
             async with AsyncHub(
-                async_store, clock=FrozenClock(T0), ruleset=_CAPPED, max_threads=8
+                async_store, clock=FrozenClock(T0), ruleset=_CAPPED, max_concurrency=8
             ) as hub:
                 await asyncio.gather(*(hub.ingest(e) for e in events))
                 found = await asyncio.gather(*(_aseen(hub, key) for key in sorted(keys)))

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 from omnikit import Customer, Hub
@@ -315,6 +316,34 @@ class StoreContract:
 
         with store.transaction() as tx:
             assert {absorbed.id: survivor.id} == tx.aliases([survivor.id, "cus_nobody"])
+
+    def test_a_transaction_reads_the_audit_trail(self, hub: Hub, store: Store) -> None:
+        """
+        `tx.merges()` gives what `merges()` gives, and sees the transaction's own writes.
+
+        Old ids lead to the survivor, as in `merges()`; an export reads the audit trail in
+        its transaction, with the rest, so that it is of one moment.
+        """
+        hub.ingest(_track("m1", 0, anonymousId="a1"))
+        hub.ingest(_track("m2", 1, anonymousId="a2"))
+        absorbed = hub.customer(anonymous_id="a2")
+        hub.ingest(_track("m3", 2, anonymousId="a1", context={"traits": {"email": "x@a.com"}}))
+        hub.ingest(_track("m4", 3, anonymousId="a2", context={"traits": {"email": "x@a.com"}}))
+        survivor = hub.customer(anonymous_id="a1")
+        assert absorbed is not None
+        assert survivor is not None
+        trail = store.merges(survivor.id)
+        assert trail
+
+        with store.transaction() as tx:
+            assert trail == tx.merges(survivor.id)
+            assert trail == tx.merges(absorbed.id)
+            assert [] == tx.merges("cus_nobody")
+            more = attrs.evolve(trail[0], record=attrs.evolve(trail[0].record, id="mrg_more"))
+            tx.apply(Changes(merges=[more]))
+            got = tx.merges(survivor.id)
+            assert more in got
+            assert trail == [row for row in got if row != more]
 
     def test_a_failed_transaction_leaves_no_trace(self, store: Store) -> None:
         """Everything applied in a transaction that raises is rolled back."""

@@ -1,0 +1,349 @@
+"""Hub.send, dispatch, receive and settle over the memory store and the memory connector."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+import omnikit
+from omnikit import Cap, ContactPolicy, Delivery, DeliveryStatus, Hub
+from omnikit.connectors import Accepted, Refused, Transient, Unknown
+from omnikit.connectors.memory import MemoryConnector
+from omnikit.testing import FrozenClock
+
+# 14:00 in Lisbon, in winter (UTC+0)
+NOON = dt.datetime(2026, 12, 5, 14, tzinfo=dt.UTC)
+
+
+def make_hub(
+    *connectors: MemoryConnector, policy: ContactPolicy | None = None, **options: object
+) -> tuple[Hub, FrozenClock]:
+    clock = FrozenClock(NOON)
+    hub = Hub(
+        connectors=connectors or [MemoryConnector("email")],
+        contact_policy=policy or ContactPolicy(timezone="Europe/Lisbon"),
+        clock=clock,
+        **options,  # type: ignore[arg-type]
+    )
+    return hub, clock
+
+
+def customer(
+    hub: Hub, email: str = "ana@example.com", *, consent: bool = True, **traits: object
+) -> str:
+    hub.identify(user_id=email.split("@", maxsplit=1)[0], traits={"email": email, **traits})
+    found = hub.customer(email=email)
+    if consent:
+        hub.set_consent(found, purpose="marketing", granted=True, channel="email")
+    return found.id
+
+
+def test_a_consented_marketing_message_is_sent_and_recorded() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Our winter sale starts today", channel="email", name="winter")
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.provider_message_id == "mem-1"
+    assert (delivery.channel, delivery.connector, delivery.address, delivery.attempts) == (
+        "email",
+        "memory",
+        "ana@example.com",
+        1,
+    )
+    [envelope] = email.sent
+    assert envelope.id == delivery.id
+    assert envelope.rendition.text == "Our winter sale starts today"
+    assert hub.delivery(delivery.id) == delivery
+    names = [tp.name for tp in hub.touchpoints(cid)]
+    assert "Message Queued" in names
+    assert "Message Sent" in names
+
+
+def test_marketing_without_consent_is_refused_and_nothing_goes_out() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub, consent=False)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert delivery.status == DeliveryStatus.REFUSED
+    assert "no marketing consent" in (delivery.reason or "")
+    assert email.attempts == []
+    assert delivery.rendition is None
+
+
+def test_transactional_needs_no_opt_in_but_respects_a_refusal() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub, consent=False)
+    assert (
+        hub.send(cid, "Your order shipped", channel="email", purpose="transactional").status
+        == DeliveryStatus.SENT
+    )
+    hub.set_consent(cid, purpose="transactional", granted=False, channel="email")
+    refused = hub.send(cid, "Your order arrived", channel="email", purpose="transactional")
+    assert refused.status == DeliveryStatus.REFUSED
+    assert len(email.sent) == 1
+
+
+def test_quiet_hours_defer_until_the_morning_in_the_customers_zone() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub, "kai@example.com", timezone="Asia/Tokyo")
+    assert hub.customer(cid).preferences.timezone == "Asia/Tokyo"
+    # 14:00 UTC is 23:00 in Tokyo: inside the default 21:00-08:00 quiet hours
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert delivery.status == DeliveryStatus.DEFERRED
+    assert delivery.due_at == dt.datetime(2026, 12, 5, 23, tzinfo=dt.UTC)  # 08:00 in Tokyo
+    assert email.attempts == []
+    clock.advance(hours=8, minutes=59)
+    assert hub.dispatch().counts == {}
+    clock.advance(minutes=1)
+    report = hub.dispatch()
+    assert report.counts == {"sent": 1}
+    assert len(email.sent) == 1
+
+
+def test_a_frequency_cap_holds() -> None:
+    email = MemoryConnector("email")
+    policy = ContactPolicy(caps=(Cap(limit=2, per=dt.timedelta(days=1)),), quiet_hours=None)
+    hub, clock = make_hub(email, policy=policy)
+    cid = customer(hub)
+    statuses = []
+    for _ in range(3):
+        statuses.append(hub.send(cid, "Sale!", channel="email").status)
+        clock.advance(hours=1)
+    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.REFUSED]
+    clock.advance(days=1)
+    assert hub.send(cid, "Sale!", channel="email").status == DeliveryStatus.SENT
+
+
+def test_the_same_key_never_sends_twice() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    first = hub.send(cid, "Code 1234", channel="email", purpose="transactional", key="otp-1")
+    again = hub.send(cid, "Code 1234", channel="email", purpose="transactional", key="otp-1")
+    assert first == again
+    assert len(email.attempts) == 1
+
+
+def test_without_a_channel_the_fallback_chain_picks_the_first_that_can_go() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Hello")
+    assert (delivery.status, delivery.channel) == (DeliveryStatus.SENT, "email")
+
+
+def test_a_safe_transient_failure_is_retried_after_its_wait() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub)
+    email.script(Transient(code="429", reason="slow down", retry_after=30, safe_to_retry=True))
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert delivery.status == DeliveryStatus.QUEUED
+    assert delivery.due_at is not None
+    assert delivery.due_at >= NOON + dt.timedelta(seconds=30)
+    assert hub.dispatch().counts == {}  # not due yet
+    clock.advance(seconds=40)
+    assert hub.dispatch().counts == {"sent": 1}
+    assert hub.delivery(delivery.id).attempts == 2
+
+
+def test_an_unknown_outcome_is_held_not_resent_and_the_host_settles_it() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub)
+    email.script(Unknown(reason="read timeout"))
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert delivery.status == DeliveryStatus.UNKNOWN
+    clock.advance(hours=2)
+    assert hub.dispatch().counts == {}
+    assert [d.id for d in hub.deliveries(status="unknown")] == [delivery.id]
+    requeued = hub.settle(delivery.id, "queued", reason="provider console shows nothing")
+    assert requeued.status == DeliveryStatus.QUEUED
+    assert hub.dispatch().counts == {"sent": 1}
+    with pytest.raises(omnikit.ValidationError, match="not unknown"):
+        hub.settle(delivery.id, "sent")
+
+
+def test_a_5xx_that_may_have_been_stored_is_unknown_at_most_once_and_retried_at_least_once() -> (
+    None
+):
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub)
+    email.script(Transient(code="500", reason="internal"), Transient(code="500", reason="internal"))
+    assert hub.send(cid, "Sale!", channel="email").status == DeliveryStatus.UNKNOWN
+    code = hub.send(
+        cid, "Code 99", channel="email", purpose="transactional", guarantee="at_least_once"
+    )
+    assert code.status == DeliveryStatus.QUEUED
+    clock.advance(hours=1)
+    assert hub.dispatch().counts == {"sent": 1}
+
+
+def test_a_provider_refusal_is_final_with_its_code() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub)
+    email.script(Refused(code="550", reason="mailbox unavailable"))
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert (delivery.status, delivery.code) == (DeliveryStatus.REFUSED, "550")
+    clock.advance(days=1)
+    assert hub.dispatch().counts == {}
+
+
+def test_retries_end_in_the_dead_letter_list() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email, retry=omnikit.Backoff(attempts=3, initial=1, jitter=0))
+    cid = customer(hub)
+    email.script(*[Transient(code="503", reason="down", safe_to_retry=True)] * 3)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    for _ in range(4):
+        clock.advance(hours=1)
+        hub.dispatch()
+    dead = hub.delivery(delivery.id)
+    assert dead.status == DeliveryStatus.DEAD
+    assert dead.attempts == 3
+    assert [d.id for d in hub.deliveries(status="dead")] == [delivery.id]
+
+
+def test_receipts_move_a_delivery_forward_only_once_each() -> None:
+    email = MemoryConnector("email")
+    hub, _clock = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    receipt = email.receipt(delivery.id, "delivered", event_id="e1")
+    report = hub.receive(email, url=receipt.url, headers=receipt.headers, body=receipt.body)
+    assert [d.status for d in report.deliveries] == [DeliveryStatus.DELIVERED]
+    clicked = email.receipt(delivery.id, "clicked", event_id="e2")
+    hub.receive(email, url=clicked.url, headers=clicked.headers, body=clicked.body)
+    late = email.receipt(delivery.id, "delivered", event_id="e3")
+    assert hub.receive(email, url=late.url, headers=late.headers, body=late.body).deliveries == ()
+    assert hub.delivery(delivery.id).status == DeliveryStatus.CLICKED
+    names = [tp.name for tp in hub.touchpoints(cid)]
+    assert names.count("Message Delivered") == 1
+    assert names.count("Message Clicked") == 1
+
+
+def test_a_forged_receipt_changes_nothing() -> None:
+    email, other = MemoryConnector("email"), MemoryConnector("email")
+    hub, _clock = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    forged = other.receipt(delivery.id, "bounced")
+    with pytest.raises(omnikit.SignatureError):
+        hub.receive(email, url=forged.url, headers=forged.headers, body=forged.body)
+    assert hub.delivery(delivery.id).status == DeliveryStatus.SENT
+
+
+def test_an_unsubscribe_receipt_withdraws_consent() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    receipt = email.receipt(delivery.id, "unsubscribed")
+    hub.receive(email, url=receipt.url, headers=receipt.headers, body=receipt.body)
+    again = hub.send(cid, "Another sale!", channel="email")
+    assert again.status == DeliveryStatus.REFUSED
+    assert "consent" in (again.reason or "")
+
+
+def test_a_customers_reply_lands_on_their_profile() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    reply = email.reply("ana@example.com", "Is the red coat in stock?")
+    report = hub.receive("memory", url=reply.url, headers=reply.headers, body=reply.body)
+    assert len(report.ingested) == 1
+    [received] = [tp for tp in hub.touchpoints(cid) if tp.name == "Message Received"]
+    assert received.properties["text"] == "Is the red coat in stock?"
+
+
+def test_forget_erases_the_customers_deliveries() -> None:
+    email = MemoryConnector("email")
+    hub, _ = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    hub.forget(cid)
+    with pytest.raises(omnikit.NotFoundError):
+        hub.delivery(delivery.id)
+
+
+class Crashing(MemoryConnector):
+    def send(self, envelope):  # type: ignore[no-untyped-def]  # noqa: ARG002
+        raise RuntimeError("the process died here")
+
+
+def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend() -> None:
+    email = Crashing("email")
+    hub, clock = make_hub(email)
+    cid = customer(hub)
+    with pytest.raises(RuntimeError):
+        hub.send(cid, "Sale!", channel="email")
+    [stuck] = hub.deliveries(customer=cid)
+    assert stuck.status == DeliveryStatus.SENDING
+    clock.advance(minutes=1)
+    assert hub.dispatch().counts == {}  # the lease holds
+    clock.advance(minutes=10)
+    assert hub.dispatch().counts == {"unknown": 1}
+
+
+def test_a_rate_limit_holds_the_rest_for_later() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email, send_rates={"memory": 1.0})
+    ids = [customer(hub, f"c{n}@example.com") for n in range(3)]
+    statuses = [hub.send(cid, "Sale!", channel="email").status for cid in ids]
+    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.QUEUED]
+    clock.advance(seconds=1)
+    assert hub.dispatch().counts == {"sent": 1, "queued": 1}
+    clock.advance(seconds=1)
+    assert hub.dispatch().counts == {"sent": 1}
+
+
+def test_failover_moves_a_failed_send_to_the_channels_next_connector() -> None:
+    primary = MemoryConnector("email", name="sendgrid")
+    backup = MemoryConnector("email", name="smtp")
+    hub, clock = make_hub(primary, backup)
+    cid = customer(hub)
+    primary.script(Transient(code="503", reason="down", safe_to_retry=True))
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert (delivery.status, delivery.connector) == (DeliveryStatus.QUEUED, "smtp")
+    clock.advance(minutes=5)
+    hub.dispatch()
+    assert hub.delivery(delivery.id).status == DeliveryStatus.SENT
+    assert len(backup.sent) == 1
+
+
+def test_async_hub_sends_and_dispatches_awaiting_the_connector() -> None:
+    email = MemoryConnector("email")
+
+    async def run() -> Delivery:
+        async with omnikit.AsyncHub(connectors=[email], clock=FrozenClock(NOON)) as hub:
+            await hub.identify(user_id="ana", traits={"email": "ana@example.com"})
+            cid = (await hub.customer(email="ana@example.com")).id
+            await hub.set_consent(cid, purpose="marketing", granted=True, channel="email")
+            return await hub.send(cid, "Sale!", channel="email")
+
+    delivery = asyncio.run(run())
+    assert delivery.status == DeliveryStatus.SENT
+    assert isinstance(email.attempts[0].rendition.text, str)
+    assert Accepted(provider_message_id="mem-1").provider_message_id == delivery.provider_message_id
+
+
+def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    clock.advance(hours=8)  # 22:00 in Lisbon: quiet hours
+    cid = customer(hub)
+    deferred = hub.send(cid, "Sale!", channel="email")
+    assert deferred.status == DeliveryStatus.DEFERRED
+    hub.set_consent(cid, purpose="marketing", granted=False, channel="email")
+    clock.advance(hours=11)  # 09:00: due, but the customer has opted out since
+    report = hub.dispatch()
+    assert report.counts == {"refused": 1}
+    assert email.attempts == []
+    assert "no marketing consent" in (hub.delivery(deferred.id).reason or "")
