@@ -19,6 +19,7 @@ from fake_provider import Answer, FakeProvider, Fault, Seen
 from hypothesis import given
 from hypothesis import strategies as st
 
+from omnikit import Hub
 from omnikit.connectors import (
     Accepted,
     DeliveryStatus,
@@ -41,7 +42,7 @@ from omnikit.connectors.twilio import (
     signature,
 )
 from omnikit.errors import ConnectorError, SignatureError, ValidationError
-from omnikit.testing import ConnectorContract
+from omnikit.testing import ConnectorContract, FrozenClock
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "twilio-auth-token-0042"  # noqa: S105 - a test secret
@@ -548,6 +549,11 @@ def test_no_secret_shows_anywhere(fake: FakeProvider) -> None:
         assert KEY_SECRET not in text
 
 
+def test_sms_and_whatsapp_connectors_have_their_own_names() -> None:
+    assert (twilio().name, twilio(whatsapp=True).name) == ("twilio", "twilio+whatsapp")
+    assert twilio(name="twilio-eu").name == "twilio-eu"
+
+
 def test_a_whatsapp_sender_must_be_a_phone_number() -> None:
     with pytest.raises(ValidationError, match="sender"):
         twilio(whatsapp=True, sender="Shop")
@@ -762,9 +768,10 @@ def test_every_twilio_status_is_mapped(status: str) -> None:
 
 
 def test_event_ids_are_stable_and_differ_by_status() -> None:
-    ids = [twilio().parse(callback(status))[0].event_id for status in STATUS_MAP]
-    assert len(set(ids)) == len(STATUS_MAP)
-    assert twilio().parse(callback("delivered"))[0].event_id == ids[5]
+    ids = {status: twilio().parse(callback(status))[0].event_id for status in STATUS_MAP}
+    assert len(set(ids.values())) == len(STATUS_MAP) - 1
+    assert ids["receiving"] == ids["received"]  # one customer's message, counted once
+    assert twilio().parse(callback("delivered"))[0].event_id == ids["delivered"]
 
 
 def test_a_failure_keeps_twilios_code_and_the_carriers_time() -> None:
@@ -851,3 +858,30 @@ def test_hostile_webhook_bodies_are_validation_errors(
 def test_a_garbage_delivery_id_in_the_url_is_dropped() -> None:
     [event] = twilio().parse(callback("delivered", delivery="not%20ours%0A"))
     assert event.delivery_id is None
+
+
+# -- through the hub -----------------------------------------------------------------------------
+
+
+def test_a_hub_sends_through_twilio_and_the_status_callback_finds_the_delivery(
+    fake: FakeProvider,
+) -> None:
+    sms_, whatsapp_ = twilio(fake), twilio(fake, whatsapp=True)
+    hub = Hub(connectors=[sms_, whatsapp_], clock=FrozenClock(NOW))
+    hub.identify(user_id="ana", traits={"phone": "+351912345678"})
+    ana = hub.customer(user_id="ana").id
+    delivery = hub.send(ana, "Your order is ready", channel="sms", purpose="transactional")
+    assert (delivery.status, delivery.connector) == (DeliveryStatus.SENT, "twilio"), delivery.reason
+    assert delivery.provider_message_id is not None
+    [url] = fake.requests[-1].form()["StatusCallback"]
+    params = {
+        "MessageSid": delivery.provider_message_id,
+        "MessageStatus": "delivered",
+        "To": "+351912345678",
+    }
+    receipt = signed(url, params)
+    report = hub.receive(sms_, url=receipt.url, headers=receipt.headers, body=receipt.body)
+    assert [moved.id for moved in report.deliveries] == [delivery.id]
+    assert hub.delivery(delivery.id).status == DeliveryStatus.DELIVERED
+    with pytest.raises(SignatureError, match="replay"):
+        hub.receive(sms_, url=receipt.url, headers=receipt.headers, body=receipt.body)

@@ -20,6 +20,7 @@ from fake_provider import Answer, FakeProvider, Fault, Seen
 from hypothesis import given
 from hypothesis import strategies as st
 
+from omnikit import Hub
 from omnikit.connectors import (
     Accepted,
     DeliveryStatus,
@@ -41,7 +42,7 @@ from omnikit.connectors.whatsapp import (
     WhatsAppConnector,
 )
 from omnikit.errors import ConnectorError, SignatureError, ValidationError
-from omnikit.testing import ConnectorContract
+from omnikit.testing import ConnectorContract, FrozenClock
 
 PHONE_ID = "106540352242922"
 TOKEN = "EAAG-whatsapp-access-token-0042"  # noqa: S105 - a test secret
@@ -703,3 +704,44 @@ def test_an_echo_that_is_not_a_delivery_id_is_dropped() -> None:
         signed(notification({"statuses": [status("sent", biz_opaque_callback_data="a b\n")]}))
     )
     assert event.delivery_id is None
+
+
+# -- through the hub -----------------------------------------------------------------------------
+
+
+def test_a_hub_sends_through_meta_and_hears_the_receipt_and_the_reply(fake: FakeProvider) -> None:
+    connector = whatsapp(fake)
+    hub = Hub(connectors=[connector], clock=FrozenClock(NOW))
+    hub.identify(user_id="ana", traits={"phone": "+351912345678"})
+    ana = hub.customer(user_id="ana").id
+    delivery = hub.send(ana, "Your order is ready", channel="whatsapp", purpose="transactional")
+    assert (delivery.status, delivery.connector) == (DeliveryStatus.SENT, "whatsapp"), (
+        delivery.reason
+    )
+    assert fake.requests[-1].json()["biz_opaque_callback_data"] == delivery.id
+    receipt = signed(
+        notification(
+            {
+                "statuses": [
+                    status(
+                        "read",
+                        id=delivery.provider_message_id,
+                        biz_opaque_callback_data=delivery.id,
+                    )
+                ],
+                "messages": [
+                    {
+                        "from": "351912345678",
+                        "id": "wamid.IN9",
+                        "type": "text",
+                        "text": {"body": "Thanks!"},
+                    }
+                ],
+            }
+        )
+    )
+    report = hub.receive(connector, url=receipt.url, headers=receipt.headers, body=receipt.body)
+    assert [moved.status for moved in report.deliveries] == [DeliveryStatus.READ]
+    assert len(report.ingested) == 1
+    received = [tp for tp in hub.touchpoints(ana) if tp.name == "Message Received"]
+    assert len(received) == 1

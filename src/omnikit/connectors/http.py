@@ -196,7 +196,8 @@ class HttpConnector:
     Added in version 0.1.0.
     """
 
-    name: ClassVar[str] = "http"
+    name: str = "http"
+    """The name deliveries show; a class default that an instance may replace."""
     channel: str = "webhook"
     """The channel it serves; a connector that serves one of several sets it per instance."""
     capabilities: Capabilities = Capabilities()

@@ -164,6 +164,8 @@ class TwilioConnector(HttpConnector):
         status_callback: The public URL Twilio posts status changes to. Each send adds our
             delivery id to its query string, so receipts find their message.
         whatsapp: Serve the `"whatsapp"` channel: addresses get Twilio's `whatsapp:` prefix.
+        name: The name deliveries show, unique within a hub: `"twilio"`, or
+            `"twilio+whatsapp"` for WhatsApp, by default.
         replay_window: How long `verify()` remembers a signature to refuse it again.
         base_url: Where Twilio's API is (tests point it at a fake).
         timeout: Seconds to wait for Twilio.
@@ -190,6 +192,7 @@ class TwilioConnector(HttpConnector):
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
         whatsapp: bool = False,
+        name: str | None = None,
         replay_window: dt.timedelta = dt.timedelta(days=1),
         base_url: str | None = None,
         timeout: float = 10.0,
@@ -201,6 +204,7 @@ class TwilioConnector(HttpConnector):
         )
         self.whatsapp = bool(whatsapp)
         self.channel = "whatsapp" if self.whatsapp else "sms"
+        self.name = name or ("twilio+whatsapp" if self.whatsapp else "twilio")
         self.account_sid = account_sid
         self._auth_token = Secret(auth_token) if auth_token is not None else None
         self.api_key = api_key
@@ -414,7 +418,8 @@ class TwilioConnector(HttpConnector):
         event) whose `delivery_id` is the one the callback URL carries; an incoming message
         (`received`, `receiving`) an inbound event with its `Body` and sender, and its media
         (`NumMedia`, `MediaUrl0`, ...) in `raw`. Twilio sends no event id, so `event_id` is a
-        digest of the message SID, the status and the carrier's timestamp if there is one.
+        digest of the message SID, the status and the carrier's timestamp if there is one (a
+        customer's message has one id, whether Twilio calls it `receiving` or `received`).
 
         Raises:
             ValidationError: If the body is not a Twilio messaging webhook.
@@ -599,7 +604,8 @@ def _event(
     raw: Mapping[str, object],
 ) -> ProviderEvent:
     stamp = first.get("RawDlrDoneDate") or ""
-    event_id = hashlib.sha256(f"{sid}\n{status}\n{stamp}".encode()).hexdigest()[:40]
+    said = "inbound" if status in _INBOUND else status  # a customer's message counts once
+    event_id = hashlib.sha256(f"{sid}\n{said}\n{stamp}".encode()).hexdigest()[:40]
     common: dict[str, Any] = {
         "event_id": f"twilio:{event_id}",
         "provider_message_id": sid,

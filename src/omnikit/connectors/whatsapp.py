@@ -102,6 +102,7 @@ class WhatsAppConnector(HttpConnector):
         api_version: The Graph API version in the path.
         language: The language code of templates whose `TemplateRef` names none.
         preview_url: Let WhatsApp show a preview of the first link in free text.
+        name: The name deliveries show, unique within a hub.
         replay_window: How long `verify()` remembers a signature to refuse it again.
         base_url: Where the Graph API is (tests point it at a fake).
         timeout: Seconds to wait for Meta.
@@ -129,6 +130,7 @@ class WhatsAppConnector(HttpConnector):
         api_version: str = "v21.0",
         language: str | None = None,
         preview_url: bool = False,
+        name: str = "whatsapp",
         replay_window: dt.timedelta = dt.timedelta(days=1),
         base_url: str | None = None,
         timeout: float = 10.0,
@@ -145,6 +147,7 @@ class WhatsAppConnector(HttpConnector):
         self.api_version = api_version
         self.language = language
         self.preview_url = bool(preview_url)
+        self.name = name
         self._check_settings()
         self._replays = ReplayGuard(replay_window)
 
