@@ -263,6 +263,7 @@ CONNECTORS = PluginLoader(
         "twilio": Builtin("omnikit.connectors.twilio:TwilioConnector"),
         "twilio+whatsapp": Builtin("omnikit.connectors.twilio:TwilioConnector"),
         "whatsapp": Builtin("omnikit.connectors.whatsapp:WhatsAppConnector"),
+        "webhook": Builtin("omnikit.connectors.webhook:WebhookConnector"),
     },
     not_found=_connector_not_found,
 )

@@ -102,12 +102,15 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.02)  # shutdown() waits for one poll
 
     def fault(self, *faults: Fault) -> None:
         with self._lock:

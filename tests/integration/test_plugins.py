@@ -282,7 +282,7 @@ def test_every_group_reads_its_own_entry_points(acme: Path) -> None:
     assert "acme-sms" not in STORES.names()
     with pytest.raises(
         ConnectorNotFoundError,
-        match=r"no connector named 'acme' \(available: acme-sms, console, memory, twilio, twilio\+whatsapp, whatsapp\)",
+        match=r"no connector named 'acme' \(available: acme-sms, console, memory, twilio, twilio\+whatsapp, webhook, whatsapp\)",
     ):
         CONNECTORS.load("acme")
     with pytest.raises(PluginNotFoundError) as info:

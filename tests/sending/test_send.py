@@ -49,7 +49,7 @@ def test_a_consented_marketing_message_is_sent_and_recorded() -> None:
     assert delivery.provider_message_id == "mem-1"
     assert (delivery.channel, delivery.connector, delivery.address, delivery.attempts) == (
         "email",
-        "memory",
+        "memory-email",
         "ana@example.com",
         1,
     )
@@ -257,7 +257,7 @@ def test_a_customers_reply_lands_on_their_profile() -> None:
     hub, _ = make_hub(email)
     cid = customer(hub)
     reply = email.reply("ana@example.com", "Is the red coat in stock?")
-    report = hub.receive("memory", url=reply.url, headers=reply.headers, body=reply.body)
+    report = hub.receive("memory-email", url=reply.url, headers=reply.headers, body=reply.body)
     assert len(report.ingested) == 1
     [received] = [tp for tp in hub.touchpoints(cid) if tp.name == "Message Received"]
     assert received.properties["text"] == "Is the red coat in stock?"
@@ -294,7 +294,7 @@ def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend() -> None
 
 def test_a_rate_limit_holds_the_rest_for_later() -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email, send_rates={"memory": 1.0})
+    hub, clock = make_hub(email, send_rates={"memory-email": 1.0})
     ids = [customer(hub, f"c{n}@example.com") for n in range(3)]
     statuses = [hub.send(cid, "Sale!", channel="email").status for cid in ids]
     assert statuses == [DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.QUEUED]
@@ -341,6 +341,7 @@ def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
     cid = customer(hub)
     deferred = hub.send(cid, "Sale!", channel="email")
     assert deferred.status == DeliveryStatus.DEFERRED
+    clock.advance(minutes=1)
     hub.set_consent(cid, purpose="marketing", granted=False, channel="email")
     clock.advance(hours=11)  # 09:00: due, but the customer has opted out since
     report = hub.dispatch()

@@ -305,7 +305,7 @@ def _latest_refusal(customer: Customer, channel: str, purpose: str, now: dt.date
         if (
             consent.covers(channel, purpose)
             and consent.at <= now
-            and (latest is None or consent.at > latest.at)
+            and (latest is None or consent.overrides(latest))
         ):
             latest = consent
     return latest is not None and not latest.granted and not latest.is_expired(now)

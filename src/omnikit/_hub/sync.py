@@ -25,7 +25,8 @@ class Hub(Messaging, Personalization, Privacy):
     One customer, seen the same way on every channel.
 
     Ingest touchpoints, look customers up by any identifier, read their history, erase (and
-    suppress) or export them.
+    suppress) or export them, decide for them, and send them messages under one contact
+    policy.
 
     ```python
     with omnikit.Hub.open("sqlite:///shop.db") as hub:
@@ -63,6 +64,14 @@ class Hub(Messaging, Personalization, Privacy):
             - *suppression_key*: The secret that keys the hashes of suppressed identifiers (see
               `Hub.forget()`): at least 16 bytes, kept outside the store, the same for every
               hub on it. Without one, `forget(..., suppress=True)` is refused.
+            - *connectors*: The channel connectors `Hub.send()` uses (see
+              `omnikit.connectors`); the first of a channel is tried first, the others are
+              its failover order. Each needs its own `name`.
+            - *contact_policy*: The `ContactPolicy` every send obeys (consent, caps, quiet
+              hours, fallback chain); by default quiet hours 21:00-08:00 and no caps.
+            - *retry*: The `Backoff` of retried sends (six attempts by default).
+            - *brand*: The `omnikit.Brand` messages are rendered with (snippets, senders).
+            - *send_rates*: The most sends a second per connector, by connector name.
 
     Added in version 0.1.0.
     """

@@ -145,6 +145,17 @@ class Consent:
             self.channel is None or self.channel == channel
         )
 
+    def overrides(self, other: Consent) -> bool:
+        """
+        Return whether this answer stands over *other*.
+
+        It does when given later, or when it is a refusal given at the same moment (consent
+        is a wall: a tie never opens it).
+
+        Added in version 0.1.0.
+        """
+        return self.at > other.at or (self.at == other.at and not self.granted)
+
     def is_expired(self, now: dt.datetime) -> bool:
         """
         Return whether the answer has lapsed at *now* (never, without *expires_at*).

@@ -115,7 +115,8 @@ class Customer:
         """
         Return whether the customer's latest answer for *purpose* on *channel* is an opt-in.
 
-        An answer for every channel (`channel=None`) counts as well; the latest answer wins.
+        An answer for every channel (`channel=None`) counts as well; the latest answer wins,
+        and of two given at the same moment, a refusal.
         No answer at all is not consent, and nor is an opt-in past its `expires_at`.
 
         Args:
@@ -132,7 +133,7 @@ class Customer:
             if (
                 consent.purpose == wanted
                 and (consent.channel is None or consent.channel == channel)
-                and (latest is None or consent.at > latest.at)
+                and (latest is None or consent.overrides(latest))
             ):
                 latest = consent
         return latest is not None and latest.is_granted(now)

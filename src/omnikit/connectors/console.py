@@ -26,7 +26,7 @@ class ConsoleConnector:
     Args:
         channel: The channel it serves.
         stream: Where to write.
-        name: The name deliveries show.
+        name: The name deliveries show (`console-<channel>` by default).
 
     Added in version 0.1.0.
     """
@@ -34,10 +34,10 @@ class ConsoleConnector:
     capabilities = Capabilities(rich_content=True, attachments=True)
 
     def __init__(
-        self, channel: str = "email", *, stream: TextIO | None = None, name: str = "console"
+        self, channel: str = "email", *, stream: TextIO | None = None, name: str | None = None
     ) -> None:
         self.channel = channel
-        self.name = name
+        self.name = name or f"console-{channel}"
         self._stream = stream
         self._count = 0
         self._closed = False

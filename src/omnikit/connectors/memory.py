@@ -25,6 +25,7 @@ from typing import Any
 from omnikit._models.outbound import (
     Accepted,
     Capabilities,
+    Delivery,
     DeliveryStatus,
     Envelope,
     EventKind,
@@ -48,7 +49,8 @@ class MemoryConnector:
 
     Args:
         channel: The channel it serves.
-        name: The name deliveries show.
+        name: The name deliveries show; `memory-<channel>` by default, so that a hub can
+            have one for each channel.
         capabilities: What it pretends to carry (no limits by default).
         secret: The secret its webhooks are signed with; a random one if not given.
 
@@ -63,11 +65,11 @@ class MemoryConnector:
         self,
         channel: str = "email",
         *,
-        name: str = "memory",
+        name: str | None = None,
         capabilities: Capabilities | None = None,
         secret: str | Secret | None = None,
     ) -> None:
-        self.name = name
+        self.name = name or f"memory-{channel}"
         self.channel = channel
         self.capabilities = capabilities or Capabilities(rich_content=True, attachments=True)
         self._secret = Secret(secret or secrets.token_hex(16))
@@ -126,15 +128,15 @@ class MemoryConnector:
 
     def receipt(
         self,
-        envelope: Envelope | str,
+        envelope: Envelope | Delivery | str,
         status: DeliveryStatus | str,
         *,
         event_id: str | None = None,
         code: str | None = None,
         reason: str | None = None,
     ) -> InboundRequest:
-        """A signed webhook request telling *status* of the message sent as *envelope*."""
-        delivery_id = envelope.id if isinstance(envelope, Envelope) else envelope
+        """A signed webhook request telling *status* of a message (an envelope, delivery or id)."""
+        delivery_id = envelope if isinstance(envelope, str) else envelope.id
         event = {
             "kind": (
                 EventKind.STATUS
