@@ -260,6 +260,9 @@ CONNECTORS = PluginLoader(
     builtins={
         "memory": Builtin("omnikit.connectors.memory:MemoryConnector"),
         "console": Builtin("omnikit.connectors.console:ConsoleConnector"),
+        "twilio": Builtin("omnikit.connectors.twilio:TwilioConnector"),
+        "twilio+whatsapp": Builtin("omnikit.connectors.twilio:TwilioConnector"),
+        "whatsapp": Builtin("omnikit.connectors.whatsapp:WhatsAppConnector"),
         "webhook": Builtin("omnikit.connectors.webhook:WebhookConnector"),
         "smtp": Builtin("omnikit.connectors.smtp:SMTPConnector"),
         "smtps": Builtin("omnikit.connectors.smtp:SMTPConnector"),

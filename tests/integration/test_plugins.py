@@ -290,7 +290,7 @@ def test_every_group_reads_its_own_entry_points(acme: Path) -> None:
     assert "acme-sms" not in STORES.names()
     with pytest.raises(
         ConnectorNotFoundError,
-        match=r"no connector named 'acme' \(available: acme-sms, console, fcm, memory, sendgrid, slack, smtp, smtps, webhook\)",
+        match=r"no connector named 'acme' \(available: acme-sms, console, fcm, memory, sendgrid, slack, smtp, smtps, twilio, twilio\+whatsapp, webhook, whatsapp\)",
     ):
         CONNECTORS.load("acme")
     with pytest.raises(PluginNotFoundError) as info:

@@ -115,7 +115,7 @@ def test_validation_errors_are_omnikit_and_value_errors(hub: omnikit.Hub) -> Non
         ),
         (
             track(context={"channel": "moon"}),
-            "context.channel: unknown channel 'moon' (known: app, chat, direct_mail, email, in_app, kiosk, phone, push, sms, social, store, web, whatsapp)",
+            "context.channel: unknown channel 'moon' (known: app, chat, direct_mail, email, in_app, kiosk, phone, push, sms, social, store, web, webhook, whatsapp)",
         ),
         (
             track(channel="satellite"),
@@ -156,7 +156,7 @@ def test_validation_errors_are_omnikit_and_value_errors(hub: omnikit.Hub) -> Non
                 "userId": "u1",
                 "traits": {"preferred_channels": ["email", "fax"]},
             },
-            "traits.preferred_channels[1]: unknown channel 'fax' (known: app, chat, direct_mail, email, in_app, kiosk, phone, push, sms, social, store, web, whatsapp)",
+            "traits.preferred_channels[1]: unknown channel 'fax' (known: app, chat, direct_mail, email, in_app, kiosk, phone, push, sms, social, store, web, webhook, whatsapp)",
         ),
         (
             track(event="Consent Updated", properties={"granted": "yes"}),

@@ -196,9 +196,12 @@ class HttpConnector:
     Added in version 0.1.0.
     """
 
-    name: ClassVar[str] = "http"
-    channel: ClassVar[str] = "webhook"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    name: str = "http"
+    """The name deliveries show; a class default that an instance may replace."""
+    channel: str = "webhook"
+    """The channel it serves; a connector that serves one of several sets it per instance."""
+    capabilities: Capabilities = Capabilities()
+    """What it carries; like `channel`, a class default that an instance may replace."""
     default_base_url: ClassVar[str] = ""
     permanent_statuses: ClassVar[frozenset[int]] = frozenset(
         {400, 401, 403, 404, 405, 410, 413, 422}

@@ -126,9 +126,9 @@ class SendGridConnector(HttpConnector):
     Added in version 0.1.0.
     """
 
-    name: ClassVar[str] = "sendgrid"
-    channel: ClassVar[str] = "email"
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    name: str = "sendgrid"
+    channel: str = "email"
+    capabilities: Capabilities = Capabilities(
         rich_content=True,
         attachments=True,
         echoes_correlation_id=True,

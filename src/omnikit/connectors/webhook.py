@@ -186,9 +186,9 @@ class WebhookConnector(HttpConnector):
     Added in version 0.1.0.
     """
 
-    name: ClassVar[str] = "webhook"
-    channel: ClassVar[str] = "webhook"
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    name = "webhook"
+    channel = "webhook"
+    capabilities = Capabilities(
         rich_content=True, attachments=True, idempotency_keys=True, echoes_correlation_id=True
     )
     max_inbound_bytes: ClassVar[int] = 1 << 20
