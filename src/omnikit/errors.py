@@ -19,6 +19,7 @@ OmnikitError
 └── ConnectorError
     ├── ConnectorNotFoundError (PluginNotFoundError)   .name, .available
     ├── SignatureError                         a webhook request failed verification
+    │   └── ReplayError                        ... because it was verified before
     └── DeliveryError                          .connector, .message_id
         ├── TransientDeliveryError             retried, honours .retry_after
         └── PermanentDeliveryError             never retried
@@ -46,6 +47,7 @@ __all__ = [
     "PolicyError",
     "RuleError",
     "RuleLimitError",
+    "ReplayError",
     "RuleSyntaxError",
     "SignatureError",
     "StoreError",
@@ -319,6 +321,17 @@ class SignatureError(ConnectorError):
     Its signature is missing, wrong or stale, or it repeats a request already seen.
 
     The message says which check failed, never the secret or the expected signature.
+
+    Added in version 0.1.0.
+    """
+
+
+class ReplayError(SignatureError):
+    """
+    A webhook request was verified before: a replay, or the provider's retry of it.
+
+    `Hub.receive()` takes the provider's retry of a request whose recording failed, and
+    refuses any other repeat.
 
     Added in version 0.1.0.
     """

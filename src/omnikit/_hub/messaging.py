@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from omnikit._models.outbound import (
     Unknown,
 )
 from omnikit._models.results import DispatchReport, ReceiveReport
-from omnikit.errors import ConnectorError, NotFoundError, ValidationError
+from omnikit.errors import ConnectorError, NotFoundError, ReplayError, ValidationError
 
 if TYPE_CHECKING:
     from omnikit._hub._core import CustomerRef
@@ -51,6 +52,19 @@ if TYPE_CHECKING:
 __all__ = ["Messaging"]
 
 S = DeliveryStatus
+
+
+_UNRECORDED = 10_000
+"""The most webhook requests a hub remembers as verified but not recorded."""
+
+
+def _fingerprint(request: InboundRequest) -> bytes:
+    """What identifies a webhook request: its URL, headers and body."""
+    digest = hashlib.sha256(request.url.encode())
+    for name in sorted(request.headers):
+        digest.update(f"\n{name}:{request.headers[name]}".encode())
+    digest.update(b"\n\n" + request.body)
+    return digest.digest()
 
 
 class Messaging(Ingestion):
@@ -370,7 +384,8 @@ class Messaging(Ingestion):
 
         Raises:
             SignatureError: If the request is not what the provider sent (forged, tampered,
-                stale, replayed): nothing of it is recorded.
+                stale, replayed): nothing of it is recorded. A repeat of a request whose
+                recording failed (the provider retrying it) is taken.
             ValidationError: If the body is not the provider's shape.
 
         Added in version 0.1.0.
@@ -378,9 +393,29 @@ class Messaging(Ingestion):
         hearer = self._hearer(connector)
         request = InboundRequest(method=method, url=url, headers=headers or {}, body=body)
         moment = now or self._now()
-        hearer.verify(request, now=moment)
+        fingerprint = _fingerprint(request)
+        try:
+            hearer.verify(request, now=moment)
+        except ReplayError:
+            # The provider's retry of a request verified here whose recording then failed
+            # is taken; any other repeat is refused.
+            if fingerprint not in self.outbound.unrecorded:
+                raise
         events = hearer.parse(request)
-        return self._run(self._received(hearer.name, events, moment))
+        return self._run(self._recorded(fingerprint, self._received(hearer.name, events, moment)))
+
+    def _recorded(self, fingerprint: bytes, flow: HubFlow[ReceiveReport]) -> HubFlow[ReceiveReport]:
+        """*flow*; if it fails, the provider's retry of the request is let through."""
+        unrecorded = self.outbound.unrecorded
+        try:
+            report = yield from flow
+        except BaseException:
+            unrecorded[fingerprint] = None
+            while len(unrecorded) > _UNRECORDED:
+                unrecorded.pop(next(iter(unrecorded)))
+            raise
+        unrecorded.pop(fingerprint, None)
+        return report
 
     def _hearer(self, connector: Any) -> Any:
         found = self.outbound.by_name.get(connector) if isinstance(connector, str) else connector

@@ -36,6 +36,8 @@ class Outbound:
     brand: Any
     buckets: dict[str, TokenBucket]
     breakers: dict[str, CircuitBreaker]
+    unrecorded: dict[bytes, None] = attrs.field(factory=dict)
+    """Webhook requests verified, whose recording failed: the provider's retry is taken."""
     lease: dt.timedelta = dt.timedelta(minutes=5)
     concurrency: int = 32
 

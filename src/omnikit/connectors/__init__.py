@@ -308,7 +308,12 @@ def check_rendition(rendition: Rendition, capabilities: Capabilities) -> None:
         errors.append("media: the channel carries no media or attachments")
     if capabilities.templates_required and rendition.template is None:
         errors.append("template: the channel sends only approved templates")
-    if rendition.template is None and not rendition.text and rendition.html is None:
+    if (
+        rendition.template is None
+        and not rendition.text
+        and rendition.html is None
+        and not rendition.media
+    ):
         errors.append("text: the message is empty")
     if errors:
         raise ValidationError(errors)

@@ -73,8 +73,8 @@ class HttpCall:
 
     method: str
     url: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    content: bytes = b""
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=lambda h: f"<{len(h)} headers>")
+    content: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
     delivers: bool = True
 
     @classmethod

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import threading
 
-from omnikit.errors import SignatureError
+from omnikit.errors import ReplayError, SignatureError
 
 __all__ = ["ReplayGuard", "b64decode", "check_fresh", "equal", "hmac_digest"]
 
@@ -111,7 +111,7 @@ class ReplayGuard:
         Record *signature* as seen at *now*.
 
         Raises:
-            SignatureError: If it was seen within the window.
+            ReplayError: If it was seen within the window.
         """
         key = hashlib.sha256(signature.encode() if isinstance(signature, str) else signature)
         digest = key.digest()
@@ -121,7 +121,7 @@ class ReplayGuard:
             while self._seen and next(iter(self._seen.values())) < horizon:
                 self._seen.popitem(last=False)
             if digest in self._seen:
-                raise SignatureError("signature: this request was already received (a replay)")
+                raise ReplayError("signature: this request was already received (a replay)")
             self._seen[digest] = moment
             while len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)

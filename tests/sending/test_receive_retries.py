@@ -1,0 +1,54 @@
+"""A provider's retry of a webhook whose recording failed is taken; any other repeat is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from _faults import write_locked
+
+import omnikit
+from omnikit.connectors.http import HttpCall
+from omnikit.connectors.memory import MemoryConnector
+from omnikit.errors import ReplayError, StoreUnavailableError
+from omnikit.stores.sqlite import SQLiteStore
+from omnikit.testing import FrozenClock
+
+NOON = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+
+
+def test_a_retry_after_a_failed_recording_is_taken_and_a_replay_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    email = MemoryConnector("email")
+    store = SQLiteStore(path, timeout=0.05)
+    with omnikit.Hub(store, connectors=[email], clock=FrozenClock(NOON)) as hub:
+        hub.identify(user_id="ana", traits={"email": "ana@example.com"})
+        reply = email.reply("ana@example.com", "Is the red coat in stock?", event_id="r1")
+        with write_locked(path), pytest.raises(StoreUnavailableError):
+            hub.receive(email, url=reply.url, headers=reply.headers, body=reply.body)
+        # The provider retries: the same request, verified before, now recorded.
+        report = hub.receive(email, url=reply.url, headers=reply.headers, body=reply.body)
+        assert len(report.ingested) == 1
+        # Anyone repeating it now is refused.
+        with pytest.raises(ReplayError):
+            hub.receive(email, url=reply.url, headers=reply.headers, body=reply.body)
+    store.close()
+
+
+def test_a_replay_never_recorded_before_is_refused() -> None:
+    email = MemoryConnector("email")
+    hub = omnikit.Hub(connectors=[email], clock=FrozenClock(NOON))
+    hub.identify(user_id="ana", traits={"email": "ana@example.com"})
+    reply = email.reply("ana@example.com", "hello")
+    hub.receive(email, url=reply.url, headers=reply.headers, body=reply.body)
+    with pytest.raises(ReplayError):
+        hub.receive(email, url=reply.url, headers=reply.headers, body=reply.body)
+
+
+def test_a_calls_repr_hides_its_headers_and_body() -> None:
+    call = HttpCall.json(
+        "POST", "/send", {"to": "+1555"}, headers={"Authorization": "Bearer s3cr3t"}
+    )
+    assert "s3cr3t" not in repr(call)
+    assert "+1555" not in repr(call)
