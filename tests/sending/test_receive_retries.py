@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _faults import write_locked
 
 import omnikit
+from _faults import write_locked
 from omnikit.connectors.http import HttpCall
 from omnikit.connectors.memory import MemoryConnector
 from omnikit.errors import ReplayError, StoreUnavailableError
