@@ -209,6 +209,9 @@ def test_retries_end_in_the_dead_letter_list() -> None:
     assert dead.status == DeliveryStatus.DEAD
     assert dead.attempts == 3
     assert [d.id for d in hub.deliveries(status="dead")] == [delivery.id]
+    replayed = hub.settle(delivery.id, "queued")  # the dead-letter list, replayed
+    assert (replayed.status, replayed.attempts) == (DeliveryStatus.QUEUED, 0)
+    assert hub.dispatch().counts == {"sent": 1}
 
 
 def test_receipts_move_a_delivery_forward_only_once_each() -> None:

@@ -469,19 +469,26 @@ def settle_unknown(
     own_touchpoint: OwnTouchpoint,
     config: IngestConfig,
 ) -> SendFlow[Delivery]:
-    """Settle an `unknown` delivery as the host says: sent, delivered, failed, or queued."""
+    """
+    Settle an `unknown` delivery as the host says, or queue a dead one again.
+
+    An unknown one settles as sent, delivered, failed or queued; a dead one only as queued,
+    its attempts counted from zero.
+    """
     rows: dict[str, Delivery] = yield DeliveriesById([delivery_id])
     row = rows.get(delivery_id)
     if row is None:
         raise NotFoundError("delivery", delivery_id)
-    if row.status != S.UNKNOWN:
+    replay = row.status == S.DEAD and status == S.QUEUED
+    if row.status != S.UNKNOWN and not replay:
         raise ValidationError(
-            f"status: delivery {delivery_id} is {row.status.value}, not unknown: "
-            "only an unknown outcome is the host's to settle"
+            f"status: delivery {delivery_id} is {row.status.value}, not unknown: only an "
+            "unknown outcome is the host's to settle (and a dead one to queue again)"
         )
     settled = attrs.evolve(
         row,
         status=status,
+        attempts=0 if replay else row.attempts,
         reason=reason or f"settled by the host as {status.value}",
         due_at=now if status == S.QUEUED else None,
         updated_at=now,

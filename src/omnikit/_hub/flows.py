@@ -229,35 +229,41 @@ class ListDeliveries(PortCall):
 @attrs.frozen
 class SendVia:
     """
-    Hand *envelopes* to *connector*, one attempt each: a `list[SendResult]`, in order.
+    Hand each batch's envelopes to its connector, one attempt each: a `list[list[SendResult]]`.
 
-    `drive` sends them one after another with `send`; `adrive` awaits `asend`, at most
-    *concurrency* at once (a sync-only connector's sends run in worker threads).
+    *batches* are `(connector, envelopes)` pairs. `drive` sends one after another with
+    `send`; `adrive` awaits `asend`, every batch at once and at most *concurrency* sends at once
+    per connector (a sync-only connector's sends run in worker threads).
     """
 
-    connector: Any
-    envelopes: list[Any]
+    batches: list[tuple[Any, list[Any]]]
     concurrency: int = 32
 
-    def ask(self, port: Any) -> list[Any]:  # noqa: ARG002 - a connector, not the store, answers
-        send = getattr(self.connector, "send", None)
-        if send is None:
-            raise ConnectorError(
-                f"connector {self.connector.name!r} is async only: send with AsyncHub"
-            )
-        return [send(envelope) for envelope in self.envelopes]
+    def ask(self, port: Any) -> list[list[Any]]:  # noqa: ARG002 - connectors answer, not the store
+        answers = []
+        for connector, envelopes in self.batches:
+            send = getattr(connector, "send", None)
+            if send is None:
+                raise ConnectorError(
+                    f"connector {connector.name!r} is async only: send with AsyncHub"
+                )
+            answers.append([send(envelope) for envelope in envelopes])
+        return answers
 
-    async def aask(self) -> list[Any]:
-        gate = asyncio.Semaphore(self.concurrency)
-        asend = getattr(self.connector, "asend", None)
+    async def aask(self) -> list[list[Any]]:
+        async def batch(connector: Any, envelopes: list[Any]) -> list[Any]:
+            gate = asyncio.Semaphore(self.concurrency)
+            asend = getattr(connector, "asend", None)
 
-        async def one(envelope: Any) -> Any:
-            async with gate:
-                if asend is not None:
-                    return await asend(envelope)
-                return await asyncio.to_thread(self.connector.send, envelope)
+            async def one(envelope: Any) -> Any:
+                async with gate:
+                    if asend is not None:
+                        return await asend(envelope)
+                    return await asyncio.to_thread(connector.send, envelope)
 
-        return list(await asyncio.gather(*(one(e) for e in self.envelopes)))
+            return list(await asyncio.gather(*(one(e) for e in envelopes)))
+
+        return list(await asyncio.gather(*(batch(c, e) for c, e in self.batches)))
 
 
 # -- requests of the driver ---------------------------------------------------------------------

@@ -250,8 +250,19 @@ class Messaging(Ingestion):
         for delivery in claimed.attempt:
             if delivery.id not in held:
                 by_connector.setdefault(delivery.connector, []).append(delivery)
+        batches: list[tuple[Any, list[Delivery]]] = []
         for name, group in by_connector.items():
-            outcomes.extend((yield from self._through(name, group, now)))
+            connector, ready, stopped = self._gate(name, group, now)
+            outcomes.extend(stopped)
+            if ready:
+                batches.append((connector, ready))
+        if batches:  # every connector's sends at once: a slow provider holds up no other
+            results: list[list[SendResult]] = yield SendVia(
+                [(connector, [d.envelope() for d in ready]) for connector, ready in batches],
+                outbound.concurrency,
+            )
+            for (connector, ready), answers in zip(batches, results, strict=True):
+                outcomes.extend(self._answered(connector, ready, answers, now))
         settled: list[Delivery] = (
             (
                 yield InTransaction(
@@ -307,34 +318,44 @@ class Messaging(Ingestion):
                 )
         return held
 
-    def _through(
+    def _gate(
         self, name: str | None, group: list[Delivery], now: dt.datetime
-    ) -> HubFlow[list[tuple[Delivery, SendResult | Release | Held, str | None]]]:
-        """Attempt *group* through the connector *name*, within its rate and its breaker."""
+    ) -> tuple[Any, list[Delivery], list[tuple[Delivery, SendResult | Release | Held, str | None]]]:
+        """
+        The connector *name* for *group*, the deliveries it may take now, and those it may not.
+
+        A connector the hub no longer has hands its deliveries to the channel's first; an open
+        breaker to the channel's next (or holds them until it lets one through); the rate limit
+        holds the rest until their tokens come.
+        """
         outbound = self.outbound
         connector = outbound.by_name.get(name or "")
         order = outbound.by_channel.get(group[0].channel, ())
-        if connector is None:  # the hub no longer has it: the channel's first, if any
+        if connector is None:
             first = order[0] if order else None
             if first is None:
                 gone = Transient(code="no_connector", reason=f"no connector named {name!r}")
-                return [(d, gone, None) for d in group]
-            return [(d, Release(due_at=now), first) for d in group]
+                return None, [], [(d, gone, None) for d in group]
+            return None, [], [(d, Release(due_at=now), first) for d in group]
         moment = now.timestamp()
         breaker = outbound.breakers[connector.name]
         if not breaker.allows(moment):
             alternative = next_in(order, connector.name)
             reopens = breaker.reopens_at() or moment
             due = now if alternative else dt.datetime.fromtimestamp(reopens, dt.UTC)
-            return [(d, Release(due_at=due), alternative) for d in group]
+            return connector, [], [(d, Release(due_at=due), alternative) for d in group]
         ready, held = self._within_rate(connector.name, group, now)
-        results: list[SendResult] = []
-        if ready:
-            envelopes = [d.envelope() for d in ready]
-            results = yield SendVia(connector, envelopes, outbound.concurrency)
-        outcomes: list[tuple[Delivery, SendResult | Release | Held, str | None]] = list(held)
+        return connector, ready, list(held)
+
+    def _answered(
+        self, connector: Any, ready: list[Delivery], results: list[SendResult], now: dt.datetime
+    ) -> list[tuple[Delivery, SendResult | Release | Held, str | None]]:
+        """Each attempt's result, counted by the connector's breaker, with where to fail over."""
+        breaker = self.outbound.breakers[connector.name]
+        order = self.outbound.by_channel.get(connector.channel, ())
+        outcomes: list[tuple[Delivery, SendResult | Release | Held, str | None]] = []
         for delivery, result in zip(ready, results, strict=True):
-            breaker.record(result, moment)
+            breaker.record(result, now.timestamp())
             failed = isinstance(result, Transient | Unknown)
             outcomes.append((delivery, result, next_in(order, connector.name) if failed else None))
         return outcomes
@@ -528,15 +549,18 @@ class Messaging(Ingestion):
         now: dt.datetime | None = None,
     ) -> Delivery:
         """
-        Settle a delivery whose outcome is `unknown`, as the host found out.
+        Settle a delivery whose outcome is `unknown`, or replay a dead one.
 
-        `sent`, `delivered` or `failed` record what the host learned (from the provider's
-        console, a customer's call); `queued` sends it again at the next `dispatch()`, which
-        may deliver it twice: the host's decision, made knowingly.
+        For an `unknown` delivery, `sent`, `delivered` or `failed` record what the host
+        learned (from the provider's console, a customer's call); `queued` sends it again at
+        the next `dispatch()`, which may deliver it twice: the host's decision, made
+        knowingly. A `dead` delivery (its retries used up) settles only as `queued`: sent
+        again at the next `dispatch()`, its attempts counted from zero.
 
         Raises:
             NotFoundError: If there is no such delivery.
-            ValidationError: If it is not `unknown`, or *status* is not one of those four.
+            ValidationError: If it is neither `unknown` nor `dead`, or *status* is not one of
+                those the delivery can settle as.
 
         Added in version 0.1.0.
         """
