@@ -24,7 +24,9 @@ def main() -> dict[str, object]:
     hub = omnikit.Hub(
         connectors=[email, sms],
         contact_policy=omnikit.ContactPolicy(
-            caps=(omnikit.Cap(limit=3, per=dt.timedelta(days=7)),),  # 3 marketing messages a week
+            caps=(
+                omnikit.FrequencyCap(limit=3, per=dt.timedelta(days=7)),
+            ),  # 3 marketing messages a week
             quiet_hours=omnikit.QuietHours(start=dt.time(21), end=dt.time(8)),
             timezone="Europe/Lisbon",  # for customers who have none
         ),

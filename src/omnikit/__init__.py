@@ -8,7 +8,7 @@ ingest their touchpoints, stitch their identifiers into one profile, and read th
 from omnikit import analytics, connectors, converters, errors, rules, stores
 from omnikit._engines.identity import IdentityRules
 from omnikit._engines.outbox import Backoff
-from omnikit._engines.policy import Cap, ContactPolicy
+from omnikit._engines.policy import ContactPolicy, FrequencyCap
 from omnikit._engines.render import render
 from omnikit._engines.sms import sms_segments
 from omnikit._hub import AsyncHub, CustomerRef, Hub
@@ -75,7 +75,6 @@ __all__ = [
     "Backoff",
     "Brand",
     "CallToAction",
-    "Cap",
     "Channel",
     "ChannelKind",
     "ChannelOverride",
@@ -95,6 +94,7 @@ __all__ = [
     "DispatchReport",
     "EcommerceEvent",
     "ForgetReport",
+    "FrequencyCap",
     "Fulfilment",
     "FulfilmentOption",
     "FulfilmentStatus",
@@ -124,8 +124,8 @@ __all__ = [
     "Purpose",
     "QuietHours",
     "ReceiveReport",
-    "ReplayError",
     "Rejection",
+    "ReplayError",
     "RuleError",
     "RuleLimitError",
     "RuleSyntaxError",

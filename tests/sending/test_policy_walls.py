@@ -8,7 +8,7 @@ import zoneinfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnikit import Cap, ContactPolicy, DeliveryStatus, Hub, QuietHours
+from omnikit import ContactPolicy, DeliveryStatus, FrequencyCap, Hub, QuietHours
 from omnikit._engines.outbox import advance
 from omnikit.connectors.memory import MemoryConnector
 from omnikit.testing import FrozenClock
@@ -53,7 +53,7 @@ def test_no_sequence_gets_a_message_past_the_wall(
     clock = FrozenClock(START)
     email = MemoryConnector("email")
     policy = ContactPolicy(
-        caps=(Cap(limit=limit, per=dt.timedelta(days=1)),),
+        caps=(FrequencyCap(limit=limit, per=dt.timedelta(days=1)),),
         quiet_hours=QUIET,
         timezone=zone,
         transactional_in_quiet_hours=quiet_for_transactional,

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 import omnikit
-from omnikit import Cap, ContactPolicy, Delivery, DeliveryStatus, Hub
+from omnikit import ContactPolicy, Delivery, DeliveryStatus, FrequencyCap, Hub
 from omnikit.connectors import Accepted, Refused, Transient, Unknown
 from omnikit.connectors.memory import MemoryConnector
 from omnikit.testing import FrozenClock
@@ -107,7 +107,9 @@ def test_quiet_hours_defer_until_the_morning_in_the_customers_zone() -> None:
 
 def test_a_frequency_cap_holds() -> None:
     email = MemoryConnector("email")
-    policy = ContactPolicy(caps=(Cap(limit=2, per=dt.timedelta(days=1)),), quiet_hours=None)
+    policy = ContactPolicy(
+        caps=(FrequencyCap(limit=2, per=dt.timedelta(days=1)),), quiet_hours=None
+    )
     hub, clock = make_hub(email, policy=policy)
     cid = customer(hub)
     statuses = []
@@ -355,7 +357,9 @@ def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
 
 def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed() -> None:
     email = MemoryConnector("email")
-    policy = ContactPolicy(caps=(Cap(limit=1, per=dt.timedelta(days=1)),), quiet_hours=None)
+    policy = ContactPolicy(
+        caps=(FrequencyCap(limit=1, per=dt.timedelta(days=1)),), quiet_hours=None
+    )
     hub, _clock = make_hub(email, policy=policy)
     cid = customer(hub)
     first = hub.send(cid, "Sale!", channel="email")

@@ -32,7 +32,7 @@ from omnikit._models.consent import QuietHours, purpose_name
 from omnikit._models.customers import Customer
 from omnikit.errors import ValidationError
 
-__all__ = ["Action", "Cap", "ContactPolicy", "PastSend", "Verdict", "judge"]
+__all__ = ["Action", "ContactPolicy", "FrequencyCap", "PastSend", "Verdict", "judge"]
 
 _UNCONSENTED_PURPOSES = frozenset({"transactional", "service"})
 """Purposes that need no opt-in (an order update), only the absence of a refusal."""
@@ -61,13 +61,13 @@ def _positive_period(_instance: object, _attribute: object, value: dt.timedelta)
 
 
 @attrs.frozen(kw_only=True)
-class Cap:
+class FrequencyCap:
     """
     At most *limit* messages of *purpose* per *per*, on *channel* (`None`: all channels together).
 
     ```python
-    Cap(limit=3, per=dt.timedelta(days=7))  # three marketing messages a week, overall
-    Cap(channel="sms", limit=1, per=dt.timedelta(days=1))
+    FrequencyCap(limit=3, per=dt.timedelta(days=7))  # three marketing messages a week, overall
+    FrequencyCap(channel="sms", limit=1, per=dt.timedelta(days=1))
     ```
 
     Added in version 0.1.0.
@@ -123,7 +123,7 @@ class ContactPolicy:
     Added in version 0.1.0.
     """
 
-    caps: tuple[Cap, ...] = ()
+    caps: tuple[FrequencyCap, ...] = ()
     quiet_hours: QuietHours | None = attrs.field(factory=lambda: _EVENINGS)
     timezone: str = "UTC"
     transactional_in_quiet_hours: bool = True
