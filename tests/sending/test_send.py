@@ -9,6 +9,8 @@ import pytest
 
 import omnikit
 from omnikit import ContactPolicy, Delivery, DeliveryStatus, FrequencyCap, Hub
+from omnikit._engines.outbox import Backoff
+from omnikit._engines.sending import settle
 from omnikit.connectors import Accepted, Refused, Transient, Unknown
 from omnikit.connectors.memory import MemoryConnector
 from omnikit.testing import FrozenClock
@@ -280,14 +282,28 @@ def test_forget_erases_the_customers_deliveries() -> None:
 
 class Crashing(MemoryConnector):
     def send(self, envelope):  # type: ignore[no-untyped-def]  # noqa: ARG002
-        raise RuntimeError("the process died here")
+        raise SystemExit("the process dies here")  # as a kill would stop it: nothing after
+
+
+class Buggy(MemoryConnector):
+    def send(self, envelope):  # type: ignore[no-untyped-def]  # noqa: ARG002
+        raise RuntimeError("a bug in the connector, after the request may have gone out")
+
+
+def test_a_connector_that_raises_settles_its_delivery_not_the_batch() -> None:
+    email = Buggy("email")
+    hub, _clock = make_hub(email)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    assert delivery.status == DeliveryStatus.UNKNOWN
+    assert "RuntimeError" in (delivery.reason or "")
 
 
 def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend() -> None:
     email = Crashing("email")
     hub, clock = make_hub(email)
     cid = customer(hub)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SystemExit):
         hub.send(cid, "Sale!", channel="email")
     [stuck] = hub.deliveries(customer=cid)
     assert stuck.status == DeliveryStatus.SENDING
@@ -374,3 +390,74 @@ def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed() -> Non
     assert moved != cid, "the late event did not re-key the customer; the test proves nothing"
     assert [d.id for d in hub.deliveries(customer=moved)] == [first.id]
     assert hub.send(moved, "Another sale!", channel="email").status == DeliveryStatus.REFUSED
+
+
+def test_an_idempotency_key_names_one_send_only() -> None:
+    hub, _clock = make_hub(MemoryConnector("email"))
+    ana, bob = customer(hub), customer(hub, "bob@example.com")
+    hub.send(ana, "Your reset code is 1234", channel="email", purpose="transactional", key="reset")
+    with pytest.raises(omnikit.ConflictError, match="key"):
+        hub.send(
+            bob, "Your reset code is 9876", channel="email", purpose="transactional", key="reset"
+        )
+
+
+def test_a_receipt_moves_only_its_own_connectors_deliveries() -> None:
+    email, sms = MemoryConnector("email"), MemoryConnector("sms")
+    hub, _clock = make_hub(email, sms)
+    cid = customer(hub)
+    delivery = hub.send(cid, "Sale!", channel="email")
+    forged = sms.receipt(delivery.id, "unsubscribed")  # signed by the SMS provider
+    report = hub.receive(sms, url=forged.url, headers=forged.headers, body=forged.body)
+    assert report.deliveries == ()
+    assert hub.delivery(delivery.id).status == DeliveryStatus.SENT
+
+
+def test_an_address_that_bounced_meanwhile_gets_no_deferred_message() -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(email)
+    clock.advance(hours=8)  # 22:00 in Lisbon
+    cid = customer(hub)
+    first = hub.send(cid, "Order shipped", channel="email", purpose="transactional")
+    deferred = hub.send(cid, "Sale!", channel="email")
+    assert deferred.status == DeliveryStatus.DEFERRED
+    bounce = email.receipt(first, "bounced")
+    hub.receive(email, url=bounce.url, headers=bounce.headers, body=bounce.body)
+    clock.advance(hours=11)
+    assert hub.dispatch().counts == {"refused": 1}
+    assert "suppressed" in (hub.delivery(deferred.id).reason or "")
+
+
+def test_an_acceptance_that_comes_after_the_lease_lapsed_still_counts() -> None:
+    hub, clock = make_hub(MemoryConnector("email"))
+    now = clock()
+    claimed = omnikit.Delivery(
+        id="dlv_1",
+        customer_id="c",
+        channel="email",
+        status="sending",
+        created_at=now,
+        updated_at=now,
+        version=2,
+        attempts=1,
+    )
+    taken_back = omnikit.Delivery(
+        id="dlv_1",
+        customer_id="c",
+        channel="email",
+        status="unknown",
+        created_at=now,
+        updated_at=now,
+        version=3,
+        attempts=1,
+    )
+    flow = settle(
+        [(claimed, Accepted(provider_message_id="p1"), None)],
+        now=now,
+        backoff=Backoff(),
+        own_touchpoint=hub._own_touchpoint,
+        config=hub._ingest_config(),
+    )
+    next(flow)  # the read of the rows as they are now
+    saved = flow.send({"dlv_1": taken_back})
+    assert saved.deliveries[0].status == DeliveryStatus.SENT

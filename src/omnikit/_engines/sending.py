@@ -31,6 +31,7 @@ from omnikit._engines.policy import Action, ContactPolicy, PastSend, judge
 from omnikit._engines.records import CustomerRecord, IdKey
 from omnikit._models.customers import Customer
 from omnikit._models.outbound import (
+    Accepted,
     Delivery,
     DeliveryStatus,
     Guarantee,
@@ -39,7 +40,7 @@ from omnikit._models.outbound import (
     SendResult,
 )
 from omnikit._models.touchpoints import Touchpoint
-from omnikit.errors import NotFoundError, ValidationError
+from omnikit.errors import ConflictError, NotFoundError, ValidationError
 
 __all__ = [
     "Claimed",
@@ -60,6 +61,7 @@ __all__ = [
     "record_send",
     "settle",
     "settle_unknown",
+    "suppressed_now",
 ]
 
 S = DeliveryStatus
@@ -185,11 +187,20 @@ def record_send(stored: CustomerRecord, ask: SendRequest, now: dt.datetime) -> S
 
     A key already used returns the delivery it made, and nothing else happens.
     """
+    current = yield from current_record(stored, ask.anchor)
     if ask.key is not None:
         found: dict[str, Delivery] = yield DeliveryKeys([ask.key])
         if ask.key in found:
-            return found[ask.key]
-    current = yield from current_record(stored, ask.anchor)
+            earlier = found[ask.key]
+            same = earlier.purpose == ask.purpose and (
+                ask.channel is None or earlier.channel == ask.channel
+            )
+            if earlier.customer_id != current.id or not same:
+                raise ConflictError(
+                    f"key: {ask.key!r} was used for another send (another customer, channel "
+                    "or purpose); an idempotency key names one send"
+                )
+            return earlier
     customer = ask.build(current)
     policy = ask.policy
     longest = max((cap.per for cap in policy.caps), default=None)
@@ -419,7 +430,18 @@ def settle(
     rows: dict[str, Delivery] = yield DeliveriesById([claimed.id for claimed, _, _ in outcomes])
     changed = []
     for claimed, result, next_connector in outcomes:
-        if rows.get(claimed.id) != claimed:
+        current = rows.get(claimed.id)
+        if current != claimed:
+            # Changed since the claim: a receipt came first, or the lease lapsed and another
+            # dispatch took it back. A provider's acceptance still counts: it was sent.
+            if (
+                current is not None
+                and isinstance(result, Accepted)
+                and current.status in {S.UNKNOWN, S.QUEUED, S.SENDING, S.DEAD}
+            ):
+                changed.append(
+                    after_attempt(current, result, now=now, backoff=backoff, next_connector=None)
+                )
             continue
         if isinstance(result, Held):
             changed.append(
@@ -499,6 +521,12 @@ def settle_unknown(
     return settled
 
 
+def suppressed_now(refs: Collection[tuple[str, str]]) -> SendFlow[set[tuple[str, str]]]:
+    """Which `(channel, address)` pairs bounced or drew a complaint, as the outbox holds now."""
+    found: set[tuple[str, str]] = (yield SuppressedAddresses(list(refs))) if refs else set()
+    return found
+
+
 # -- receipts ----------------------------------------------------------------------------------
 
 
@@ -506,6 +534,7 @@ def apply_events(
     connector: str,
     events: Sequence[ProviderEvent],
     *,
+    peers: Collection[str] = (),
     now: dt.datetime,
     own_touchpoint: OwnTouchpoint,
     config: IngestConfig,
@@ -514,7 +543,8 @@ def apply_events(
     Move each delivery a status or engagement event is about; what moved, once each.
 
     The event finds its delivery by our id when the provider echoed it, else by the
-    provider's message id. A status that would move a delivery backwards, or repeats one,
+    provider's message id; only a delivery of *connector* (or of its channel's other
+    connectors, *peers*, which failover may have used) is moved. A status that would move a delivery backwards, or repeats one,
     changes nothing; an unsubscribe also records an `Unsubscribed` touchpoint, which
     withdraws the customer's marketing consent on that channel.
     """
@@ -531,8 +561,8 @@ def apply_events(
         row = by_id.get(event.delivery_id or "") or by_ref.get(
             (connector, event.provider_message_id or "")
         )
-        if row is None:
-            continue
+        if row is None or (row.connector not in {connector, *peers}):
+            continue  # another connector's delivery: its provider, not this one, reports on it
         row = current.get(row.id, row)
         status = advance(row.status, event.status)
         if status is None:

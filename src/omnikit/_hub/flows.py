@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import attrs
 
 from omnikit._engines.ingest import Flow, PortCall
-from omnikit.errors import ConnectorError
+from omnikit._models.outbound import Refused, Unknown
+from omnikit.errors import ConnectorError, ValidationError
 
 if TYPE_CHECKING:
     from omnikit._engines.records import CustomerRecord
@@ -247,7 +248,7 @@ class SendVia:
                 raise ConnectorError(
                     f"connector {connector.name!r} is async only: send with AsyncHub"
                 )
-            answers.append([send(envelope) for envelope in envelopes])
+            answers.append([_attempt(send, envelope) for envelope in envelopes])
         return answers
 
     async def aask(self) -> list[list[Any]]:
@@ -257,13 +258,35 @@ class SendVia:
 
             async def one(envelope: Any) -> Any:
                 async with gate:
-                    if asend is not None:
-                        return await asend(envelope)
-                    return await asyncio.to_thread(connector.send, envelope)
+                    try:
+                        if asend is not None:
+                            return await asend(envelope)
+                        return await asyncio.to_thread(connector.send, envelope)
+                    except Exception as exc:  # noqa: BLE001 - one send's failure is its result
+                        return _failed(exc)
 
             return list(await asyncio.gather(*(one(e) for e in envelopes)))
 
         return list(await asyncio.gather(*(batch(c, e) for c, e in self.batches)))
+
+
+def _attempt(send: Any, envelope: Any) -> Any:
+    try:
+        return send(envelope)
+    except Exception as exc:  # noqa: BLE001 - one send's failure is its result, not the batch's
+        return _failed(exc)
+
+
+def _failed(exc: Exception) -> Any:
+    """
+    A connector's exception as a send result, so that its batch is still settled.
+
+    A `ValidationError` (the rendition breaks the connector's limits) was raised before
+    anything went out: refused. Anything else may have come after the request left: unknown.
+    """
+    if isinstance(exc, ValidationError):
+        return Refused(code="invalid", reason=str(exc))
+    return Unknown(reason=f"the connector raised {type(exc).__name__}: {exc}")
 
 
 # -- requests of the driver ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from omnikit._engines.sending import (
     record_send,
     settle,
     settle_unknown,
+    suppressed_now,
 )
 from omnikit._hub.flows import (
     CustomerById,
@@ -291,6 +292,10 @@ class Messaging(Ingestion):
         outbound = self.outbound
         customers: dict[str, Customer | None] = {}
         held: dict[str, Held] = {}
+        refs = {(d.channel, d.address) for d in claimed if d.address is not None}
+        suppressed: set[tuple[str, str]] = (
+            (yield InTransaction(suppressed_now(refs))) if refs else set()
+        )
         for delivery in claimed:
             if delivery.customer_id not in customers:
                 record = yield CustomerById(delivery.customer_id)
@@ -308,6 +313,7 @@ class Messaging(Ingestion):
                 now=now,
                 channel=delivery.channel,
                 sendable=outbound.by_channel.keys(),
+                suppressed=suppressed,
                 address=delivery.address,
             )
             if verdict.action == Action.REFUSE:
@@ -334,7 +340,11 @@ class Messaging(Ingestion):
         if connector is None:
             first = order[0] if order else None
             if first is None:
-                gone = Transient(code="no_connector", reason=f"no connector named {name!r}")
+                gone = Transient(
+                    code="no_connector",
+                    reason=f"no connector named {name!r}",
+                    safe_to_retry=True,  # it never left
+                )
                 return None, [], [(d, gone, None) for d in group]
             return None, [], [(d, Release(due_at=now), first) for d in group]
         moment = now.timestamp()
@@ -455,6 +465,7 @@ class Messaging(Ingestion):
             apply_events(
                 name,
                 [e for e in events if e.kind != EventKind.INBOUND],
+                peers=self.outbound.by_channel.get(self._channel_of(name), ()),
                 now=now,
                 own_touchpoint=self._own_touchpoint,
                 config=self._ingest_config(),
