@@ -1,8 +1,8 @@
 """
 Stores with the faults a host's own store could have, for the contracts to catch.
 
-Each behaves well on the simple checks (an earlier contract passed the three sync ones); each
-breaks one promise of the port. The async ones are async twins of the memory store, as a host
+Each behaves well on the simple checks (an earlier contract passed the three first sync ones);
+each breaks one promise of the port. The async ones are async twins of the memory store, as a host
 might write one over a store it has: `AsyncMemoryStore` keeps every promise, and each of its
 subclasses breaks one.
 """
@@ -51,6 +51,32 @@ class EmailKeepingStore(MemoryStore):
             super()._erase_identity(key)
 
 
+class _AlwaysFree(dict[str, str]):
+    """Keys to ids that never say a key is taken: the last delivery saved under it wins."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: ARG002 - no key is taken
+        return default
+
+
+class KeyReusingStore(MemoryStore):
+    """Lets a second delivery take a key another holds: the same key sends twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._outbox.keys = _AlwaysFree()
+
+
+class DeliveryKeepingStore(MemoryStore):
+    """Erases a customer, except their deliveries: the address and content survive `forget`."""
+
+    def _erase_customer(self, cid: str) -> None:
+        kept = [row for row in self._outbox.rows.values() if row.customer_id == cid]
+        super()._erase_customer(cid)
+        journal = self._require_journal()
+        for row in kept:
+            journal.put(self._outbox.rows, row.id, row)
+
+
 class _LosingQueries(SQLQueries):
     def apply(self, changes: Any) -> Flow[None]:
         return super().apply(attrs.evolve(changes, touchpoint_owners={}))
@@ -79,6 +105,8 @@ def open_kind(kind: str, folder: Path) -> Store:
         "MemoryStore": MemoryStore,
         "MutatingStore": MutatingStore,
         "EmailKeepingStore": EmailKeepingStore,
+        "KeyReusingStore": KeyReusingStore,
+        "DeliveryKeepingStore": DeliveryKeepingStore,
     }
     return memory[kind]()
 

@@ -1,5 +1,5 @@
 """
-The store contract catches broken stores: each of three fails it, and the shipped ones pass.
+The store contract catches broken stores: each fails it, and the shipped ones pass.
 
 The contract runs as a host runs it, in a pytest session of its own (`pytester`), on a test
 module that subclasses `StoreContract`.
@@ -40,12 +40,17 @@ def _failures(pytester: pytest.Pytester, kind: str) -> tuple[int, set[str]]:
         ("MutatingStore", "test_the_rows_given_are_never_changed"),
         ("EmailKeepingStore", "test_forget_leaves_no_identifier_behind"),
         ("WriteLosingStore", "test_a_shuffled_history_ends_as_in_the_memory_store"),
+        ("KeyReusingStore", "test_a_key_names_one_delivery"),
+        ("DeliveryKeepingStore", "test_forget_erases_the_customer_s_deliveries"),
     ],
 )
 def test_a_broken_store_fails_the_contract(
     pytester: pytest.Pytester, kind: str, caught_by: str
 ) -> None:
-    """Mutating rows, keeping an erased email, losing a write: each fails where it breaks."""
+    """
+    Mutating rows, keeping an erased email, losing a write, reusing a delivery's key, keeping
+    an erased customer's deliveries: each fails where it breaks.
+    """
     passed, failed = _failures(pytester, kind)
 
     assert caught_by in failed

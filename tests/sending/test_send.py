@@ -1,4 +1,4 @@
-"""Hub.send, dispatch, receive and settle over the memory store and the memory connector."""
+"""Hub.send, dispatch, receive and settle over every store kind, through the memory connector."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import datetime as dt
 import pytest
 
 import omnikit
-from omnikit import ContactPolicy, Delivery, DeliveryStatus, FrequencyCap, Hub
+from omnikit import ContactPolicy, Delivery, DeliveryStatus, DispatchReport, FrequencyCap, Hub
 from omnikit._engines.outbox import Backoff
 from omnikit._engines.sending import settle
 from omnikit.connectors import Accepted, Refused, Transient, Unknown
 from omnikit.connectors.memory import MemoryConnector
+from omnikit.stores import Store
+from omnikit.stores.postgres import AsyncPostgresStore
 from omnikit.testing import FrozenClock
 
 # 14:00 in Lisbon, in winter (UTC+0)
@@ -20,10 +22,14 @@ NOON = dt.datetime(2026, 12, 5, 14, tzinfo=dt.UTC)
 
 
 def make_hub(
-    *connectors: MemoryConnector, policy: ContactPolicy | None = None, **options: object
+    store: Store,
+    *connectors: MemoryConnector,
+    policy: ContactPolicy | None = None,
+    **options: object,
 ) -> tuple[Hub, FrozenClock]:
     clock = FrozenClock(NOON)
     hub = Hub(
+        store,
         connectors=connectors or [MemoryConnector("email")],
         contact_policy=policy or ContactPolicy(timezone="Europe/Lisbon"),
         clock=clock,
@@ -42,9 +48,9 @@ def customer(
     return found.id
 
 
-def test_a_consented_marketing_message_is_sent_and_recorded() -> None:
+def test_a_consented_marketing_message_is_sent_and_recorded(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Our winter sale starts today", channel="email", name="winter")
     assert delivery.status == DeliveryStatus.SENT
@@ -64,9 +70,9 @@ def test_a_consented_marketing_message_is_sent_and_recorded() -> None:
     assert "Message Sent" in names
 
 
-def test_marketing_without_consent_is_refused_and_nothing_goes_out() -> None:
+def test_marketing_without_consent_is_refused_and_nothing_goes_out(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub, consent=False)
     delivery = hub.send(cid, "Sale!", channel="email")
     assert delivery.status == DeliveryStatus.REFUSED
@@ -75,9 +81,9 @@ def test_marketing_without_consent_is_refused_and_nothing_goes_out() -> None:
     assert delivery.rendition is None
 
 
-def test_transactional_needs_no_opt_in_but_respects_a_refusal() -> None:
+def test_transactional_needs_no_opt_in_but_respects_a_refusal(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub, consent=False)
     assert (
         hub.send(cid, "Your order shipped", channel="email", purpose="transactional").status
@@ -89,9 +95,9 @@ def test_transactional_needs_no_opt_in_but_respects_a_refusal() -> None:
     assert len(email.sent) == 1
 
 
-def test_quiet_hours_defer_until_the_morning_in_the_customers_zone() -> None:
+def test_quiet_hours_defer_until_the_morning_in_the_customers_zone(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub, "kai@example.com", timezone="Asia/Tokyo")
     assert hub.customer(cid).preferences.timezone == "Asia/Tokyo"
     # 14:00 UTC is 23:00 in Tokyo: inside the default 21:00-08:00 quiet hours
@@ -107,12 +113,12 @@ def test_quiet_hours_defer_until_the_morning_in_the_customers_zone() -> None:
     assert len(email.sent) == 1
 
 
-def test_a_frequency_cap_holds() -> None:
+def test_a_frequency_cap_holds(store: Store) -> None:
     email = MemoryConnector("email")
     policy = ContactPolicy(
         caps=(FrequencyCap(limit=2, per=dt.timedelta(days=1)),), quiet_hours=None
     )
-    hub, clock = make_hub(email, policy=policy)
+    hub, clock = make_hub(store, email, policy=policy)
     cid = customer(hub)
     statuses = []
     for _ in range(3):
@@ -123,9 +129,9 @@ def test_a_frequency_cap_holds() -> None:
     assert hub.send(cid, "Sale!", channel="email").status == DeliveryStatus.SENT
 
 
-def test_the_same_key_never_sends_twice() -> None:
+def test_the_same_key_never_sends_twice(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     first = hub.send(cid, "Code 1234", channel="email", purpose="transactional", key="otp-1")
     again = hub.send(cid, "Code 1234", channel="email", purpose="transactional", key="otp-1")
@@ -133,17 +139,17 @@ def test_the_same_key_never_sends_twice() -> None:
     assert len(email.attempts) == 1
 
 
-def test_without_a_channel_the_fallback_chain_picks_the_first_that_can_go() -> None:
+def test_without_a_channel_the_fallback_chain_picks_the_first_that_can_go(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Hello")
     assert (delivery.status, delivery.channel) == (DeliveryStatus.SENT, "email")
 
 
-def test_a_safe_transient_failure_is_retried_after_its_wait() -> None:
+def test_a_safe_transient_failure_is_retried_after_its_wait(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub)
     email.script(Transient(code="429", reason="slow down", retry_after=30, safe_to_retry=True))
     delivery = hub.send(cid, "Sale!", channel="email")
@@ -156,9 +162,9 @@ def test_a_safe_transient_failure_is_retried_after_its_wait() -> None:
     assert hub.delivery(delivery.id).attempts == 2
 
 
-def test_an_unknown_outcome_is_held_not_resent_and_the_host_settles_it() -> None:
+def test_an_unknown_outcome_is_held_not_resent_and_the_host_settles_it(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub)
     email.script(Unknown(reason="read timeout"))
     delivery = hub.send(cid, "Sale!", channel="email")
@@ -173,11 +179,11 @@ def test_an_unknown_outcome_is_held_not_resent_and_the_host_settles_it() -> None
         hub.settle(delivery.id, "sent")
 
 
-def test_a_5xx_that_may_have_been_stored_is_unknown_at_most_once_and_retried_at_least_once() -> (
-    None
-):
+def test_a_5xx_that_may_have_been_stored_is_unknown_at_most_once_and_retried_at_least_once(
+    store: Store,
+) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub)
     email.script(Transient(code="500", reason="internal"), Transient(code="500", reason="internal"))
     assert hub.send(cid, "Sale!", channel="email").status == DeliveryStatus.UNKNOWN
@@ -189,9 +195,9 @@ def test_a_5xx_that_may_have_been_stored_is_unknown_at_most_once_and_retried_at_
     assert hub.dispatch().counts == {"sent": 1}
 
 
-def test_a_provider_refusal_is_final_with_its_code() -> None:
+def test_a_provider_refusal_is_final_with_its_code(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub)
     email.script(Refused(code="550", reason="mailbox unavailable"))
     delivery = hub.send(cid, "Sale!", channel="email")
@@ -200,9 +206,9 @@ def test_a_provider_refusal_is_final_with_its_code() -> None:
     assert hub.dispatch().counts == {}
 
 
-def test_retries_end_in_the_dead_letter_list() -> None:
+def test_retries_end_in_the_dead_letter_list(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email, retry=omnikit.Backoff(attempts=3, initial=1, jitter=0))
+    hub, clock = make_hub(store, email, retry=omnikit.Backoff(attempts=3, initial=1, jitter=0))
     cid = customer(hub)
     email.script(*[Transient(code="503", reason="down", safe_to_retry=True)] * 3)
     delivery = hub.send(cid, "Sale!", channel="email")
@@ -218,9 +224,9 @@ def test_retries_end_in_the_dead_letter_list() -> None:
     assert hub.dispatch().counts == {"sent": 1}
 
 
-def test_receipts_move_a_delivery_forward_only_once_each() -> None:
+def test_receipts_move_a_delivery_forward_only_once_each(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _clock = make_hub(email)
+    hub, _clock = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     receipt = email.receipt(delivery.id, "delivered", event_id="e1")
@@ -236,9 +242,9 @@ def test_receipts_move_a_delivery_forward_only_once_each() -> None:
     assert names.count("Message Clicked") == 1
 
 
-def test_a_forged_receipt_changes_nothing() -> None:
+def test_a_forged_receipt_changes_nothing(store: Store) -> None:
     email, other = MemoryConnector("email"), MemoryConnector("email")
-    hub, _clock = make_hub(email)
+    hub, _clock = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     forged = other.receipt(delivery.id, "bounced")
@@ -247,9 +253,9 @@ def test_a_forged_receipt_changes_nothing() -> None:
     assert hub.delivery(delivery.id).status == DeliveryStatus.SENT
 
 
-def test_an_unsubscribe_receipt_withdraws_consent() -> None:
+def test_an_unsubscribe_receipt_withdraws_consent(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     receipt = email.receipt(delivery.id, "unsubscribed")
@@ -259,9 +265,9 @@ def test_an_unsubscribe_receipt_withdraws_consent() -> None:
     assert "consent" in (again.reason or "")
 
 
-def test_a_customers_reply_lands_on_their_profile() -> None:
+def test_a_customers_reply_lands_on_their_profile(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     reply = email.reply("ana@example.com", "Is the red coat in stock?")
     report = hub.receive("memory-email", url=reply.url, headers=reply.headers, body=reply.body)
@@ -270,9 +276,9 @@ def test_a_customers_reply_lands_on_their_profile() -> None:
     assert received.properties["text"] == "Is the red coat in stock?"
 
 
-def test_forget_erases_the_customers_deliveries() -> None:
+def test_forget_erases_the_customers_deliveries(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, _ = make_hub(email)
+    hub, _ = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     hub.forget(cid)
@@ -290,18 +296,18 @@ class Buggy(MemoryConnector):
         raise RuntimeError("a bug in the connector, after the request may have gone out")
 
 
-def test_a_connector_that_raises_settles_its_delivery_not_the_batch() -> None:
+def test_a_connector_that_raises_settles_its_delivery_not_the_batch(store: Store) -> None:
     email = Buggy("email")
-    hub, _clock = make_hub(email)
+    hub, _clock = make_hub(store, email)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     assert delivery.status == DeliveryStatus.UNKNOWN
     assert "RuntimeError" in (delivery.reason or "")
 
 
-def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend() -> None:
+def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend(store: Store) -> None:
     email = Crashing("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     cid = customer(hub)
     with pytest.raises(SystemExit):
         hub.send(cid, "Sale!", channel="email")
@@ -313,9 +319,9 @@ def test_a_sender_that_dies_mid_attempt_leaves_an_unknown_not_a_resend() -> None
     assert hub.dispatch().counts == {"unknown": 1}
 
 
-def test_a_rate_limit_holds_the_rest_for_later() -> None:
+def test_a_rate_limit_holds_the_rest_for_later(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email, send_rates={"memory-email": 1.0})
+    hub, clock = make_hub(store, email, send_rates={"memory-email": 1.0})
     ids = [customer(hub, f"c{n}@example.com") for n in range(3)]
     statuses = [hub.send(cid, "Sale!", channel="email").status for cid in ids]
     assert statuses == [DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.QUEUED]
@@ -325,10 +331,10 @@ def test_a_rate_limit_holds_the_rest_for_later() -> None:
     assert hub.dispatch().counts == {"sent": 1}
 
 
-def test_failover_moves_a_failed_send_to_the_channels_next_connector() -> None:
+def test_failover_moves_a_failed_send_to_the_channels_next_connector(store: Store) -> None:
     primary = MemoryConnector("email", name="sendgrid")
     backup = MemoryConnector("email", name="smtp")
-    hub, clock = make_hub(primary, backup)
+    hub, clock = make_hub(store, primary, backup)
     cid = customer(hub)
     primary.script(Transient(code="503", reason="down", safe_to_retry=True))
     delivery = hub.send(cid, "Sale!", channel="email")
@@ -355,9 +361,9 @@ def test_async_hub_sends_and_dispatches_awaiting_the_connector() -> None:
     assert Accepted(provider_message_id="mem-1").provider_message_id == delivery.provider_message_id
 
 
-def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
+def test_the_wall_stands_again_when_a_deferred_message_comes_due(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     clock.advance(hours=8)  # 22:00 in Lisbon: quiet hours
     cid = customer(hub)
     deferred = hub.send(cid, "Sale!", channel="email")
@@ -371,12 +377,12 @@ def test_the_wall_stands_again_when_a_deferred_message_comes_due() -> None:
     assert "no marketing consent" in (hub.delivery(deferred.id).reason or "")
 
 
-def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed() -> None:
+def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed(store: Store) -> None:
     email = MemoryConnector("email")
     policy = ContactPolicy(
         caps=(FrequencyCap(limit=1, per=dt.timedelta(days=1)),), quiet_hours=None
     )
-    hub, _clock = make_hub(email, policy=policy)
+    hub, _clock = make_hub(store, email, policy=policy)
     cid = customer(hub)
     first = hub.send(cid, "Sale!", channel="email")
     # An earlier event of the same person arrives late: the customer's id moves to it.
@@ -392,8 +398,8 @@ def test_deliveries_follow_their_customer_when_the_customer_is_re_keyed() -> Non
     assert hub.send(moved, "Another sale!", channel="email").status == DeliveryStatus.REFUSED
 
 
-def test_an_idempotency_key_names_one_send_only() -> None:
-    hub, _clock = make_hub(MemoryConnector("email"))
+def test_an_idempotency_key_names_one_send_only(store: Store) -> None:
+    hub, _clock = make_hub(store, MemoryConnector("email"))
     ana, bob = customer(hub), customer(hub, "bob@example.com")
     hub.send(ana, "Your reset code is 1234", channel="email", purpose="transactional", key="reset")
     with pytest.raises(omnikit.ConflictError, match="key"):
@@ -402,9 +408,9 @@ def test_an_idempotency_key_names_one_send_only() -> None:
         )
 
 
-def test_a_receipt_moves_only_its_own_connectors_deliveries() -> None:
+def test_a_receipt_moves_only_its_own_connectors_deliveries(store: Store) -> None:
     email, sms = MemoryConnector("email"), MemoryConnector("sms")
-    hub, _clock = make_hub(email, sms)
+    hub, _clock = make_hub(store, email, sms)
     cid = customer(hub)
     delivery = hub.send(cid, "Sale!", channel="email")
     forged = sms.receipt(delivery.id, "unsubscribed")  # signed by the SMS provider
@@ -413,9 +419,9 @@ def test_a_receipt_moves_only_its_own_connectors_deliveries() -> None:
     assert hub.delivery(delivery.id).status == DeliveryStatus.SENT
 
 
-def test_an_address_that_bounced_meanwhile_gets_no_deferred_message() -> None:
+def test_an_address_that_bounced_meanwhile_gets_no_deferred_message(store: Store) -> None:
     email = MemoryConnector("email")
-    hub, clock = make_hub(email)
+    hub, clock = make_hub(store, email)
     clock.advance(hours=8)  # 22:00 in Lisbon
     cid = customer(hub)
     first = hub.send(cid, "Order shipped", channel="email", purpose="transactional")
@@ -428,8 +434,8 @@ def test_an_address_that_bounced_meanwhile_gets_no_deferred_message() -> None:
     assert "suppressed" in (hub.delivery(deferred.id).reason or "")
 
 
-def test_an_acceptance_that_comes_after_the_lease_lapsed_still_counts() -> None:
-    hub, clock = make_hub(MemoryConnector("email"))
+def test_an_acceptance_that_comes_after_the_lease_lapsed_still_counts(store: Store) -> None:
+    hub, clock = make_hub(store, MemoryConnector("email"))
     now = clock()
     claimed = omnikit.Delivery(
         id="dlv_1",
@@ -461,3 +467,38 @@ def test_an_acceptance_that_comes_after_the_lease_lapsed_still_counts() -> None:
     next(flow)  # the read of the rows as they are now
     saved = flow.send({"dlv_1": taken_back})
     assert saved.deliveries[0].status == DeliveryStatus.SENT
+
+
+def test_async_hub_sends_and_dispatches_on_every_store(store_url: str) -> None:
+    """
+    `AsyncHub.send()` and `dispatch()` over each store: on PostgreSQL natively, awaiting
+    `AsyncPostgresStore`; a key sends once, and a retry goes out when it comes due.
+    """
+    email = MemoryConnector("email")
+    clock = FrozenClock(NOON)
+
+    async def run() -> tuple[list[Delivery], DispatchReport, list[Delivery], object]:
+        async with omnikit.AsyncHub.open(store_url, connectors=[email], clock=clock) as hub:
+            await hub.identify(user_id="ana", traits={"email": "ana@example.com"})
+            cid = (await hub.customer(email="ana@example.com")).id
+            await hub.set_consent(cid, purpose="marketing", granted=True, channel="email")
+            sent = await hub.send(cid, "Sale!", channel="email")
+            email.script(
+                Transient(code="429", reason="slow down", retry_after=30, safe_to_retry=True)
+            )
+            queued = await hub.send(cid, "Code 1", channel="email", key="otp-1")
+            again = await hub.send(cid, "Code 1", channel="email", key="otp-1")
+            clock.advance(minutes=1)
+            report = await hub.dispatch()
+            listed = await hub.deliveries(customer=cid)
+            return [sent, queued, again], report, listed, hub.store
+
+    (sent, queued, again), report, listed, store = asyncio.run(run())
+
+    assert (sent.status, queued.status) == (DeliveryStatus.SENT, DeliveryStatus.QUEUED)
+    assert again == queued
+    assert report.counts == {"sent": 1}
+    assert {d.id for d in listed} == {queued.id, sent.id}
+    assert all(d.status == DeliveryStatus.SENT for d in listed)
+    assert [e.id for e in email.sent] == [sent.id, queued.id]
+    assert isinstance(store, AsyncPostgresStore) == store_url.startswith("postgresql")

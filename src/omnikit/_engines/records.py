@@ -175,8 +175,8 @@ class Changes:
     Everything one step of ingestion (or an unmerge) changes, for a store to apply atomically.
 
     A store applies them in this order: *relabel* (identities, customers, merges move to
-    another cluster), *reassign* (touchpoints, merge roots and alias targets move to another
-    customer), the erasures (*erased_customers*, *erased_identities*), the deletions, the
+    another cluster), *reassign* (touchpoints, merge roots, alias targets and, in a store that
+    keeps the outbox, deliveries move to another customer), the erasures (*erased_customers*, *erased_identities*), the deletions, the
     upserts, the inserts, then the suppressions (*unsuppressed*, then *suppressions*).
     """
 
@@ -198,7 +198,10 @@ class Changes:
     merges: list[MergeRow] = attrs.field(factory=list)
     splits: list[SplitRow] = attrs.field(factory=list)
     erased_customers: set[str] = attrs.field(factory=set)
-    """Customers erased with their touchpoints, the merges rooted at them and their old ids."""
+    """
+    Customers erased with their touchpoints, the merges rooted at them, their old ids, and
+    (in a store that keeps the outbox) their deliveries.
+    """
     erased_identities: set[IdKey] = attrs.field(factory=set)
     """Identity rows erased, with every unmerge split that names them."""
     unsuppressed: set[str] = attrs.field(factory=set)

@@ -12,6 +12,9 @@ checking it with `omnikit.testing.StoreContract`), then registering it under a U
 of its package. The methods work on the rows of `omnikit.stores.records`; the hub does all
 the deciding and hands the store `Changes` to apply atomically.
 
+A store that also implements `OutboxStore` (as the shipped ones do) keeps the outbox that
+`Hub.send()` and `Hub.dispatch()` need; the contract checks it too.
+
 Async code opens stores with `await omnikit.stores.aopen_store(url)`: an `AsyncStore` (the
 awaited twin of `Store`) where the adapter has one, as PostgreSQL has
 (`omnikit.stores.postgres.AsyncPostgresStore`), else the sync `Store`.
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncCustomerStore",
     "AsyncIngestTransaction",
+    "AsyncOutboxStore",
+    "AsyncOutboxTransaction",
     "AsyncStore",
     "AsyncTouchpointStore",
     "CustomerStore",
@@ -295,7 +300,13 @@ class OutboxTransaction(Protocol):
         ...
 
     def save_deliveries(self, deliveries: Collection[Delivery]) -> None:
-        """Insert or replace each delivery, by id (keys are unique)."""
+        """
+        Insert or replace each delivery, by id, in order.
+
+        Raises:
+            ConflictError: If a delivery's key names another delivery (one a delivery
+                before it in *deliveries* gave up is free).
+        """
         ...
 
 
@@ -474,6 +485,72 @@ class AsyncStore(AsyncCustomerStore, AsyncTouchpointStore, Protocol):
 
     async def aclose(self) -> None:
         """Release connections; the data stays (except in memory)."""
+        ...
+
+
+@runtime_checkable
+class AsyncOutboxTransaction(Protocol):
+    """
+    `OutboxTransaction`, awaited: what an `AsyncOutboxStore`'s transactions also do.
+
+    Added in version 0.1.0.
+    """
+
+    async def deliveries(self, ids: Collection[str]) -> dict[str, Delivery]:
+        """The deliveries with these *ids*, by id."""
+        ...
+
+    async def delivery_keys(self, keys: Collection[str]) -> dict[str, Delivery]:
+        """The deliveries sent with these idempotency *keys*, by key."""
+        ...
+
+    async def delivery_history(self, customer_id: str, since: dt.datetime) -> list[Delivery]:
+        """The customer's deliveries created after *since*, oldest first."""
+        ...
+
+    async def due_deliveries(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        """Up to *limit* deliveries an attempt may take at *now* (see `OutboxTransaction`)."""
+        ...
+
+    async def provider_deliveries(
+        self, refs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Delivery]:
+        """The deliveries by `(connector, provider_message_id)`."""
+        ...
+
+    async def suppressed_addresses(self, refs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which `(channel, address)` pairs had a delivery bounce or draw a complaint."""
+        ...
+
+    async def save_deliveries(self, deliveries: Collection[Delivery]) -> None:
+        """Insert or replace each delivery, by id, in order (see `OutboxTransaction`)."""
+        ...
+
+
+@runtime_checkable
+class AsyncOutboxStore(Protocol):
+    """
+    `OutboxStore`, awaited: an `AsyncStore` that keeps the outbox.
+
+    Its `transaction()` yields an `AsyncOutboxTransaction` as well as an
+    `AsyncIngestTransaction`, and `AsyncHub.send()` and `AsyncHub.dispatch()` run on it
+    natively, as `AsyncPostgresStore` does.
+
+    Added in version 0.1.0.
+    """
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery by id."""
+        ...
+
+    async def list_deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        customer_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first, of these *statuses* and *customer_id* when given."""
         ...
 
 

@@ -110,6 +110,9 @@ class SQLQueries:
         )
         self.u_reassign_merges = q("UPDATE omnikit_merges SET root = ? WHERE root = ?")
         self.u_reassign_aliases = q("UPDATE omnikit_aliases SET target = ? WHERE target = ?")
+        self.u_reassign_deliveries = q(
+            "UPDATE omnikit_deliveries SET customer_id = ? WHERE customer_id = ?"
+        )
         self.d_customer = q("DELETE FROM omnikit_customers WHERE id = ?")
         self.d_cluster = q("DELETE FROM omnikit_clusters WHERE id = ?")
         self.d_merges_cluster = q("DELETE FROM omnikit_merges WHERE cluster = ?")
@@ -174,7 +177,13 @@ class SQLQueries:
             "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
         )
         # What erasing a customer deletes; and an identity row, with the splits naming it.
-        by_customer = ("touchpoints customer_id", "customers id", "merges root", "aliases target")
+        by_customer = (
+            "touchpoints customer_id",
+            "customers id",
+            "merges root",
+            "aliases target",
+            "deliveries customer_id",  # they hold the address and what was sent
+        )
         self.d_erased_customer = [
             q(f"DELETE FROM omnikit_{t} WHERE {c} = ?") for t, c in map(str.split, by_customer)
         ]
@@ -403,7 +412,12 @@ class SQLQueries:
             for sql in (self.u_relabel_ids, self.u_relabel_customers, self.u_relabel_merges):
                 yield EXECUTE, sql, [new, old]
         for old, new in changes.reassign.items():
-            for sql in (self.u_reassign_tps, self.u_reassign_merges, self.u_reassign_aliases):
+            for sql in (
+                self.u_reassign_tps,
+                self.u_reassign_merges,
+                self.u_reassign_aliases,
+                self.u_reassign_deliveries,
+            ):
                 yield EXECUTE, sql, [new, old]
         yield from self._deletions(changes)
         yield from self._upserts(changes)

@@ -96,6 +96,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # resolution page's "Trust"). Rows of earlier versions learn it from their owner.
         "ALTER TABLE omnikit_identities ADD COLUMN verified INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # The outbox: each delivery whole as JSON (`data`), with the columns its queries
+        # select and order by beside it. `customer_id` is the column's: a merge moves it.
+        """CREATE TABLE omnikit_deliveries (
+            id TEXT PRIMARY KEY,
+            key TEXT UNIQUE,
+            customer_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            connector TEXT,
+            provider_message_id TEXT,
+            address TEXT,
+            status TEXT NOT NULL,
+            due_us {big},
+            lease_us {big},
+            created_us {big} NOT NULL,
+            data {jsontype} NOT NULL
+        )""",
+        "CREATE INDEX omnikit_deliveries_due ON omnikit_deliveries (status, due_us)",
+        "CREATE INDEX omnikit_deliveries_customer ON omnikit_deliveries (customer_id, created_us)",
+        "CREATE INDEX omnikit_deliveries_provider ON omnikit_deliveries (connector, provider_message_id)",
+        "CREATE INDEX omnikit_deliveries_address ON omnikit_deliveries (channel, address, status)",
+    ),
 )
 SUPPRESSION_KINDS = ("identity", "key", "message")
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,6 +29,7 @@ from omnikit._engines.records import (
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import StoreUnavailableError
 from omnikit.stores._drive import Flow, run
+from omnikit.stores._outbox_queries import SQLOutboxReads, SQLOutboxTransaction
 from omnikit.stores._queries import SQLQueries
 from omnikit.stores._schema import MIGRATIONS, Cursor, Dialect, migrate
 
@@ -49,7 +50,7 @@ if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX system ha
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class SQLStore(abc.ABC):
+class SQLStore(SQLOutboxReads, abc.ABC):
     """
     The `Store` methods, written once over a connection per thread.
 
@@ -241,8 +242,8 @@ class SQLStore(abc.ABC):
         """Overwrite what deleted rows left in the files, if it can (`CustomerStore.scrub`)."""
 
 
-class SQLTransaction:
-    """`IngestTransaction` over one cursor of an open transaction."""
+class SQLTransaction(SQLOutboxTransaction):
+    """`IngestTransaction` and `OutboxTransaction` over one cursor of an open transaction."""
 
     __slots__ = ("cur", "queries", "store")
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError, ValidationError
 from omnikit.stores._drive import EXECUTE, Flow, arun, run
+from omnikit.stores._outbox_queries import AsyncSQLOutboxReads, AsyncSQLOutboxTransaction
 from omnikit.stores._schema import migrate
 from omnikit.stores._sql import Dialect, SQLQueries, SQLStore
 
@@ -63,6 +64,7 @@ _TABLES = (
     "merges",
     "splits",
     "suppressions",
+    "deliveries",
     "meta",
 )
 
@@ -263,7 +265,7 @@ def _redact(conninfo: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query_text, ""))
 
 
-class AsyncPostgresStore:
+class AsyncPostgresStore(AsyncSQLOutboxReads):
     """
     `PostgresStore`, awaited: an `omnikit.stores.AsyncStore` over psycopg's async connections.
 
@@ -507,8 +509,8 @@ class AsyncPostgresStore:
         await self._read(_compact())
 
 
-class AsyncSQLTransaction:
-    """`AsyncIngestTransaction` over one cursor of an open transaction."""
+class AsyncSQLTransaction(AsyncSQLOutboxTransaction):
+    """`AsyncIngestTransaction` and `AsyncOutboxTransaction` over one cursor of a transaction."""
 
     __slots__ = ("cur", "queries", "url")
 

@@ -41,6 +41,8 @@ from omnikit.rules import Action, Cap, Rule, RuleSet, event
 from omnikit.stores import (
     AsyncCustomerStore,
     AsyncIngestTransaction,
+    AsyncOutboxStore,
+    AsyncOutboxTransaction,
     AsyncStore,
     AsyncTouchpointStore,
     IngestTransaction,
@@ -230,11 +232,11 @@ def _names(protocol: type) -> frozenset[str]:
     return frozenset(name for name in vars(protocol) if not name.startswith("_"))
 
 
-_READS = (_names(AsyncCustomerStore) | _names(AsyncTouchpointStore)) - {
+_READS = (_names(AsyncCustomerStore) | _names(AsyncTouchpointStore) | _names(AsyncOutboxStore)) - {
     "transaction",
     "iter_customers",
 }
-_TRANSACTION = _names(AsyncIngestTransaction)
+_TRANSACTION = _names(AsyncIngestTransaction) | _names(AsyncOutboxTransaction)
 
 
 class AsyncStoreContract(StoreContract):

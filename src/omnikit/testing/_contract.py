@@ -44,6 +44,7 @@ from omnikit.stores.records import (
     SuppressionRow,
 )
 from omnikit.testing._clock import FrozenClock
+from omnikit.testing._outbox_contract import OutboxContract
 from omnikit.testing._streams import (
     T0,
     BoomError,
@@ -71,11 +72,13 @@ def _track(mid: str, minutes: int, event: str = "Product Viewed", **fields: Any)
     return {"type": "track", "event": event, "messageId": mid, "timestamp": _at(minutes), **fields}
 
 
-class StoreContract:
+class StoreContract(OutboxContract):
     """
     The contract every store passes; subclass it with a `store` fixture to run it.
 
-    The fixture yields a fresh, empty store; every test below then runs against it.
+    The fixture yields a fresh, empty store; every test below then runs against it. A store
+    that is also an `omnikit.stores.OutboxStore` passes the outbox's checks too (see
+    `omnikit.testing._outbox_contract`); they are skipped for one that is not.
 
     Added in version 0.1.0.
     """
