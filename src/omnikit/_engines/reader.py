@@ -1,5 +1,5 @@
 """
-Reading one message's fields, for `omnikit._engines.messages`.
+Reading one message's fields, for `omnikit._engines.inbound`.
 
 The reader collects every error of a message before they are raised together; `ReadCache`
 is what a hub keeps between messages.
@@ -20,7 +20,7 @@ from omnikit.converters import parse_datetime
 from omnikit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from omnikit._engines.messages import IngestOptions
+    from omnikit._engines.inbound import IngestOptions
 
 __all__ = [
     "CACHE_LIMIT",

@@ -9,7 +9,7 @@ from typing import Any
 
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
-from omnikit._engines.messages import parse_message
+from omnikit._engines.inbound import parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us

@@ -1,7 +1,9 @@
 """
-Reading Segment Spec messages (identify, track, page, screen, group, alias) into touchpoints.
+Inbound messages: reading Segment Spec messages into touchpoints.
 
-Pure: the caller passes `now` (for messages that carry no time) and the options.
+The message types are identify, track, page, screen, group and alias. Pure: the caller passes
+`now` (for messages that carry no time) and the options. Fields are read with
+`omnikit._engines.reader`.
 """
 
 from __future__ import annotations
