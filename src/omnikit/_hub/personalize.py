@@ -20,7 +20,7 @@ from omnikit.rules._recording import decide_and_record, decision_channel, facts
 from omnikit.rules._rules import Decision, RuleSet
 
 if TYPE_CHECKING:
-    from omnikit._engines.ingest import Flow
+    from omnikit._engines.ingest import EngineFlow
     from omnikit._engines.records import CustomerRecord
     from omnikit._hub._core import CustomerRef
     from omnikit._models.orders import Order
@@ -134,7 +134,7 @@ class Personalization(_FlowCore):
         now: dt.datetime | None,
         limit: int | None,
         record: bool,
-    ) -> Flow[Decision]:
+    ) -> EngineFlow[Decision]:
         """
         Decide, and store what the decision writes: a flow, for one write transaction.
 

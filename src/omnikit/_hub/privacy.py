@@ -18,7 +18,7 @@ from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from omnikit._engines.erasure import Erasure
-    from omnikit._engines.ingest import Flow
+    from omnikit._engines.ingest import EngineFlow
     from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
     from omnikit._hub._core import CustomerRef
 
@@ -184,7 +184,7 @@ class Privacy(_FlowCore):
         }
 
 
-def _gathered(customer_id: str) -> Flow[tuple[CustomerRecord, Erasure, list[MergeRow]]]:
+def _gathered(customer_id: str) -> EngineFlow[tuple[CustomerRecord, Erasure, list[MergeRow]]]:
     """
     The customer as the transaction holds them, everything held about them, and their merges.
 
