@@ -75,7 +75,7 @@ class Privacy(_FlowCore):
     def _forgotten(
         self, customer: CustomerRef, *, suppress: bool, scrub: bool
     ) -> HubFlow[ForgetReport]:
-        record = yield from self._record(customer)
+        record = yield from self._customer_record(customer)
         now = self.clock()
         flow = forget(record.id, self._ingest_config(), suppress=suppress, at_us=to_us(now))
         erasure, changes = yield InTransaction(flow)
@@ -147,7 +147,7 @@ class Privacy(_FlowCore):
         return self._run(self._exported(customer))
 
     def _exported(self, customer: CustomerRef) -> HubFlow[dict[str, Any]]:
-        record = yield from self._record(customer)
+        record = yield from self._customer_record(customer)
         current, erasure, merges = yield InTransaction(_gathered(record.id))
         touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
