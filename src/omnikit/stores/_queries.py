@@ -10,7 +10,7 @@ spelling once, when the queries are built.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from omnikit._engines.profile import ProfileState, to_us
@@ -82,7 +82,12 @@ class SQLQueries:
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
         self._plain_dump = type(dialect).dump is Dialect.dump  # then `touchpoint_text` applies
-        q = dialect.sql
+        self._prepare_reads(dialect.sql)
+        self._prepare_writes(dialect.sql)
+        self._prepare_erasures(dialect.sql)
+
+    def _prepare_reads(self, q: Callable[[str], str]) -> None:
+        """The statements of the reads, in the dialect (`{in}` is filled in per call)."""
         self.q_seen = q("SELECT message_id FROM omnikit_touchpoints WHERE message_id IN ({in})")
         self.q_customer_by_id = q(
             "SELECT id, cluster, first_us, first_message_id, members, profile FROM omnikit_customers WHERE id IN ({in})"
@@ -102,6 +107,28 @@ class SQLQueries:
         self.q_tp_of = q(
             "SELECT data, customer_id FROM omnikit_touchpoints WHERE customer_id IN ({in})"
         )
+        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
+        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
+        self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
+        self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
+        self.q_identities_of_kind = q(
+            "SELECT value, owner, cluster, verified FROM omnikit_identities "
+            "WHERE kind = ? AND value IN ({in})"
+        )
+        self.q_merges_of = q(
+            "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
+        )
+        self.q_merge = q("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?")
+        self.q_customer_page = q(
+            "SELECT id, cluster, first_us, first_message_id, members, profile "
+            "FROM omnikit_customers WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        self.q_touchpoint = q(
+            "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
+        )
+
+    def _prepare_writes(self, q: Callable[[str], str]) -> None:
+        """The statements `apply` writes with, in the dialect."""
         self.u_relabel_ids = q("UPDATE omnikit_identities SET cluster = ? WHERE cluster = ?")
         self.u_relabel_customers = q("UPDATE omnikit_customers SET cluster = ? WHERE cluster = ?")
         self.u_relabel_merges = q("UPDATE omnikit_merges SET cluster = ? WHERE cluster = ?")
@@ -149,31 +176,14 @@ class SQLQueries:
             "INSERT INTO omnikit_splits (a_kind, a_value, b_kind, b_value, merge_id, at_us) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         )
-        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
-        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
-        self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
-        self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
         self.i_suppression = q(
             "INSERT INTO omnikit_suppressions (digest, kind, at_us) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING"
         )
         self.d_suppression = q("DELETE FROM omnikit_suppressions WHERE digest = ?")
-        self.q_identities_of_kind = q(
-            "SELECT value, owner, cluster, verified FROM omnikit_identities "
-            "WHERE kind = ? AND value IN ({in})"
-        )
-        self.q_merges_of = q(
-            "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
-        )
-        self.q_merge = q("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?")
-        self.q_customer_page = q(
-            "SELECT id, cluster, first_us, first_message_id, members, profile "
-            "FROM omnikit_customers WHERE id > ? ORDER BY id LIMIT ?"
-        )
-        self.q_touchpoint = q(
-            "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
-        )
-        # What erasing a customer deletes; and an identity row, with the splits naming it.
+
+    def _prepare_erasures(self, q: Callable[[str], str]) -> None:
+        """Erasures: what erasing a customer deletes; and an identity row, with its splits."""
         by_customer = ("touchpoints customer_id", "customers id", "merges root", "aliases target")
         self.d_erased_customer = [
             q(f"DELETE FROM omnikit_{t} WHERE {c} = ?") for t, c in map(str.split, by_customer)
