@@ -30,6 +30,7 @@ from omnikit._engines.profile import (
 from omnikit._engines.properties import check_properties
 from omnikit._engines.reader import (
     CACHE_LIMIT,
+    EMPTY,
     ReadCache,
     Reader,
     id_value,
@@ -56,6 +57,15 @@ __all__ = [
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
+# Members as module constants: reading one off its enum class costs a lookup, once per event.
+_TRACK, _PAGE, _SCREEN, _IDENTIFY, _GROUP = (
+    TouchpointType.TRACK,
+    TouchpointType.PAGE,
+    TouchpointType.SCREEN,
+    TouchpointType.IDENTIFY,
+    TouchpointType.GROUP,
+)
+_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
 _SPEC_CHANNELS: Final = {"browser": "web", "mobile": "app"}
 _OUTBOUND_EVENTS: Final = frozenset(
     {
@@ -301,23 +311,17 @@ def parse_message(
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
     """
-    message = _within_limits(raw, text, options.max_message_bytes)
     reader = Reader(options, {} if cache is None else cache.identities, blocked)
     errors = reader.errors
-    kind = message.get("type")
-    tp_type = _TYPES.get(kind) if type(kind) is str else None
-    if tp_type is None:
-        raise _type_error(kind)
     # Every error is collected, in the order of the fields, before they are raised together.
-    message_id = _message_id(message, options, errors)
-    named = _user_ids(reader, message)
-    context, properties, top_traits, person_traits = _read_objects(reader, message, tp_type)
+    message, tp_type, message_id = _envelope(raw, text, options, errors)
+    named, context, properties, top_traits, person_traits = _read_person(reader, message, tp_type)
     name, props = _name_and_properties(reader, message, tp_type, properties, top_traits)
     if not named and not reader.offered:
         errors.append(_no_identifier(tp_type.value, top_traits))
     occurred_at, received_at = _occurred_at(reader, message, now)
     channel = _channel(reader, message, context)
-    direction = Direction.OUTBOUND if name in _OUTBOUND_EVENTS else Direction.INBOUND
+    direction = _OUTBOUND if name in _OUTBOUND_EVENTS else _INBOUND
     if "direction" in context:
         direction = _stated_direction(context["direction"], direction, errors)
     if "consent" in context:
@@ -343,11 +347,15 @@ def parse_message(
     )
 
 
-def _within_limits(raw: object, text: str | None, limit: int) -> Mapping[str, Any]:
+def _envelope(
+    raw: object, text: str | None, options: IngestOptions, errors: list[str]
+) -> tuple[Mapping[str, Any], TouchpointType, Any]:
     """
-    The message *raw* as a mapping of JSON values, if it is one and its text fits in *limit*.
+    What every message has: the message as a mapping of JSON values, its type and its id.
 
-    Its *text* is the JSON it was read from, if it was; otherwise it is encoded here.
+    Its *text* is the JSON it was read from, if it was; otherwise it is encoded here. A
+    message that is not an object, is over the size limit, holds a value no store keeps or
+    has no known type is refused at once; a bad id is noted in *errors*.
     """
     if not isinstance(raw, dict):
         if not isinstance(raw, Mapping):
@@ -356,6 +364,7 @@ def _within_limits(raw: object, text: str | None, limit: int) -> Mapping[str, An
     message: Mapping[str, Any] = raw
     if text is None:
         text, message = encode(raw)
+    limit = options.max_message_bytes
     # Counted in characters while even four bytes each would be under the limit.
     if len(text) * 4 > limit and not text.isascii():
         size = len(text.encode("utf-8", "surrogatepass"))
@@ -365,7 +374,23 @@ def _within_limits(raw: object, text: str | None, limit: int) -> Mapping[str, An
         raise ValidationError(f"message is {size} bytes, over the {limit}-byte limit")
     if suspect(text):
         check(message)
-    return message
+    kind = message.get("type")
+    tp_type = _TYPES.get(kind) if type(kind) is str else None
+    if tp_type is None:
+        raise _type_error(kind)
+    message_id = message.get("messageId")
+    if message_id is None:
+        message_id = derive_message_id(message, options.id_key)
+    elif not isinstance(message_id, str) or not message_id.strip():
+        errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
+    elif len(message_id) > 200:
+        errors.append("messageId: longer than 200 characters")
+    elif message_id.startswith(OWN_SEGMENT_IDS):
+        errors.append(
+            f"messageId: ids beginning {OWN_SEGMENT_IDS!r} are those of the segment changes "
+            "omnikit records itself; a message from outside can't take one"
+        )
+    return message, tp_type, message_id
 
 
 def _type_error(kind: object) -> ValidationError:
@@ -377,25 +402,16 @@ def _type_error(kind: object) -> ValidationError:
     )
 
 
-def _message_id(message: Mapping[str, Any], options: IngestOptions, errors: list[str]) -> Any:
-    """The message's id (derived from its content if it has none), with an error if unusable."""
-    message_id = message.get("messageId")
-    if message_id is None:
-        return derive_message_id(message, options.id_key)
-    if not isinstance(message_id, str) or not message_id.strip():
-        errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
-    elif len(message_id) > 200:
-        errors.append("messageId: longer than 200 characters")
-    elif message_id.startswith(OWN_SEGMENT_IDS):
-        errors.append(
-            f"messageId: ids beginning {OWN_SEGMENT_IDS!r} are those of the segment changes "
-            "omnikit records itself; a message from outside can't take one"
-        )
-    return message_id
+def _read_person(
+    reader: Reader, message: Mapping[str, Any], tp_type: TouchpointType
+) -> tuple[bool, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], dict[str, Any]]:
+    """
+    Read who the message is about, and the objects that say so.
 
-
-def _user_ids(reader: Reader, message: Mapping[str, Any]) -> bool:
-    """Read `userId` and `anonymousId`: whether either field is given."""
+    The identities of `userId`, `anonymousId`, the person's traits, `context.device` and
+    `context.externalIds` go to *reader*. Returns whether `userId` or `anonymousId` is given,
+    the message's `context`, `properties` and `traits`, and the traits of its person.
+    """
     errors = reader.errors
     # Fast paths here and below (`type(x) is str`, `type(x) is dict`, `is None`) skip a call
     # for the usual, valid shapes; anything else takes the general check, which also words
@@ -410,27 +426,15 @@ def _user_ids(reader: Reader, message: Mapping[str, Any]) -> bool:
         reader.identity("user_id", user_id, "userId")
     if anonymous_id is not None:
         reader.identity("anonymous_id", anonymous_id, "anonymousId")
-    return raw_user is not None or raw_anonymous is not None
-
-
-def _read_objects(
-    reader: Reader, message: Mapping[str, Any], tp_type: TouchpointType
-) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], dict[str, Any]]:
-    """
-    Read the message's objects: `context`, `properties`, `traits`, and its person's traits.
-
-    The identities those traits and the context name are read too.
-    """
-    errors = reader.errors
     context = message.get("context")
     if type(context) is not dict:
-        context = object_field(message, "context", errors)
+        context = EMPTY if context is None else object_field(message, "context", errors)
     properties = message.get("properties")
     if type(properties) is not dict:
-        properties = object_field(message, "properties", errors)
+        properties = EMPTY if properties is None else object_field(message, "properties", errors)
     top_traits = message.get("traits")
     if type(top_traits) is not dict:
-        top_traits = object_field(message, "traits", errors)
+        top_traits = EMPTY if top_traits is None else object_field(message, "traits", errors)
     context_traits = context.get("traits")
     if context_traits is not None and not isinstance(context_traits, dict):
         errors.append(f"context.traits: expected an object, got {kind_of(context_traits)}")
@@ -438,7 +442,7 @@ def _read_objects(
     if message.get("integrations") is not None:
         object_field(message, "integrations", errors)
     person_traits: dict[str, Any] = {}
-    if context_traits or (tp_type is TouchpointType.IDENTIFY and top_traits):
+    if context_traits or (tp_type is _IDENTIFY and top_traits):
         person_traits = _person_traits(reader, tp_type, top_traits, context_traits)
     device = context.get("device")
     if isinstance(device, dict):
@@ -449,7 +453,8 @@ def _read_objects(
     external = context.get("externalIds")
     if external is not None:
         _external_ids(reader, external)
-    return context, properties, top_traits, person_traits
+    named = raw_user is not None or raw_anonymous is not None
+    return named, context, properties, top_traits, person_traits
 
 
 def _person_traits(
@@ -463,7 +468,7 @@ def _person_traits(
 
     Those of `context.traits`, and an identify's own `traits` over them.
     """
-    is_identify = tp_type is TouchpointType.IDENTIFY
+    is_identify = tp_type is _IDENTIFY
     person_traits: dict[str, Any] = dict(context_traits) if context_traits else {}
     traits_path = "context.traits"
     if is_identify:
@@ -515,7 +520,7 @@ def _name_and_properties(
 ) -> tuple[str, dict[str, Any]]:
     """The touchpoint's name and properties, as the message's type has them."""
     errors = reader.errors
-    if tp_type is TouchpointType.TRACK:
+    if tp_type is _TRACK:
         props = dict(properties)
         event = message.get("event")
         if type(event) is str and event.strip():
@@ -531,16 +536,16 @@ def _name_and_properties(
             )
         check_properties(name, props, errors)
         return name, props
-    if tp_type is TouchpointType.PAGE or tp_type is TouchpointType.SCREEN:
+    if tp_type is _PAGE or tp_type is _SCREEN:
         props = dict(properties)
         for field in ("name", "category"):
             value = string_field(message.get(field), field, errors)
             if value is not None:
                 props.setdefault(field, value)
-        return "Page Viewed" if tp_type is TouchpointType.PAGE else "Screen Viewed", props
-    if tp_type is TouchpointType.IDENTIFY:
+        return "Page Viewed" if tp_type is _PAGE else "Screen Viewed", props
+    if tp_type is _IDENTIFY:
         return "Identify", dict(properties)
-    if tp_type is TouchpointType.GROUP:
+    if tp_type is _GROUP:
         group_id = id_value(message.get("groupId"), "groupId", errors)
         if group_id is None and "groupId" not in message:
             errors.append("groupId: required field is missing")
