@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from omnikit.stores import Store, records
-from omnikit.stores._drive import Flow
+from omnikit.stores._drive import Statements
 from omnikit.stores._sql import SQLQueries
 from omnikit.stores.memory import MemoryStore
 from omnikit.stores.sqlite import SQLiteStore
@@ -78,7 +78,7 @@ class DeliveryKeepingStore(MemoryStore):
 
 
 class _LosingQueries(SQLQueries):
-    def apply(self, changes: Any) -> Flow[None]:
+    def apply(self, changes: Any) -> Statements[None]:
         return super().apply(attrs.evolve(changes, touchpoint_owners={}))
 
 

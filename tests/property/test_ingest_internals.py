@@ -14,7 +14,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import omnikit
-from omnikit._engines.messages import IngestOptions, parse_message
+from omnikit._engines.inbound import IngestOptions, parse_message
 from omnikit._engines.reader import ReadCache
 from omnikit._engines.values import MAX_DEPTH, decode, standard_decode
 from omnikit.errors import ValidationError

@@ -260,7 +260,7 @@ def recorded(hub: omnikit.Hub, customer: omnikit.Customer, rules: RuleSet, **opt
     """The requests a decision asks, and the decision."""
     flow = hub._recorded_decision(
         rules,
-        hub._run(hub._record(customer)),
+        hub._run(hub._customer_record(customer)),
         "Product Viewed",
         None,
         now=LATER,
@@ -313,7 +313,7 @@ def test_a_customer_merged_away_is_decided_for_as_the_survivor() -> None:
     log: list[str] = []
     flow = hub._recorded_decision(
         capped(),
-        hub._run(hub._record(before)),
+        hub._run(hub._customer_record(before)),
         "Product Viewed",
         None,
         now=LATER,
@@ -340,7 +340,7 @@ async def test_a_recorded_decision_awaited_is_the_one_driven(anyio_backend: str)
         customer = merged(hub)
         flow = hub._recorded_decision(
             rules,
-            hub._run(hub._record(customer)),
+            hub._run(hub._customer_record(customer)),
             "Product Viewed",
             None,
             now=LATER,

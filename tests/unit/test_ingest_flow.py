@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 import omnikit
-from omnikit._engines.ingest import Flow, ingest, replay
+from omnikit._engines.ingest import EngineFlow, ingest, replay
 from omnikit._hub.flows import adrive, drive
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -27,7 +27,7 @@ FIRST_CHUNK = [
 _T = TypeVar("_T")
 
 
-def logged(flow: Flow[_T], log: list[str]) -> Flow[_T]:
+def logged(flow: EngineFlow[_T], log: list[str]) -> EngineFlow[_T]:
     """*flow*, writing the name of each request it makes to *log*."""
     answer: Any = None
     while True:

@@ -17,7 +17,7 @@ from omnikit._engines.ingest import (
     ClusterIdentities,
     Customers,
     CustomerTouchpoints,
-    Flow,
+    EngineFlow,
     Identities,
     IngestConfig,
     Splits,
@@ -40,7 +40,7 @@ __all__ = ["forget", "gather", "unsuppress"]
 
 def forget(
     customer_id: str, config: IngestConfig, *, suppress: bool, at_us: int
-) -> Flow[tuple[Erasure, Changes]]:
+) -> EngineFlow[tuple[Erasure, Changes]]:
     """
     Erase the customer *customer_id* at *at_us*: what was held about them, and the changes.
 
@@ -72,7 +72,7 @@ def forget(
     return erasure, changes
 
 
-def gather(record: CustomerRecord) -> Flow[Erasure]:
+def gather(record: CustomerRecord) -> EngineFlow[Erasure]:
     """Everything held about *record*, and what erasing them must replay."""
     touchpoints: list[Touchpoint] = yield CustomerTouchpoints([record.id])
     aliases: dict[str, str] = yield Aliases([record.id])
@@ -106,7 +106,7 @@ def gather(record: CustomerRecord) -> Flow[Erasure]:
     return erasure
 
 
-def unsuppress(digest: str, config: IngestConfig) -> Flow[bool]:
+def unsuppress(digest: str, config: IngestConfig) -> EngineFlow[bool]:
     """
     Lift the suppression *digest* stands for; whether it was under suppression.
 

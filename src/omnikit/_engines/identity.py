@@ -614,35 +614,14 @@ def replay_region(
     for tp in ordered:
         resolver.add(tp)
     result = resolver.changes()
-    changes = Changes()
-    new_customers = dict(resolver.customers)
-    for record in new_customers.values():
-        if record.cluster is not None:
-            record.cluster = cluster
-        changes.customers[record.id] = record
     owner_of = {tp.message_id: owner for tp, owner in result.new_touchpoints}
-    changes.deleted_customers = {cid for cid in old_customers if cid not in new_customers}
-    changes.unaliased = {cid for cid in new_customers if cid not in old_customers}
-    for old_id in changes.deleted_customers:
-        first = old_customers[old_id].first[1]
-        successor = owner_of.get(first)
-        if successor is not None:
-            changes.aliases[old_id] = successor
-            changes.reassign[old_id] = successor
+    changes = Changes()
+    _replace_customers(changes, resolver, cluster, old_customers, owner_of)
     for k in set(old_keys) | set(resolver.rows):
         row = resolver.rows.get(k)
         owner = None if row is None or row[0] is None else resolver.customer(row[0])
         changes.identities[k] = IdentityRow(owner=owner, cluster=cluster, verified=k in verified)
-    stored = [tp for tp in ordered if tp.message_id in old_owners]
-    claims_only = {tp.message_id: tp.claims_only for tp in resolver.applied}
-    for tp in stored:
-        owner = owner_of[tp.message_id]
-        if old_owners[tp.message_id] != owner:
-            changes.touchpoint_owners[tp.message_id] = owner
-        if claims_only[tp.message_id] is not tp.claims_only:
-            changes.rewritten.append(
-                attrs.evolve(tp, claims_only=claims_only[tp.message_id], customer_id=None)
-            )
+    _replace_touchpoints(changes, resolver, ordered, old_owners, owner_of)
     new_ids = {tp.message_id for tp in touchpoints if tp.message_id not in old_owners}
     changes.new_touchpoints = [
         (tp, owner) for tp, owner in result.new_touchpoints if tp.message_id in new_ids
@@ -653,3 +632,56 @@ def replay_region(
     top = max((key_of(tp) for tp in ordered), default=(0, ""))
     changes.clusters[cluster] = ClusterRow(id=cluster, max=top, size=size)
     return changes
+
+
+def _replace_customers(
+    changes: Changes,
+    resolver: Resolver,
+    cluster: str,
+    old_customers: Mapping[str, CustomerRecord],
+    owner_of: Mapping[str, str],
+) -> None:
+    """
+    Put the replayed customers of *cluster* in *changes*, in place of its *old_customers*.
+
+    An old customer that is gone leads (as an alias, and with its touchpoints reassigned) to
+    the customer that now owns its first touchpoint, by *owner_of* (message id to owner).
+    """
+    new_customers = dict(resolver.customers)
+    for record in new_customers.values():
+        if record.cluster is not None:
+            record.cluster = cluster
+        changes.customers[record.id] = record
+    changes.deleted_customers = {cid for cid in old_customers if cid not in new_customers}
+    changes.unaliased = {cid for cid in new_customers if cid not in old_customers}
+    for old_id in changes.deleted_customers:
+        first = old_customers[old_id].first[1]
+        successor = owner_of.get(first)
+        if successor is not None:
+            changes.aliases[old_id] = successor
+            changes.reassign[old_id] = successor
+
+
+def _replace_touchpoints(
+    changes: Changes,
+    resolver: Resolver,
+    ordered: Sequence[Touchpoint],
+    old_owners: Mapping[str, str],
+    owner_of: Mapping[str, str],
+) -> None:
+    """
+    Put in *changes* the stored touchpoints of a replay whose owner or claims changed.
+
+    *old_owners* gives the stored touchpoints' owners before the replay, *owner_of* after it.
+    """
+    claims_only = {tp.message_id: tp.claims_only for tp in resolver.applied}
+    for tp in ordered:
+        if tp.message_id not in old_owners:
+            continue
+        owner = owner_of[tp.message_id]
+        if old_owners[tp.message_id] != owner:
+            changes.touchpoint_owners[tp.message_id] = owner
+        if claims_only[tp.message_id] is not tp.claims_only:
+            changes.rewritten.append(
+                attrs.evolve(tp, claims_only=claims_only[tp.message_id], customer_id=None)
+            )

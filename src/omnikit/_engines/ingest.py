@@ -1,9 +1,9 @@
 """
 Ingestion as a flow: the identity engine's reads and writes, in order, without I/O.
 
-A flow is a generator. It yields a request (`Seen`, `Identities`, `Apply`, ...), one for each
-call of the store's `IngestTransaction` it needs, and is sent the answer; what it returns is
-the operation's result. A driver runs it inside a transaction: `Hub` over a store's sync
+An engine flow (`EngineFlow`) is a generator. It yields a request (`Seen`, `Identities`,
+`Apply`, ...), one for each call of the store's `IngestTransaction` it needs, and is sent the
+answer; what it returns is the operation's result. A driver runs it inside a transaction: `Hub` over a store's sync
 transaction, an async driver awaiting an async one. The logic is written once here, and no
 driver knows in which order the engine reads what.
 
@@ -53,7 +53,7 @@ __all__ = [
     "Clusters",
     "CustomerTouchpoints",
     "Customers",
-    "Flow",
+    "EngineFlow",
     "Identities",
     "IngestConfig",
     "Merges",
@@ -234,8 +234,12 @@ Request = (
 )
 """What a flow may ask of the store's transaction."""
 
-Flow = Generator[Request, Any, _T]
-"""A generator that yields requests, is sent their answers, and returns a `_T`."""
+EngineFlow = Generator[Request, Any, _T]
+"""
+An engine's flow: it yields requests of a store's transaction, is sent their answers, and
+returns a `_T` (a verb's flow is a `omnikit._hub.flows.HubFlow`; a SQL store's query is
+`omnikit.stores._drive.Statements`).
+"""
 
 
 @attrs.frozen
@@ -262,7 +266,9 @@ class IngestConfig:
 # -- the flows ---------------------------------------------------------------------------------
 
 
-def ingest(chunk: list[Touchpoint], config: IngestConfig) -> Flow[tuple[IngestResult, set[str]]]:
+def ingest(
+    chunk: list[Touchpoint], config: IngestConfig
+) -> EngineFlow[tuple[IngestResult, set[str]]]:
     """
     Store *chunk* (in one transaction): what it did, and the ids of the customers that changed.
 
@@ -290,7 +296,7 @@ def ingest(chunk: list[Touchpoint], config: IngestConfig) -> Flow[tuple[IngestRe
     return result, touched
 
 
-def suppressed(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[str]]:
+def suppressed(touchpoints: list[Touchpoint], config: IngestConfig) -> EngineFlow[set[str]]:
     """
     The message ids of *touchpoints* to drop: erased before, or naming a suppressed identifier.
 
@@ -330,7 +336,7 @@ def suppressed(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[
     return {mid for digest in found for mid in named.get(digest, ())}
 
 
-def checked_key(config: IngestConfig) -> Flow[None]:
+def checked_key(config: IngestConfig) -> EngineFlow[None]:
     """
     Refuse a suppression key other than the one the store's suppressions were made with.
 
@@ -357,7 +363,7 @@ def _named(tp: Touchpoint) -> list[IdKey]:
     return keys
 
 
-def resolve(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[str]]:
+def resolve(touchpoints: list[Touchpoint], config: IngestConfig) -> EngineFlow[set[str]]:
     """
     Resolve and store *touchpoints*, none stored before: the ids of the customers that changed.
 
@@ -387,7 +393,7 @@ def resolve(touchpoints: list[Touchpoint], config: IngestConfig) -> Flow[set[str
     return touched
 
 
-def _loaded(keys: set[IdKey], config: IngestConfig) -> Flow[Resolver]:
+def _loaded(keys: set[IdKey], config: IngestConfig) -> EngineFlow[Resolver]:
     """A resolver over what the store holds of *keys*: their customers, clusters and splits."""
     found: dict[IdKey, IdentityRow] = yield Identities(keys)
     # As the resolver works on them: (owner, cluster) tuples. The rows themselves die here,
@@ -418,7 +424,9 @@ def _loaded(keys: set[IdKey], config: IngestConfig) -> Flow[Resolver]:
     )
 
 
-def replay(region: str, config: IngestConfig, new: Sequence[Touchpoint] = ()) -> Flow[Changes]:
+def replay(
+    region: str, config: IngestConfig, new: Sequence[Touchpoint] = ()
+) -> EngineFlow[Changes]:
     """
     Recompute the cluster *region* from its stored touchpoints and *new*, and store it.
 
@@ -446,7 +454,7 @@ def replay(region: str, config: IngestConfig, new: Sequence[Touchpoint] = ()) ->
     return changes
 
 
-def current_record(stored: CustomerRecord, anchor: IdKey | None) -> Flow[CustomerRecord]:
+def current_record(stored: CustomerRecord, anchor: IdKey | None) -> EngineFlow[CustomerRecord]:
     """*stored* as the transaction sees it (merged since into another customer, maybe)."""
     rows: dict[IdKey, IdentityRow] = (yield Identities([anchor])) if anchor is not None else {}
     row = rows.get(anchor) if anchor is not None else None

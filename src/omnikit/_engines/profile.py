@@ -603,7 +603,7 @@ def check_timezone(value: object) -> str:
     Raises:
         ValidationError: Otherwise.
     """
-    if type(value) is str and value in _KNOWN_ZONES:  # most events name a zone seen before
+    if type(value) is str and value in KNOWN_ZONES:  # most events name a zone seen before
         return value
     if not isinstance(value, str):
         raise ValidationError(f"expected a time zone name, got {type(value).__name__}")
@@ -614,13 +614,14 @@ def check_timezone(value: object) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValidationError(unknown) from None
-    if len(_KNOWN_ZONES) >= 4096:  # only zone names get here, but some file systems ignore case
-        _KNOWN_ZONES.clear()
-    _KNOWN_ZONES.add(value)
+    if len(KNOWN_ZONES) >= 4096:  # only zone names get here, but some file systems ignore case
+        KNOWN_ZONES.clear()
+    KNOWN_ZONES.add(value)
     return value
 
 
-_KNOWN_ZONES: set[str] = set()
+KNOWN_ZONES: set[str] = set()
+"""Zone names `check_timezone` has found, so that a caller may skip it for one seen before."""
 
 
 def _shown(value: str) -> str:

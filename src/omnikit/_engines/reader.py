@@ -1,5 +1,5 @@
 """
-Reading one message's fields, for `omnikit._engines.messages`.
+Reading one message's fields, for `omnikit._engines.inbound` and `omnikit._engines.contexts`.
 
 The reader collects every error of a message before they are raised together; `ReadCache`
 is what a hub keeps between messages.
@@ -20,7 +20,7 @@ from omnikit.converters import parse_datetime
 from omnikit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from omnikit._engines.messages import IngestOptions
+    from omnikit._engines.inbound import IngestOptions
 
 __all__ = [
     "CACHE_LIMIT",
@@ -153,8 +153,8 @@ class Reader:
         blocked = self.blocked
         return blocked is not None and isinstance(value, str) and blocked((kind, value.strip()))
 
-    def time(self, message: Mapping[str, Any], field: str) -> dt.datetime | None:
-        value = message.get(field)
+    def time(self, value: object, field: str) -> dt.datetime | None:
+        """The time *value* (of the message's *field*) names, if it is one; else an error."""
         if value is None:
             return None
         if type(value) is str:

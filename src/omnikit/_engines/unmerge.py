@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from omnikit._engines.ingest import Apply, Customers, Flow, IngestConfig, replay
+from omnikit._engines.ingest import Apply, Customers, EngineFlow, IngestConfig, replay
 from omnikit._engines.records import Changes, CustomerRecord, MergeRow, SplitRow
 from omnikit.errors import NotFoundError, StoreError
 
@@ -36,7 +36,9 @@ def merge_to_undo(rows: Sequence[MergeRow], customer_id: str, merge_id: str | No
     raise NotFoundError("merge", merge_id)
 
 
-def unmerge(customer_id: str, row: MergeRow, config: IngestConfig, *, at_us: int) -> Flow[set[str]]:
+def unmerge(
+    customer_id: str, row: MergeRow, config: IngestConfig, *, at_us: int
+) -> EngineFlow[set[str]]:
     """
     Undo the merge *row* of the customer *customer_id*, at *at_us*: the ids of the customers replayed.
 

@@ -152,7 +152,8 @@ class _FlowCore(_HubCore):
         stored: bool = yield HasIdentityKind(kind)
         return stored
 
-    def _record(self, customer: CustomerRef) -> HubFlow[CustomerRecord]:
+    def _customer_record(self, customer: CustomerRef) -> HubFlow[CustomerRecord]:
+        """The stored record of *customer*; `NotFoundError` if there is none."""
         record = yield from self._lookup(customer, {})
         if record is None:
             raise NotFoundError(

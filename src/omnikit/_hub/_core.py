@@ -24,8 +24,8 @@ import phonenumbers
 
 from omnikit._engines.erasure import MIN_KEY_BYTES, NO_KEY
 from omnikit._engines.identity import IdentityRules
+from omnikit._engines.inbound import IngestOptions
 from omnikit._engines.ingest import IngestConfig
-from omnikit._engines.messages import IngestOptions
 from omnikit._engines.outbox import Backoff
 from omnikit._engines.policy import ContactPolicy
 from omnikit._engines.profile import OWN_SEGMENT_IDS

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import attrs
 
-from omnikit._engines.ingest import Flow, PortCall
+from omnikit._engines.ingest import EngineFlow, PortCall
 from omnikit._models.outbound import Refused, Unknown
 from omnikit.errors import ConnectorError, ValidationError
 
@@ -350,7 +350,7 @@ async def _aanswer(request: object, port: Any) -> tuple[object, Exception | None
         return None, exc
 
 
-def drive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
+def drive(flow: EngineFlow[_T] | HubFlow[_T], port: Any) -> _T:
     """
     Run *flow*, answering each request from the sync *port*; return what the flow returns.
 
@@ -367,7 +367,7 @@ def drive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
         answer, error = _answer(request, port)
 
 
-async def adrive(flow: Flow[_T] | HubFlow[_T], port: Any) -> _T:
+async def adrive(flow: EngineFlow[_T] | HubFlow[_T], port: Any) -> _T:
     """`drive`, awaiting each answer of the async *port* (an `AsyncIngestTransaction`, an `AsyncStore`)."""
     answer: object = None
     error: Exception | None = None

@@ -9,7 +9,7 @@ from typing import Any
 
 from omnikit._chunks import in_order, store_isolating
 from omnikit._engines.consents import answer_properties
-from omnikit._engines.messages import parse_message
+from omnikit._engines.inbound import parse_message
 from omnikit._engines.orders import fold_orders
 from omnikit._engines.payloads import build_message, read_payload
 from omnikit._engines.profile import to_us
@@ -385,7 +385,7 @@ class Ingestion(_FlowCore):
         """
 
         def consented() -> HubFlow[Customer]:
-            record = yield from self._record(customer)
+            record = yield from self._customer_record(customer)
             if channel is not None:
                 self.channels.require(channel)
             properties = answer_properties(
@@ -480,7 +480,7 @@ class Ingestion(_FlowCore):
         """
 
         def read() -> HubFlow[list[Touchpoint]]:
-            record = yield from self._record(customer)
+            record = yield from self._customer_record(customer)
             found: list[Touchpoint] = yield TouchpointsOf(
                 customer_id=record.id, since=since, until=until, limit=limit
             )
@@ -499,7 +499,7 @@ class Ingestion(_FlowCore):
         """
 
         def read() -> HubFlow[list[Order]]:
-            record = yield from self._record(customer)
+            record = yield from self._customer_record(customer)
             history = yield from self._history(record.id)
             return fold_orders(history, currency=self.currency)
 
@@ -518,7 +518,7 @@ class Ingestion(_FlowCore):
         """
 
         def read() -> HubFlow[list[MergeRecord]]:
-            record = yield from self._record(customer)
+            record = yield from self._customer_record(customer)
             rows = yield from self._merge_rows(record.id)
             return [row.record for row in rows if isinstance(row.record, MergeRecord)]
 
@@ -539,7 +539,7 @@ class Ingestion(_FlowCore):
         """
 
         def read() -> HubFlow[list[LinkRecord]]:
-            record = yield from self._record(customer)
+            record = yield from self._customer_record(customer)
             rows = yield MergesOf(record.id)
             return [row.record for row in rows if isinstance(row.record, LinkRecord)]
 
@@ -562,7 +562,7 @@ class Ingestion(_FlowCore):
         return self._run(self._unmerged(customer, merge_id))
 
     def _unmerged(self, customer: CustomerRef, merge_id: str | None) -> HubFlow[list[Customer]]:
-        record = yield from self._record(customer)
+        record = yield from self._customer_record(customer)
         row = merge_to_undo((yield from self._merge_rows(record.id)), record.id, merge_id)
         at_us = to_us(self.clock())
         replayed = yield InTransaction(unmerge(record.id, row, self._ingest_config(), at_us=at_us))

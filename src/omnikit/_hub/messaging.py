@@ -142,7 +142,7 @@ class Messaging(Ingestion):
     def _sent(
         self, customer: CustomerRef, ask_for: Any, now: dt.datetime | None
     ) -> HubFlow[Delivery]:
-        stored = yield from self._record(customer)
+        stored = yield from self._customer_record(customer)
         ask: SendRequest = ask_for(self._anchor(stored))
         moment = now or self._now()
         delivery: Delivery = yield InTransaction(record_send(stored, ask, moment))
@@ -545,7 +545,7 @@ class Messaging(Ingestion):
     ) -> HubFlow[list[Delivery]]:
         customer_id = None
         if customer is not None:
-            customer_id = (yield from self._record(customer)).id
+            customer_id = (yield from self._customer_record(customer)).id
         found: list[Delivery] = yield ListDeliveries(
             statuses=statuses, customer_id=customer_id, limit=limit
         )

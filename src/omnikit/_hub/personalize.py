@@ -20,7 +20,7 @@ from omnikit.rules._recording import decide_and_record, decision_channel, facts
 from omnikit.rules._rules import Decision, RuleSet
 
 if TYPE_CHECKING:
-    from omnikit._engines.ingest import Flow
+    from omnikit._engines.ingest import EngineFlow
     from omnikit._engines.records import CustomerRecord
     from omnikit._hub._core import CustomerRef
     from omnikit._models.orders import Order
@@ -111,7 +111,7 @@ class Personalization(_FlowCore):
                 limit=limit,
                 assignments={},
             )
-        stored = yield from self._record(customer)
+        stored = yield from self._customer_record(customer)
         if not record and experiments <= stored.profile.experiments.keys():
             history = (yield from self._history(stored.id)) if needs_history else []
             moment = now or self._now()
@@ -134,7 +134,7 @@ class Personalization(_FlowCore):
         now: dt.datetime | None,
         limit: int | None,
         record: bool,
-    ) -> Flow[Decision]:
+    ) -> EngineFlow[Decision]:
         """
         Decide, and store what the decision writes: a flow, for one write transaction.
 
@@ -180,7 +180,7 @@ class Personalization(_FlowCore):
         """
 
         def recommended() -> HubFlow[list[Recommendation]]:
-            stored = yield from self._record(customer)
+            stored = yield from self._customer_record(customer)
             profile = self._build_customer(stored)
             fitted = model or (yield from self._bought_together())
             history = yield from self._history(stored.id)
@@ -250,7 +250,7 @@ class Personalization(_FlowCore):
                 "rfm_segment": score.segment,
             }
             yield from self._emit(
-                (yield from self._record(cid)),
+                (yield from self._customer_record(cid)),
                 "Identify",
                 at=moment,
                 traits=traits,
@@ -287,7 +287,7 @@ class Personalization(_FlowCore):
                     scores[customer.id] = score
                     if write_traits and customer.traits.get(trait) != score:
                         yield from self._emit(
-                            (yield from self._record(customer.id)),
+                            (yield from self._customer_record(customer.id)),
                             "Identify",
                             at=moment,
                             traits={trait: score},
@@ -310,7 +310,7 @@ class Personalization(_FlowCore):
         """
 
         def scored() -> HubFlow[float]:
-            stored = yield from self._record(customer)
+            stored = yield from self._customer_record(customer)
             history = yield from self._history(stored.id)
             return scoring.score(history, now=now or self._now())
 

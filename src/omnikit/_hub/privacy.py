@@ -18,7 +18,7 @@ from omnikit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from omnikit._engines.erasure import Erasure
-    from omnikit._engines.ingest import Flow
+    from omnikit._engines.ingest import EngineFlow
     from omnikit._engines.records import CustomerRecord, IdKey, MergeRow
     from omnikit._hub._core import CustomerRef
 
@@ -75,7 +75,7 @@ class Privacy(_FlowCore):
     def _forgotten(
         self, customer: CustomerRef, *, suppress: bool, scrub: bool
     ) -> HubFlow[ForgetReport]:
-        record = yield from self._record(customer)
+        record = yield from self._customer_record(customer)
         now = self.clock()
         flow = forget(record.id, self._ingest_config(), suppress=suppress, at_us=to_us(now))
         erasure, changes = yield InTransaction(flow)
@@ -147,7 +147,7 @@ class Privacy(_FlowCore):
         return self._run(self._exported(customer))
 
     def _exported(self, customer: CustomerRef) -> HubFlow[dict[str, Any]]:
-        record = yield from self._record(customer)
+        record = yield from self._customer_record(customer)
         current, erasure, merges = yield InTransaction(_gathered(record.id))
         touchpoints = sorted(erasure.touchpoints, key=event_key)
         own = current.members | erasure.identities
@@ -184,7 +184,7 @@ class Privacy(_FlowCore):
         }
 
 
-def _gathered(customer_id: str) -> Flow[tuple[CustomerRecord, Erasure, list[MergeRow]]]:
+def _gathered(customer_id: str) -> EngineFlow[tuple[CustomerRecord, Erasure, list[MergeRow]]]:
     """
     The customer as the transaction holds them, everything held about them, and their merges.
 

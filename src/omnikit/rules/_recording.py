@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from omnikit._engines.ingest import (
     CustomerTouchpoints,
-    Flow,
+    EngineFlow,
     IngestConfig,
     current_record,
     resolve,
@@ -130,7 +130,7 @@ def decide_and_record(
     clock: Callable[[], dt.datetime],
     record: bool,
     channel: str | None,
-) -> Flow[Decision]:
+) -> EngineFlow[Decision]:
     """
     Decide for *stored* by *rules*, and store what the decision writes: the decision made.
 

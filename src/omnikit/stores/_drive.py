@@ -1,12 +1,14 @@
 """
 How the SQL stores' queries meet a cursor, sync or async.
 
-Each query is a flow: a generator that yields the statements it needs, as `(what, sql,
-params)`, and receives what each returns. `run` drives a flow over a DB-API cursor (sqlite3,
-psycopg), `arun` over an async one (psycopg's `AsyncCursor`); the queries are written once.
+Each query is written as `Statements`: a generator that yields the statements it needs, as
+`(what, sql, params)`, and receives what each returns. `run` runs them over a DB-API cursor
+(sqlite3, psycopg), `arun` over an async one (psycopg's `AsyncCursor`); the queries are
+written once. (The engines' flows of store requests and the hub's are other generators:
+`omnikit._engines.ingest.EngineFlow`, `omnikit._hub.flows.HubFlow`.)
 
 ```python
-def count(kind: str) -> Flow[int]:
+def count(kind: str) -> Statements[int]:
     (n,) = yield FETCH_ONE, "SELECT COUNT(*) FROM omnikit_identities WHERE kind = ?", [kind]
     return int(n)
 ```
@@ -24,7 +26,8 @@ __all__ = [
     "FETCH_ONE",
     "AsyncCursor",
     "Cursor",
-    "Flow",
+    "Statement",
+    "Statements",
     "arun",
     "run",
 ]
@@ -32,22 +35,22 @@ __all__ = [
 _T = TypeVar("_T")
 
 EXECUTE = 0
-"""Run the statement; the flow receives `None`."""
+"""Run the statement; the query receives `None`."""
 FETCH_ONE = 1
-"""Run the statement; the flow receives its first row, or `None`."""
+"""Run the statement; the query receives its first row, or `None`."""
 FETCH_ALL = 2
-"""Run the statement; the flow receives the list of its rows."""
+"""Run the statement; the query receives the list of its rows."""
 EXECUTE_MANY = 3
 """Run the statement once per parameter row (`params` is an iterable of them); `None`."""
 
-Request = tuple[int, str, Any]
-"""What a flow yields: `(what, sql, params)`, *what* one of the four constants above."""
-Flow = Generator[Request, Any, _T]
+Statement = tuple[int, str, Any]
+"""What a query yields: `(what, sql, params)`, *what* one of the four constants above."""
+Statements = Generator[Statement, Any, _T]
 """A query: statements out, rows in, its answer returned."""
 
 
 class Cursor(Protocol):
-    """The part of a DB-API cursor the flows use."""
+    """The part of a DB-API cursor the queries use."""
 
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
     def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any: ...
@@ -56,7 +59,7 @@ class Cursor(Protocol):
 
 
 class AsyncCursor(Protocol):
-    """The part of an async cursor (psycopg's `AsyncCursor`) the flows use."""
+    """The part of an async cursor (psycopg's `AsyncCursor`) the queries use."""
 
     async def execute(self, query: Any, params: Any = ..., /) -> Any: ...
     async def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
@@ -64,12 +67,12 @@ class AsyncCursor(Protocol):
     async def fetchone(self) -> Any: ...
 
 
-def run(cur: Cursor, flow: Flow[_T]) -> _T:
-    """Drive *flow* over the sync cursor *cur*; its answer."""
+def run(cur: Cursor, query: Statements[_T]) -> _T:
+    """Run the statements of *query* over the sync cursor *cur*; its answer."""
     answer: Any = None
     try:
         while True:
-            what, sql, params = flow.send(answer)
+            what, sql, params = query.send(answer)
             if what == EXECUTE_MANY:
                 cur.executemany(sql, params)
                 answer = None
@@ -82,15 +85,15 @@ def run(cur: Cursor, flow: Flow[_T]) -> _T:
             else:
                 answer = None
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]  # the flow's return value
+        return done.value  # type: ignore[no-any-return]  # the query's return value
 
 
-async def arun(cur: AsyncCursor, flow: Flow[_T]) -> _T:
-    """Drive *flow* over the async cursor *cur*; its answer."""
+async def arun(cur: AsyncCursor, query: Statements[_T]) -> _T:
+    """Run the statements of *query* over the async cursor *cur*; its answer."""
     answer: Any = None
     try:
         while True:
-            what, sql, params = flow.send(answer)
+            what, sql, params = query.send(answer)
             if what == EXECUTE_MANY:
                 await cur.executemany(sql, params)
                 answer = None
@@ -103,4 +106,4 @@ async def arun(cur: AsyncCursor, flow: Flow[_T]) -> _T:
             else:
                 answer = None
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]  # the flow's return value
+        return done.value  # type: ignore[no-any-return]  # the query's return value

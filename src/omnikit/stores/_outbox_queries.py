@@ -20,7 +20,7 @@ from omnikit._engines.times import to_us
 from omnikit._models.outbound import Delivery, DeliveryStatus
 from omnikit.converters import default_converter
 from omnikit.errors import ConflictError
-from omnikit.stores._drive import EXECUTE_MANY, FETCH_ALL, FETCH_ONE, Flow
+from omnikit.stores._drive import EXECUTE_MANY, FETCH_ALL, FETCH_ONE, Statements
 
 if TYPE_CHECKING:
     from omnikit.stores._schema import Dialect
@@ -126,7 +126,7 @@ class OutboxQueries:
 
     # -- inside a transaction ----------------------------------------------------------------
 
-    def deliveries(self, ids: Collection[str]) -> Flow[dict[str, Delivery]]:
+    def deliveries(self, ids: Collection[str]) -> Statements[dict[str, Delivery]]:
         found: dict[str, Delivery] = {}
         for chunk in _chunks(sorted(set(ids))):
             rows = yield FETCH_ALL, self._in(self.q_by_id, len(chunk)), chunk
@@ -135,7 +135,7 @@ class OutboxQueries:
                 found[delivery.id] = delivery
         return found
 
-    def delivery_keys(self, keys: Collection[str]) -> Flow[dict[str, Delivery]]:
+    def delivery_keys(self, keys: Collection[str]) -> Statements[dict[str, Delivery]]:
         found: dict[str, Delivery] = {}
         for chunk in _chunks(sorted(set(keys))):
             rows = yield FETCH_ALL, self._in(self.q_by_key, len(chunk)), chunk
@@ -144,18 +144,18 @@ class OutboxQueries:
                 found[str(delivery.key)] = delivery
         return found
 
-    def delivery_history(self, customer_id: str, since: dt.datetime) -> Flow[list[Delivery]]:
+    def delivery_history(self, customer_id: str, since: dt.datetime) -> Statements[list[Delivery]]:
         rows = yield FETCH_ALL, self.q_history, [customer_id, to_us(since)]
         return [self._delivery(cid, data) for cid, data in rows]
 
-    def due_deliveries(self, now: dt.datetime, limit: int) -> Flow[list[Delivery]]:
+    def due_deliveries(self, now: dt.datetime, limit: int) -> Statements[list[Delivery]]:
         at = to_us(now)
         rows = yield FETCH_ALL, self.q_due, [at, at, at, limit]
         return [self._delivery(cid, data) for cid, data in rows]
 
     def provider_deliveries(
         self, refs: Collection[tuple[str, str]]
-    ) -> Flow[dict[tuple[str, str], Delivery]]:
+    ) -> Statements[dict[tuple[str, str], Delivery]]:
         found: dict[tuple[str, str], Delivery] = {}
         for chunk in _chunks(sorted(set(refs)), _PAIRS):
             sql = self._pairs(self.q_provider, len(chunk))
@@ -164,7 +164,9 @@ class OutboxQueries:
                 found[(connector, message_id)] = self._delivery(cid, data)
         return found
 
-    def suppressed_addresses(self, refs: Collection[tuple[str, str]]) -> Flow[set[tuple[str, str]]]:
+    def suppressed_addresses(
+        self, refs: Collection[tuple[str, str]]
+    ) -> Statements[set[tuple[str, str]]]:
         found: set[tuple[str, str]] = set()
         for chunk in _chunks(sorted(set(refs)), _PAIRS):
             sql = self._either(self.q_suppressed, len(chunk))
@@ -172,7 +174,7 @@ class OutboxQueries:
             found.update((channel, address) for channel, address in rows)
         return found
 
-    def save_deliveries(self, deliveries: Collection[Delivery]) -> Flow[None]:
+    def save_deliveries(self, deliveries: Collection[Delivery]) -> Statements[None]:
         """
         Insert or replace each delivery by id, in order; a key another one holds is a conflict.
 
@@ -200,13 +202,13 @@ class OutboxQueries:
 
     # -- outside transactions ----------------------------------------------------------------
 
-    def delivery(self, delivery_id: str) -> Flow[Delivery | None]:
+    def delivery(self, delivery_id: str) -> Statements[Delivery | None]:
         row = yield FETCH_ONE, self.q_one, [delivery_id]
         return None if row is None else self._delivery(row[0], row[1])
 
     def listed(
         self, statuses: Collection[str] | None, customer_id: str | None, limit: int
-    ) -> Flow[list[Delivery]]:
+    ) -> Statements[list[Delivery]]:
         """Deliveries, newest first, of these *statuses* and *customer_id* when given."""
         where: list[str] = []
         params: list[Any] = []
@@ -247,7 +249,7 @@ class SQLOutboxTransaction:
     if TYPE_CHECKING:
         queries: Any
 
-        def _run(self, flow: Flow[_T]) -> _T: ...
+        def _run(self, flow: Statements[_T]) -> _T: ...
 
     @property
     def _outbox(self) -> OutboxQueries:
@@ -285,7 +287,7 @@ class AsyncSQLOutboxTransaction:
     if TYPE_CHECKING:
         queries: Any
 
-        async def run(self, flow: Flow[_T]) -> _T: ...
+        async def run(self, flow: Statements[_T]) -> _T: ...
 
     @property
     def _outbox(self) -> OutboxQueries:
@@ -321,7 +323,7 @@ class SQLOutboxReads:
     if TYPE_CHECKING:
         _dialect: Dialect
 
-        def _read(self, flow: Flow[_T]) -> _T: ...
+        def _read(self, flow: Statements[_T]) -> _T: ...
 
     def delivery(self, delivery_id: str) -> Delivery | None:
         """
@@ -352,7 +354,7 @@ class AsyncSQLOutboxReads:
     if TYPE_CHECKING:
         _dialect: Dialect
 
-        async def _read(self, flow: Flow[_T]) -> _T: ...
+        async def _read(self, flow: Statements[_T]) -> _T: ...
 
     async def delivery(self, delivery_id: str) -> Delivery | None:
         """

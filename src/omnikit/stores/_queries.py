@@ -1,5 +1,5 @@
 """
-Every query the SQLite and PostgreSQL stores share, written once as a flow (see `_drive`).
+Every query the SQLite and PostgreSQL stores share, written once as `Statements` (see `_drive`).
 
 Each method returns a generator that yields its statements and receives their rows, so a sync
 cursor (`_drive.run`) and an async one (`_drive.arun`) run the same queries. Written with `?`
@@ -10,7 +10,7 @@ spelling once, when the queries are built.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from omnikit._engines.profile import ProfileState, to_us
@@ -27,7 +27,7 @@ from omnikit._models.customers import LinkRecord, MergeRecord
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.converters import default_converter
 from omnikit.stores._codec import touchpoint_from, touchpoint_json, touchpoint_text
-from omnikit.stores._drive import EXECUTE, EXECUTE_MANY, FETCH_ALL, FETCH_ONE, Flow
+from omnikit.stores._drive import EXECUTE, EXECUTE_MANY, FETCH_ALL, FETCH_ONE, Statements
 from omnikit.stores._schema import SUPPRESSION_KINDS, Dialect
 
 __all__ = ["SQLQueries", "merge_from", "merge_json"]
@@ -77,12 +77,17 @@ def _members(record: CustomerRecord) -> list[tuple[str, ...]]:
 
 
 class SQLQueries:
-    """Every read and write in one dialect, each a flow any cursor can run (`_drive`)."""
+    """Every read and write in one dialect, each `Statements` any cursor can run (`_drive`)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.d = dialect
         self._plain_dump = type(dialect).dump is Dialect.dump  # then `touchpoint_text` applies
-        q = dialect.sql
+        self._prepare_reads(dialect.sql)
+        self._prepare_writes(dialect.sql)
+        self._prepare_erasures(dialect.sql)
+
+    def _prepare_reads(self, q: Callable[[str], str]) -> None:
+        """The statements of the reads, in the dialect (`{in}` is filled in per call)."""
         self.q_seen = q("SELECT message_id FROM omnikit_touchpoints WHERE message_id IN ({in})")
         self.q_customer_by_id = q(
             "SELECT id, cluster, first_us, first_message_id, members, profile FROM omnikit_customers WHERE id IN ({in})"
@@ -102,6 +107,28 @@ class SQLQueries:
         self.q_tp_of = q(
             "SELECT data, customer_id FROM omnikit_touchpoints WHERE customer_id IN ({in})"
         )
+        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
+        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
+        self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
+        self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
+        self.q_identities_of_kind = q(
+            "SELECT value, owner, cluster, verified FROM omnikit_identities "
+            "WHERE kind = ? AND value IN ({in})"
+        )
+        self.q_merges_of = q(
+            "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
+        )
+        self.q_merge = q("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?")
+        self.q_customer_page = q(
+            "SELECT id, cluster, first_us, first_message_id, members, profile "
+            "FROM omnikit_customers WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        self.q_touchpoint = q(
+            "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
+        )
+
+    def _prepare_writes(self, q: Callable[[str], str]) -> None:
+        """The statements `apply` writes with, in the dialect."""
         self.u_relabel_ids = q("UPDATE omnikit_identities SET cluster = ? WHERE cluster = ?")
         self.u_relabel_customers = q("UPDATE omnikit_customers SET cluster = ? WHERE cluster = ?")
         self.u_relabel_merges = q("UPDATE omnikit_merges SET cluster = ? WHERE cluster = ?")
@@ -152,31 +179,14 @@ class SQLQueries:
             "INSERT INTO omnikit_splits (a_kind, a_value, b_kind, b_value, merge_id, at_us) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         )
-        exists = "EXISTS (SELECT 1 FROM omnikit_suppressions WHERE kind = '{}')"
-        self.q_kinds = "SELECT " + ", ".join(map(exists.format, SUPPRESSION_KINDS))
-        self.q_suppressed = q("SELECT digest FROM omnikit_suppressions WHERE digest IN ({in})")
-        self.q_aliases = q("SELECT source, target FROM omnikit_aliases WHERE target IN ({in})")
         self.i_suppression = q(
             "INSERT INTO omnikit_suppressions (digest, kind, at_us) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING"
         )
         self.d_suppression = q("DELETE FROM omnikit_suppressions WHERE digest = ?")
-        self.q_identities_of_kind = q(
-            "SELECT value, owner, cluster, verified FROM omnikit_identities "
-            "WHERE kind = ? AND value IN ({in})"
-        )
-        self.q_merges_of = q(
-            "SELECT data, root, cluster FROM omnikit_merges WHERE root = ? ORDER BY at_us, id"
-        )
-        self.q_merge = q("SELECT data, root, cluster FROM omnikit_merges WHERE id = ?")
-        self.q_customer_page = q(
-            "SELECT id, cluster, first_us, first_message_id, members, profile "
-            "FROM omnikit_customers WHERE id > ? ORDER BY id LIMIT ?"
-        )
-        self.q_touchpoint = q(
-            "SELECT data, customer_id FROM omnikit_touchpoints WHERE message_id = ?"
-        )
-        # What erasing a customer deletes; and an identity row, with the splits naming it.
+
+    def _prepare_erasures(self, q: Callable[[str], str]) -> None:
+        """Erasures: what erasing a customer deletes; and an identity row, with its splits."""
         by_customer = (
             "touchpoints customer_id",
             "customers id",
@@ -198,14 +208,14 @@ class SQLQueries:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def seen(self, message_ids: Collection[str]) -> Flow[set[str]]:
+    def seen(self, message_ids: Collection[str]) -> Statements[set[str]]:
         found: set[str] = set()
         for chunk in _chunks(list(message_ids)):
             rows = yield FETCH_ALL, self._in(self.q_seen, len(chunk)), chunk
             found.update(row[0] for row in rows)
         return found
 
-    def identities(self, keys: Collection[IdKey]) -> Flow[dict[IdKey, IdentityRow]]:
+    def identities(self, keys: Collection[IdKey]) -> Statements[dict[IdKey, IdentityRow]]:
         found: dict[IdKey, IdentityRow] = {}
         by_kind: dict[str, list[str]] = {}
         for kind, value in keys:
@@ -234,7 +244,7 @@ class SQLQueries:
             verified={(m[0], m[1]) for m in pairs if len(m) > 2},
         )
 
-    def customers(self, ids: Collection[str]) -> Flow[dict[str, CustomerRecord]]:
+    def customers(self, ids: Collection[str]) -> Statements[dict[str, CustomerRecord]]:
         found: dict[str, CustomerRecord] = {}
         for chunk in _chunks(sorted(ids)):
             rows = yield FETCH_ALL, self._in(self.q_customer_by_id, len(chunk)), chunk
@@ -243,7 +253,7 @@ class SQLQueries:
                 found[record.id] = record
         return found
 
-    def clusters(self, ids: Collection[str]) -> Flow[dict[str, ClusterRow]]:
+    def clusters(self, ids: Collection[str]) -> Statements[dict[str, ClusterRow]]:
         found: dict[str, ClusterRow] = {}
         for chunk in _chunks(sorted(ids)):
             rows = yield FETCH_ALL, self._in(self.q_clusters, len(chunk)), chunk
@@ -251,7 +261,7 @@ class SQLQueries:
                 found[cid] = ClusterRow(id=cid, max=(max_us, max_mid), size=size)
         return found
 
-    def splits(self, keys: Collection[IdKey]) -> Flow[list[SplitRow]]:
+    def splits(self, keys: Collection[IdKey]) -> Statements[list[SplitRow]]:
         any_split = yield FETCH_ONE, "SELECT 1 FROM omnikit_splits LIMIT 1", ()
         if any_split is None:  # unmerges are rare: most stores have no split to look for
             return []
@@ -270,40 +280,40 @@ class SQLQueries:
                     found.add(SplitRow(a=(ak, av), b=(bk, bv), merge_id=merge_id, at_us=at_us))
         return sorted(found, key=lambda s: (s.at_us, s.merge_id, s.a, s.b))
 
-    def suppression_kinds(self) -> Flow[set[str]]:
+    def suppression_kinds(self) -> Statements[set[str]]:
         held = yield FETCH_ONE, self.q_kinds, ()
         return {kind for kind, is_held in zip(SUPPRESSION_KINDS, held, strict=True) if is_held}
 
-    def suppressed(self, digests: Collection[str]) -> Flow[set[str]]:
+    def suppressed(self, digests: Collection[str]) -> Statements[set[str]]:
         found: set[str] = set()
         for chunk in _chunks(sorted(set(digests))):
             rows = yield FETCH_ALL, self._in(self.q_suppressed, len(chunk)), chunk
             found.update(row[0] for row in rows)
         return found
 
-    def aliases(self, targets: Collection[str]) -> Flow[dict[str, str]]:
+    def aliases(self, targets: Collection[str]) -> Statements[dict[str, str]]:
         found: dict[str, str] = {}
         for chunk in _chunks(sorted(targets)):
             rows = yield FETCH_ALL, self._in(self.q_aliases, len(chunk)), chunk
             found.update((source, target) for source, target in rows)
         return found
 
-    def cluster_identities(self, cluster: str) -> Flow[list[IdKey]]:
+    def cluster_identities(self, cluster: str) -> Statements[list[IdKey]]:
         rows = yield FETCH_ALL, self.q_cluster_keys, [cluster]
         return sorted((k, v) for k, v in rows)
 
-    def cluster_customers(self, cluster: str) -> Flow[dict[str, CustomerRecord]]:
+    def cluster_customers(self, cluster: str) -> Statements[dict[str, CustomerRecord]]:
         rows = yield FETCH_ALL, self.q_customers_in_cluster, [cluster]
         return {record.id: record for record in map(self._record, rows)}
 
-    def customer_touchpoints(self, ids: Collection[str]) -> Flow[list[Touchpoint]]:
+    def customer_touchpoints(self, ids: Collection[str]) -> Statements[list[Touchpoint]]:
         found: list[Touchpoint] = []
         for chunk in _chunks(sorted(ids)):
             rows = yield FETCH_ALL, self._in(self.q_tp_of, len(chunk)), chunk
             found.extend(touchpoint_from(self.d.load(data), cid) for data, cid in rows)
         return found
 
-    def resolve(self, customer_id: str) -> Flow[str]:
+    def resolve(self, customer_id: str) -> Statements[str]:
         for _ in range(_MAX_ALIAS_HOPS):
             row = yield FETCH_ONE, self.q_alias, [customer_id]
             if row is None:
@@ -311,33 +321,33 @@ class SQLQueries:
             customer_id = row[0]
         return customer_id
 
-    def customer(self, customer_id: str) -> Flow[CustomerRecord | None]:
+    def customer(self, customer_id: str) -> Statements[CustomerRecord | None]:
         cid = yield from self.resolve(customer_id)
         found = yield from self.customers([cid])
         return found.get(cid)
 
-    def find(self, key: IdKey) -> Flow[CustomerRecord | None]:
+    def find(self, key: IdKey) -> Statements[CustomerRecord | None]:
         row = yield FETCH_ONE, self.q_identity, key
         if row is None or row[0] is None:
             return None
         found = yield from self.customers([row[0]])
         return found.get(row[0])
 
-    def has_identity_kind(self, kind: str) -> Flow[bool]:
+    def has_identity_kind(self, kind: str) -> Statements[bool]:
         # the primary key (kind, value) makes it a probe
         row = yield FETCH_ONE, self.q_kind, [kind]
         return row is not None
 
-    def merges(self, customer_id: str) -> Flow[list[MergeRow]]:
+    def merges(self, customer_id: str) -> Statements[list[MergeRow]]:
         cid = yield from self.resolve(customer_id)
         rows = yield FETCH_ALL, self.q_merges_of, [cid]
         return [merge_from(self.d.load(data), root, cluster) for data, root, cluster in rows]
 
-    def merge(self, merge_id: str) -> Flow[MergeRow | None]:
+    def merge(self, merge_id: str) -> Statements[MergeRow | None]:
         row = yield FETCH_ONE, self.q_merge, [merge_id]
         return None if row is None else merge_from(self.d.load(row[0]), row[1], row[2])
 
-    def customer_page(self, after: str, limit: int) -> Flow[list[CustomerRecord]]:
+    def customer_page(self, after: str, limit: int) -> Statements[list[CustomerRecord]]:
         rows = yield FETCH_ALL, self.q_customer_page, [after, limit]
         return [self._record(row) for row in rows]
 
@@ -349,7 +359,7 @@ class SQLQueries:
         until: dt.datetime | None = None,
         limit: int | None = None,
         newest_first: bool = False,
-    ) -> Flow[list[Touchpoint]]:
+    ) -> Statements[list[Touchpoint]]:
         cid = yield from self.resolve(customer_id)
         sql = "SELECT data FROM omnikit_touchpoints WHERE customer_id = ?"
         params: list[Any] = [cid]
@@ -367,11 +377,11 @@ class SQLQueries:
         rows = yield FETCH_ALL, self.d.sql(sql), params
         return [touchpoint_from(self.d.load(data), cid) for (data,) in rows]
 
-    def touchpoint(self, message_id: str) -> Flow[Touchpoint | None]:
+    def touchpoint(self, message_id: str) -> Statements[Touchpoint | None]:
         row = yield FETCH_ONE, self.q_touchpoint, [message_id]
         return None if row is None else touchpoint_from(self.d.load(row[0]), row[1])
 
-    def touchpoint_counts(self) -> Flow[dict[str, int]]:
+    def touchpoint_counts(self) -> Statements[dict[str, int]]:
         rows = yield (
             FETCH_ALL,
             "SELECT channel, COUNT(*) FROM omnikit_touchpoints GROUP BY channel",
@@ -405,7 +415,7 @@ class SQLQueries:
         """The touchpoint as its JSON column stores it."""
         return touchpoint_text(tp) if self._plain_dump else self.d.dump(touchpoint_json(tp))
 
-    def apply(self, changes: Changes) -> Flow[None]:
+    def apply(self, changes: Changes) -> Statements[None]:
         # The large parameter lists are generators of tuples: each row is built as the driver
         # binds it and dropped right after, instead of a transaction's worth living at once.
         for old, new in changes.relabel.items():
@@ -442,7 +452,7 @@ class SQLQueries:
             rows = [[r.digest, r.kind, r.at_us] for r in changes.suppressions]
             yield EXECUTE_MANY, self.i_suppression, rows
 
-    def _deletions(self, changes: Changes) -> Flow[None]:
+    def _deletions(self, changes: Changes) -> Statements[None]:
         """Erasures and deletions, the part of `apply` between reassigning and upserting."""
         if changes.erased_customers:
             for sql in self.d_erased_customer:
@@ -459,7 +469,7 @@ class SQLQueries:
         if changes.unaliased:
             yield EXECUTE_MANY, self.d_alias, [[c] for c in sorted(changes.unaliased)]
 
-    def _upserts(self, changes: Changes) -> Flow[None]:
+    def _upserts(self, changes: Changes) -> Statements[None]:
         """Customers, identities, clusters, old ids and touchpoints, written or moved."""
         if changes.customers:
             rows = (self.customer_params(r) for _, r in sorted(changes.customers.items()))

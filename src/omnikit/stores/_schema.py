@@ -15,7 +15,7 @@ import msgspec
 
 from omnikit.errors import StoreUnavailableError
 from omnikit.stores._codec import encode
-from omnikit.stores._drive import EXECUTE, FETCH_ONE, Cursor, Flow
+from omnikit.stores._drive import EXECUTE, FETCH_ONE, Cursor, Statements
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SUPPRESSION_KINDS", "Cursor", "Dialect", "migrate"]
 
@@ -166,7 +166,7 @@ class Dialect:
         return statement.replace("{jsontype}", self.json_type).replace("{big}", self.big_type)
 
 
-def migrate(dialect: Dialect, url: str) -> Flow[bytes]:
+def migrate(dialect: Dialect, url: str) -> Statements[bytes]:
     """
     Create or migrate the schema, inside a write transaction the caller began; the secret.
 

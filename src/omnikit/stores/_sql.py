@@ -28,7 +28,7 @@ from omnikit._engines.records import (
 )
 from omnikit._models.touchpoints import Touchpoint
 from omnikit.errors import StoreUnavailableError
-from omnikit.stores._drive import Flow, run
+from omnikit.stores._drive import Statements, run
 from omnikit.stores._outbox_queries import SQLOutboxReads, SQLOutboxTransaction
 from omnikit.stores._queries import SQLQueries
 from omnikit.stores._schema import MIGRATIONS, Cursor, Dialect, migrate
@@ -174,10 +174,10 @@ class SQLStore(SQLOutboxReads, abc.ABC):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _read(self, flow: Flow[_T]) -> _T:
+    def _read(self, query: Statements[_T]) -> _T:
         conn = self._conn()
         with self._errors():
-            return run(conn.cursor(), flow)
+            return run(conn.cursor(), query)
 
     def customer(self, customer_id: str) -> CustomerRecord | None:
         """The customer with that id, following merged ids to the survivor."""
@@ -252,9 +252,9 @@ class SQLTransaction(SQLOutboxTransaction):
         self.cur = cur
         self.queries = store._queries  # noqa: SLF001 - the transaction is the store's
 
-    def _run(self, flow: Flow[_T]) -> _T:
+    def _run(self, query: Statements[_T]) -> _T:
         with self.store._errors():  # noqa: SLF001 - the transaction is the store's
-            return run(self.cur, flow)
+            return run(self.cur, query)
 
     def seen(self, message_ids: Collection[str]) -> set[str]:
         return self._run(self.queries.seen(message_ids))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import secrets
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -437,66 +437,13 @@ class MemoryStore:
         journal.add_member(self._by_customer, owner, mid)
 
     def _apply(self, changes: Changes) -> None:
+        """Write *changes*, in the order `IngestTransaction.apply` gives."""
         journal = self._require_journal()
-        for old, new in changes.relabel.items():
-            for key in list(self._cluster_keys.get(old, ())):
-                journal.put(self._identities, key, (self._identities[key][0], new))
-                journal.add_member(self._cluster_keys, new, key)
-            journal.remove(self._cluster_keys, old)
-            for cid in list(self._cluster_customers.get(old, ())):
-                record = self._customers[cid].copy()
-                record.cluster = new
-                journal.put(self._customers, cid, record)
-                journal.add_member(self._cluster_customers, new, cid)
-            journal.remove(self._cluster_customers, old)
-            for merge_id in list(self._merges_by_cluster.get(old, ())):
-                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), cluster=new))
-        for old, new in changes.reassign.items():
-            for mid in list(self._by_customer.get(old, ())):
-                self._set_owner(mid, new)
-            reassign_deliveries(self, old, new)
-            for merge_id in list(self._merges_by_root.get(old, ())):
-                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), root=new))
-            for source in list(self._alias_sources.get(old, ())):
-                journal.put(self._aliases, source, new)
-                journal.add_member(self._alias_sources, new, source)
-            journal.remove(self._alias_sources, old)
-        for cid in changes.erased_customers:
-            self._erase_customer(cid)
-        for key in changes.erased_identities:
-            self._erase_identity(key)
-        for cid in changes.deleted_customers:
-            self._drop_customer(cid)
-        for cluster in changes.deleted_clusters:
-            journal.remove(self._clusters, cluster)
-        for cluster in changes.deleted_merge_clusters:
-            for merge_id in list(self._merges_by_cluster.get(cluster, ())):
-                self._drop_merge(merge_id)
-        for source in changes.unaliased:
-            target = journal.remove(self._aliases, source)
-            if target is not None:
-                journal.discard_member(self._alias_sources, target, source)
-        for cid, record in changes.customers.items():
-            old_record = self._customers.get(cid)
-            journal.put(self._customers, cid, record)  # the store owns what it is given
-            if old_record is not None and old_record.cluster == record.cluster:
-                continue  # most customers stay in their cluster
-            if old_record is not None and old_record.cluster is not None:
-                journal.discard_member(self._cluster_customers, old_record.cluster, cid)
-            if record.cluster is not None:
-                journal.add_member(self._cluster_customers, record.cluster, cid)
-        for key, row in changes.identities.items():
-            old_row = self._identities.get(key)
-            journal.put(self._identities, key, (row.owner, row.cluster))
-            if row.verified:
-                journal.put(self._verified, key, key)
-            else:
-                journal.remove(self._verified, key)
-            if old_row is not None and old_row[1] == row.cluster:
-                continue
-            if old_row is not None:
-                journal.discard_member(self._cluster_keys, old_row[1], key)
-            journal.add_member(self._cluster_keys, row.cluster, key)
+        self._relabel(journal, changes.relabel)
+        self._reassign(journal, changes.reassign)
+        self._drop(journal, changes)
+        self._put_customers(journal, changes.customers)
+        self._put_identities(journal, changes.identities)
         for cluster_id, cluster_row in changes.clusters.items():
             journal.put(self._clusters, cluster_id, cluster_row)
         for source, target in changes.aliases.items():
@@ -520,6 +467,80 @@ class MemoryStore:
             journal.add_member(self._splits, split.b, split)
         if changes.unsuppressed or changes.suppressions:
             self._suppress(changes)
+
+    def _relabel(self, journal: _Journal, relabel: Mapping[str, str]) -> None:
+        """Move the identities, customers and merges of each old cluster to its new one."""
+        for old, new in relabel.items():
+            for key in list(self._cluster_keys.get(old, ())):
+                journal.put(self._identities, key, (self._identities[key][0], new))
+                journal.add_member(self._cluster_keys, new, key)
+            journal.remove(self._cluster_keys, old)
+            for cid in list(self._cluster_customers.get(old, ())):
+                record = self._customers[cid].copy()
+                record.cluster = new
+                journal.put(self._customers, cid, record)
+                journal.add_member(self._cluster_customers, new, cid)
+            journal.remove(self._cluster_customers, old)
+            for merge_id in list(self._merges_by_cluster.get(old, ())):
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), cluster=new))
+
+    def _reassign(self, journal: _Journal, reassign: Mapping[str, str]) -> None:
+        """Give each old customer's touchpoints, deliveries, merges and aliases to its successor."""
+        for old, new in reassign.items():
+            for mid in list(self._by_customer.get(old, ())):
+                self._set_owner(mid, new)
+            reassign_deliveries(self, old, new)
+            for merge_id in list(self._merges_by_root.get(old, ())):
+                self._put_merge(attrs.evolve(_unpacked(self._merges[merge_id]), root=new))
+            for source in list(self._alias_sources.get(old, ())):
+                journal.put(self._aliases, source, new)
+                journal.add_member(self._alias_sources, new, source)
+            journal.remove(self._alias_sources, old)
+
+    def _drop(self, journal: _Journal, changes: Changes) -> None:
+        """Erase and delete what *changes* erases and deletes."""
+        for cid in changes.erased_customers:
+            self._erase_customer(cid)
+        for key in changes.erased_identities:
+            self._erase_identity(key)
+        for cid in changes.deleted_customers:
+            self._drop_customer(cid)
+        for cluster in changes.deleted_clusters:
+            journal.remove(self._clusters, cluster)
+        for cluster in changes.deleted_merge_clusters:
+            for merge_id in list(self._merges_by_cluster.get(cluster, ())):
+                self._drop_merge(merge_id)
+        for source in changes.unaliased:
+            target = journal.remove(self._aliases, source)
+            if target is not None:
+                journal.discard_member(self._alias_sources, target, source)
+
+    def _put_customers(self, journal: _Journal, customers: Mapping[str, CustomerRecord]) -> None:
+        """Store *customers*, each in the index of its cluster."""
+        for cid, record in customers.items():
+            old_record = self._customers.get(cid)
+            journal.put(self._customers, cid, record)  # the store owns what it is given
+            if old_record is not None and old_record.cluster == record.cluster:
+                continue  # most customers stay in their cluster
+            if old_record is not None and old_record.cluster is not None:
+                journal.discard_member(self._cluster_customers, old_record.cluster, cid)
+            if record.cluster is not None:
+                journal.add_member(self._cluster_customers, record.cluster, cid)
+
+    def _put_identities(self, journal: _Journal, identities: Mapping[IdKey, IdentityRow]) -> None:
+        """Store the identity rows *identities*, each in the index of its cluster."""
+        for key, row in identities.items():
+            old_row = self._identities.get(key)
+            journal.put(self._identities, key, (row.owner, row.cluster))
+            if row.verified:
+                journal.put(self._verified, key, key)
+            else:
+                journal.remove(self._verified, key)
+            if old_row is not None and old_row[1] == row.cluster:
+                continue
+            if old_row is not None:
+                journal.discard_member(self._cluster_keys, old_row[1], key)
+            journal.add_member(self._cluster_keys, row.cluster, key)
 
 
 class _MemoryTransaction(MemoryOutboxTransaction):

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from omnikit.errors import StoreError, StoreRefusedError, StoreUnavailableError, ValidationError
-from omnikit.stores._drive import EXECUTE, Flow, arun, run
+from omnikit.stores._drive import EXECUTE, Statements, arun, run
 from omnikit.stores._outbox_queries import AsyncSQLOutboxReads, AsyncSQLOutboxTransaction
 from omnikit.stores._schema import migrate
 from omnikit.stores._sql import Dialect, SQLQueries, SQLStore
@@ -129,20 +129,20 @@ def _split_url(url: str, *own: str) -> tuple[str, dict[str, str]]:
     return urllib.parse.urlunsplit(("postgresql", parts.netloc, parts.path, rest, "")), ours
 
 
-def _setup(schema: str | None) -> Flow[None]:
+def _setup(schema: str | None) -> Statements[None]:
     """What a new connection runs: into the store's schema, made if missing."""
     if schema:
         yield EXECUTE, f'CREATE SCHEMA IF NOT EXISTS "{schema}"', ()
         yield EXECUTE, f'SET search_path TO "{schema}"', ()
 
 
-def _begin(lock_key: int) -> Flow[None]:
+def _begin(lock_key: int) -> Statements[None]:
     """Begin a write transaction and wait for the other writers (any process, either store)."""
     yield EXECUTE, "BEGIN", ()
     yield EXECUTE, "SELECT pg_advisory_xact_lock(%s)", [lock_key]
 
 
-def _compact() -> Flow[None]:
+def _compact() -> Statements[None]:
     for table in _TABLES:
         yield EXECUTE, f"VACUUM FULL omnikit_{table}", ()
 
@@ -398,10 +398,10 @@ class AsyncPostgresStore(AsyncSQLOutboxReads):
         else:
             self._idle.append(conn)
 
-    async def _read(self, flow: Flow[_T]) -> _T:
+    async def _read(self, query: Statements[_T]) -> _T:
         async with self._connection() as conn:
             with _errors(self.url):
-                return await arun(conn.cursor(), flow)
+                return await arun(conn.cursor(), query)
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -519,10 +519,10 @@ class AsyncSQLTransaction(AsyncSQLOutboxTransaction):
         self.queries = queries
         self.cur = cur
 
-    async def run(self, flow: Flow[_T]) -> _T:
-        """Run *flow* in this transaction."""
+    async def run(self, query: Statements[_T]) -> _T:
+        """Run *query* in this transaction."""
         with _errors(self.url):
-            return await arun(self.cur, flow)
+            return await arun(self.cur, query)
 
     async def seen(self, message_ids: Collection[str]) -> set[str]:
         return await self.run(self.queries.seen(message_ids))

@@ -71,89 +71,105 @@ class _Shop:
         return {"type": kind, "messageId": mid, "timestamp": _at(minutes), **fields}
 
     def person(self, p: int, events: int, tablet: str) -> list[dict[str, Any]]:
+        """The events of shopper *p*: *events* of them, on the web, the app and *tablet*."""
         rng = self.rng
         devices = [f"s{self.seed}-p{p}-web", f"s{self.seed}-p{p}-app", tablet]
-        email, user, card = f"shopper{p}@example.com", f"u{p}", f"L-{p}"
-        phone = f"+35191234{p:04d}"
+        shopper = _Shopper(
+            number=p,
+            email=f"shopper{p}@example.com",
+            user=f"u{p}",
+            card=f"L-{p}",
+            phone=f"+35191234{p:04d}",
+        )
         self.keys.update(
-            [("email", email), ("user_id", user), ("loyalty_id", card), ("phone", phone)]
+            [
+                ("email", shopper.email),
+                ("user_id", shopper.user),
+                ("loyalty_id", shopper.card),
+                ("phone", shopper.phone),
+            ]
         )
         self.keys.update(("anonymous_id", d) for d in devices)
         made = []
         for _ in range(events):
             minutes = rng.randrange(14 * _DAY)
             device = rng.choice(devices)
-            roll = rng.random()
-            web = {"channel": "web" if device.endswith("web") else "app"}
-            if roll < 0.4:
-                made.append(
-                    self._event(
-                        "track",
-                        minutes,
-                        event="Product Viewed",
-                        anonymousId=device,
-                        properties={"sku": f"SKU-{rng.randrange(20)}"},
-                        context=web,
-                    )
-                )
-            elif roll < 0.55:
-                traits = {"email": email, "name": f"Shopper {p}"}
-                made.append(
-                    self._event(
-                        "identify",
-                        minutes,
-                        anonymousId=device,
-                        userId=user,
-                        traits=traits,
-                        context=web,
-                    )
-                )
-            elif roll < 0.65:
-                made.append(
-                    self._event(
-                        "track",
-                        minutes,
-                        event="Email Opened",
-                        context={"channel": "email", "traits": {"email": email}},
-                    )
-                )
-            elif roll < 0.8:
-                order = {
-                    "order_id": f"o-{self.count}",
-                    "total": rng.randrange(5, 200),
-                    "currency": "EUR",
-                }
-                ids = [{"id": card, "type": "loyalty_id"}]
-                made.append(
-                    self._event(
-                        "track",
-                        minutes,
-                        event="Order Completed",
-                        properties=order,
-                        context={"channel": "store", "externalIds": ids},
-                    )
-                )
-            elif roll < 0.9:
-                made.append(
-                    self._event(
-                        "track",
-                        minutes,
-                        event="Cart Viewed",
-                        userId=user,
-                        anonymousId=device,
-                        context=web,
-                    )
-                )
-            else:
-                made.append(
-                    self._event(
-                        "track",
-                        minutes,
-                        event="Call Answered",
-                        context={"channel": "phone", "traits": {"phone": phone, "email": email}},
-                    )
-                )
+            made.append(self._shopper_event(shopper, minutes, device, rng.random()))
         return made
+
+    def _shopper_event(
+        self, shopper: _Shopper, minutes: int, device: str, roll: float
+    ) -> dict[str, Any]:
+        """One event of *shopper*, on *device* or elsewhere, of a kind that *roll* draws."""
+        rng = self.rng
+        web = {"channel": "web" if device.endswith("web") else "app"}
+        if roll < 0.4:
+            return self._event(
+                "track",
+                minutes,
+                event="Product Viewed",
+                anonymousId=device,
+                properties={"sku": f"SKU-{rng.randrange(20)}"},
+                context=web,
+            )
+        if roll < 0.55:
+            traits = {"email": shopper.email, "name": f"Shopper {shopper.number}"}
+            return self._event(
+                "identify",
+                minutes,
+                anonymousId=device,
+                userId=shopper.user,
+                traits=traits,
+                context=web,
+            )
+        if roll < 0.65:
+            return self._event(
+                "track",
+                minutes,
+                event="Email Opened",
+                context={"channel": "email", "traits": {"email": shopper.email}},
+            )
+        if roll < 0.8:
+            order = {
+                "order_id": f"o-{self.count}",
+                "total": rng.randrange(5, 200),
+                "currency": "EUR",
+            }
+            ids = [{"id": shopper.card, "type": "loyalty_id"}]
+            return self._event(
+                "track",
+                minutes,
+                event="Order Completed",
+                properties=order,
+                context={"channel": "store", "externalIds": ids},
+            )
+        if roll < 0.9:
+            return self._event(
+                "track",
+                minutes,
+                event="Cart Viewed",
+                userId=shopper.user,
+                anonymousId=device,
+                context=web,
+            )
+        call = {"phone": shopper.phone, "email": shopper.email}
+        return self._event(
+            "track",
+            minutes,
+            event="Call Answered",
+            context={"channel": "phone", "traits": call},
+        )
+
+
+@attrs.frozen(kw_only=True)
+class _Shopper:
+    """One shopper of the shop, by number, and the identifiers they use."""
+
+    number: int
+    email: str
+    user: str
+    card: str
+    phone: str
 
 
 def shop_steps(seed: int, *, people: int = 6, events: int = 16) -> tuple[list[Step], set[IdKey]]:

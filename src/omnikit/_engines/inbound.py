@@ -1,7 +1,9 @@
 """
-Reading Segment Spec messages (identify, track, page, screen, group, alias) into touchpoints.
+Inbound messages: reading Segment Spec messages into touchpoints.
 
-Pure: the caller passes `now` (for messages that carry no time) and the options.
+The message types are identify, track, page, screen, group and alias. Pure: the caller passes
+`now` (for messages that carry no time) and the options. Fields are read with
+`omnikit._engines.reader`, the `context` object with `omnikit._engines.contexts`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Final
 import attrs
 
 from omnikit._engines.consents import check_consent_context
+from omnikit._engines.contexts import read_context
 from omnikit._engines.profile import (
     EXPERIMENT_ASSIGNED,
     OWN_SEGMENT_IDS,
@@ -27,7 +30,7 @@ from omnikit._engines.profile import (
 from omnikit._engines.properties import check_properties
 from omnikit._engines.reader import (
     CACHE_LIMIT,
-    OBJECT_CONTEXTS_LIMIT,
+    EMPTY,
     ReadCache,
     Reader,
     id_value,
@@ -39,9 +42,7 @@ from omnikit._engines.values import check, encode, kind_of, suspect
 from omnikit._models.channels import Channels
 from omnikit._models.identities import Identity, is_identity_kind
 from omnikit._models.touchpoints import (
-    Context,
     Direction,
-    Location,
     Touchpoint,
     TouchpointType,
     Trust,
@@ -56,6 +57,15 @@ __all__ = [
 
 MESSAGE_TYPES: Final = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES = {t.value: t for t in TouchpointType}
+# Members as module constants: reading one off its enum class costs a lookup, once per event.
+_TRACK, _PAGE, _SCREEN, _IDENTIFY, _GROUP = (
+    TouchpointType.TRACK,
+    TouchpointType.PAGE,
+    TouchpointType.SCREEN,
+    TouchpointType.IDENTIFY,
+    TouchpointType.GROUP,
+)
+_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
 _SPEC_CHANNELS: Final = {"browser": "web", "mobile": "app"}
 _OUTBOUND_EVENTS: Final = frozenset(
     {
@@ -141,10 +151,12 @@ def _occurred_at(
 ) -> tuple[dt.datetime, dt.datetime]:
     time, get = reader.time, message.get
     # Most messages carry a timestamp and none of the others: skip the calls for those.
-    timestamp = None if get("timestamp") is None else time(message, "timestamp")
-    given_received = None if get("receivedAt") is None else time(message, "receivedAt")
-    original = None if get("originalTimestamp") is None else time(message, "originalTimestamp")
-    sent = None if get("sentAt") is None else time(message, "sentAt")
+    timestamp = None if (value := get("timestamp")) is None else time(value, "timestamp")
+    given_received = None if (value := get("receivedAt")) is None else time(value, "receivedAt")
+    original = (
+        None if (value := get("originalTimestamp")) is None else time(value, "originalTimestamp")
+    )
+    sent = None if (value := get("sentAt")) is None else time(value, "sentAt")
     received = now
     if given_received is not None:
         reader.in_window(given_received, "receivedAt", now)
@@ -190,225 +202,6 @@ def _channel(reader: Reader, message: Mapping[str, Any], context: Mapping[str, A
         "channel name; set context.channel to name the omnikit channel)"
     )
     return reader.options.default_channel
-
-
-def _location(reader: Reader, value: object) -> Location | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        reader.errors.append(f"context.location: expected an object, got {kind_of(value)}")
-        return None
-    coords: dict[str, float | None] = {}
-    for field, low, high in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
-        raw = value.get(field)
-        if raw is None:
-            coords[field] = None
-        elif isinstance(raw, bool) or not isinstance(raw, int | float) or not low <= raw <= high:
-            reader.errors.append(
-                f"context.location.{field}: expected a number from {low:g} to {high:g}, got {raw!r}"
-            )
-            coords[field] = None
-        else:
-            coords[field] = float(raw)
-    names: dict[str, str | None] = {}
-    for field, key in (
-        ("city", "city"),
-        ("region", "region"),
-        ("country", "country"),
-        ("postal_code", "postalCode"),
-    ):
-        names[field] = string_field(value.get(key), f"context.location.{key}", reader.errors)
-    return Location(latitude=coords["latitude"], longitude=coords["longitude"], **names)
-
-
-_CONTEXT_STRINGS: Final = {
-    "source": "source",
-    "ip": "ip",
-    "locale": "locale",
-    "userAgent": "user_agent",
-}
-_CONTEXT_OBJECTS: Final = frozenset({"campaign", "device", "page"})
-_CONTEXT_SKIPPED: Final = frozenset({"traits", "externalIds", "channel", "direction"})
-_EMPTY_CONTEXT: Final = Context()
-_NO_VALUES: Final = (None,) * 7
-
-
-def _items(value: Mapping[str, Any] | None, *, nested: bool = False) -> tuple[object, ...] | None:
-    """
-    The items of an object of strings, to share its context by; `None` if it holds others.
-
-    Keys and values must be strings (`1`, `1.0` and `True` are equal keys that a store keeps
-    apart); with *nested*, a value may also be such an object, one level down.
-    """
-    if not value:
-        return ()
-    items = tuple(value.items())
-    for key, item in items:
-        if type(key) is not str or type(item) is not str:
-            return _nested_items(items) if nested else None
-    return items
-
-
-def _nested_items(items: tuple[tuple[Any, Any], ...]) -> tuple[object, ...] | None:
-    """`_items` of an object whose values may also be objects of strings, one level down."""
-    found: list[object] = []
-    for key, item in items:
-        if type(key) is not str:
-            return None
-        if type(item) is str:
-            found.append((key, item))
-        elif type(item) is dict and (inner := _items(item)) is not None:
-            found.append((key, None, inner))  # None: never a string's item
-        else:
-            return None
-    return tuple(found)
-
-
-def _shared_context(
-    table: dict[tuple[object, ...], Context],
-    key: tuple[object, ...],
-    limit: int,
-    plain: tuple[str | None, ...],
-    *,
-    campaign: dict[str, Any] | None = None,
-    device: dict[str, Any] | None = None,
-    page: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Context:
-    """The context of *table* at *key*, made of *plain* values and those objects if not there."""
-    found = table.get(key)
-    if found is None:
-        if len(table) >= limit:
-            table.clear()
-        source, store, agent, ip, locale, timezone, user_agent = plain
-        found = table[key] = Context(
-            source=source,
-            store_id=store,
-            agent=agent,
-            ip=ip,
-            locale=locale,
-            timezone=timezone,
-            user_agent=user_agent,
-            campaign={} if campaign is None else campaign,
-            device={} if device is None else device,
-            page={} if page is None else page,
-            extra={} if extra is None else extra,
-        )
-    return found
-
-
-def _context(
-    reader: Reader,
-    context: Mapping[str, Any],
-    shared: ReadCache | None,
-    named_source: str | None = None,
-    *,
-    share_objects: bool = False,
-) -> Context:
-    if named_source is not None:  # the host's word for where it came from wins over the message's
-        context = {**context, "source": named_source}
-    if not context:
-        return _EMPTY_CONTEXT
-    errors = reader.errors
-    # Fields as locals rather than a dict of keyword arguments: this runs once per event.
-    source = ip = locale = user_agent = timezone = agent = None
-    campaign = device = page = None
-    location: Location | None = None
-    extra: dict[str, Any] = {}
-    store_id: object = None
-    store_key = ""
-    for key, value in context.items():
-        if key in _CONTEXT_SKIPPED:
-            continue
-        attribute = _CONTEXT_STRINGS.get(key)
-        if attribute is not None:
-            if type(value) is str or value is None:
-                text = value
-            else:
-                text = string_field(value, f"context.{key}", errors)
-                shared = None  # a subclass of str: not shared with plain ones
-            if attribute == "source":
-                source = text
-            elif attribute == "locale":
-                locale = text
-            elif attribute == "user_agent":
-                user_agent = text
-            else:
-                ip = text
-        elif key in _CONTEXT_OBJECTS:
-            if value is None:
-                continue
-            if isinstance(value, dict):
-                if key == "page":
-                    page = value
-                elif key == "device":
-                    device = value
-                else:
-                    campaign = value
-            else:
-                errors.append(f"context.{key}: expected an object, got {kind_of(value)}")
-        elif key == "timezone":
-            if type(value) is str or value is None:
-                zone = value
-            else:
-                zone = string_field(value, "context.timezone", errors)
-                shared = None
-            if zone is not None:
-                try:
-                    timezone = check_timezone(zone)
-                except ValidationError as exc:
-                    errors.extend(f"context.timezone: {line}" for line in exc.errors)
-        elif key == "location":
-            location = _location(reader, value)
-        elif key in {"store_id", "storeId"}:
-            store_id, store_key = value, key
-        elif key == "store":
-            if store_id is None and isinstance(value, dict):
-                store_id, store_key = value.get("id"), "store.id"
-            extra[key] = value
-        elif key == "agent":
-            agent_id = value.get("id") if isinstance(value, dict) else value
-            agent = id_value(agent_id, "context.agent", errors)
-        else:
-            extra[key] = value
-    store = None if store_id is None else id_value(store_id, f"context.{store_key}", errors)
-    plain = (source, store, agent, ip, locale, timezone, user_agent)
-    if campaign is None and device is None and page is None and location is None and not extra:
-        # Plain values only (an email or a till receipt): touchpoints with the same ones share a
-        # Context, as those with none share one; a store keeps many touchpoints.
-        if plain == _NO_VALUES:
-            return _EMPTY_CONTEXT
-        if shared is not None:
-            return _shared_context(shared.contexts, plain, CACHE_LIMIT, plain)
-    elif share_objects and shared is not None and location is None:
-        # Objects of strings only (a site's page, an app's name and version): shared too, by
-        # their items, in a smaller cache, since pages vary more than plain values do.
-        objects = (_items(campaign), _items(device), _items(page), _items(extra, nested=True))
-        if None not in objects:
-            return _shared_context(
-                shared.object_contexts,
-                (*plain, *objects),
-                OBJECT_CONTEXTS_LIMIT,
-                plain,
-                campaign=campaign,
-                device=device,
-                page=page,
-                extra=extra,
-            )
-    return Context(
-        source=source,
-        store_id=store,
-        agent=agent,
-        campaign={} if campaign is None else campaign,
-        device={} if device is None else device,
-        location=location,
-        page={} if page is None else page,
-        ip=ip,
-        locale=locale,
-        timezone=timezone,
-        user_agent=user_agent,
-        extra=extra,
-    )
 
 
 def _check_traits(reader: Reader, traits: Mapping[str, Any], path: str) -> None:
@@ -518,182 +311,24 @@ def parse_message(
     Raises:
         ValidationError: Listing every problem found, each as `field: reason`.
     """
-    if not isinstance(raw, dict):
-        if not isinstance(raw, Mapping):
-            raise ValidationError(f"expected a message object, got {kind_of(raw)}")
-        raw = dict(raw)
-    message: Mapping[str, Any] = raw
-    # Objects decoded here are omnikit's own; a host's may change after the call, so a
-    # context holding them is not shared.
-    decoded = text is not None
-    if text is None:
-        text, message = encode(raw)
-    limit = options.max_message_bytes
-    # Counted in characters while even four bytes each would be under the limit.
-    if len(text) * 4 > limit and not text.isascii():
-        size = len(text.encode("utf-8", "surrogatepass"))
-    else:
-        size = len(text)
-    if size > limit:
-        raise ValidationError(f"message is {size} bytes, over the {limit}-byte limit")
-    if suspect(text):
-        check(message)
-
     reader = Reader(options, {} if cache is None else cache.identities, blocked)
     errors = reader.errors
-    kind = message.get("type")
-    if kind is None:
-        raise ValidationError("type: required field is missing")
-    if type(kind) is not str or kind not in _TYPES:
-        raise ValidationError(
-            f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})"
-        )
-    tp_type = _TYPES[kind]
-
-    message_id = message.get("messageId")
-    if message_id is None:
-        message_id = derive_message_id(message, options.id_key)
-    elif not isinstance(message_id, str) or not message_id.strip():
-        errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
-    elif len(message_id) > 200:
-        errors.append("messageId: longer than 200 characters")
-    elif message_id.startswith(OWN_SEGMENT_IDS):
-        errors.append(
-            f"messageId: ids beginning {OWN_SEGMENT_IDS!r} are those of the segment changes "
-            "omnikit records itself; a message from outside can't take one"
-        )
-
-    # Fast paths below (`type(x) is str`, `type(x) is dict`) skip a call for the usual,
-    # valid shapes; anything else takes the general check, which also words the errors.
-    raw_user = message.get("userId")
-    user_id = raw_user if type(raw_user) is str else id_value(raw_user, "userId", errors)
-    raw_anonymous = message.get("anonymousId")
-    anonymous_id = (
-        raw_anonymous
-        if type(raw_anonymous) is str
-        else id_value(raw_anonymous, "anonymousId", errors)
-    )
-    reader.identity("user_id", user_id, "userId")
-    reader.identity("anonymous_id", anonymous_id, "anonymousId")
-
-    context = message.get("context")
-    if type(context) is not dict:
-        context = object_field(message, "context", errors)
-    properties = message.get("properties")
-    if type(properties) is not dict:
-        properties = object_field(message, "properties", errors)
-    top_traits = message.get("traits")
-    if type(top_traits) is not dict:
-        top_traits = object_field(message, "traits", errors)
-    context_traits = context.get("traits")
-    if context_traits is not None and not isinstance(context_traits, dict):
-        errors.append(f"context.traits: expected an object, got {kind_of(context_traits)}")
-        context_traits = None
-    if message.get("integrations") is not None:
-        object_field(message, "integrations", errors)
-
-    is_identify = tp_type is TouchpointType.IDENTIFY
-    person_traits: dict[str, Any] = dict(context_traits) if context_traits else {}
-    traits_path = "context.traits"
-    if is_identify:
-        person_traits.update(top_traits)
-        traits_path = "traits"
-    if context_traits or (is_identify and top_traits):
-        for field, kind_name, top_path, context_path in _IDENTIFYING_TRAITS:
-            if is_identify and field in top_traits:
-                reader.identity(kind_name, top_traits[field], top_path)
-            elif context_traits and field in context_traits:
-                reader.identity(kind_name, context_traits[field], context_path)
-    if person_traits:
-        _check_traits(reader, person_traits, traits_path)
-
-    device = context.get("device")
-    if isinstance(device, dict):
-        reader.identity("device_id", device.get("id"), "context.device.id")
-        reader.identity("push_token", device.get("token"), "context.device.token")
-    external = context.get("externalIds")
-    if external is not None:
-        if not isinstance(external, list):
-            errors.append(f"context.externalIds: expected a list, got {kind_of(external)}")
-        else:
-            for i, entry in enumerate(external):
-                path = f"context.externalIds[{i}]"
-                if not isinstance(entry, dict):
-                    errors.append(
-                        f"{path}: expected an object with id and type, got {kind_of(entry)}"
-                    )
-                    continue
-                id_kind = entry.get("type")
-                if not isinstance(id_kind, str):
-                    errors.append(f"{path}.type: expected an identity kind, got {kind_of(id_kind)}")
-                    continue
-                if not is_identity_kind(id_kind):
-                    errors.append(
-                        f"{path}.type: {id_kind!r} is not an identity kind "
-                        "(lower-case letters, digits and '_')"
-                    )
-                    continue
-                if entry.get("id") is None:
-                    errors.append(f"{path}.id: required field is missing")
-                    continue
-                reader.identity(id_kind, entry["id"], f"{path}.id")
-
-    name: str
-    props: dict[str, Any] = dict(properties)
-    if tp_type is TouchpointType.TRACK:
-        event = message.get("event")
-        if type(event) is str and event.strip():
-            name = event
-        else:
-            name = string_field(event, "event", errors, required=True) or ""
-        if len(name) > 200:
-            errors.append("event: longer than 200 characters")
-        if name in _RESERVED_EVENTS:
-            errors.append(
-                f"event: {name!r} is recorded by omnikit itself ({_RESERVED_EVENTS[name]}); "
-                "a message from outside can't be one"
-            )
-        check_properties(name, props, errors)
-    elif tp_type in (TouchpointType.PAGE, TouchpointType.SCREEN):
-        name = "Page Viewed" if tp_type is TouchpointType.PAGE else "Screen Viewed"
-        for field in ("name", "category"):
-            value = string_field(message.get(field), field, errors)
-            if value is not None:
-                props.setdefault(field, value)
-    elif tp_type is TouchpointType.IDENTIFY:
-        name = "Identify"
-    elif tp_type is TouchpointType.GROUP:
-        name = "Group"
-        group_id = id_value(message.get("groupId"), "groupId", errors)
-        if group_id is None and "groupId" not in message:
-            errors.append("groupId: required field is missing")
-        props = {"group_id": group_id, "traits": dict(top_traits)}
-    else:
-        name = "Alias"
-        previous = id_value(message.get("previousId"), "previousId", errors)
-        if previous is None and "previousId" not in message:
-            errors.append("previousId: required field is missing")
-        if user_id is None and "userId" not in message:
-            errors.append("userId: required for an alias")
-        reader.identity("anonymous_id", previous, "previousId")
-        props = {"previous_id": previous}
-
-    if not reader.offered and raw_user is None and raw_anonymous is None:
-        errors.append(_no_identifier(kind, top_traits))
+    # Every error is collected, in the order of the fields, before they are raised together.
+    message, tp_type, message_id = _envelope(raw, text, options, errors)
+    named, context, properties, top_traits, person_traits = _read_person(reader, message, tp_type)
+    name, props = _name_and_properties(reader, message, tp_type, properties, top_traits)
+    if not named and not reader.offered:
+        errors.append(_no_identifier(tp_type.value, top_traits))
     occurred_at, received_at = _occurred_at(reader, message, now)
     channel = _channel(reader, message, context)
-    direction = Direction.INBOUND
-    stated = context.get("direction")
-    if stated is not None:
-        try:
-            direction = Direction(stated)
-        except ValueError:
-            errors.append(f"context.direction: expected 'inbound' or 'outbound', got {stated!r}")
-    elif name in _OUTBOUND_EVENTS:
-        direction = Direction.OUTBOUND
+    direction = _OUTBOUND if name in _OUTBOUND_EVENTS else _INBOUND
+    if "direction" in context:
+        direction = _stated_direction(context["direction"], direction, errors)
     if "consent" in context:
         check_consent_context(context["consent"], errors)
-    ctx = _context(reader, context, cache, source, share_objects=decoded)
+    # Objects decoded here are omnikit's own; a host's may change after the call, so a
+    # context holding them is not shared.
+    ctx = read_context(reader, context, cache, source, share_objects=text is not None)
     if errors:
         raise ValidationError(errors)
     return Touchpoint(
@@ -710,3 +345,226 @@ def parse_message(
         context=ctx,
         trust=trust,
     )
+
+
+def _envelope(
+    raw: object, text: str | None, options: IngestOptions, errors: list[str]
+) -> tuple[Mapping[str, Any], TouchpointType, Any]:
+    """
+    What every message has: the message as a mapping of JSON values, its type and its id.
+
+    Its *text* is the JSON it was read from, if it was; otherwise it is encoded here. A
+    message that is not an object, is over the size limit, holds a value no store keeps or
+    has no known type is refused at once; a bad id is noted in *errors*.
+    """
+    if not isinstance(raw, dict):
+        if not isinstance(raw, Mapping):
+            raise ValidationError(f"expected a message object, got {kind_of(raw)}")
+        raw = dict(raw)
+    message: Mapping[str, Any] = raw
+    if text is None:
+        text, message = encode(raw)
+    limit = options.max_message_bytes
+    # Counted in characters while even four bytes each would be under the limit.
+    if len(text) * 4 > limit and not text.isascii():
+        size = len(text.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(text)
+    if size > limit:
+        raise ValidationError(f"message is {size} bytes, over the {limit}-byte limit")
+    if suspect(text):
+        check(message)
+    kind = message.get("type")
+    tp_type = _TYPES.get(kind) if type(kind) is str else None
+    if tp_type is None:
+        raise _type_error(kind)
+    message_id = message.get("messageId")
+    if message_id is None:
+        message_id = derive_message_id(message, options.id_key)
+    elif not isinstance(message_id, str) or not message_id.strip():
+        errors.append(f"messageId: expected a non-empty string, got {message_id!r}")
+    elif len(message_id) > 200:
+        errors.append("messageId: longer than 200 characters")
+    elif message_id.startswith(OWN_SEGMENT_IDS):
+        errors.append(
+            f"messageId: ids beginning {OWN_SEGMENT_IDS!r} are those of the segment changes "
+            "omnikit records itself; a message from outside can't take one"
+        )
+    return message, tp_type, message_id
+
+
+def _type_error(kind: object) -> ValidationError:
+    """The error for a message whose type is missing or not one of `MESSAGE_TYPES`."""
+    if kind is None:
+        return ValidationError("type: required field is missing")
+    return ValidationError(
+        f"type: unknown message type {kind!r} (expected one of {', '.join(MESSAGE_TYPES)})"
+    )
+
+
+def _read_person(
+    reader: Reader, message: Mapping[str, Any], tp_type: TouchpointType
+) -> tuple[bool, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], dict[str, Any]]:
+    """
+    Read who the message is about, and the objects that say so.
+
+    The identities of `userId`, `anonymousId`, the person's traits, `context.device` and
+    `context.externalIds` go to *reader*. Returns whether `userId` or `anonymousId` is given,
+    the message's `context`, `properties` and `traits`, and the traits of its person.
+    """
+    errors = reader.errors
+    # Fast paths here and below (`type(x) is str`, `type(x) is dict`, `is None`) skip a call
+    # for the usual, valid shapes; anything else takes the general check, which also words
+    # the errors.
+    user_id = raw_user = message.get("userId")
+    if raw_user is not None and type(raw_user) is not str:
+        user_id = id_value(raw_user, "userId", errors)
+    anonymous_id = raw_anonymous = message.get("anonymousId")
+    if raw_anonymous is not None and type(raw_anonymous) is not str:
+        anonymous_id = id_value(raw_anonymous, "anonymousId", errors)
+    if user_id is not None:
+        reader.identity("user_id", user_id, "userId")
+    if anonymous_id is not None:
+        reader.identity("anonymous_id", anonymous_id, "anonymousId")
+    context = message.get("context")
+    if type(context) is not dict:
+        context = EMPTY if context is None else object_field(message, "context", errors)
+    properties = message.get("properties")
+    if type(properties) is not dict:
+        properties = EMPTY if properties is None else object_field(message, "properties", errors)
+    top_traits = message.get("traits")
+    if type(top_traits) is not dict:
+        top_traits = EMPTY if top_traits is None else object_field(message, "traits", errors)
+    context_traits = context.get("traits")
+    if context_traits is not None and not isinstance(context_traits, dict):
+        errors.append(f"context.traits: expected an object, got {kind_of(context_traits)}")
+        context_traits = None
+    if message.get("integrations") is not None:
+        object_field(message, "integrations", errors)
+    person_traits: dict[str, Any] = {}
+    if context_traits or (tp_type is _IDENTIFY and top_traits):
+        person_traits = _person_traits(reader, tp_type, top_traits, context_traits)
+    device = context.get("device")
+    if isinstance(device, dict):
+        if (device_id := device.get("id")) is not None:
+            reader.identity("device_id", device_id, "context.device.id")
+        if (token := device.get("token")) is not None:
+            reader.identity("push_token", token, "context.device.token")
+    external = context.get("externalIds")
+    if external is not None:
+        _external_ids(reader, external)
+    named = raw_user is not None or raw_anonymous is not None
+    return named, context, properties, top_traits, person_traits
+
+
+def _person_traits(
+    reader: Reader,
+    tp_type: TouchpointType,
+    top_traits: Mapping[str, Any],
+    context_traits: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """
+    The traits a message says of its person, checked, with the identities they name read.
+
+    Those of `context.traits`, and an identify's own `traits` over them.
+    """
+    is_identify = tp_type is _IDENTIFY
+    person_traits: dict[str, Any] = dict(context_traits) if context_traits else {}
+    traits_path = "context.traits"
+    if is_identify:
+        person_traits.update(top_traits)
+        traits_path = "traits"
+    for field, kind_name, top_path, context_path in _IDENTIFYING_TRAITS:
+        if is_identify and field in top_traits:
+            reader.identity(kind_name, top_traits[field], top_path)
+        elif context_traits and field in context_traits:
+            reader.identity(kind_name, context_traits[field], context_path)
+    if person_traits:
+        _check_traits(reader, person_traits, traits_path)
+    return person_traits
+
+
+def _external_ids(reader: Reader, external: object) -> None:
+    """Read the identities of `context.externalIds`."""
+    errors = reader.errors
+    if not isinstance(external, list):
+        errors.append(f"context.externalIds: expected a list, got {kind_of(external)}")
+        return
+    for i, entry in enumerate(external):
+        path = f"context.externalIds[{i}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{path}: expected an object with id and type, got {kind_of(entry)}")
+            continue
+        id_kind = entry.get("type")
+        if not isinstance(id_kind, str):
+            errors.append(f"{path}.type: expected an identity kind, got {kind_of(id_kind)}")
+            continue
+        if not is_identity_kind(id_kind):
+            errors.append(
+                f"{path}.type: {id_kind!r} is not an identity kind "
+                "(lower-case letters, digits and '_')"
+            )
+            continue
+        if entry.get("id") is None:
+            errors.append(f"{path}.id: required field is missing")
+            continue
+        reader.identity(id_kind, entry["id"], f"{path}.id")
+
+
+def _name_and_properties(
+    reader: Reader,
+    message: Mapping[str, Any],
+    tp_type: TouchpointType,
+    properties: Mapping[str, Any],
+    top_traits: Mapping[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """The touchpoint's name and properties, as the message's type has them."""
+    errors = reader.errors
+    if tp_type is _TRACK:
+        props = dict(properties)
+        event = message.get("event")
+        if type(event) is str and event.strip():
+            name = event
+        else:
+            name = string_field(event, "event", errors, required=True) or ""
+        if len(name) > 200:
+            errors.append("event: longer than 200 characters")
+        if name in _RESERVED_EVENTS:
+            errors.append(
+                f"event: {name!r} is recorded by omnikit itself ({_RESERVED_EVENTS[name]}); "
+                "a message from outside can't be one"
+            )
+        check_properties(name, props, errors)
+        return name, props
+    if tp_type is _PAGE or tp_type is _SCREEN:
+        props = dict(properties)
+        for field in ("name", "category"):
+            value = string_field(message.get(field), field, errors)
+            if value is not None:
+                props.setdefault(field, value)
+        return "Page Viewed" if tp_type is _PAGE else "Screen Viewed", props
+    if tp_type is _IDENTIFY:
+        return "Identify", dict(properties)
+    if tp_type is _GROUP:
+        group_id = id_value(message.get("groupId"), "groupId", errors)
+        if group_id is None and "groupId" not in message:
+            errors.append("groupId: required field is missing")
+        return "Group", {"group_id": group_id, "traits": dict(top_traits)}
+    previous = id_value(message.get("previousId"), "previousId", errors)
+    if previous is None and "previousId" not in message:
+        errors.append("previousId: required field is missing")
+    if "userId" not in message:  # a userId given but not valid is an error of its own
+        errors.append("userId: required for an alias")
+    reader.identity("anonymous_id", previous, "previousId")
+    return "Alias", {"previous_id": previous}
+
+
+def _stated_direction(stated: Any, default: Direction, errors: list[str]) -> Direction:
+    """The direction `context.direction` states, if it states one; otherwise *default*."""
+    if stated is None:
+        return default
+    try:
+        return Direction(stated)
+    except ValueError:
+        errors.append(f"context.direction: expected 'inbound' or 'outbound', got {stated!r}")
+        return default
