@@ -73,6 +73,25 @@ def _jsonlogic_suite() -> Path:
     pytest.skip(reason)
 
 
+ATTRIBUTION_REFERENCE = CONFORMANCE_DIR / "attribution" / "channelattribution.json"
+
+
+@pytest.fixture(name="attribution_reference", scope="session")
+def _attribution_reference() -> dict[str, Any]:
+    """What ChannelAttribution computed on a path table; a skip (in CI, a failure) without it."""
+    if ATTRIBUTION_REFERENCE.is_file():
+        reference: dict[str, Any] = json.loads(ATTRIBUTION_REFERENCE.read_text(encoding="utf-8"))
+        return reference
+    reason = (
+        f"the attribution reference is not at {ATTRIBUTION_REFERENCE}: put "
+        "attribution/channelattribution.json in the shared conformance folder beside the "
+        "repository, or set OMNIKIT_CONFORMANCE_DIR to a folder holding it"
+    )
+    if os.environ.get("OMNIKIT_REQUIRE_CONFORMANCE"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 STORE_KINDS = ("memory", "sqlite", "postgres")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import omnikit
-from omnikit.analytics import RFM, BoughtTogether, LeadScoring, rfm_scores, simulate
+from omnikit.analytics import RFM, BoughtTogether, LeadScoring, attribution, rfm_scores, simulate
 from omnikit.rules import Action, Cap, Rule, RuleSet, Strategy, customer, days_since, event
 from omnikit.testing import FrozenClock, Retailer
 
@@ -75,6 +75,21 @@ def typed_analytics_usage(rules: RuleSet) -> None:
     together = BoughtTogether.fit(hub.orders("c1"))
     table = simulate(rules, hub, frame="rows")
     del scores, lead, together, table
+
+
+def typed_attribution_usage() -> None:
+    rows = [{"path": "email > web", "conversions": 3, "value": 90.0, "nulls": 7}]
+    paths = attribution.PathTable.from_rows(rows)
+    heuristic: attribution.Attribution = attribution.position_based(paths, first=0.3, last=0.3)
+    chain: attribution.MarkovAttribution = attribution.markov(rows, order=2)
+    decayed = attribution.time_decay(paths, half_life=dt.timedelta(days=3))
+    email: float = chain["email"].conversions + heuristic["email"].value
+    effect: float = chain.removal_effect("web").conversions
+    moves: list[tuple[str, str, float]] = [
+        (move.source, move.target, move.probability) for move in chain.transitions
+    ]
+    table: list[dict[str, object]] = decayed.to_rows()
+    del email, effect, moves, table
 
 
 async def typed_async_usage() -> None:

@@ -280,6 +280,8 @@ def test_the_most_specific_pattern_places_a_module() -> None:
     assert "models" == names[layer_of("omnikit._models.message")]
     assert "engines" == names[layer_of("omnikit._engines.render")]
     assert "engines" == names[layer_of("omnikit._engines.templates")]
+    assert "engines" == names[layer_of("omnikit.analytics.attribution")]
+    assert "engines" == names[layer_of("omnikit.analytics._markov")]
     assert layer_of("omnikit.somewhere_new") is None
 
 

@@ -7,6 +7,9 @@ What omnikit computes over customers and their history: scores, recommendations,
 - `BoughtTogether` and `Recommendation`: "customers who bought this also bought";
 - `simulate()`: a rule set tried on stored history, who would have got what and why
   (`omnikit.rules.RuleSet.simulate` calls it).
+- `omnikit.analytics.attribution`: which channels earned the conversions of a table of
+  paths: first touch, last touch, linear, time decay, position based and the Markov chain's
+  removal effects, solved exactly (numpy and pandas, in `omnikit[analytics]`).
 
 ```python
 from omnikit.analytics import rfm_scores
