@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import omnikit
+from omnikit.connectors.memory import MemoryConnector
 from omnikit.stores import AsyncStore, Store
 from omnikit.testing import AsyncStoreContract, StoreContract
 
@@ -109,3 +110,12 @@ def test_the_guide_store_refuses_a_folder_that_is_not_there(
     """A path whose folder is missing is refused when the store opens, naming the folder."""
     with pytest.raises(omnikit.StoreUnavailableError, match="jsonfile: no directory"):
         omnikit.stores.open_store(f"jsonfile:///{tmp_path / 'no' / 'x.json'}")
+
+
+def test_a_store_without_an_outbox_cannot_send_and_says_so(tmp_path: Path) -> None:
+    with omnikit.Hub(
+        JSONFileStore(tmp_path / "shop.json"), connectors=[MemoryConnector("email")]
+    ) as hub:
+        hub.identify(user_id="ana", traits={"email": "ana@example.com"})
+        with pytest.raises(omnikit.ValidationError, match="keeps no outbox"):
+            hub.send(hub.customer(email="ana@example.com"), "Hello", channel="email")

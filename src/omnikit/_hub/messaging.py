@@ -71,6 +71,9 @@ def _fingerprint(request: InboundRequest) -> bytes:
 class Messaging(Ingestion):
     """The messaging verbs of `Hub` (see there)."""
 
+    def _require_outbox(self) -> None:
+        """Refuse to send over a store without an outbox (the driver knows its store)."""
+
     def send(
         self,
         customer: CustomerRef,
@@ -123,6 +126,7 @@ class Messaging(Ingestion):
 
         Added in version 0.1.0.
         """
+        self._require_outbox()
         if to is not None and channel is None:
             raise ValidationError("to: an address needs its channel (channel=...)")
         if channel is not None:
@@ -219,6 +223,7 @@ class Messaging(Ingestion):
 
         Added in version 0.1.0.
         """
+        self._require_outbox()
         if limit < 1:
             raise ValidationError("limit: must be at least 1")
         return self._run(self._dispatch(limit, now))
@@ -421,6 +426,7 @@ class Messaging(Ingestion):
 
         Added in version 0.1.0.
         """
+        self._require_outbox()
         hearer = self._hearer(connector)
         request = InboundRequest(method=method, url=url, headers=headers or {}, body=body)
         moment = now or self._now()

@@ -11,7 +11,8 @@ from omnikit._hub.flows import HubFlow, drive, drive_pages
 from omnikit._hub.messaging import Messaging
 from omnikit._hub.personalize import Personalization
 from omnikit._hub.privacy import Privacy
-from omnikit.stores import Store, open_store
+from omnikit.errors import ValidationError
+from omnikit.stores import OutboxStore, Store, open_store
 
 __all__ = ["Hub"]
 
@@ -109,6 +110,13 @@ class Hub(Messaging, Personalization, Privacy):
         Added in version 0.1.0.
         """
         return self._store
+
+    def _require_outbox(self) -> None:
+        if not isinstance(self._store, OutboxStore):
+            raise ValidationError(
+                f"store: a {type(self._store).__name__} keeps no outbox, so this hub cannot send "
+                "(see omnikit.stores.OutboxStore; the memory, SQLite and PostgreSQL stores keep one)"
+            )
 
     def __repr__(self) -> str:
         return f"<Hub store={self._store.url!r}>"
