@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 
-from omnikit._engines.policy import Cap, ContactPolicy
+from omnikit._engines.policy import ContactPolicy, FrequencyCap
 from omnikit._hub import Hub
 from omnikit._models.message import Message
 from omnikit._models.outbound import DeliveryStatus
@@ -23,7 +23,7 @@ CHANNELS = ("email", "sms", "push", "whatsapp")
 """The channels the demo's shop sends on, each through an in-memory connector."""
 
 POLICY = ContactPolicy(
-    caps=(Cap(limit=2, per=dt.timedelta(days=7)),),
+    caps=(FrequencyCap(limit=2, per=dt.timedelta(days=7)),),
     timezone="Europe/Lisbon",
     fallback=("push", "sms", "email"),
 )
