@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from omnikit import _demo_send
 from omnikit._engines.identity import IdentityRules
 from omnikit._hub import Hub
 from omnikit._load import find_files
@@ -166,7 +168,13 @@ def demo(
     accepted = duplicates = rejected = 0
     sources: Counter[str] = Counter()
     rules = IdentityRules(verified_sources=Retailer.VERIFIED_SOURCES)
-    with Hub.open(f"sqlite:///{db.resolve()}", default_region="PT", identity_rules=rules) as hub:
+    with Hub.open(
+        f"sqlite:///{db.resolve()}",
+        default_region="PT",
+        identity_rules=rules,
+        connectors=_demo_send.connectors(),
+        contact_policy=_demo_send.POLICY,
+    ) as hub:
         bar = tqdm(
             total=len(messages),
             unit="msg",
@@ -200,6 +208,8 @@ def demo(
             )
         best = _report(hub, say)
         _trust(hub, shop, sources, say)
+        end = shop.start + dt.timedelta(days=shop.days)
+        _demo_send.campaign(hub, say, at=end.replace(hour=19, minute=30))
         if best is not None:
             say()
             _view(hub, best, say)

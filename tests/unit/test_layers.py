@@ -59,6 +59,7 @@ LAYERS: Final = (
             "omnikit",
             "omnikit.__main__",
             "omnikit._cli",
+            "omnikit._demo_send",
             "omnikit._jupyter",
             "omnikit.testing",
             "omnikit.testing.*",
