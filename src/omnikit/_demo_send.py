@@ -14,7 +14,7 @@ from collections.abc import Callable
 from omnikit._engines.policy import ContactPolicy, FrequencyCap
 from omnikit._hub import Hub
 from omnikit._models.message import Message
-from omnikit._models.outbound import DeliveryStatus
+from omnikit._models.outbound import DeliveryStatus, TemplateRef
 from omnikit.connectors.memory import MemoryConnector
 
 __all__ = ["CHANNELS", "POLICY", "campaign"]
@@ -32,6 +32,8 @@ POLICY = ContactPolicy(
 WINTER_SALE = Message(
     subject="Our winter sale starts today",
     body="20% off coats and boots, online and in every store, until Sunday.",
+    # Outside WhatsApp's 24-hour window only an approved template may go.
+    templates={"whatsapp": TemplateRef(name="winter_sale", language="en", parameters=("20%",))},
 )
 
 

@@ -72,6 +72,12 @@ def test_demo_prints_what_was_unified(tmp_path: Path) -> None:
     ):
         assert heading in text
     assert "0 rejected" in text
+    sending = text[text.index("Sending: the winter sale") : text.index("One customer, 360 degrees")]
+    sent = int(sending.split("  sent")[1].split()[0])
+    refused = int(sending.split("  refused")[1].split()[0])
+    assert sent > 0
+    assert refused > 0  # no consent, no address: the wall holds in the demo too
+    assert "no marketing consent in force" in sending
     assert "1 strangers claimed a customer's email or loyalty card" in text
     assert ": 0 reached that customer's profile" in text
 
@@ -116,6 +122,9 @@ def test_running_the_demo_again_is_idempotent(tmp_path: Path) -> None:
 
     assert " 0 new, " in out.getvalue()
     assert "ingestion is idempotent" in out.getvalue()
+    with omnikit.Hub.open(f"sqlite:///{db}") as hub:  # the campaign's keys: sent once
+        keys = [d.key for d in hub.deliveries(limit=10_000)]
+    assert len(keys) == len(set(keys))
 
 
 def _demo(db: Path, *options: str) -> list[str]:
