@@ -260,7 +260,12 @@ def test_a_wrong_password_is_refused_and_never_shown(
             Transient(code="451", reason="4.7.1 greylisted, come back later", safe_to_retry=True),
         ),
         ("nobody@example.com", "Hi", Refused(code="550", reason="5.1.1 no such user here")),
-        ("ana@example.com", "later", Transient(code="451", reason="4.3.0 queue full")),
+        # A 4xx after the body: the server took no responsibility (RFC 5321), so a retry is safe.
+        (
+            "ana@example.com",
+            "later",
+            Transient(code="451", reason="4.3.0 queue full", safe_to_retry=True),
+        ),
         ("ana@example.com", "refuse", Refused(code="554", reason="5.7.1 content rejected")),
     ],
 )

@@ -502,3 +502,24 @@ def test_async_hub_sends_and_dispatches_on_every_store(store_url: str) -> None:
     assert all(d.status == DeliveryStatus.SENT for d in listed)
     assert [e.id for e in email.sent] == [sent.id, queued.id]
     assert isinstance(store, AsyncPostgresStore) == store_url.startswith("postgresql")
+
+
+def test_a_half_open_breaker_lets_one_attempt_through(store: Store) -> None:
+    email = MemoryConnector("email")
+    hub, clock = make_hub(store, email, retry=Backoff(attempts=20, initial=1, jitter=0))
+    ids = [customer(hub, f"c{n}@example.com") for n in range(5)]
+    email.script(*[Transient(code="503", reason="down", safe_to_retry=True)] * 5)
+    for cid in ids:  # five failures in a row open the breaker
+        hub.send(cid, "Sale!", channel="email")
+    clock.advance(seconds=40)  # past the breaker's cooldown and every backoff
+    attempts = len(email.attempts)
+    report = hub.dispatch()
+    assert len(email.attempts) == attempts + 1  # one trial, not the whole batch
+    assert report.counts == {"sent": 1, "queued": 4}
+    hub.dispatch()  # the trial succeeded: the breaker is closed again
+    assert all(d.status == DeliveryStatus.SENT for d in hub.deliveries(limit=10))
+
+
+def test_a_lease_must_be_positive() -> None:
+    with pytest.raises(omnikit.ValidationError, match="send_lease"):
+        Hub(send_lease=dt.timedelta(0))

@@ -139,6 +139,7 @@ class HubOptions(TypedDict, total=False):
     retry: Backoff | None
     brand: Any
     send_rates: Mapping[str, float]
+    send_lease: dt.timedelta
 
 
 class _HubCore:
@@ -167,6 +168,7 @@ class _HubCore:
         retry: Backoff | None = None,
         brand: Any = None,
         send_rates: Mapping[str, float] | None = None,
+        send_lease: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         known = Channels(channels)
         known.require(default_channel, field="default_channel")
@@ -213,6 +215,7 @@ class _HubCore:
             retry=retry,
             brand=brand,
             rates=send_rates,
+            lease=send_lease,
         )
 
     def _use_secret(self, secret: bytes) -> None:

@@ -140,6 +140,7 @@ class Messaging(Ingestion):
             guarantee=Guarantee(guarantee),
             variables=variables,
             name=name,
+            now=now,
         )
         return self._run(self._sent(customer, ask, now))
 
@@ -157,10 +158,12 @@ class Messaging(Ingestion):
 
     def _send_request(self, message: Any, **fields: Any) -> Any:
         variables = dict(fields.pop("variables") or {})
+        moment: dt.datetime | None = fields.pop("now")
         outbound = self.outbound
 
         def render(customer: Customer, channel: str, address: str) -> Rendition:
-            return self._render(message, customer, channel, address, variables)
+            at = moment or self._now()
+            return self._render(message, customer, channel, address, variables, now=at)
 
         def made(anchor: Any) -> SendRequest:
             return SendRequest(
@@ -185,8 +188,10 @@ class Messaging(Ingestion):
         channel: str,
         address: str,
         variables: Mapping[str, Any],
+        *,
+        now: dt.datetime,
     ) -> Rendition:
-        """*message* as *channel* carries it to *address* (see `omnikit.Message`)."""
+        """*message* as *channel* carries it to *address* at *now* (see `omnikit.Message`)."""
         if isinstance(message, str):  # plain text, the same on every channel
             return Rendition(channel=channel, to=address, text=message)
         from omnikit._engines.render import render  # noqa: PLC0415 - the templates load lazily
@@ -198,9 +203,9 @@ class Messaging(Ingestion):
             channel,
             to=address,
             variables=variables,
-            customer_context=decision_data(customer, now=self._now())["customer"],
+            customer_context=decision_data(customer, now=now)["customer"],
             brand=self.outbound.brand,
-            now=self._now(),
+            now=now,
             last_inbound_at=stats.last_seen if stats is not None else None,
         )
         return rendition
@@ -360,7 +365,12 @@ class Messaging(Ingestion):
             due = now if alternative else dt.datetime.fromtimestamp(reopens, dt.UTC)
             return connector, [], [(d, Release(due_at=due), alternative) for d in group]
         ready, held = self._within_rate(connector.name, group, now)
-        return connector, ready, list(held)
+        stopped: list[tuple[Delivery, SendResult | Release | Held, str | None]] = list(held)
+        if breaker.reopens_at() is not None and len(ready) > 1:
+            # Half open: one attempt tells whether the provider is back; the rest wait for it.
+            stopped.extend((d, Release(due_at=now), None) for d in ready[1:])
+            ready = ready[:1]
+        return connector, ready, stopped
 
     def _answered(
         self, connector: Any, ready: list[Delivery], results: list[SendResult], now: dt.datetime

@@ -51,6 +51,7 @@ class Outbound:
         retry: Backoff | None,
         brand: Any,
         rates: Mapping[str, float] | None,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
     ) -> Outbound:
         """Check and index the hub's *connectors*; the first of a channel is tried first."""
         by_name: dict[str, Any] = {}
@@ -70,6 +71,8 @@ class Outbound:
             channels.require(channel, field="connectors")
             by_name[name] = connector
             by_channel.setdefault(channel, []).append(name)
+        if lease <= dt.timedelta(0):
+            raise ValidationError(f"send_lease: {lease!r} is not a positive duration")
         rates = dict(rates or {})
         for name, rate in rates.items():
             if name not in by_name:
@@ -84,4 +87,5 @@ class Outbound:
             brand=brand,
             buckets={name: TokenBucket(rate) for name, rate in rates.items()},
             breakers={name: CircuitBreaker() for name in by_name},
+            lease=lease,
         )

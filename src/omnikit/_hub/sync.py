@@ -73,6 +73,9 @@ class Hub(Messaging, Personalization, Privacy):
             - *retry*: The `Backoff` of retried sends (six attempts by default).
             - *brand*: The `omnikit.Brand` messages are rendered with (snippets, senders).
             - *send_rates*: The most sends a second per connector, by connector name.
+            - *send_lease*: How long a dispatch holds the deliveries it claimed (5 minutes by
+              default). Past it, another dispatch takes them back as unknown outcomes: keep
+              `dispatch(limit=...)` small enough for its sends to finish well within it.
 
     Added in version 0.1.0.
     """

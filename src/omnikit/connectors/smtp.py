@@ -367,11 +367,18 @@ def _dot_stuffed(payload: bytes) -> bytes:
 
 
 def _answer(code: int, reply: bytes | str, *, after_body: bool) -> SendResult:
-    """A server's refusal as a result: 4xx transient, 5xx refused."""
+    """
+    A server's refusal as a result: 4xx transient, 5xx refused.
+
+    A 4xx reply is safe to retry at any stage, the end of the body included: RFC 5321 makes
+    it a refusal to take responsibility for the message (a greylisting server answers so).
+    Only a connection lost after the body leaves the outcome unknown (`_lost`).
+    """
+    del after_body  # a reply, at any stage, is an answer
     text = _text(reply)
     if 500 <= code < 600:
         return Refused(code=str(code), reason=text)
-    return Transient(code=str(code), reason=text, safe_to_retry=not after_body)
+    return Transient(code=str(code), reason=text, safe_to_retry=True)
 
 
 def _lost(exc: OSError, stage: _Stage) -> SendResult:
