@@ -289,23 +289,6 @@ def envelope(to: str = DEVICE, *, text: str = "It has shipped", **fields: Any) -
     return Envelope(id="dlv_1", rendition=rendition)
 
 
-@pytest.fixture(params=["sync", "async"], name="send")
-def _send(request: pytest.FixtureRequest) -> Callable[[FCMConnector, Envelope], SendResult]:
-    def sync(connector: FCMConnector, env: Envelope) -> SendResult:
-        return connector.send(env)
-
-    def async_(connector: FCMConnector, env: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(env)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
-
-
 def _paths(fake: FakeProvider) -> list[str]:
     return ["token" if seen.path == "/token" else "send" for seen in fake.requests]
 

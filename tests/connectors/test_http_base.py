@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import socket
 from collections.abc import Iterator
@@ -79,26 +78,6 @@ def fake() -> Iterator[FakeProvider]:
 
 def envelope(text: str = "hello") -> Envelope:
     return Envelope(id="dlv_1", rendition=Rendition(channel="webhook", to="https://x", text=text))
-
-
-@pytest.fixture(params=["sync", "async"])
-def send(request: pytest.FixtureRequest) -> object:
-    def sync(connector: HttpConnector, env: Envelope) -> SendResult:
-        try:
-            return connector.send(env)
-        finally:
-            connector.close()
-
-    def async_(connector: HttpConnector, env: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(env)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
 
 
 def test_accepted_refused_and_transient_by_the_providers_answer(

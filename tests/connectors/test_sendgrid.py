@@ -143,26 +143,6 @@ class TestSendGridContract(ConnectorContract):
 # -- sending -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sync", "async"], name="send")
-def _send(request: pytest.FixtureRequest) -> Callable[[SendGridConnector, Envelope], SendResult]:
-    def sync(connector: SendGridConnector, envelope: Envelope) -> SendResult:
-        try:
-            return connector.send(envelope)
-        finally:
-            connector.close()
-
-    def async_(connector: SendGridConnector, envelope: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(envelope)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
-
-
 Send = Callable[[SendGridConnector, Envelope], SendResult]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import threading
@@ -230,23 +229,6 @@ def signed(
         },
         body=body,
     )
-
-
-@pytest.fixture(params=["sync", "async"], name="send")
-def _send(request: pytest.FixtureRequest) -> Callable[[SlackConnector, Envelope], SendResult]:
-    def sync(connector: SlackConnector, env: Envelope) -> SendResult:
-        return connector.send(env)
-
-    def async_(connector: SlackConnector, env: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(env)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
 
 
 # -- the contract, in both modes ---------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -173,26 +172,6 @@ class TestWebhookContract(ConnectorContract):
 
 
 # -- sending --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sync", "async"], name="send")
-def _send(request: pytest.FixtureRequest) -> Callable[[WebhookConnector, Envelope], SendResult]:
-    def sync(connector: WebhookConnector, envelope: Envelope) -> SendResult:
-        try:
-            return connector.send(envelope)
-        finally:
-            connector.close()
-
-    def async_(connector: WebhookConnector, envelope: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(envelope)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
 
 
 Send = Callable[[WebhookConnector, Envelope], SendResult]

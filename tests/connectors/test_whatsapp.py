@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -182,26 +181,6 @@ def template(*parameters: str, **more: Any) -> Envelope:
 
 
 Send = Callable[[WhatsAppConnector, Envelope], SendResult]
-
-
-@pytest.fixture(name="send", params=["sync", "async"])
-def _send(request: pytest.FixtureRequest) -> Send:
-    def sync(connector: WhatsAppConnector, envelope: Envelope) -> SendResult:
-        try:
-            return connector.send(envelope)
-        finally:
-            connector.close()
-
-    def async_(connector: WhatsAppConnector, envelope: Envelope) -> SendResult:
-        async def run() -> SendResult:
-            try:
-                return await connector.asend(envelope)
-            finally:
-                await connector.aclose()
-
-        return asyncio.run(run())
-
-    return sync if request.param == "sync" else async_
 
 
 def signed(payload: object, *, secret: str = APP_SECRET) -> InboundRequest:
