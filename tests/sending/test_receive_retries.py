@@ -52,3 +52,26 @@ def test_a_calls_repr_hides_its_headers_and_body() -> None:
     )
     assert "s3cr3t" not in repr(call)
     assert "+1555" not in repr(call)
+
+
+def test_a_reply_on_chat_lands_on_the_chat_users_profile_and_they_can_be_answered() -> None:
+    chat = MemoryConnector("chat")
+    hub = omnikit.Hub(connectors=[chat], clock=FrozenClock(NOON))
+    reply = chat.reply("U024BE7LH", "Do you have it in blue?")
+    report = hub.receive(chat, url=reply.url, headers=reply.headers, body=reply.body)
+    assert report.rejected == ()
+    assert len(report.ingested) == 1
+    person = hub.customer(chat_id="U024BE7LH")
+    assert person is not None
+    answer = hub.send(person, "Yes: size M is in stock.", channel="chat", purpose="service")
+    assert answer.status == omnikit.DeliveryStatus.SENT
+    assert chat.sent[0].rendition.to == "U024BE7LH"
+
+
+def test_a_reply_whose_address_no_identity_takes_is_reported_not_lost() -> None:
+    sms = MemoryConnector("sms")
+    hub = omnikit.Hub(connectors=[sms], clock=FrozenClock(NOON))
+    reply = sms.reply("x" * 300, "hi")  # longer than any identifier may be
+    report = hub.receive(sms, url=reply.url, headers=reply.headers, body=reply.body)
+    assert report.ingested == ()
+    assert len(report.rejected) == 1

@@ -99,7 +99,7 @@ DEFAULT_ADDRESSES: Mapping[str, tuple[str, ...]] = {
     "whatsapp": ("phone",),
     "push": ("push_token",),
     "in_app": ("user_id",),
-    "chat": ("user_id",),
+    "chat": ("chat_id", "user_id"),  # a chat user id, as a reply on the chat gives it
 }
 """Which identity kinds address a customer on each channel, in order of preference."""
 

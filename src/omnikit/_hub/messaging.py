@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from omnikit._models.outbound import (
     Transient,
     Unknown,
 )
-from omnikit._models.results import DispatchReport, ReceiveReport
+from omnikit._models.results import DispatchReport, ReceiveReport, Rejection
 from omnikit.errors import ConnectorError, NotFoundError, ReplayError, ValidationError
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ __all__ = ["Messaging"]
 
 S = DeliveryStatus
 
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ().-]{3,30}")
+"""What an inbound address that is a phone number looks like (the engine normalises it)."""
 
 _UNRECORDED = 10_000
 """The most webhook requests a hub remembers as verified but not recorded."""
@@ -490,22 +494,40 @@ class Messaging(Ingestion):
         inbound = [e for e in events if e.kind == EventKind.INBOUND]
         messages = [self._inbound_message(name, e, now) for e in inbound if e.address]
         accepted: tuple[str, ...] = ()
+        rejected: tuple[Rejection, ...] = ()
         if messages:
             result = yield from self._ingest(
                 [(message, None) for message in messages], is_batch=True, source=name
             )
-            accepted = result.accepted
-        return ReceiveReport(events=tuple(events), deliveries=tuple(moved), ingested=accepted)
+            accepted, rejected = result.accepted, result.rejected
+        return ReceiveReport(
+            events=tuple(events), deliveries=tuple(moved), ingested=accepted, rejected=rejected
+        )
 
     def _inbound_message(self, name: str, event: ProviderEvent, now: dt.datetime) -> dict[str, Any]:
+        """
+        A customer's message as a track event from their address on the channel.
+
+        An email address or a phone number is a trait the identity engine normalises; any
+        other address (a chat user id) is an identity of kind `<channel>_id`.
+        """
         channel = self._channel_of(name)
-        kind = "email" if "@" in (event.address or "") else "phone"
+        address = event.address or ""
+        context: dict[str, Any] = {"channel": channel}
+        if "@" in address:
+            context["traits"] = {"email": address}
+        elif _PHONE.fullmatch(address):
+            context["traits"] = {"phone": address}
+        else:
+            context["externalIds"] = [
+                {"id": address, "type": f"{channel}_id", "collection": "users", "encoding": "none"}
+            ]
         return {
             "type": "track",
             "event": "Message Received",
             "messageId": f"rcv-{name}-{event.event_id}",
             "timestamp": event.timestamp or now.isoformat(),
-            "context": {"channel": channel, "traits": {kind: event.address}},
+            "context": context,
             "properties": {"text": event.text or "", "connector": name},
         }
 

@@ -216,6 +216,8 @@ class ReceiveReport:
         deliveries: The deliveries a receipt moved forward, as they are now (a repeated or
             late receipt moves none).
         ingested: Message ids of the inbound messages stored as touchpoints.
+        rejected: The inbound messages that could not be stored, each with its error (an
+            address no identity takes, for one).
 
     Added in version 0.1.0.
     """
@@ -223,3 +225,4 @@ class ReceiveReport:
     events: tuple[ProviderEvent, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
     ingested: tuple[str, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
