@@ -287,7 +287,7 @@ def test_nobody_listening_is_transient_and_safe(send: Send) -> None:
 
 
 def test_without_an_endpoint_the_renditions_to_is_the_url(fake: FakeProvider, send: Send) -> None:
-    connector = WebhookConnector(secret=SECRET)
+    connector = WebhookConnector(secret=SECRET, allow_private_hosts=True)  # the fake is local
     result = send(connector, _envelope(to=f"{fake.url}/hooks"))
     assert Accepted(provider_message_id="rcv-dlv_1", status="200") == result
     assert "<WebhookConnector webhook channel=webhook endpoint=each rendition's URL>" == repr(
@@ -693,3 +693,24 @@ def test_the_guides_receiver_answers_each_kind_of_request() -> None:
 
     assert (204, [DeliveryStatus.DELIVERED]) == (status, [event.status for event in events])
     assert [(401, []), (401, []), (400, [])] == [replayed, tampered, unreadable]
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "http://127.0.0.1:8080/hooks",
+        "http://10.0.0.5/hooks",
+        "http://169.254.169.254/latest/meta-data",  # a cloud's metadata service
+        "http://[::1]/hooks",
+        "http://localhost/hooks",
+        "http://billing.internal/hooks",
+    ],
+)
+def test_a_per_message_url_inside_the_network_is_refused_before_sending(
+    fake: FakeProvider, to: str
+) -> None:
+    connector = WebhookConnector(secret=SECRET)
+    with pytest.raises(ValidationError, match="public"):
+        connector.send(_envelope(to=to))
+    connector.close()
+    assert fake.requests == []

@@ -53,6 +53,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import math
 import re
@@ -179,6 +180,10 @@ class WebhookConnector(HttpConnector):
         client: An `httpx.Client` to send with (see `HttpConnector`).
         async_client: An `httpx.AsyncClient` to send with.
         clock: Gives the time messages are signed at; the system clock by default.
+        allow_private_hosts: Without an endpoint, each rendition's `to` is the URL posted
+            to, and may come from data a stranger set: only public hosts are posted to
+            unless this is `True` (loopback, private and link-local addresses, `localhost`
+            and `*.local`/`*.internal` names are refused before sending).
 
     Raises:
         ValidationError: If a secret, the endpoint or the base URL is unusable.
@@ -206,7 +211,9 @@ class WebhookConnector(HttpConnector):
         client: httpx.Client | None = None,
         async_client: httpx.AsyncClient | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        allow_private_hosts: bool = False,
     ) -> None:
+        self.allow_private_hosts = allow_private_hosts
         if isinstance(previous_secrets, str | Secret):
             previous_secrets = (previous_secrets,)
         old = [_key(item, f"previous_secrets[{n}]") for n, item in enumerate(previous_secrets)]
@@ -263,7 +270,11 @@ class WebhookConnector(HttpConnector):
 
     def request(self, envelope: Envelope) -> HttpCall:
         """The signed POST of *envelope*'s rendition, to the endpoint or to its `to` URL."""
-        url = self.endpoint or _http_url(envelope.rendition.to, "to")
+        url = self.endpoint
+        if url is None:  # the URL comes with the message: from data a stranger may have set
+            url = _http_url(envelope.rendition.to, "to")
+            if not self.allow_private_hosts:
+                _public(url)
         now = self._clock()
         body = _outbound(envelope, now)
         headers = {
@@ -378,6 +389,34 @@ def _endpoint(endpoint: str | None, base_url: str | None) -> str | None:
     if endpoint is None:
         return None
     return _http_url(endpoint, "endpoint")
+
+
+_PRIVATE_NAMES = ("localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+def _public(url: str) -> None:
+    """
+    Refuse a per-message URL that points inside the host's network (server-side forgery).
+
+    An IP address must be a public one, and a name must not be one that only resolves
+    inside a network (`localhost`, `*.local`, `*.internal`). A public name that resolves to a
+    private address is not caught here: configure an `endpoint`, or filter at the egress.
+    """
+    host = (urllib.parse.urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith(_PRIVATE_NAMES[1:]):
+            raise ValidationError(
+                f"to: {host!r} names a host inside the network; only public hosts are posted "
+                "to (allow_private_hosts=True to allow them)"
+            ) from None
+        return
+    if not address.is_global:
+        raise ValidationError(
+            f"to: {host} is not a public address; only public hosts are posted to "
+            "(allow_private_hosts=True to allow them)"
+        )
 
 
 def _origin(url: str) -> str:
